@@ -1,0 +1,7 @@
+/* lf_main.c - STUB */
+#include <stdio.h>
+int main(void)
+{
+    puts("logferry " LF_VERSION);
+    return 0;
+}

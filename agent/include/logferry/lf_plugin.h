@@ -1,0 +1,93 @@
+/* lf_plugin.h - the output plugin ABI (the only header plugins need besides lf_*.h).
+ *
+ * A plugin is a shared object in agent.plugin_dir named out_<name>.so that exports one
+ * symbol, lf_output_plugin_entry(), returning a static descriptor. The loader checks the
+ * ABI version, the struct size, the name and the option table before using it.
+ *
+ * Threading: the core runs one worker thread per output instance. validate() runs on the
+ * main thread (also for `logferry check`); init, submit, service, flush and destroy run
+ * on the instance's worker thread, never concurrently. lf_out_ack() may be called from
+ * any thread (librdkafka's, a connection thread...); acks are queued and applied by the
+ * core's main thread.
+ *
+ * Delivery: every record passed to submit() and accepted must get exactly one
+ * lf_out_ack(). The core owns retries with backoff, the circuit breaker, the spool and
+ * dead letters; a plugin only reports what happened.
+ */
+#ifndef LF_PLUGIN_H
+#define LF_PLUGIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lf_err.h"
+#include "lf_export.h"
+#include "lf_log.h"
+#include "lf_opt.h"
+#include "lf_record.h"
+
+#define LF_PLUGIN_ABI_VERSION 1 /* bump on any incompatible change */
+
+enum lf_outcome {
+    LF_DELIVERED = 0, /* the destination acknowledged it durably */
+    LF_RETRY = 1,     /* transient failure: the core retries, breaks, spools */
+    LF_REJECTED = 2,  /* permanent failure: the core dead-letters it */
+};
+
+struct lf_out_instance; /* opaque, owned by the core */
+
+struct lf_output_plugin {
+    uint32_t abi_version; /* = LF_PLUGIN_ABI_VERSION */
+    uint32_t struct_size; /* = sizeof(struct lf_output_plugin) */
+    const char *name;     /* "kafka": must match the file out_kafka.so */
+    const char *description;
+    const struct lf_opt *options; /* plugin keys of an output section */
+    size_t config_size;           /* core allocates, zeroes and fills via offsets */
+
+    /* Optional. Cross-field checks beyond the option table (e.g. librdkafka rejecting a
+     * property). Log each problem with lf_out_log and return LF_ECONFIG. No I/O. */
+    int (*validate)(struct lf_out_instance *ins, const void *config);
+    /* Creates the plugin state. config stays valid (core-owned) until destroy. */
+    int (*init)(struct lf_out_instance *ins, const void *config, void **state);
+    /* Offers n records. Sets *accepted to how many (a prefix) it took: those now await
+     * lf_out_ack(). Taking fewer is backpressure; the core offers the rest again after
+     * the wake fd fires or the next tick. Must not block for long. */
+    int (*submit)(void *state, struct lf_record *const *recs, size_t n, size_t *accepted);
+    /* Optional. Called when the wake fd (lf_out_set_wake_fd) is readable, and on a tick
+     * (every 100 ms) so the plugin can serve callbacks, confirms, timers. */
+    int (*service)(void *state);
+    /* Tries to finish everything in flight within timeout_ms. Whatever is still
+     * unacknowledged afterwards must be acked LF_RETRY before flush returns. */
+    int (*flush)(void *state, int timeout_ms);
+    /* Frees the state. NULL-safe. No acks may be sent after it returns. */
+    void (*destroy)(void *state);
+    void *reserved[4]; /* must be NULL */
+};
+
+/* The only symbol a plugin exports. */
+typedef const struct lf_output_plugin *lf_output_plugin_entry_fn(void);
+#define LF_OUTPUT_PLUGIN_ENTRY "lf_output_plugin_entry"
+
+/* Reports the outcome of one submitted record. reason (may be NULL) is copied and shown
+ * in logs and dead letters. Any thread. */
+LF_EXPORT void lf_out_ack(struct lf_out_instance *ins, struct lf_record *rec,
+                          enum lf_outcome outcome, const char *reason);
+/* Asks the worker to also wait on fd (readable) and call service() when it fires. */
+LF_EXPORT void lf_out_set_wake_fd(struct lf_out_instance *ins, int fd);
+/* Readiness shown by `logferry status` (connected and authorised). Any thread. */
+LF_EXPORT void lf_out_set_ready(struct lf_out_instance *ins, bool ready);
+/* Wakes the worker from any thread (e.g. a connection thread has news). */
+LF_EXPORT void lf_out_wake(struct lf_out_instance *ins);
+
+/* Read-only facts about the instance, valid from validate() to destroy(). */
+LF_EXPORT const char *lf_out_name(const struct lf_out_instance *ins);       /* output name */
+LF_EXPORT const char *lf_out_agent_name(const struct lf_out_instance *ins); /* agent.name */
+LF_EXPORT const char *lf_out_state_dir(const struct lf_out_instance *ins);  /* agent.state_dir */
+LF_EXPORT const struct lf_log_ctx *lf_out_log_ctx(const struct lf_out_instance *ins);
+/* Whether the agent is shutting down (plugins stop reconnect loops). Any thread. */
+LF_EXPORT bool lf_out_is_stopping(const struct lf_out_instance *ins);
+
+#define lf_out_log(ins, lvl, ...) lf_log_write((lvl), lf_out_log_ctx(ins), __VA_ARGS__)
+
+#endif

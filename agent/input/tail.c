@@ -1,0 +1,2 @@
+/* tail.c - placeholder */
+typedef int tail_placeholder;
