@@ -50,13 +50,18 @@ void lf_ml_destroy(struct lf_ml *ml);
  * spans [start_offset, end_offset) in the file. flags: LF_ML_TRUNCATED if the line was
  * cut. May call emit for the previous record. Returns LF_OK or the emit's error. */
 int lf_ml_push(struct lf_ml *ml, const char *line, size_t len, uint64_t start_offset,
-               uint64_t end_offset, unsigned flags, int64_t now_ms, lf_ml_emit_fn *emit,
-               void *ctx);
+               uint64_t end_offset, unsigned flags, int64_t now_ms, lf_ml_emit_fn *emit, void *ctx);
 /* Emits the pending record, if any. */
 int lf_ml_flush(struct lf_ml *ml, lf_ml_emit_fn *emit, void *ctx);
 /* Monotonic ms when the pending record must be flushed, or -1 if nothing is pending. */
 int64_t lf_ml_deadline(const struct lf_ml *ml);
 /* Start offset of the pending record (valid when lf_ml_deadline() >= 0). */
 uint64_t lf_ml_pending_start(const struct lf_ml *ml);
+
+/* mysql-slow: true if text (one line, or a record's first line) is a server start-up
+ * banner line ("/usr/sbin/mysqld, Version: ... started with:", "Tcp port: ...",
+ * "Time  Id Command  Argument"). The mysql-slow preset emits each such line as its own
+ * record; parsers use this to drop them. */
+bool lf_ml_mysql_is_banner(const char *text, size_t len);
 
 #endif

@@ -1,0 +1,437 @@
+/* ml_preset.c - regex helper and the built-in multi-line presets (java, python, go,
+ * mysql-slow, postgresql).
+ *
+ * Each preset is a small state machine over a few JIT-compiled PCRE2 patterns that
+ * decides, line by line, "starts a record" or "continues the pending one". It never
+ * copies or allocates per line. Record assembly, caps and offsets live in lf_multiline.c.
+ */
+#include "ml_preset.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lf_multiline.h"
+#include "logferry/lf_err.h"
+
+int ml_rx_compile(struct ml_rx *rx, const char *pattern, const char *what, char *err, size_t errlen)
+{
+    int ec = 0;
+    PCRE2_SIZE eoff = 0;
+
+    memset(rx, 0, sizeof(*rx));
+    rx->code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, 0, &ec, &eoff, NULL);
+    if (!rx->code) {
+        PCRE2_UCHAR msg[160];
+        pcre2_get_error_message(ec, msg, sizeof(msg));
+        snprintf(err, errlen, "%s: %s at offset %zu", what, (const char *)msg, (size_t)eoff);
+        return LF_ECONFIG;
+    }
+    rx->jit = pcre2_jit_compile(rx->code, PCRE2_JIT_COMPLETE) == 0;
+    rx->md = pcre2_match_data_create(1, NULL);
+    if (!rx->md) {
+        pcre2_code_free(rx->code);
+        rx->code = NULL;
+        snprintf(err, errlen, "%s: out of memory", what);
+        return LF_ENOMEM;
+    }
+    return LF_OK;
+}
+
+void ml_rx_free(struct ml_rx *rx)
+{
+    pcre2_match_data_free(rx->md);
+    pcre2_code_free(rx->code);
+    rx->md = NULL;
+    rx->code = NULL;
+}
+
+bool ml_rx_is_match(const struct ml_rx *rx, const char *line, size_t len)
+{
+    PCRE2_SPTR s = (PCRE2_SPTR)(line ? line : "");
+    int rc;
+
+    if (rx->jit) {
+        rc = pcre2_jit_match(rx->code, s, len, 0, 0, rx->md, NULL);
+    } else {
+        rc = pcre2_match(rx->code, s, len, 0, 0, rx->md, NULL);
+    }
+    return rc >= 0;
+}
+
+/* Patterns shared by presets. Byte mode (no UTF flag): logs may hold invalid UTF-8. */
+
+/* A line that begins with a log header: a date-time (ISO, bracketed ISO, log4j/Kafka,
+ * Tomcat JULI dd-MMM-yyyy, Python asctime), or a level word first (log4j %-5p layouts). */
+#define RX_TS_HEADER                                       \
+    "^(?:\\[?\\d{4}-\\d\\d-\\d\\d[ T]\\d\\d:\\d\\d:\\d\\d" \
+    "|\\d\\d-[A-Z][a-z]{2}-\\d{4} \\d\\d:\\d\\d:\\d\\d"    \
+    "|\\[?\\d{4}/\\d\\d/\\d\\d \\d\\d:\\d\\d:\\d\\d)"
+
+#define RX_JAVA_LEVEL_FIRST "^\\[?(?:TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|SEVERE)\\b"
+#define RX_JAVA_JUL_DATE    "^[A-Z][a-z]{2} \\d\\d?, \\d{4} \\d\\d?:\\d\\d:\\d\\d [AP]M "
+#define RX_JAVA_CONT                                                                       \
+    "^(?:\\s+at |\\s*Caused by:|\\s*Suppressed:|\\s*\\.\\.\\. \\d+ (?:more|common frames " \
+    "omitted)|\\s)"
+#define RX_JAVA_EXC_LINE \
+    "^(?:[A-Za-z_$][\\w$]*\\.)+[\\w$]*(?:Exception|Error|Throwable)[\\w$]*(?::.*)?$"
+
+#define RX_PY_HEADER    "^[A-Z]+:[\\w.]+:" /* basicConfig: "ERROR:root:msg" */
+#define RX_PY_TRACEBACK "Traceback \\(most recent call last\\):\\s*$"
+#define RX_PY_CHAIN                                                           \
+    "^(?:During handling of the above exception, another exception occurred:" \
+    "|The above exception was the direct cause of the following exception:)"
+#define RX_PY_FRAME_NOINDENT "^File \""
+#define RX_PY_EXC_LINE       "^[A-Za-z_][\\w.]*(?::.*)?$"
+
+#define RX_GO_START                                                \
+    "^(?:\\d{4}/\\d\\d/\\d\\d \\d\\d:\\d\\d:\\d\\d(?:\\.\\d+)? )?" \
+    "(?:panic: |fatal error: |http: panic serving |SIG[A-Z]+: )"
+#define RX_GO_DUMP                                                                      \
+    "^(?:$|\\s|goroutine \\d+ \\[|created by |\\[signal |exit status \\d|"              \
+    "\\.\\.\\.additional frames elided|panic: |fatal error: |PC=|r[a-z0-9]{1,3}\\s+0x|" \
+    "\\S+\\(.*\\)$)"
+
+#define RX_PG_SEVERITY                                                                 \
+    "\\b(?:LOG|ERROR|FATAL|PANIC|WARNING|NOTICE|INFO|DEBUG[1-5]?|DETAIL|HINT|CONTEXT|" \
+    "STATEMENT|QUERY|LOCATION):  "
+#define RX_PG_ATTACHED "\\b(?:DETAIL|HINT|CONTEXT|STATEMENT|QUERY|LOCATION):  "
+
+enum ml_rx_id {
+    RX_TS,
+    RX_LEVEL_FIRST,
+    RX_JUL_DATE,
+    RX_JCONT,
+    RX_JEXC,
+    RX_PYHDR,
+    RX_PYTB,
+    RX_PYCHAIN,
+    RX_PYFRAME,
+    RX_PYEXC,
+    RX_GOSTART,
+    RX_GODUMP,
+    RX_PGSEV,
+    RX_PGATT,
+    RX_COUNT
+};
+
+static const char *const rx_src[RX_COUNT] = {
+    [RX_TS] = RX_TS_HEADER,
+    [RX_LEVEL_FIRST] = RX_JAVA_LEVEL_FIRST,
+    [RX_JUL_DATE] = RX_JAVA_JUL_DATE,
+    [RX_JCONT] = RX_JAVA_CONT,
+    [RX_JEXC] = RX_JAVA_EXC_LINE,
+    [RX_PYHDR] = RX_PY_HEADER,
+    [RX_PYTB] = RX_PY_TRACEBACK,
+    [RX_PYCHAIN] = RX_PY_CHAIN,
+    [RX_PYFRAME] = RX_PY_FRAME_NOINDENT,
+    [RX_PYEXC] = RX_PY_EXC_LINE,
+    [RX_GOSTART] = RX_GO_START,
+    [RX_GODUMP] = RX_GO_DUMP,
+    [RX_PGSEV] = RX_PG_SEVERITY,
+    [RX_PGATT] = RX_PG_ATTACHED,
+};
+
+/* Which patterns each preset needs (others stay NULL). */
+static const enum ml_rx_id java_rx[] = {RX_TS,    RX_LEVEL_FIRST, RX_JUL_DATE,
+                                        RX_JCONT, RX_JEXC,        RX_COUNT};
+static const enum ml_rx_id python_rx[] = {RX_TS,      RX_PYHDR, RX_PYTB, RX_PYCHAIN,
+                                          RX_PYFRAME, RX_PYEXC, RX_COUNT};
+static const enum ml_rx_id go_rx[] = {RX_GOSTART, RX_GODUMP, RX_COUNT};
+static const enum ml_rx_id pg_rx[] = {RX_PGSEV, RX_PGATT, RX_COUNT};
+static const enum ml_rx_id none_rx[] = {RX_COUNT};
+
+struct ml_preset {
+    int id;
+    struct ml_rx rx[RX_COUNT];
+};
+
+int ml_preset_create(int id, char *err, size_t errlen, struct ml_preset **out)
+{
+    const enum ml_rx_id *need = none_rx;
+    struct ml_preset *p;
+    int rc;
+
+    *out = NULL;
+    switch (id) {
+    case ML_PRESET_JAVA:
+        need = java_rx;
+        break;
+    case ML_PRESET_PYTHON:
+        need = python_rx;
+        break;
+    case ML_PRESET_GO:
+        need = go_rx;
+        break;
+    case ML_PRESET_POSTGRESQL:
+        need = pg_rx;
+        break;
+    case ML_PRESET_MYSQL_SLOW: /* plain string tests only */
+        break;
+    default:
+        snprintf(err, errlen, "multiline: unknown preset %d", id);
+        return LF_ECONFIG;
+    }
+    p = calloc(1, sizeof(*p));
+    if (!p) {
+        return LF_ENOMEM;
+    }
+    p->id = id;
+    for (size_t i = 0; need[i] != RX_COUNT; i++) {
+        rc = ml_rx_compile(&p->rx[need[i]], rx_src[need[i]], "multiline preset", err, errlen);
+        if (rc != LF_OK) {
+            ml_preset_destroy(p);
+            return rc;
+        }
+    }
+    *out = p;
+    return LF_OK;
+}
+
+void ml_preset_destroy(struct ml_preset *p)
+{
+    if (!p) {
+        return;
+    }
+    for (size_t i = 0; i < RX_COUNT; i++) {
+        if (p->rx[i].code) {
+            ml_rx_free(&p->rx[i]);
+        }
+    }
+    free(p);
+}
+
+static bool has_prefix(const char *line, size_t len, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return len >= n && memcmp(line, prefix, n) == 0;
+}
+
+static bool is_blank(const char *line, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (line[i] != ' ' && line[i] != '\t') {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool match(const struct ml_preset *p, enum ml_rx_id id, const char *line, size_t len)
+{
+    return ml_rx_is_match(&p->rx[id], line, len);
+}
+
+/* java: a header line (timestamp, or level first) starts an entry; stack frames,
+ * Caused by/Suppressed, "... N more", indented and blank lines, and exception-class lines
+ * continue it. Other lines continue an entry once the file has shown headers (messages
+ * spanning lines); in a file without headers they stand alone. */
+static enum ml_kind classify_java(const struct ml_preset *p, struct ml_preset_state *st,
+                                  const char *line, size_t len, bool pending)
+{
+    bool prev_jul = st->prev_jul;
+
+    st->prev_jul = false;
+    if (match(p, RX_TS, line, len)) {
+        st->seen_header = true;
+        return ML_KIND_START;
+    }
+    if (match(p, RX_JUL_DATE, line, len)) {
+        st->seen_header = true;
+        st->prev_jul = true;
+        return ML_KIND_START;
+    }
+    if (match(p, RX_LEVEL_FIRST, line, len)) {
+        /* JUL SimpleFormatter writes "SEVERE: msg" on the line after its date line. */
+        if (prev_jul && pending) {
+            return ML_KIND_CONT;
+        }
+        st->seen_header = true;
+        return ML_KIND_START;
+    }
+    if (!pending) {
+        return ML_KIND_START;
+    }
+    if (len == 0 || match(p, RX_JCONT, line, len) || match(p, RX_JEXC, line, len)) {
+        return ML_KIND_CONT;
+    }
+    return st->seen_header ? ML_KIND_CONT : ML_KIND_START;
+}
+
+/* python: header lines start entries; a Traceback block (its frames, the exception line,
+ * chained "During handling..." / "The above exception..." sections and the blank lines
+ * between them) continues the entry it follows. */
+static enum ml_kind classify_python(const struct ml_preset *p, struct ml_preset_state *st,
+                                    const char *line, size_t len, bool pending)
+{
+    bool tb = match(p, RX_PYTB, line, len);
+
+    if (match(p, RX_TS, line, len) || match(p, RX_PYHDR, line, len)) {
+        st->seen_header = true;
+        st->in_trace = tb; /* "... error: Traceback (most recent call last):" */
+        st->after_trace = false;
+        return ML_KIND_START;
+    }
+    if (tb) {
+        bool chained = st->after_trace;
+        st->in_trace = true;
+        st->after_trace = false;
+        if (!pending) {
+            return ML_KIND_START;
+        }
+        /* logger.exception() puts the traceback on the line after the header; a chained
+         * traceback follows "During handling..." and a blank line. */
+        if (chained || st->seen_header || has_prefix(line, len, "Traceback")) {
+            return ML_KIND_CONT;
+        }
+        return ML_KIND_START;
+    }
+    if (!pending) {
+        st->in_trace = false;
+        st->after_trace = false;
+        return ML_KIND_START;
+    }
+    if (st->in_trace) {
+        if (len == 0 || line[0] == ' ' || line[0] == '\t' || match(p, RX_PYFRAME, line, len)) {
+            return ML_KIND_CONT;
+        }
+        /* the exception line ends the frames */
+        st->in_trace = false;
+        st->after_trace = true;
+        return ML_KIND_CONT;
+    }
+    if (st->after_trace) {
+        if (is_blank(line, len) || match(p, RX_PYCHAIN, line, len)) {
+            return ML_KIND_CONT;
+        }
+        st->after_trace = false;
+        if (line[0] == ' ' || line[0] == '\t') {
+            return ML_KIND_CONT;
+        }
+        return st->seen_header ? ML_KIND_CONT : ML_KIND_START;
+    }
+    if (len == 0 || line[0] == ' ' || line[0] == '\t') {
+        return ML_KIND_CONT;
+    }
+    return st->seen_header ? ML_KIND_CONT : ML_KIND_START;
+}
+
+/* go: "panic:", "fatal error:", "http: panic serving", "SIGxxx:" start a dump; the dump's
+ * goroutine sections, frames, blank lines and register lines continue it. Outside a dump
+ * every line stands alone, except indented lines. */
+static enum ml_kind classify_go(const struct ml_preset *p, struct ml_preset_state *st,
+                                const char *line, size_t len, bool pending)
+{
+    if (st->in_trace && pending) {
+        if (match(p, RX_GODUMP, line, len)) {
+            return ML_KIND_CONT;
+        }
+    }
+    st->in_trace = false;
+    if (match(p, RX_GOSTART, line, len)) {
+        st->in_trace = true;
+        return ML_KIND_START;
+    }
+    if (pending && len > 0 && (line[0] == ' ' || line[0] == '\t')) {
+        return ML_KIND_CONT;
+    }
+    return ML_KIND_START;
+}
+
+/* mysql-slow: an entry starts at "# Time:", or at "# User@Host:" / "# Query_time:" when
+ * not inside the header block of the current entry. Start-up banner lines stand alone. */
+static enum ml_kind classify_mysql(struct ml_preset_state *st, const char *line, size_t len)
+{
+    bool in_header = st->in_header;
+    bool in_banner = st->in_banner;
+
+    st->in_banner = false;
+    if (lf_ml_mysql_is_banner(line, len)) {
+        st->in_header = false;
+        st->in_banner = true;
+        return ML_KIND_START;
+    }
+    if (has_prefix(line, len, "# Time:")) {
+        st->in_header = true;
+        return ML_KIND_START;
+    }
+    if (has_prefix(line, len, "# User@Host:") || has_prefix(line, len, "# Query_time:")) {
+        st->in_header = true;
+        return in_header ? ML_KIND_CONT : ML_KIND_START;
+    }
+    if (has_prefix(line, len, "# ")) {
+        return in_banner ? ML_KIND_START : ML_KIND_CONT; /* header fields keep in_header */
+    }
+    st->in_header = false;
+    return in_banner ? ML_KIND_START : ML_KIND_CONT;
+}
+
+/* postgresql (stderr): a line carrying a severity ("LOG:  ", "ERROR:  "...) after its
+ * log_line_prefix starts an entry, except DETAIL/HINT/CONTEXT/STATEMENT/QUERY/LOCATION,
+ * which belong to the entry before; lines without a severity (indented or not: parts of
+ * a multi-line statement) continue. */
+static enum ml_kind classify_pg(const struct ml_preset *p, const char *line, size_t len,
+                                bool pending)
+{
+    if (len == 0 || line[0] == ' ' || line[0] == '\t') {
+        return ML_KIND_CONT;
+    }
+    if (!match(p, RX_PGSEV, line, len)) {
+        return ML_KIND_CONT;
+    }
+    if (pending && match(p, RX_PGATT, line, len)) {
+        return ML_KIND_CONT;
+    }
+    return ML_KIND_START;
+}
+
+enum ml_kind ml_preset_classify(const struct ml_preset *p, struct ml_preset_state *st,
+                                const char *line, size_t len, bool pending)
+{
+    enum ml_kind k = ML_KIND_START;
+
+    switch (p->id) {
+    case ML_PRESET_JAVA:
+        k = classify_java(p, st, line, len, pending);
+        break;
+    case ML_PRESET_PYTHON:
+        k = classify_python(p, st, line, len, pending);
+        break;
+    case ML_PRESET_GO:
+        k = classify_go(p, st, line, len, pending);
+        break;
+    case ML_PRESET_MYSQL_SLOW:
+        k = classify_mysql(st, line, len);
+        break;
+    case ML_PRESET_POSTGRESQL:
+        k = classify_pg(p, line, len, pending);
+        break;
+    default:
+        break;
+    }
+    return pending ? k : ML_KIND_START;
+}
+
+bool lf_ml_mysql_is_banner(const char *text, size_t len)
+{
+    static const char started[] = " started with:";
+    size_t n = sizeof(started) - 1;
+
+    if (has_prefix(text, len, "Tcp port: ")) {
+        return true;
+    }
+    if (has_prefix(text, len, "Time ")) {
+        /* "Time                 Id Command    Argument" */
+        size_t i = 4;
+        while (i < len && text[i] == ' ') {
+            i++;
+        }
+        return has_prefix(text + i, len - i, "Id Command");
+    }
+    /* "/usr/sbin/mysqld, Version: 5.5.53-0ubuntu0.12.04.1-log ((Ubuntu)). started with:" */
+    if (len > n && memcmp(text + len - n, started, n) == 0 &&
+        memmem(text, len, ", Version: ", 11) != NULL) {
+        return true;
+    }
+    return false;
+}
