@@ -1,0 +1,591 @@
+/* kafka.c - the Kafka output plugin: ABI descriptor and worker-thread callbacks.
+ *
+ * A record is acknowledged only from its delivery report, never on enqueue. Records are
+ * produced without copy (the core keeps them alive until acked) and delivery reports run
+ * on the output's worker thread: librdkafka's main queue writes to a pipe the core watches
+ * (rd_kafka_queue_io_event_enable), and service() then calls rd_kafka_poll(rk, 0).
+ * QUEUE_FULL is backpressure (submit takes fewer records), never a sleep. A fatal client
+ * error rebuilds the client; whatever was in flight goes back to the core as retriable.
+ *
+ * IMPORTANT NOTE on threading: librdkafka runs its own broker threads. Everything in this
+ * file except log_cb runs on the instance's worker thread, so the state needs no lock.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kafka.h"
+
+#define KAFKA_TOPIC_MAX     250 /* Kafka allows 249 characters */
+#define KAFKA_KEY_MAX       4096
+#define KAFKA_HEADER_MAX    4096
+#define KAFKA_KNOWN_TOPICS  256 /* topics remembered for create_topics / missing warnings */
+#define KAFKA_PURGE_WAIT_MS 2000
+
+struct kafka_header_tpl {
+    const char *name;
+    struct lf_template *tpl;
+};
+
+struct kafka_known_topic {
+    char *name;
+    bool create_requested;
+    int64_t missing_logged_ms; /* last "topic does not exist" error, 0 = never */
+};
+
+struct kafka_out {
+    struct lf_out_instance *ins;
+    const struct kafka_config *cfg;
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *adminq; /* CreateTopics results */
+    int wake_pipe[2];         /* librdkafka writes here when its main queue gets events */
+    atomic_bool fatal;        /* set by error_cb (worker thread, inside poll) */
+    bool ready;
+    struct lf_template *topic_tpl;
+    struct lf_template *key_tpl; /* NULL: default partitioner */
+    struct kafka_header_tpl *headers;
+    size_t nheaders;
+    struct kafka_inflight inflight;
+    struct kafka_known_topic topics[KAFKA_KNOWN_TOPICS];
+    size_t ntopics;
+    uint64_t delivered, retried, rejected;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct kafka_known_topic *known_topic(struct kafka_out *ko, const char *name)
+{
+    for (size_t i = 0; i < ko->ntopics; i++) {
+        if (strcmp(ko->topics[i].name, name) == 0) {
+            return &ko->topics[i];
+        }
+    }
+    if (ko->ntopics == KAFKA_KNOWN_TOPICS) {
+        return NULL;
+    }
+    char *copy = strdup(name);
+    if (!copy) {
+        return NULL;
+    }
+    ko->topics[ko->ntopics] = (struct kafka_known_topic){.name = copy};
+    return &ko->topics[ko->ntopics++];
+}
+
+/* The operator must see which topic is missing; once a minute per topic is enough. */
+static void report_missing_topic(struct kafka_out *ko, const char *topic)
+{
+    struct kafka_known_topic *kt = known_topic(ko, topic);
+    int64_t now = now_ms();
+
+    if (kt && kt->missing_logged_ms && now - kt->missing_logged_ms < 60000) {
+        return;
+    }
+    if (kt) {
+        kt->missing_logged_ms = now;
+    }
+    lf_out_log(ko->ins, LF_LOG_ERROR,
+               "topic '%s' does not exist and create_topics is false: create the topic or "
+               "set create_topics: true; its records go to the dead-letter path",
+               topic);
+}
+
+static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
+{
+    struct kafka_out *ko = opaque;
+    struct lf_record *rec = kafka_inflight_take(&ko->inflight, msg->_private);
+    enum lf_outcome outcome;
+    char reason[384];
+
+    if (!rec) {
+        return; /* already settled (purged and acked at shutdown or rebuild) */
+    }
+    outcome = kafka_outcome(msg->err, ko->cfg->create_topics);
+    if (outcome == LF_DELIVERED) {
+        ko->delivered++;
+        if (!ko->ready) {
+            ko->ready = true;
+            lf_out_set_ready(ko->ins, true);
+        }
+        lf_out_ack(ko->ins, rec, LF_DELIVERED, NULL);
+        return;
+    }
+    const char *topic = msg->rkt ? rd_kafka_topic_name(msg->rkt) : "?";
+    if (outcome == LF_REJECTED && kafka_err_is_unknown_topic(msg->err)) {
+        report_missing_topic(ko, topic);
+        snprintf(reason, sizeof(reason), "topic '%s' does not exist (create_topics is false)",
+                 topic);
+    } else {
+        snprintf(reason, sizeof(reason), "kafka: topic %s: %s (%s)", topic,
+                 rd_kafka_err2str(msg->err), rd_kafka_err2name(msg->err));
+    }
+    if (outcome == LF_REJECTED) {
+        ko->rejected++;
+    } else {
+        ko->retried++;
+    }
+    lf_out_ack(ko->ins, rec, outcome, reason);
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    struct kafka_out *ko = opaque;
+
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char fatal[512];
+        rd_kafka_resp_err_t ferr = rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
+        lf_out_log(ko->ins, LF_LOG_ERROR, "fatal producer error %s: %s; rebuilding the client",
+                   rd_kafka_err2name(ferr), fatal);
+        atomic_store(&ko->fatal, true);
+        return;
+    }
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+        if (ko->ready) {
+            ko->ready = false;
+            lf_out_set_ready(ko->ins, false);
+        }
+        lf_out_log(ko->ins, LF_LOG_WARN, "all brokers are down: %s", reason);
+        return;
+    }
+    /* Other errors are informational: librdkafka retries by itself. */
+    lf_out_log(ko->ins, LF_LOG_DEBUG, "%s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err),
+               reason);
+}
+
+/* librdkafka's threads log here; lf_log_write is thread-safe. */
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    struct kafka_out *ko = rd_kafka_opaque(rk);
+    enum lf_log_level lvl = level <= 3 ? LF_LOG_WARN : level <= 6 ? LF_LOG_INFO : LF_LOG_DEBUG;
+
+    /* Connection failures are expected during outages; error_cb reports the summary. */
+    if (lvl == LF_LOG_WARN && strcmp(fac, "FAIL") == 0) {
+        lvl = LF_LOG_INFO;
+    }
+    lf_out_log(ko->ins, lvl, "librdkafka %s: %s", fac, buf);
+}
+
+/* Creates the producer and hooks its main queue to the wake pipe. */
+static int client_open(struct kafka_out *ko)
+{
+    rd_kafka_conf_t *conf = NULL;
+    rd_kafka_queue_t *mainq;
+    char errstr[512];
+    int rc;
+
+    rc = kafka_conf_build(ko->ins, ko->cfg, &conf);
+    if (rc != LF_OK) {
+        return rc;
+    }
+    rd_kafka_conf_set_opaque(conf, ko);
+    rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
+    rd_kafka_conf_set_error_cb(conf, error_cb);
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    ko->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    if (!ko->rk) {
+        lf_out_log(ko->ins, LF_LOG_ERROR, "cannot create the producer: %s", errstr);
+        rd_kafka_conf_destroy(conf); /* still ours when rd_kafka_new fails */
+        return LF_ECONFIG;
+    }
+    /* conf now belongs to ko->rk */
+    mainq = rd_kafka_queue_get_main(ko->rk);
+    rd_kafka_queue_io_event_enable(mainq, ko->wake_pipe[1], "1", 1);
+    rd_kafka_queue_destroy(mainq);
+    ko->adminq = rd_kafka_queue_new(ko->rk);
+    atomic_store(&ko->fatal, false);
+    return LF_OK;
+}
+
+/* Purges what librdkafka still holds, serves the resulting reports, then acks whatever is
+ * left with outcome. After this no record of ours is in flight. */
+static void settle_inflight(struct kafka_out *ko, const char *reason)
+{
+    if (ko->rk && ko->inflight.used) {
+        int64_t deadline = now_ms() + KAFKA_PURGE_WAIT_MS;
+        rd_kafka_purge(ko->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT |
+                                   RD_KAFKA_PURGE_F_NON_BLOCKING);
+        while (ko->inflight.used && now_ms() < deadline) {
+            rd_kafka_poll(ko->rk, 10);
+        }
+    }
+    size_t n = kafka_inflight_settle_all(&ko->inflight, ko->ins, LF_RETRY, reason);
+    ko->retried += n;
+}
+
+static void client_close(struct kafka_out *ko)
+{
+    if (!ko->rk) {
+        return;
+    }
+    settle_inflight(ko, "kafka: client closed with the record in flight");
+    if (ko->adminq) {
+        rd_kafka_queue_destroy(ko->adminq);
+        ko->adminq = NULL;
+    }
+    rd_kafka_destroy(ko->rk);
+    ko->rk = NULL;
+}
+
+static void kafka_destroy(void *state)
+{
+    struct kafka_out *ko = state;
+
+    if (!ko) {
+        return;
+    }
+    client_close(ko);
+    lf_out_log(ko->ins, LF_LOG_INFO, "delivered %llu, retriable %llu, rejected %llu",
+               (unsigned long long)ko->delivered, (unsigned long long)ko->retried,
+               (unsigned long long)ko->rejected);
+    kafka_inflight_fini(&ko->inflight);
+    for (size_t i = 0; i < ko->nheaders; i++) {
+        lf_template_destroy(ko->headers[i].tpl);
+    }
+    free(ko->headers);
+    lf_template_destroy(ko->topic_tpl);
+    lf_template_destroy(ko->key_tpl);
+    for (size_t i = 0; i < ko->ntopics; i++) {
+        free(ko->topics[i].name);
+    }
+    for (int i = 0; i < 2; i++) {
+        if (ko->wake_pipe[i] >= 0) {
+            close(ko->wake_pipe[i]);
+        }
+    }
+    free(ko);
+}
+
+static int compile_templates(struct kafka_out *ko)
+{
+    const struct kafka_config *cfg = ko->cfg;
+    char err[256];
+
+    if (lf_template_compile(cfg->topic, &ko->topic_tpl, err, sizeof(err)) != LF_OK) {
+        lf_out_log(ko->ins, LF_LOG_ERROR, "topic: %s", err);
+        return LF_ECONFIG;
+    }
+    if (cfg->key && cfg->key[0] &&
+        lf_template_compile(cfg->key, &ko->key_tpl, err, sizeof(err)) != LF_OK) {
+        lf_out_log(ko->ins, LF_LOG_ERROR, "key: %s", err);
+        return LF_ECONFIG;
+    }
+    if (cfg->headers.n) {
+        ko->headers = calloc(cfg->headers.n, sizeof(*ko->headers));
+        if (!ko->headers) {
+            return LF_ENOMEM;
+        }
+    }
+    for (size_t i = 0; i < cfg->headers.n; i++) {
+        ko->headers[i].name = cfg->headers.v[i].key;
+        if (lf_template_compile(cfg->headers.v[i].value, &ko->headers[i].tpl, err, sizeof(err)) !=
+            LF_OK) {
+            lf_out_log(ko->ins, LF_LOG_ERROR, "headers.%s: %s", cfg->headers.v[i].key, err);
+            return LF_ECONFIG;
+        }
+        ko->nheaders++;
+    }
+    return LF_OK;
+}
+
+static int kafka_init(struct lf_out_instance *ins, const void *config, void **state)
+{
+    struct kafka_out *ko = calloc(1, sizeof(*ko));
+    int rc;
+
+    if (!ko) {
+        return LF_ENOMEM;
+    }
+    ko->ins = ins;
+    ko->cfg = config;
+    ko->wake_pipe[0] = ko->wake_pipe[1] = -1;
+    kafka_inflight_init(&ko->inflight);
+    if (pipe2(ko->wake_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
+        lf_log_errno(LF_LOG_ERROR, lf_out_log_ctx(ins), "pipe");
+        kafka_destroy(ko);
+        return LF_EIO;
+    }
+    rc = compile_templates(ko);
+    if (rc == LF_OK) {
+        rc = client_open(ko);
+    }
+    if (rc != LF_OK) {
+        kafka_destroy(ko);
+        return rc;
+    }
+    if (kafka_brokers_embedded(ko->cfg)) {
+        lf_out_log(ins, LF_LOG_WARN,
+                   "brokers: embedded: records go to an IN-PROCESS MOCK Kafka cluster and are "
+                   "LOST when the agent exits. For demos and tries only, never production.");
+    }
+    lf_out_set_wake_fd(ins, ko->wake_pipe[0]);
+    *state = ko;
+    return LF_OK;
+}
+
+/* Asks the cluster once per topic to create it (create_topics: true). Brokers that do not
+ * support CreateTopics still auto-create on first produce (allow.auto.create.topics). */
+static void request_topic(struct kafka_out *ko, const char *topic)
+{
+    struct kafka_known_topic *kt;
+    rd_kafka_NewTopic_t *nt;
+    char errstr[256];
+
+    if (!ko->cfg->create_topics || kafka_brokers_embedded(ko->cfg)) {
+        return;
+    }
+    kt = known_topic(ko, topic);
+    if (!kt || kt->create_requested) {
+        return;
+    }
+    kt->create_requested = true;
+    nt = rd_kafka_NewTopic_new(topic, (int)ko->cfg->partitions, (int)ko->cfg->replication_factor,
+                               errstr, sizeof(errstr));
+    if (!nt) {
+        lf_out_log(ko->ins, LF_LOG_WARN, "cannot create topic '%s': %s", topic, errstr);
+        return;
+    }
+    rd_kafka_CreateTopics(ko->rk, &nt, 1, NULL, ko->adminq);
+    rd_kafka_NewTopic_destroy(nt);
+}
+
+static void serve_admin(struct kafka_out *ko)
+{
+    rd_kafka_event_t *ev;
+
+    while (ko->adminq && (ev = rd_kafka_queue_poll(ko->adminq, 0)) != NULL) {
+        const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
+        size_t cnt = 0;
+        const rd_kafka_topic_result_t **tr =
+            res ? rd_kafka_CreateTopics_result_topics(res, &cnt) : NULL;
+
+        if (rd_kafka_event_error(ev)) {
+            lf_out_log(ko->ins, LF_LOG_WARN, "CreateTopics: %s (relying on auto-creation)",
+                       rd_kafka_event_error_string(ev));
+        }
+        for (size_t i = 0; i < cnt; i++) {
+            rd_kafka_resp_err_t err = rd_kafka_topic_result_error(tr[i]);
+            const char *name = rd_kafka_topic_result_name(tr[i]);
+            if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                lf_out_log(ko->ins, LF_LOG_INFO, "created topic '%s'", name);
+            } else if (err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+                lf_out_log(ko->ins, LF_LOG_WARN, "cannot create topic '%s': %s", name,
+                           rd_kafka_topic_result_error_string(tr[i]));
+            }
+        }
+        rd_kafka_event_destroy(ev);
+    }
+}
+
+static int add_header(rd_kafka_headers_t *hdrs, const char *name, const char *value, size_t len)
+{
+    return rd_kafka_header_add(hdrs, name, -1, value, (ssize_t)len) ? -1 : 0;
+}
+
+/* Builds the headers of rec; *bytes gets their wire size estimate. NULL on ENOMEM. */
+static rd_kafka_headers_t *build_headers(struct kafka_out *ko, const struct lf_record *rec,
+                                         size_t *bytes)
+{
+    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(3 + ko->nheaders);
+    const char *type = lf_record_type_name(rec->type);
+    const char *source = rec->source ? rec->source : "";
+    char buf[KAFKA_HEADER_MAX];
+    int bad = 0;
+
+    *bytes = 0;
+    bad |= add_header(hdrs, "logferry-id", rec->id, strlen(rec->id));
+    bad |= add_header(hdrs, "logferry-type", type, strlen(type));
+    bad |= add_header(hdrs, "logferry-source", source, strlen(source));
+    *bytes += 64 + strlen(rec->id) + strlen(type) + strlen(source);
+    for (size_t i = 0; i < ko->nheaders; i++) {
+        size_t len = lf_template_render(ko->headers[i].tpl, rec, buf, sizeof(buf));
+        if (len >= sizeof(buf)) {
+            len = sizeof(buf) - 1;
+        }
+        bad |= add_header(hdrs, ko->headers[i].name, buf, len);
+        *bytes += 16 + strlen(ko->headers[i].name) + len;
+    }
+    if (bad) {
+        rd_kafka_headers_destroy(hdrs);
+        return NULL;
+    }
+    return hdrs;
+}
+
+enum produce_result { PRODUCED, SETTLED, BACKPRESSURE };
+
+/* Produces one record. SETTLED: acked here (rejected before sending). BACKPRESSURE: not
+ * taken, offer it again later. */
+static enum produce_result produce_one(struct kafka_out *ko, struct lf_record *rec)
+{
+    char topic[KAFKA_TOPIC_MAX + 1];
+    char key[KAFKA_KEY_MAX];
+    char reason[512];
+    size_t topic_len, key_len = 0, hdr_bytes;
+    rd_kafka_headers_t *hdrs;
+    rd_kafka_resp_err_t err;
+    void *opaque;
+
+    topic_len = lf_template_render(ko->topic_tpl, rec, topic, sizeof(topic));
+    if (topic_len == 0 || topic_len > KAFKA_TOPIC_MAX - 1) {
+        snprintf(reason, sizeof(reason), "invalid topic name (%zu characters) from template '%s'",
+                 topic_len, ko->cfg->topic);
+        ko->rejected++;
+        lf_out_ack(ko->ins, rec, LF_REJECTED, reason);
+        return SETTLED;
+    }
+    if (ko->key_tpl) {
+        key_len = lf_template_render(ko->key_tpl, rec, key, sizeof(key));
+        if (key_len >= sizeof(key)) {
+            key_len = sizeof(key) - 1;
+        }
+    }
+    hdrs = build_headers(ko, rec, &hdr_bytes);
+    if (!hdrs) {
+        return BACKPRESSURE;
+    }
+    if (rec->payload_len + key_len + hdr_bytes > ko->cfg->max_message_bytes) {
+        rd_kafka_headers_destroy(hdrs);
+        snprintf(reason, sizeof(reason),
+                 "record of %zu bytes (with key and headers) is over max_message_bytes %llu",
+                 rec->payload_len + key_len + hdr_bytes,
+                 (unsigned long long)ko->cfg->max_message_bytes);
+        ko->rejected++;
+        lf_out_ack(ko->ins, rec, LF_REJECTED, reason);
+        return SETTLED;
+    }
+    request_topic(ko, topic);
+    opaque = kafka_inflight_add(&ko->inflight, rec);
+    if (!opaque) {
+        rd_kafka_headers_destroy(hdrs);
+        return BACKPRESSURE;
+    }
+    /* No copy: the core keeps the payload alive until the delivery report acks it. */
+    err = rd_kafka_producev(ko->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(0),
+                            RD_KAFKA_V_VALUE((void *)rec->payload, rec->payload_len),
+                            RD_KAFKA_V_KEY(key_len ? key : NULL, key_len), RD_KAFKA_V_HEADERS(hdrs),
+                            RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return PRODUCED; /* hdrs now belong to the message */
+    }
+    rd_kafka_headers_destroy(hdrs);
+    kafka_inflight_take(&ko->inflight, opaque);
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        return BACKPRESSURE;
+    }
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        atomic_store(&ko->fatal, true);
+        return BACKPRESSURE;
+    }
+    enum lf_outcome outcome = kafka_outcome(err, ko->cfg->create_topics);
+    if (outcome == LF_DELIVERED) {
+        outcome = LF_RETRY; /* cannot happen; never claim a delivery we did not see */
+    }
+    snprintf(reason, sizeof(reason), "kafka: produce to %s: %s (%s)", topic, rd_kafka_err2str(err),
+             rd_kafka_err2name(err));
+    if (outcome == LF_REJECTED) {
+        ko->rejected++;
+    } else {
+        ko->retried++;
+    }
+    lf_out_ack(ko->ins, rec, outcome, reason);
+    return SETTLED;
+}
+
+static int kafka_submit(void *state, struct lf_record *const *recs, size_t n, size_t *accepted)
+{
+    struct kafka_out *ko = state;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (!ko->rk || atomic_load(&ko->fatal)) {
+            break; /* service() rebuilds the client; the core offers these again */
+        }
+        if (produce_one(ko, recs[i]) == BACKPRESSURE) {
+            break;
+        }
+    }
+    *accepted = i;
+    return LF_OK;
+}
+
+static void drain_wake_pipe(struct kafka_out *ko)
+{
+    char buf[256];
+
+    while (read(ko->wake_pipe[0], buf, sizeof(buf)) > 0) {
+    }
+}
+
+static int kafka_service(void *state)
+{
+    struct kafka_out *ko = state;
+
+    drain_wake_pipe(ko); /* before polling, so an event enqueued meanwhile wakes us again */
+    if (ko->rk) {
+        rd_kafka_poll(ko->rk, 0);
+        serve_admin(ko);
+    }
+    if (ko->rk && atomic_load(&ko->fatal)) {
+        client_close(ko); /* acks everything in flight LF_RETRY: the core re-submits */
+    }
+    if (!ko->rk && !lf_out_is_stopping(ko->ins)) {
+        if (client_open(ko) == LF_OK) {
+            lf_out_log(ko->ins, LF_LOG_INFO, "producer rebuilt");
+        }
+    }
+    return LF_OK;
+}
+
+static int kafka_flush(void *state, int timeout_ms)
+{
+    struct kafka_out *ko = state;
+    int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+
+    while (ko->rk && ko->inflight.used) {
+        int64_t left = deadline - now_ms();
+        if (left <= 0) {
+            break;
+        }
+        /* rd_kafka_flush serves delivery reports on this thread while it waits. */
+        rd_kafka_flush(ko->rk, (int)(left < 100 ? left : 100));
+    }
+    if (ko->inflight.used) {
+        lf_out_log(ko->ins, LF_LOG_WARN,
+                   "%u record(s) still in flight after %d ms; reporting them retriable",
+                   ko->inflight.used, timeout_ms);
+        settle_inflight(ko, "kafka: not acknowledged before the shutdown deadline");
+    }
+    return LF_OK;
+}
+
+static const struct lf_output_plugin kafka_plugin = {
+    .abi_version = LF_PLUGIN_ABI_VERSION,
+    .struct_size = sizeof(struct lf_output_plugin),
+    .name = "kafka",
+    .description = "Apache Kafka (librdkafka), acked from delivery reports",
+    .options = kafka_options,
+    .config_size = sizeof(struct kafka_config),
+    .validate = kafka_validate,
+    .init = kafka_init,
+    .submit = kafka_submit,
+    .service = kafka_service,
+    .flush = kafka_flush,
+    .destroy = kafka_destroy,
+};
+
+LF_EXPORT const struct lf_output_plugin *lf_output_plugin_entry(void);
+
+const struct lf_output_plugin *lf_output_plugin_entry(void)
+{
+    return &kafka_plugin;
+}
