@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lf_multiline.h"
 #include "logferry/lf_err.h"
@@ -281,7 +282,7 @@ static enum ml_kind classify_python(const struct ml_preset *p, struct ml_preset_
         }
         /* logger.exception() puts the traceback on the line after the header; a chained
          * traceback follows "During handling..." and a blank line. */
-        if (chained || st->seen_header || has_prefix(line, len, "Traceback")) {
+        if (chained || st->seen_header) {
             return ML_KIND_CONT;
         }
         return ML_KIND_START;
@@ -359,6 +360,10 @@ static enum ml_kind classify_mysql(struct ml_preset_state *st, const char *line,
         st->in_header = true;
         return in_header ? ML_KIND_CONT : ML_KIND_START;
     }
+    if (has_prefix(line, len, "# administrator command:")) {
+        st->in_header = false; /* it is the statement of the entry */
+        return in_banner ? ML_KIND_START : ML_KIND_CONT;
+    }
     if (has_prefix(line, len, "# ")) {
         return in_banner ? ML_KIND_START : ML_KIND_CONT; /* header fields keep in_header */
     }
@@ -417,13 +422,13 @@ bool lf_ml_mysql_is_banner(const char *text, size_t len)
     static const char started[] = " started with:";
     size_t n = sizeof(started) - 1;
 
-    if (has_prefix(text, len, "Tcp port: ")) {
+    if (len >= 10 && strncasecmp(text, "Tcp port: ", 10) == 0) { /* Windows: "TCP Port:" */
         return true;
     }
-    if (has_prefix(text, len, "Time ")) {
-        /* "Time                 Id Command    Argument" */
+    if (has_prefix(text, len, "Time ") || has_prefix(text, len, "Time\t")) {
+        /* "Time                 Id Command    Argument" (MariaDB: tabs) */
         size_t i = 4;
-        while (i < len && text[i] == ' ') {
+        while (i < len && (text[i] == ' ' || text[i] == '\t')) {
             i++;
         }
         return has_prefix(text + i, len - i, "Id Command");
