@@ -47,7 +47,7 @@ void ml_rx_free(struct ml_rx *rx)
     rx->code = NULL;
 }
 
-bool ml_rx_is_match(const struct ml_rx *rx, const char *line, size_t len)
+bool ml_rx_match_at(const struct ml_rx *rx, const char *line, size_t len, size_t *start)
 {
     PCRE2_SPTR s = (PCRE2_SPTR)(line ? line : "");
     int rc;
@@ -57,7 +57,19 @@ bool ml_rx_is_match(const struct ml_rx *rx, const char *line, size_t len)
     } else {
         rc = pcre2_match(rx->code, s, len, 0, 0, rx->md, NULL);
     }
-    return rc >= 0;
+    if (rc < 0) {
+        return false;
+    }
+    if (start) {
+        size_t at = (size_t)pcre2_get_ovector_pointer(rx->md)[0];
+        *start = at <= len ? at : len;
+    }
+    return true;
+}
+
+bool ml_rx_is_match(const struct ml_rx *rx, const char *line, size_t len)
+{
+    return ml_rx_match_at(rx, line, len, NULL);
 }
 
 /* Patterns shared by presets. Byte mode (no UTF flag): logs may hold invalid UTF-8. */
@@ -93,10 +105,14 @@ bool ml_rx_is_match(const struct ml_rx *rx, const char *line, size_t len)
     "\\.\\.\\.additional frames elided|panic: |fatal error: |PC=|r[a-z0-9]{1,3}\\s+0x|" \
     "\\S+\\(.*\\)$)"
 
-#define RX_PG_SEVERITY                                                                 \
-    "\\b(?:LOG|ERROR|FATAL|PANIC|WARNING|NOTICE|INFO|DEBUG[1-5]?|DETAIL|HINT|CONTEXT|" \
-    "STATEMENT|QUERY|LOCATION):  "
-#define RX_PG_ATTACHED "\\b(?:DETAIL|HINT|CONTEXT|STATEMENT|QUERY|LOCATION):  "
+/* The severity after log_line_prefix: "LOG:  " (two spaces, as the server writes it), or
+ * one space on a line that begins with a timestamp (hand-edited logs). \K puts the
+ * match start on the severity word. */
+#define RX_PG_SEVS                                                                  \
+    "(?:LOG|ERROR|FATAL|PANIC|WARNING|NOTICE|INFO|DEBUG[1-5]?|DETAIL|HINT|CONTEXT|" \
+    "STATEMENT|QUERY|LOCATION):"
+#define RX_PG_SEVERITY \
+    "\\b\\K" RX_PG_SEVS "  |^\\d{4}-\\d\\d-\\d\\d[ T]\\d\\d:\\d\\d:\\d\\d.*?\\b\\K" RX_PG_SEVS " "
 
 enum ml_rx_id {
     RX_TS,
@@ -112,7 +128,6 @@ enum ml_rx_id {
     RX_GOSTART,
     RX_GODUMP,
     RX_PGSEV,
-    RX_PGATT,
     RX_COUNT
 };
 
@@ -130,7 +145,6 @@ static const char *const rx_src[RX_COUNT] = {
     [RX_GOSTART] = RX_GO_START,
     [RX_GODUMP] = RX_GO_DUMP,
     [RX_PGSEV] = RX_PG_SEVERITY,
-    [RX_PGATT] = RX_PG_ATTACHED,
 };
 
 /* Which patterns each preset needs (others stay NULL). */
@@ -139,7 +153,7 @@ static const enum ml_rx_id java_rx[] = {RX_TS,    RX_LEVEL_FIRST, RX_JUL_DATE,
 static const enum ml_rx_id python_rx[] = {RX_TS,      RX_PYHDR, RX_PYTB, RX_PYCHAIN,
                                           RX_PYFRAME, RX_PYEXC, RX_COUNT};
 static const enum ml_rx_id go_rx[] = {RX_GOSTART, RX_GODUMP, RX_COUNT};
-static const enum ml_rx_id pg_rx[] = {RX_PGSEV, RX_PGATT, RX_COUNT};
+static const enum ml_rx_id pg_rx[] = {RX_PGSEV, RX_COUNT};
 static const enum ml_rx_id none_rx[] = {RX_COUNT};
 
 struct ml_preset {
@@ -378,14 +392,20 @@ static enum ml_kind classify_mysql(struct ml_preset_state *st, const char *line,
 static enum ml_kind classify_pg(const struct ml_preset *p, const char *line, size_t len,
                                 bool pending)
 {
+    static const char *const attached[] = {
+        "DETAIL:", "HINT:", "CONTEXT:", "STATEMENT:", "QUERY:", "LOCATION:"};
+    size_t at = 0;
+
     if (len == 0 || line[0] == ' ' || line[0] == '\t') {
         return ML_KIND_CONT;
     }
-    if (!match(p, RX_PGSEV, line, len)) {
+    if (!ml_rx_match_at(&p->rx[RX_PGSEV], line, len, &at)) {
         return ML_KIND_CONT;
     }
-    if (pending && match(p, RX_PGATT, line, len)) {
-        return ML_KIND_CONT;
+    for (size_t i = 0; pending && i < sizeof(attached) / sizeof(attached[0]); i++) {
+        if (has_prefix(line + at, len - at, attached[i])) {
+            return ML_KIND_CONT;
+        }
     }
     return ML_KIND_START;
 }

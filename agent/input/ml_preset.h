@@ -42,6 +42,8 @@ int ml_rx_compile(struct ml_rx *rx, const char *pattern, const char *what, char 
 void ml_rx_free(struct ml_rx *rx);
 /* True if the pattern matches somewhere in line[0..len). Never allocates. */
 bool ml_rx_is_match(const struct ml_rx *rx, const char *line, size_t len);
+/* Same, and *start (may be NULL) gets the offset where the match starts (after \K). */
+bool ml_rx_match_at(const struct ml_rx *rx, const char *line, size_t len, size_t *start);
 
 /* Per-file state of a preset (zeroed = fresh file). */
 struct ml_preset_state {

@@ -101,6 +101,55 @@ START_TEST(test_error_file)
 }
 END_TEST
 
+/* PostgreSQL stderr logs: the README counts prefixed lines ("entries"), of which the
+ * postgresql preset folds DETAIL/HINT/CONTEXT/STATEMENT lines into the entry before, so
+ * the check is on what must never merge: every `duration:` entry is its own record, and
+ * the number of records carrying one equals the README's "with duration:" count. */
+struct pg_case {
+    const char *file;
+    size_t with_duration;
+};
+
+static const struct pg_case pg_cases[] = {
+    {"pgbadger_light.postgres.log", 629},
+    {"pgbadger_stmt_type.log", 12},
+    {"pgbadger_multiline_param.log", 8},
+    {"pgbadger_postgresql_param_range.log", 3},
+    {"pgbadger_queryid.log", 20},
+    {"pgbadger_pg-timezones.log", 2},
+    {"pgbadger_tempfile_only.log", 65},
+    {"pgbadger_begin_end.log", 0},
+    {"pgbadger_rds.head3000.log", 2990},
+    {"beats_postgresql-9.6-debian-with-slowlog.log", 11},
+    {"beats_postgresql-query-steps-slowlog.log", 2},
+    {"beats_postgresql-9.6-multi-core.log", 1},
+    {"lnav_logfile_postgres.1.log", 0},
+    {"lnav_logfile_postgres.2.log", 0},
+};
+
+START_TEST(test_pg_file)
+{
+    const struct pg_case *pc = &pg_cases[_i];
+    char path[4096];
+    struct ml_sink s = {0};
+    size_t dur = 0;
+
+    snprintf(path, sizeof(path), "%s/slowquery/postgresql/%s", corpus_dir, pc->file);
+    run_file(path, "postgresql", NULL, &s);
+    for (size_t i = 0; i < s.n; i++) {
+        const char *d = strstr(s.v[i].text, "duration: ");
+        dur += d != NULL;
+        if (d) {
+            ck_assert_msg(strstr(d + 1, "duration: ") == NULL, "%s: record %zu holds two", pc->file,
+                          i);
+        }
+    }
+    ck_assert_msg(dur == pc->with_duration, "%s: %zu records with duration, README says %zu",
+                  pc->file, dur, pc->with_duration);
+    ml_sink_free(&s);
+}
+END_TEST
+
 /* Files where the assembler cannot equal percona's count, and what it gives instead. */
 struct mysql_exception {
     const char *file;
@@ -192,6 +241,10 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_error_file, 0,
                         (int)(sizeof(error_cases) / sizeof(error_cases[0])));
+    suite_add_tcase(s, tc);
+    tc = tcase_create("postgresql");
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, test_pg_file, 0, (int)(sizeof(pg_cases) / sizeof(pg_cases[0])));
     suite_add_tcase(s, tc);
     tc = tcase_create("mysql");
     tcase_set_timeout(tc, 60);
