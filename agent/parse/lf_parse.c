@@ -1,74 +1,376 @@
-/* lf_parse.c - STUB: raw encoding only, replaced by the parsers work (issue 4). */
+/* lf_parse.c - parser registry, option tables, create/destroy, filters, dispatch. */
 #include "lf_parse.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lf_buf.h"
 #include "logferry/lf_err.h"
+#include "parse_int.h"
 
-const char *const lf_parser_type_names[] = {"raw", NULL};
-const char *const lf_level_names[] = {"none", "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", NULL};
+const char *const lf_parser_type_names[] = {"raw",    "json",       "regex",      "nginx",
+                                            "apache", "logback",    "log4j2",     "python",
+                                            "level",  "mysql-slow", "postgresql", NULL};
+const char *const lf_level_names[] = {"none", "TRACE", "DEBUG", "INFO",
+                                      "WARN", "ERROR", "FATAL", NULL};
 const char *const lf_duration_unit_names[] = {"ms", "s", "us", "ns", NULL};
 
+#define PC(f) offsetof(struct lf_parser_conf, f)
+#define FC(f) offsetof(struct lf_filter_conf, f)
+
 const struct lf_opt lf_parser_options[] = {
-    {.name = "type", .type = LF_OPT_ENUM, .def = "raw", .choices = lf_parser_type_names,
-     .offset = offsetof(struct lf_parser_conf, type), .desc = "Parser to apply to each record.",},
+    {.name = "type",
+     .type = LF_OPT_ENUM,
+     .def = "raw",
+     .choices = lf_parser_type_names,
+     .offset = PC(type),
+     .desc = "Parser to apply to each record."},
+    {.name = "format",
+     .type = LF_OPT_STR,
+     .offset = PC(format),
+     .desc = "nginx log_format, Apache LogFormat, logback/log4j2 %pattern, python logging "
+             "format, or PCRE2 regex (regex parser), depending on the type."},
+    {.name = "timezone",
+     .type = LF_OPT_STR,
+     .def = "UTC",
+     .offset = PC(timezone),
+     .desc = "Zone of timestamps written without an offset: UTC, local, or +HH:MM."},
+    {.name = "message_key",
+     .type = LF_OPT_STR,
+     .offset = PC(message_key),
+     .desc = "json: key (dotted path) of the message."},
+    {.name = "timestamp_key",
+     .type = LF_OPT_STR,
+     .offset = PC(timestamp_key),
+     .desc = "json: key (dotted path) of the time (ISO-8601 or epoch s/ms)."},
+    {.name = "level_key",
+     .type = LF_OPT_STR,
+     .offset = PC(level_key),
+     .desc = "json: key of the log level."},
+    {.name = "method_key",
+     .type = LF_OPT_STR,
+     .offset = PC(method_key),
+     .desc = "json request logs: key of the HTTP method."},
+    {.name = "path_key",
+     .type = LF_OPT_STR,
+     .offset = PC(path_key),
+     .desc = "json request logs: key of the URL path (query string split off)."},
+    {.name = "status_key",
+     .type = LF_OPT_STR,
+     .offset = PC(status_key),
+     .desc = "json request logs: key of the response status code."},
+    {.name = "duration_key",
+     .type = LF_OPT_STR,
+     .offset = PC(duration_key),
+     .desc = "json request/query logs: key of the duration (unit: duration_unit)."},
+    {.name = "request_body_key",
+     .type = LF_OPT_STR,
+     .offset = PC(request_body_key),
+     .desc = "json request logs: key of the request body."},
+    {.name = "response_body_key",
+     .type = LF_OPT_STR,
+     .offset = PC(response_body_key),
+     .desc = "json request logs: key of the response body."},
+    {.name = "statement_key",
+     .type = LF_OPT_STR,
+     .offset = PC(statement_key),
+     .desc = "json query logs: key of the SQL statement."},
+    {.name = "duration_unit",
+     .type = LF_OPT_ENUM,
+     .def = "ms",
+     .choices = lf_duration_unit_names,
+     .offset = PC(duration_unit),
+     .desc = "json: unit of the duration value."},
+    {.name = "log_line_prefix",
+     .type = LF_OPT_STR,
+     .def = "%m [%p] %q%u@%d ",
+     .offset = PC(log_line_prefix),
+     .desc = "postgresql: the server's log_line_prefix."},
+    {.name = "max_body_bytes",
+     .type = LF_OPT_SIZE,
+     .def = "4KiB",
+     .offset = PC(max_body_bytes),
+     .desc = "Request/response bodies longer than this are cut."},
+    {.name = "types",
+     .type = LF_OPT_MAP,
+     .offset = PC(types),
+     .desc = "regex: field -> int | float | bool conversion hints."},
     {.name = NULL},
 };
 
 const struct lf_opt lf_filter_options[] = {
+    {.name = "min_level",
+     .type = LF_OPT_ENUM,
+     .def = "none",
+     .choices = lf_level_names,
+     .offset = FC(min_level),
+     .desc = "Drop error records below this level."},
+    {.name = "min_duration",
+     .type = LF_OPT_DURATION,
+     .def = "0",
+     .offset = FC(min_duration_ms),
+     .desc = "Drop query records faster than this (records without a duration are kept)."},
+    {.name = "sample_below",
+     .type = LF_OPT_STR,
+     .offset = FC(sample_below),
+     .desc = "Share of faster queries still forwarded: 0 to 1 (\"0.01\") or a percentage "
+             "(\"1%\"); deterministic by record id. Default 0."},
     {.name = NULL},
 };
 
-struct lf_parser {
-    enum lf_record_type type;
-};
+static char *dup0(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static int parse_rate_ppm(const char *s, int64_t *ppm)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s) {
+        return -1;
+    }
+    if (*end == '%') {
+        v /= 100;
+        end++;
+    }
+    if (*end || v < 0 || v > 1) {
+        return -1;
+    }
+    *ppm = (int64_t)(v * 1e6 + 0.5);
+    return 0;
+}
 
 int lf_parser_create(const struct lf_parser_conf *pc, const struct lf_filter_conf *fc,
                      enum lf_record_type type, char *err, size_t errlen, struct lf_parser **out)
 {
+    *out = NULL;
     struct lf_parser *p = calloc(1, sizeof(*p));
     if (!p) {
         return LF_ENOMEM;
     }
+    lf_buf_init(&p->scratch, 0);
+    lf_buf_init(&p->scratch2, 0);
+    p->kind = (enum lf_ptype)pc->type;
     p->type = type;
+    p->max_body = pc->max_body_bytes ? pc->max_body_bytes : 4096;
+    p->duration_unit = pc->duration_unit;
+    int rc = LF_OK;
+    if (lf_tz_parse(pc->timezone, &p->tz_min, &p->tz_local) != 0) {
+        snprintf(err, errlen, "timezone: \"%s\" is not UTC, local or +HH:MM", pc->timezone);
+        rc = LF_ECONFIG;
+        goto fail;
+    }
+    if (fc) {
+        p->min_level = fc->min_level;
+        p->min_duration_ms = fc->min_duration_ms;
+        p->sample_ppm = fc->sample_below_ppm;
+        if (fc->sample_below && parse_rate_ppm(fc->sample_below, &p->sample_ppm) != 0) {
+            snprintf(err, errlen, "sample_below: \"%s\" is not a rate between 0 and 1",
+                     fc->sample_below);
+            rc = LF_ECONFIG;
+            goto fail;
+        }
+    }
+    p->k_msg = dup0(pc->message_key);
+    p->k_ts = dup0(pc->timestamp_key);
+    p->k_level = dup0(pc->level_key);
+    p->k_method = dup0(pc->method_key);
+    p->k_path = dup0(pc->path_key);
+    p->k_status = dup0(pc->status_key);
+    p->k_dur = dup0(pc->duration_key);
+    p->k_reqbody = dup0(pc->request_body_key);
+    p->k_respbody = dup0(pc->response_body_key);
+    p->k_stmt = dup0(pc->statement_key);
+    if (pc->format && (p->kind == PT_RAW || p->kind == PT_JSON || p->kind == PT_LEVEL ||
+                       p->kind == PT_MYSQL_SLOW || p->kind == PT_POSTGRESQL)) {
+        snprintf(err, errlen, "parser %s takes no format", lf_parser_type_names[p->kind]);
+        rc = LF_ECONFIG;
+        goto fail;
+    }
+    switch (p->kind) {
+    case PT_NGINX:
+        rc = lf_atmpl_compile_nginx(&p->at, pc->format ? pc->format : "combined", err, errlen);
+        break;
+    case PT_APACHE:
+        rc = lf_atmpl_compile_apache(&p->at, pc->format ? pc->format : "combined", err, errlen);
+        break;
+    case PT_REGEX:
+        if (!pc->format) {
+            snprintf(err, errlen, "parser regex needs format: (a PCRE2 pattern)");
+            rc = LF_ECONFIG;
+            break;
+        }
+        /* fallthrough */
+    case PT_LOGBACK:
+    case PT_LOG4J2:
+    case PT_PYTHON:
+    case PT_LEVEL:
+        rc = lf_rx_setup(p, pc, err, errlen);
+        break;
+    case PT_POSTGRESQL:
+        rc = lf_pg_setup(p, pc->log_line_prefix ? pc->log_line_prefix : "%m [%p] %q%u@%d ", err,
+                         errlen);
+        break;
+    default:
+        break;
+    }
+    if (rc != LF_OK) {
+        goto fail;
+    }
     *out = p;
     return LF_OK;
+fail:
+    lf_parser_destroy(p);
+    return rc;
 }
 
 void lf_parser_destroy(struct lf_parser *p)
 {
+    if (!p) {
+        return;
+    }
+    lf_atmpl_free(&p->at);
+    for (size_t i = 0; i < p->nrx; i++) {
+        lf_rx_free(&p->rx[i]);
+    }
+    lf_rx_free(&p->pg);
+    free(p->k_msg);
+    free(p->k_ts);
+    free(p->k_level);
+    free(p->k_method);
+    free(p->k_path);
+    free(p->k_status);
+    free(p->k_dur);
+    free(p->k_reqbody);
+    free(p->k_respbody);
+    free(p->k_stmt);
+    lf_buf_fini(&p->scratch);
+    lf_buf_fini(&p->scratch2);
     free(p);
 }
 
-int lf_parser_encode(struct lf_parser *p, const struct lf_event_meta *m, const char *text,
-                     size_t len, struct lf_buf *out, enum lf_record_type *type_out,
-                     int64_t *ts_ms)
+/* Deterministic sampling: the first 8 hex digits of the id, modulo one million. */
+static bool sampled(const struct lf_event_meta *m, int64_t ppm)
 {
-    int rc = lf_buf_append_str(out, "{\"type\":\"raw\",\"message\":\"");
-    if (rc == LF_OK) {
-        rc = lf_buf_append_json_escaped(out, text, len);
+    if (ppm <= 0) {
+        return false;
     }
-    if (rc == LF_OK) {
-        rc = lf_buf_append_str(out, "\"}");
+    uint32_t v = 0;
+    for (int i = 0; m->id_hex && i < 8 && m->id_hex[i]; i++) {
+        char c = m->id_hex[i];
+        v = v * 16 + (uint32_t)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
     }
-    *type_out = LF_TYPE_RAW;
-    *ts_ms = m->read_time_ms;
-    return rc == LF_OK ? LF_PARSE_EMIT : rc;
+    return (int64_t)(v % 1000000u) < ppm;
+}
+
+int lf_parser_encode(struct lf_parser *p, const struct lf_event_meta *m, const char *text,
+                     size_t len, struct lf_buf *out, enum lf_record_type *type_out, int64_t *ts_ms)
+{
+    /* Room for every decoded value of this record: values never grow when decoded. */
+    p->scratch.len = 0;
+    int rc = lf_buf_reserve(&p->scratch, 2 * len + 256);
+    if (rc != LF_OK) {
+        return rc;
+    }
+    p->nf = 0;
+    p->msg = text;
+    p->msglen = len;
+    p->ts_ok = false;
+    p->failed = false;
+    p->ts_missing = false;
+    p->level = 0;
+    p->dur_ns = -1;
+    p->read_ms = m->read_time_ms;
+    p->rtype = p->type;
+    bool ok = true, drop = false;
+    switch (p->kind) {
+    case PT_RAW:
+        p->rtype = p->type;
+        break;
+    case PT_JSON:
+        ok = lf_parse_json(p, text, len);
+        break;
+    case PT_NGINX:
+    case PT_APACHE:
+        ok = lf_parse_access(p, text, len);
+        break;
+    case PT_REGEX:
+    case PT_LOGBACK:
+    case PT_LOG4J2:
+    case PT_PYTHON:
+    case PT_LEVEL:
+        ok = lf_parse_rx(p, text, len);
+        break;
+    case PT_MYSQL_SLOW:
+        ok = lf_parse_mysql(p, text, len, &drop);
+        break;
+    case PT_POSTGRESQL:
+        ok = lf_parse_pg(p, text, len);
+        break;
+    }
+    if (drop) {
+        p->filtered++;
+        return LF_PARSE_DROP;
+    }
+    if (!ok) {
+        /* Nothing is dropped for failing to parse: keep the text, mark it, count it. */
+        p->errors++;
+        p->failed = true;
+        p->nf = 0;
+        p->msg = text;
+        p->msglen = len;
+        p->ts_ok = false;
+    }
+    if (ok && p->min_level > 0 && p->level > 0 && p->level < p->min_level) {
+        p->filtered++;
+        return LF_PARSE_DROP;
+    }
+    if (ok && p->min_duration_ms > 0 && p->dur_ns >= 0 &&
+        p->dur_ns < p->min_duration_ms * 1000000 && !sampled(m, p->sample_ppm)) {
+        p->filtered++;
+        return LF_PARSE_DROP;
+    }
+    if (!p->ts_ok) {
+        p->ts_ms = m->read_time_ms;
+        p->ts_missing = p->kind != PT_RAW;
+    }
+    if (p->dur_ns >= 0) {
+        lf_f_int(p, "event.duration", p->dur_ns);
+    }
+    rc = lf_encode_record(p, m, text, len, out);
+    if (rc != LF_OK) {
+        return rc;
+    }
+    *type_out = p->rtype;
+    *ts_ms = p->ts_ms;
+    return LF_PARSE_EMIT;
 }
 
 uint64_t lf_parser_errors(const struct lf_parser *p)
 {
-    return 0;
+    return p->errors;
 }
 
 uint64_t lf_parser_filtered(const struct lf_parser *p)
 {
-    return 0;
+    return p->filtered;
 }
 
 const char *lf_parser_default_multiline(const struct lf_parser_conf *pc)
 {
-    return NULL;
+    switch ((enum lf_ptype)pc->type) {
+    case PT_LOGBACK:
+    case PT_LOG4J2:
+        return "java";
+    case PT_PYTHON:
+        return "python";
+    case PT_MYSQL_SLOW:
+        return "mysql-slow";
+    case PT_POSTGRESQL:
+        return "postgresql";
+    default:
+        return NULL;
+    }
 }

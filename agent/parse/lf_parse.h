@@ -29,9 +29,9 @@ struct lf_parser_conf {
     char *timestamp_key; /* json: key of the time */
     char *level_key;     /* json error logs */
     char *method_key, *path_key, *status_key, *duration_key; /* json request logs */
-    char *request_body_key, *response_body_key;                 /* json request logs */
-    char *statement_key;                                        /* json query logs */
-    int duration_unit;    /* json: index into lf_duration_unit_names */
+    char *request_body_key, *response_body_key;              /* json request logs */
+    char *statement_key;                                     /* json query logs */
+    int duration_unit;     /* json: index into lf_duration_unit_names */
     char *log_line_prefix; /* postgresql */
     uint64_t max_body_bytes;
     struct lf_kvlist types; /* regex: field -> "int" | "float" | "bool" hints */
@@ -42,9 +42,11 @@ struct lf_filter_conf {
     int min_level;            /* index into lf_level_names; 0 = no filter */
     int64_t min_duration_ms;  /* query logs; 0 = all */
     int64_t sample_below_ppm; /* forward this share (parts per million) of faster queries */
+    char *sample_below;       /* the `sample_below:` rate as written ("0.01", "1%"); sets
+                                 sample_below_ppm in lf_parser_create when present */
 };
 
-extern const char *const lf_parser_type_names[];   /* "raw", "json", "regex", "nginx", ... */
+extern const char *const lf_parser_type_names[]; /* "raw", "json", "regex", "nginx", ... */
 extern const char *const lf_level_names[];
 extern const char *const lf_duration_unit_names[];
 extern const struct lf_opt lf_parser_options[];
@@ -53,13 +55,13 @@ extern const struct lf_opt lf_filter_options[];
 /* Per-record facts the encoder writes besides what the parser finds. All borrowed. */
 struct lf_event_meta {
     const char *host_name;
-    const char *path;     /* log.file.path */
-    const char *input;    /* input name */
-    const char *id_hex;   /* record id (32 hex digits) */
-    uint64_t offset;      /* log.offset: start offset of the record */
-    int64_t read_time_ms; /* used as @timestamp when the text has no parsable time */
+    const char *path;               /* log.file.path */
+    const char *input;              /* input name */
+    const char *id_hex;             /* record id (32 hex digits) */
+    uint64_t offset;                /* log.offset: start offset of the record */
+    int64_t read_time_ms;           /* used as @timestamp when the text has no parsable time */
     const struct lf_kvlist *fields; /* input `fields:`, merged into the object */
-    unsigned flags;       /* LF_META_* */
+    unsigned flags;                 /* LF_META_* */
 };
 #define LF_META_TRUNCATED 1u /* the line or record was cut at max_line_bytes / max_bytes */
 
@@ -80,8 +82,7 @@ enum lf_parse_result {
  * Returns LF_PARSE_EMIT, LF_PARSE_DROP, or a negative lf_err (LF_ENOMEM...).
  * *type_out gets the record type, *ts_ms the @timestamp. */
 int lf_parser_encode(struct lf_parser *p, const struct lf_event_meta *m, const char *text,
-                     size_t len, struct lf_buf *out, enum lf_record_type *type_out,
-                     int64_t *ts_ms);
+                     size_t len, struct lf_buf *out, enum lf_record_type *type_out, int64_t *ts_ms);
 
 /* Counters for metrics: records that failed to parse, records dropped by the filter. */
 uint64_t lf_parser_errors(const struct lf_parser *p);

@@ -1,0 +1,223 @@
+/* parse_int.h - internals shared by the parser modules (not installed, not an API).
+ *
+ * A parser fills p->f[] with borrowed (key, value) pairs pointing into the record text
+ * or into p->scratch, sets the timestamp, then encode.c writes the JSON object in one
+ * pass. Nothing is allocated per record once the scratch buffers have grown.
+ */
+#ifndef LF_PARSE_INT_H
+#define LF_PARSE_INT_H
+
+#ifndef PCRE2_CODE_UNIT_WIDTH
+#define PCRE2_CODE_UNIT_WIDTH 8
+#endif
+#include <pcre2.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lf_buf.h"
+#include "lf_parse.h"
+
+enum lf_ptype {
+    PT_RAW,
+    PT_JSON,
+    PT_REGEX,
+    PT_NGINX,
+    PT_APACHE,
+    PT_LOGBACK,
+    PT_LOG4J2,
+    PT_PYTHON,
+    PT_LEVEL,
+    PT_MYSQL_SLOW,
+    PT_POSTGRESQL,
+};
+
+enum lf_fkind {
+    FK_STR,  /* JSON string, escaped on output */
+    FK_INT,  /* i */
+    FK_NUM,  /* s: already a valid JSON number */
+    FK_JSON, /* s: a valid JSON value, copied as is */
+};
+
+struct lf_field {
+    const char *key;
+    const char *s;
+    size_t n;
+    int64_t i;
+    enum lf_fkind kind;
+};
+
+#define LF_MAX_FIELDS 96
+
+/* Access-log template (nginx log_format / Apache LogFormat compiled). */
+enum lf_avar {
+    AV_IGNORE,
+    AV_REMOTE_ADDR,
+    AV_REMOTE_USER,
+    AV_TIME_LOCAL,
+    AV_TIME_ISO,
+    AV_MSEC,
+    AV_REQUEST,
+    AV_METHOD,
+    AV_URI,      /* path?query */
+    AV_PATH,     /* path only */
+    AV_QUERY,    /* query only */
+    AV_PROTOCOL, /* HTTP/1.1 */
+    AV_STATUS,
+    AV_BODY_BYTES,
+    AV_BYTES_SENT,
+    AV_REQ_LENGTH,
+    AV_REQ_TIME_S,  /* seconds, float */
+    AV_DURATION_US, /* Apache %D */
+    AV_DURATION_S,  /* Apache %T */
+    AV_REFERER,
+    AV_USER_AGENT,
+    AV_HOST,
+
+    AV_UPSTREAM_TIME, /* seconds, may be a list */
+    AV_UPSTREAM_ADDR,
+    AV_UPSTREAM_STATUS,
+    AV_REQUEST_ID,
+    AV_REQ_BODY,
+    AV_RESP_BODY,
+    AV_XFF,
+    AV_OTHER, /* captured as a string under key */
+};
+
+struct lf_aseg {
+    char *lit; /* literal that must follow the variable ("" = end) */
+    size_t litlen;
+    enum lf_avar var;
+    char *key;   /* field name for AV_OTHER */
+    bool quoted; /* value is between double quotes in the format */
+};
+
+struct lf_atmpl {
+    char *prefix; /* literal before the first variable */
+    size_t prefixlen;
+    struct lf_aseg *seg;
+    size_t nseg;
+    bool apache; /* escapes are Apache's (\" \\ \xhh), "-" for 0 bytes */
+};
+
+struct lf_rx {
+    pcre2_code *code;
+    pcre2_match_data *md;
+    uint32_t ngroups;
+    char **keys; /* per group number: output key (NULL = unnamed) */
+    int *role;   /* per group: RX_* role */
+};
+
+enum lf_rxrole {
+    RX_FIELD,
+    RX_TS,
+    RX_LEVEL,
+    RX_LOGGER,
+    RX_THREAD,
+    RX_PID,
+    RX_MSG,
+    RX_APP,
+    RX_INT,
+    RX_FLOAT,
+    RX_BOOL,
+    RX_SKIP,
+};
+
+struct lf_parser {
+    enum lf_ptype kind;
+    enum lf_record_type type;
+    /* configuration (copied) */
+    int tz_min;    /* offset of `timezone:` in minutes */
+    bool tz_local; /* `timezone: local` */
+    uint64_t max_body;
+    int min_level;
+    int64_t min_duration_ms;
+    int64_t sample_ppm;
+    int duration_unit;
+    char *k_msg, *k_ts, *k_level, *k_method, *k_path, *k_status, *k_dur, *k_reqbody, *k_respbody,
+        *k_stmt;
+    struct lf_kvlist hints;
+    /* compiled formats */
+    struct lf_atmpl at;
+    struct lf_rx rx[4];
+    size_t nrx;
+    struct lf_rx pg;
+    /* per-record state */
+    struct lf_field f[LF_MAX_FIELDS];
+    size_t nf;
+    const char *msg;
+    size_t msglen;
+    int64_t ts_ms;
+    bool ts_ok;
+    bool failed;
+    bool ts_missing;
+    int level;       /* index into lf_level_names, 0 = unknown */
+    int64_t dur_ns;  /* -1 = unknown */
+    int64_t read_ms; /* m->read_time_ms of the record being parsed */
+    enum lf_record_type rtype;
+    struct lf_buf scratch; /* decoded values: reserved per record, never reallocated mid-record */
+    struct lf_buf scratch2;
+    /* cache for access-log times */
+    char tcache[32];
+    size_t tcachelen;
+    int64_t tcache_ms;
+    /* counters */
+    uint64_t errors, filtered;
+};
+
+/* encode.c */
+void lf_f_str(struct lf_parser *p, const char *key, const char *s, size_t n);
+void lf_f_int(struct lf_parser *p, const char *key, int64_t v);
+void lf_f_num(struct lf_parser *p, const char *key, const char *s, size_t n);
+void lf_f_json(struct lf_parser *p, const char *key, const char *s, size_t n);
+/* Copies into p->scratch (which has room reserved for the record) and returns the copy. */
+char *lf_scratch_alloc(struct lf_parser *p, size_t n);
+int lf_encode_record(struct lf_parser *p, const struct lf_event_meta *m, const char *text,
+                     size_t len, struct lf_buf *out);
+size_t lf_json_escape_to(char *o, const char *s, size_t n);
+/* Length of the valid UTF-8 sequence (2..4 bytes) at s, or 0. */
+size_t lf_utf8_len(const unsigned char *s, size_t n);
+
+/* parse_time.c */
+int64_t lf_days_from_civil(int64_t y, unsigned m, unsigned d);
+size_t lf_fmt_ts(char *o, int64_t ms);
+int lf_month3(const char *s);
+/* Parses common timestamp shapes at s: ISO-8601 (T or space, . or , fraction, Z/offset/none),
+ * nginx/Apache "07/Dec/2016:11:05:07 +0100", "Dec 04 04:47:44 2005" (after a weekday),
+ * "dd-MMM-yyyy HH:mm:ss.SSS", epoch seconds/millis. Returns true and sets *ms (UTC). */
+bool lf_parse_time(const struct lf_parser *p, const char *s, size_t n, int64_t *ms);
+bool lf_parse_clf_time(const struct lf_parser *p, const char *s, size_t n, int64_t *ms);
+int64_t lf_local_to_utc(const struct lf_parser *p, int64_t local_ms);
+int lf_tz_parse(const char *s, int *min, bool *local);
+
+/* parse_access.c */
+int lf_atmpl_compile_nginx(struct lf_atmpl *t, const char *fmt, char *err, size_t errlen);
+int lf_atmpl_compile_apache(struct lf_atmpl *t, const char *fmt, char *err, size_t errlen);
+void lf_atmpl_free(struct lf_atmpl *t);
+bool lf_parse_access(struct lf_parser *p, const char *s, size_t n);
+void lf_split_request(struct lf_parser *p, const char *s, size_t n);
+bool lf_parse_number(const char *s, size_t n, bool *is_int, int64_t *iv, double *dv);
+
+/* parse_json.c */
+bool lf_parse_json(struct lf_parser *p, const char *s, size_t n);
+/* Returns the end of the JSON value starting at s (after skipping spaces), or NULL. */
+const char *lf_json_skip(const char *s, const char *end, int depth);
+
+/* parse_regex.c */
+int lf_rx_compile(struct lf_rx *rx, const char *pattern, const struct lf_kvlist *hints, char *err,
+                  size_t errlen);
+void lf_rx_free(struct lf_rx *rx);
+int lf_rx_setup(struct lf_parser *p, const struct lf_parser_conf *pc, char *err, size_t errlen);
+bool lf_parse_rx(struct lf_parser *p, const char *s, size_t n);
+int lf_level_index(const char *s, size_t n);
+void lf_error_details(struct lf_parser *p, const char *rest, size_t n);
+
+/* parse_mysql.c, parse_pg.c, parse_fingerprint.c */
+bool lf_parse_mysql(struct lf_parser *p, const char *s, size_t n, bool *drop);
+int lf_pg_setup(struct lf_parser *p, const char *prefix, char *err, size_t errlen);
+bool lf_parse_pg(struct lf_parser *p, const char *s, size_t n);
+/* Writes the fingerprint of sql into o (room for n+1 bytes); returns its length. */
+size_t lf_fingerprint(const char *sql, size_t n, char *o);
+void lf_query_fields(struct lf_parser *p, const char *stmt, size_t n);
+
+#endif

@@ -1,0 +1,215 @@
+/* parse_mysql.c - MySQL / Percona / MariaDB slow-log entries (one entry = one record). */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parse_int.h"
+
+static bool starts(const char *l, size_t n, const char *lit)
+{
+    size_t k = strlen(lit);
+    return n >= k && !memcmp(l, lit, k);
+}
+
+static bool is_banner(const char *l, size_t n)
+{
+    return memmem(l, n, "started with:", 13) || starts(l, n, "Tcp port:") ||
+           starts(l, n, "Time                 Id Command");
+}
+
+/* Key name as an ECS-ish key in scratch: "Rows_examined" -> "mysql.slowlog.rows_examined" */
+static const char *attr_key(struct lf_parser *p, const char *k, size_t kl)
+{
+    static const struct {
+        const char *in, *out;
+    } map[] = {{"Lock_time", "mysql.slowlog.lock_time"},
+               {"Rows_sent", "mysql.slowlog.rows_sent"},
+               {"Rows_examined", "mysql.slowlog.rows_examined"},
+               {"Rows_affected", "mysql.slowlog.rows_affected"},
+               {"Thread_id", "mysql.thread_id"},
+               {"Id", "mysql.thread_id"}};
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        if (strlen(map[i].in) == kl && !memcmp(map[i].in, k, kl)) {
+            return map[i].out;
+        }
+    }
+    char *o = lf_scratch_alloc(p, kl + 15);
+    if (!o) {
+        return "mysql.slowlog.attr";
+    }
+    memcpy(o, "mysql.slowlog.", 14);
+    for (size_t i = 0; i < kl; i++) {
+        o[14 + i] = (char)tolower((unsigned char)k[i]);
+    }
+    o[14 + kl] = '\0';
+    return o;
+}
+
+static bool valid_num(const char *v, size_t vl)
+{
+    return vl && lf_json_skip(v, v + vl, 0) == v + vl && (isdigit((unsigned char)*v) || *v == '-');
+}
+
+/* "# Query_time: 1.2  Lock_time: 0  Rows_sent: 1 ..." and other "# Key: value" lines. */
+static void attrs(struct lf_parser *p, const char *l, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && (l[i] == ' ' || l[i] == '#' || l[i] == '\t')) {
+            i++;
+        }
+        size_t ks = i;
+        while (i < n && (isalnum((unsigned char)l[i]) || l[i] == '_')) {
+            i++;
+        }
+        size_t kl = i - ks;
+        if (i >= n || l[i] != ':' || !kl) {
+            /* not "Key:" - skip the word */
+            while (i < n && l[i] != ' ') {
+                i++;
+            }
+            continue;
+        }
+        i++;
+        while (i < n && (l[i] == ' ' || l[i] == '\t')) {
+            i++;
+        }
+        size_t vs = i;
+        while (i < n && l[i] != ' ' && l[i] != '\t') {
+            i++;
+        }
+        const char *k = l + ks, *v = l + vs;
+        size_t vl = i - vs;
+        if (kl == 10 && !memcmp(k, "Query_time", 10)) {
+            double d = strtod(v, NULL);
+            p->dur_ns = (int64_t)(d * 1e9 + 0.5);
+        } else if (kl == 6 && !memcmp(k, "Schema", 6)) {
+            if (vl) {
+                lf_f_str(p, "db.name", v, vl);
+            }
+        } else if (vl) {
+            const char *key = attr_key(p, k, kl);
+            if (valid_num(v, vl)) {
+                lf_f_num(p, key, v, vl);
+            } else {
+                lf_f_str(p, key, v, vl);
+            }
+        }
+    }
+}
+
+/* "# User@Host: root[root] @ localhost [127.0.0.1]  Id:    4" */
+static void user_host(struct lf_parser *p, const char *l, size_t n)
+{
+    size_t i = 13; /* after "# User@Host: " */
+    while (i < n && l[i] == ' ') {
+        i++;
+    }
+    size_t us = i;
+    while (i < n && l[i] != '[' && l[i] != ' ') {
+        i++;
+    }
+    if (i > us) {
+        lf_f_str(p, "db.user", l + us, i - us);
+    }
+    const char *at = memmem(l + i, n - i, " @ ", 3);
+    if (!at) {
+        return;
+    }
+    i = (size_t)(at - l) + 3;
+    size_t hs = i;
+    while (i < n && l[i] != ' ' && l[i] != '[') {
+        i++;
+    }
+    if (i > hs) {
+        lf_f_str(p, "client.domain", l + hs, i - hs);
+    }
+    while (i < n && l[i] == ' ') {
+        i++;
+    }
+    if (i < n && l[i] == '[') {
+        const char *e = memchr(l + i, ']', n - i);
+        if (e && e > l + i + 1) {
+            lf_f_str(p, "client.ip", l + i + 1, (size_t)(e - l - i - 1));
+        }
+        i = e ? (size_t)(e - l) + 1 : n;
+    }
+    attrs(p, l + i, n - i);
+}
+
+bool lf_parse_mysql(struct lf_parser *p, const char *s, size_t n, bool *drop)
+{
+    const char *end = s + n;
+    const char *stmt = NULL, *stmt_end = NULL;
+    bool header = false, have_qt = false;
+    for (const char *l = s; l < end;) {
+        const char *e = memchr(l, '\n', (size_t)(end - l));
+        const char *next = e ? e + 1 : end;
+        size_t ll = (size_t)((e ? e : end) - l);
+        if (ll && l[ll - 1] == '\r') {
+            ll--;
+        }
+        if (!stmt && is_banner(l, ll)) {
+            /* server start banner: dropped */
+        } else if (!stmt && ll >= 2 && l[0] == '#' && l[1] == ' ' &&
+                   !starts(l, ll, "# administrator command:")) {
+            header = true;
+            if (starts(l, ll, "# Time:")) {
+                size_t k = 7;
+                while (k < ll && l[k] == ' ') {
+                    k++;
+                }
+                p->ts_ok = lf_parse_time(p, l + k, ll - k, &p->ts_ms) || p->ts_ok;
+            } else if (starts(l, ll, "# User@Host:")) {
+                user_host(p, l, ll);
+            } else {
+                have_qt |= starts(l, ll, "# Query_time:");
+                attrs(p, l, ll);
+            }
+        } else if (!stmt && ll > 4 && !strncasecmp(l, "use ", 4) && l[ll - 1] == ';' &&
+                   !memchr(l, '\n', ll)) {
+            size_t k = 4;
+            while (k < ll && l[k] == ' ') {
+                k++;
+            }
+            size_t vl = ll - 1 - k;
+            if (vl >= 2 && l[k] == '`' && l[ll - 2] == '`') {
+                k++;
+                vl -= 2;
+            }
+            lf_f_str(p, "db.name", l + k, vl);
+        } else if (!stmt && starts(l, ll, "SET timestamp=")) {
+            int64_t t = strtoll(l + 14, NULL, 10);
+            if (t > 0) {
+                p->ts_ms = t * 1000 + (p->ts_ok ? p->ts_ms % 1000 : 0);
+                p->ts_ok = true;
+            }
+        } else if (ll || stmt) {
+            if (!stmt) {
+                stmt = l;
+            }
+            stmt_end = l + ll;
+        }
+        l = next;
+    }
+    if (!stmt && !have_qt) {
+        /* banner or a lone "# Time:" line: not a query */
+        *drop = header || n == 0 || is_banner(s, n);
+        if (*drop) {
+            return true;
+        }
+        return false;
+    }
+    p->rtype = LF_TYPE_QUERY;
+    if (stmt) {
+        size_t sl = (size_t)(stmt_end - stmt);
+        if (starts(stmt, sl, "# administrator command: ")) {
+            stmt += 25;
+            sl -= 25;
+            lf_f_str(p, "mysql.slowlog.admin_command", stmt,
+                     sl && stmt[sl - 1] == ';' ? sl - 1 : sl);
+        }
+        lf_query_fields(p, stmt, sl);
+    }
+    return true;
+}

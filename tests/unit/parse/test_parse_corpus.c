@@ -1,0 +1,5 @@
+#include "parse_test.h"
+int main(void)
+{
+    return 77;
+}
