@@ -1,7 +1,7 @@
-/* lf_main.c - STUB */
-#include <stdio.h>
-int main(void)
+/* lf_main.c - the logferry executable: everything lives in the core library. */
+#include "lf_cmd.h"
+
+int main(int argc, char **argv)
 {
-    puts("logferry " LF_VERSION);
-    return 0;
+    return lf_cli_main(argc, argv);
 }

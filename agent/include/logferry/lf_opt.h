@@ -40,24 +40,24 @@ enum lf_opt_type {
 };
 
 enum lf_opt_flags {
-    LF_OPT_REQUIRED = 1u << 0,    /* absent key is an error */
-    LF_OPT_SECRET = 1u << 1,      /* never logged or printed */
-    LF_OPT_UNSUPPORTED = 1u << 2, /* accepted by the schema, feature not built yet: error */
+    LF_OPT_REQUIRED = 1u << 0,       /* absent key is an error */
+    LF_OPT_SECRET = 1u << 1,         /* never logged or printed */
+    LF_OPT_UNSUPPORTED = 1u << 2,    /* accepted by the schema, feature not built yet: error */
     LF_OPT_SCALAR_OR_LIST = 1u << 3, /* LIST that also accepts one scalar */
 };
 
 struct lf_opt {
     const char *name;
     enum lf_opt_type type;
-    const char *def;                 /* default as written in YAML; NULL = none */
-    uint32_t flags;                  /* enum lf_opt_flags */
-    int64_t min, max;                /* for INT, SIZE, DURATION(ms) and LIST lengths; 0,0 = none */
-    const char *const *choices;      /* ENUM: NULL-terminated */
-    enum lf_opt_type item_type;      /* LIST: type of items (default STR) */
-    size_t offset;                   /* where the value lives in the target struct */
-    const struct lf_opt *sub;        /* SECTION, SECTION_LIST: nested table */
-    size_t sub_size;                 /* SECTION_LIST: element size */
-    const char *desc;                /* one or two sentences for the reference docs */
+    const char *def;            /* default as written in YAML; NULL = none */
+    uint32_t flags;             /* enum lf_opt_flags */
+    int64_t min, max;           /* for INT, SIZE, DURATION(ms) and LIST lengths; 0,0 = none */
+    const char *const *choices; /* ENUM: NULL-terminated */
+    enum lf_opt_type item_type; /* LIST: type of items (default STR) */
+    size_t offset;              /* where the value lives in the target struct */
+    const struct lf_opt *sub;   /* SECTION, SECTION_LIST: nested table */
+    size_t sub_size;            /* SECTION_LIST: element size */
+    const char *desc;           /* one or two sentences for the reference docs */
 };
 
 struct lf_list {

@@ -24,15 +24,15 @@ enum lf_record_type {
 #define LF_RECORD_ID_HEX 33 /* 32 hex digits + NUL */
 
 struct lf_record {
-    const char *payload;  /* encoded JSON object, NUL-terminated */
-    size_t payload_len;   /* without the NUL */
+    const char *payload; /* encoded JSON object, NUL-terminated */
+    size_t payload_len;  /* without the NUL */
     enum lf_record_type type;
     char id[LF_RECORD_ID_HEX]; /* 128-bit hash of (file identity, start offset) */
-    const char *source;   /* log.file.path */
-    const char *input;    /* name of the input that read it */
-    int64_t timestamp_ms; /* @timestamp, UTC milliseconds */
-    uint32_t attempts;    /* delivery attempts before this one */
-    void *plugin_data;    /* free for the plugin between submit() and lf_out_ack() */
+    const char *source;        /* log.file.path */
+    const char *input;         /* name of the input that read it */
+    int64_t timestamp_ms;      /* @timestamp, UTC milliseconds */
+    uint32_t attempts;         /* delivery attempts before this one */
+    void *plugin_data;         /* free for the plugin between submit() and lf_out_ack() */
 };
 
 /* "request", "error", "query", "raw". */
@@ -41,7 +41,8 @@ LF_EXPORT const char *lf_record_type_name(enum lf_record_type type);
 /* Copies the value of top-level field `name` (an ECS dotted name such as "service.name",
  * or "type", "id") as text into buf (NUL-terminated, truncated to cap).
  * Returns the full length of the value, or LF_ENOTFOUND. Thread-safe (read only). */
-LF_EXPORT long lf_record_field(const struct lf_record *rec, const char *name, char *buf, size_t cap);
+LF_EXPORT long lf_record_field(const struct lf_record *rec, const char *name, char *buf,
+                               size_t cap);
 
 /* Templates: "logs.{{type}}", "{{service.name}}". Compiled once at init, rendered per
  * record. Unknown fields render as the empty string. */

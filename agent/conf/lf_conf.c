@@ -1,0 +1,905 @@
+/* lf_conf.c - the configuration schema and its loading with libfyaml.
+ *
+ * Tables here describe every section of DESIGN.md's configuration; keys whose feature
+ * has not landed yet carry LF_OPT_UNSUPPORTED so that `check` reports them instead of
+ * ignoring them. Output sections mix the core's keys with the plugin's own table.
+ */
+#include "lf_conf.h"
+
+#include <libfyaml.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lf_optfill.h"
+#include "logferry/lf_err.h"
+#include "logferry/lf_log.h"
+
+const char *const lf_record_type_names[] = {"raw", "request", "error", "query", NULL};
+static const char *const start_at_names[] = {"beginning", "end", NULL};
+static const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
+static const char *const when_full_names[] = {"block", "drop_oldest", NULL};
+static const char *const fsync_names[] = {"batch", "always", "never", NULL};
+
+#define OFF(T, f) offsetof(struct T, f)
+
+static const struct lf_opt http_options[] = {
+    {
+        .name = "listen",
+        .type = LF_OPT_STR,
+        .flags = LF_OPT_UNSUPPORTED,
+        .offset = OFF(lf_http_conf, listen),
+        .desc = "Address:port of the status and metrics endpoint (127.0.0.1:2020).",
+    },
+    {.name = NULL},
+};
+
+static const struct lf_opt agent_options[] = {
+    {
+        .name = "name",
+        .type = LF_OPT_STR,
+        .offset = OFF(lf_agent_conf, name),
+        .desc = "Name of this agent in records, client ids and alerts. Default: the host name.",
+    },
+    {
+        .name = "state_dir",
+        .type = LF_OPT_STR,
+        .def = "/var/lib/logferry",
+        .offset = OFF(lf_agent_conf, state_dir),
+        .desc = "Directory for checkpoints, spool and dead letters. Created if missing; one "
+                "agent per directory (locked).",
+    },
+    {
+        .name = "plugin_dir",
+        .type = LF_OPT_STR,
+        .offset = OFF(lf_agent_conf, plugin_dir),
+        .desc = "Directory of output plugins (out_<name>.so). Default: the build tree's plugins/ "
+                "when run from a build tree, else the installed plugin directory.",
+    },
+    {
+        .name = "shutdown_timeout",
+        .type = LF_OPT_DURATION,
+        .def = "10s",
+        .min = 0,
+        .max = 3600000,
+        .offset = OFF(lf_agent_conf, shutdown_timeout_ms),
+        .desc = "On SIGTERM/SIGINT, how long to wait for in-flight records to be acknowledged "
+                "before saving checkpoints and exiting.",
+    },
+    {
+        .name = "checkpoint_interval",
+        .type = LF_OPT_DURATION,
+        .def = "1s",
+        .min = 10,
+        .max = 3600000,
+        .offset = OFF(lf_agent_conf, checkpoint_interval_ms),
+        .desc = "How often acknowledged offsets are written to the checkpoint file (also at "
+                "shutdown).",
+    },
+    {
+        .name = "memory_limit",
+        .type = LF_OPT_SIZE,
+        .def = "8MiB",
+        .min = 65536,
+        .max = 68719476736,
+        .offset = OFF(lf_agent_conf, memory_limit),
+        .desc = "Bytes of records held between reading and acknowledgement. When reached, "
+                "inputs stop reading until outputs catch up (the log files are the buffer).",
+    },
+    {
+        .name = "log_level",
+        .type = LF_OPT_ENUM,
+        .def = "info",
+        .choices = log_level_names,
+        .offset = OFF(lf_agent_conf, log_level),
+        .desc = "Agent log level (stderr).",
+    },
+    {
+        .name = "http",
+        .type = LF_OPT_SECTION,
+        .sub = http_options,
+        .offset = OFF(lf_agent_conf, http),
+        .desc = "Status endpoint.",
+    },
+    {.name = NULL},
+};
+
+static const struct lf_opt input_options[] = {
+    {
+        .name = "name",
+        .type = LF_OPT_STR,
+        .flags = LF_OPT_REQUIRED,
+        .offset = OFF(lf_input_conf, name),
+        .desc = "Unique name of the input.",
+    },
+    {
+        .name = "paths",
+        .type = LF_OPT_LIST,
+        .flags = LF_OPT_REQUIRED | LF_OPT_SCALAR_OR_LIST,
+        .min = 1,
+        .max = 1024,
+        .offset = OFF(lf_input_conf, paths),
+        .desc = "Glob patterns of the files to tail.",
+    },
+    {
+        .name = "exclude",
+        .type = LF_OPT_LIST,
+        .flags = LF_OPT_SCALAR_OR_LIST,
+        .offset = OFF(lf_input_conf, exclude),
+        .desc = "Glob patterns of files to skip (matched against the full path).",
+    },
+    {
+        .name = "type",
+        .type = LF_OPT_ENUM,
+        .def = "raw",
+        .choices = lf_record_type_names,
+        .offset = OFF(lf_input_conf, type),
+        .desc = "Record type of this input's records, used by outputs' `match`.",
+    },
+    {
+        .name = "start_at",
+        .type = LF_OPT_ENUM,
+        .def = "beginning",
+        .choices = start_at_names,
+        .offset = OFF(lf_input_conf, start_at),
+        .desc = "Where to start in a file that has no checkpoint.",
+    },
+    {
+        .name = "parser",
+        .type = LF_OPT_SECTION,
+        .sub = lf_parser_options,
+        .offset = OFF(lf_input_conf, parser),
+        .desc = "How records are parsed.",
+    },
+    {
+        .name = "multiline",
+        .type = LF_OPT_SECTION,
+        .sub = lf_ml_options,
+        .offset = OFF(lf_input_conf, multiline),
+        .desc = "How lines are joined into records.",
+    },
+    {
+        .name = "filter",
+        .type = LF_OPT_SECTION,
+        .sub = lf_filter_options,
+        .offset = OFF(lf_input_conf, filter),
+        .desc = "Which parsed records are forwarded.",
+    },
+    {
+        .name = "fields",
+        .type = LF_OPT_MAP,
+        .offset = OFF(lf_input_conf, fields),
+        .desc = "Fields added to every record (nested maps become dotted keys).",
+    },
+    {
+        .name = "max_line_bytes",
+        .type = LF_OPT_SIZE,
+        .def = "1MiB",
+        .min = 64,
+        .max = 268435456,
+        .offset = OFF(lf_input_conf, max_line_bytes),
+        .desc = "Longer lines are cut, forwarded marked truncated, and the rest of the line "
+                "is skipped.",
+    },
+    {
+        .name = "read_buffer",
+        .type = LF_OPT_SIZE,
+        .def = "256KiB",
+        .min = 4096,
+        .max = 67108864,
+        .offset = OFF(lf_input_conf, read_buffer),
+        .desc = "Bytes read from a file per read(2).",
+    },
+    {
+        .name = "poll_interval",
+        .type = LF_OPT_DURATION,
+        .def = "1s",
+        .min = 10,
+        .max = 600000,
+        .offset = OFF(lf_input_conf, poll_interval_ms),
+        .desc = "Safety poll of open files for appends that inotify did not report.",
+    },
+    {
+        .name = "rescan_interval",
+        .type = LF_OPT_DURATION,
+        .def = "10s",
+        .flags = LF_OPT_UNSUPPORTED,
+        .offset = OFF(lf_input_conf, rescan_interval_ms),
+        .desc = "Slow rescan of the globs for new files.",
+    },
+    {
+        .name = "rotate_wait",
+        .type = LF_OPT_DURATION,
+        .def = "5s",
+        .flags = LF_OPT_UNSUPPORTED,
+        .offset = OFF(lf_input_conf, rotate_wait_ms),
+        .desc = "How long a rotated file is kept open after its last write.",
+    },
+    {
+        .name = "partial_timeout",
+        .type = LF_OPT_DURATION,
+        .def = "5s",
+        .flags = LF_OPT_UNSUPPORTED,
+        .offset = OFF(lf_input_conf, partial_timeout_ms),
+        .desc = "When a last line without newline is emitted (rotated files and shutdown).",
+    },
+    {
+        .name = "forget_after",
+        .type = LF_OPT_DURATION,
+        .def = "7d",
+        .flags = LF_OPT_UNSUPPORTED,
+        .offset = OFF(lf_input_conf, forget_after_ms),
+        .desc = "Checkpoints of files gone longer than this are pruned.",
+    },
+    {
+        .name = "close_inactive",
+        .type = LF_OPT_DURATION,
+        .def = "5m",
+        .flags = LF_OPT_UNSUPPORTED,
+        .offset = OFF(lf_input_conf, close_inactive_ms),
+        .desc = "Idle files are closed after this and reopened on the next event.",
+    },
+    {
+        .name = "max_open_files",
+        .type = LF_OPT_INT,
+        .def = "1024",
+        .min = 1,
+        .max = 1000000,
+        .flags = LF_OPT_UNSUPPORTED,
+        .offset = OFF(lf_input_conf, max_open_files),
+        .desc = "Upper bound of files held open at once.",
+    },
+    {.name = NULL},
+};
+
+static const struct lf_opt retry_options[] = {
+    {
+        .name = "attempts",
+        .type = LF_OPT_INT,
+        .def = "0",
+        .min = 0,
+        .max = 1000000,
+        .offset = OFF(lf_retry_conf, attempts),
+        .desc = "Delivery attempts before a record that keeps failing transiently is "
+                "dead-lettered; 0 retries until delivered (never loses a record).",
+    },
+    {
+        .name = "backoff",
+        .type = LF_OPT_DURATION,
+        .def = "1s",
+        .min = 1,
+        .max = 3600000,
+        .offset = OFF(lf_retry_conf, backoff_ms),
+        .desc = "Wait before the first retry.",
+    },
+    {
+        .name = "multiplier",
+        .type = LF_OPT_INT,
+        .def = "2",
+        .min = 1,
+        .max = 10,
+        .offset = OFF(lf_retry_conf, multiplier),
+        .desc = "Factor applied to the wait per retry.",
+    },
+    {
+        .name = "max_backoff",
+        .type = LF_OPT_DURATION,
+        .def = "30s",
+        .min = 1,
+        .max = 86400000,
+        .offset = OFF(lf_retry_conf, max_backoff_ms),
+        .desc = "Upper bound of the wait.",
+    },
+    {.name = NULL},
+};
+
+static const struct lf_opt dead_letter_options[] = {
+    {
+        .name = "topic_suffix",
+        .type = LF_OPT_STR,
+        .flags = LF_OPT_UNSUPPORTED,
+        .offset = OFF(lf_dead_letter_conf, topic_suffix),
+        .desc = "Send dead letters to <topic><suffix> on the same output. Until supported, "
+                "dead letters go to <state_dir>/dead-letter/<output>.jsonl.",
+    },
+    {.name = NULL},
+};
+
+const struct lf_opt lf_output_core_options[] = {
+    {
+        .name = "name",
+        .type = LF_OPT_STR,
+        .flags = LF_OPT_REQUIRED,
+        .offset = OFF(lf_output_conf, name),
+        .desc = "Unique name of the output.",
+    },
+    {
+        .name = "plugin",
+        .type = LF_OPT_STR,
+        .flags = LF_OPT_REQUIRED,
+        .offset = OFF(lf_output_conf, plugin),
+        .desc = "Output plugin: stdout, file (built in), kafka, rabbitmq.",
+    },
+    {
+        .name = "match",
+        .type = LF_OPT_LIST,
+        .flags = LF_OPT_SCALAR_OR_LIST,
+        .offset = OFF(lf_output_conf, match),
+        .desc = "Record types sent to this output (request, error, query, raw). Absent: all.",
+    },
+    {
+        .name = "retry",
+        .type = LF_OPT_SECTION,
+        .sub = retry_options,
+        .offset = OFF(lf_output_conf, retry),
+        .desc = "Retries of transient failures.",
+    },
+    {
+        .name = "dead_letter",
+        .type = LF_OPT_SECTION,
+        .sub = dead_letter_options,
+        .offset = OFF(lf_output_conf, dead_letter),
+        .desc = "Where permanently failed records go.",
+    },
+    {.name = NULL},
+};
+
+static const struct lf_opt buffer_options[] = {
+    {
+        .name = "max_size",
+        .type = LF_OPT_SIZE,
+        .def = "1GiB",
+        .flags = LF_OPT_UNSUPPORTED,
+        .offset = OFF(lf_buffer_conf, max_size),
+        .desc = "Spool size limit per output.",
+    },
+    {
+        .name = "when_full",
+        .type = LF_OPT_ENUM,
+        .def = "block",
+        .choices = when_full_names,
+        .flags = LF_OPT_UNSUPPORTED,
+        .offset = OFF(lf_buffer_conf, when_full),
+        .desc = "What to do when the spool is full.",
+    },
+    {
+        .name = "fsync",
+        .type = LF_OPT_ENUM,
+        .def = "batch",
+        .choices = fsync_names,
+        .flags = LF_OPT_UNSUPPORTED,
+        .offset = OFF(lf_buffer_conf, fsync),
+        .desc = "When spool writes are made durable.",
+    },
+    {.name = NULL},
+};
+
+static const struct lf_opt breaker_options[] = {
+    {
+        .name = "failure_threshold",
+        .type = LF_OPT_INT,
+        .def = "5",
+        .min = 1,
+        .max = 1000000,
+        .flags = LF_OPT_UNSUPPORTED,
+        .offset = OFF(lf_breaker_conf, failure_threshold),
+        .desc = "Consecutive transient failures that open the circuit breaker.",
+    },
+    {
+        .name = "open_for",
+        .type = LF_OPT_DURATION,
+        .def = "30s",
+        .flags = LF_OPT_UNSUPPORTED,
+        .offset = OFF(lf_breaker_conf, open_for_ms),
+        .desc = "How long the breaker stays open before a probe.",
+    },
+    {.name = NULL},
+};
+
+static const struct lf_opt alerts_options[] = {
+    {
+        .name = "webhook",
+        .type = LF_OPT_STR,
+        .flags = LF_OPT_UNSUPPORTED | LF_OPT_SECRET,
+        .offset = OFF(lf_alerts_conf, webhook),
+        .desc = "URL that receives alert POSTs.",
+    },
+    {
+        .name = "min_interval",
+        .type = LF_OPT_DURATION,
+        .def = "1m",
+        .flags = LF_OPT_UNSUPPORTED,
+        .offset = OFF(lf_alerts_conf, min_interval_ms),
+        .desc = "Minimum time between two alerts of the same kind.",
+    },
+    {.name = NULL},
+};
+
+/* Inputs and outputs are filled by hand (outputs need their plugin's table), so their
+ * rows here serve docs and validation only. */
+const struct lf_opt lf_config_options[] = {
+    {
+        .name = "agent",
+        .type = LF_OPT_SECTION,
+        .sub = agent_options,
+        .offset = OFF(lf_config, agent),
+        .desc = "The agent itself.",
+    },
+    {
+        .name = "inputs",
+        .type = LF_OPT_SECTION_LIST,
+        .flags = LF_OPT_REQUIRED,
+        .sub = input_options,
+        .sub_size = sizeof(struct lf_input_conf),
+        .offset = OFF(lf_config, inputs),
+        .desc = "Files to tail and how to parse them.",
+    },
+    {
+        .name = "outputs",
+        .type = LF_OPT_SECTION_LIST,
+        .flags = LF_OPT_REQUIRED,
+        .sub = lf_output_core_options,
+        .sub_size = sizeof(struct lf_output_conf),
+        .offset = OFF(lf_config, outputs),
+        .desc = "Destinations. Besides the keys below, each takes its plugin's keys.",
+    },
+    {
+        .name = "buffer",
+        .type = LF_OPT_SECTION,
+        .sub = buffer_options,
+        .offset = OFF(lf_config, buffer),
+        .desc = "Local file buffer (spool) for outages.",
+    },
+    {
+        .name = "breaker",
+        .type = LF_OPT_SECTION,
+        .sub = breaker_options,
+        .offset = OFF(lf_config, breaker),
+        .desc = "Circuit breaker per output.",
+    },
+    {
+        .name = "alerts",
+        .type = LF_OPT_SECTION,
+        .sub = alerts_options,
+        .offset = OFF(lf_config, alerts),
+        .desc = "Alerts to operators.",
+    },
+    {.name = NULL},
+};
+
+/* ---- loading ---------------------------------------------------------------------- */
+
+struct loader {
+    struct lf_optfill fill;
+    struct lf_config *cfg;
+};
+
+static void diag_output(struct fy_diag *fyd, void *user, const char *buf, size_t len)
+{
+    (void)fyd;
+    (void)user;
+    (void)buf;
+    (void)len; /* collected through fy_diag_errors_iterate instead */
+}
+
+static struct fy_diag *make_fy_diag(void)
+{
+    struct fy_diag_cfg dcfg;
+    fy_diag_cfg_default(&dcfg);
+    dcfg.fp = NULL;
+    dcfg.output_fn = diag_output;
+    dcfg.colorize = false;
+    return fy_diag_create(&dcfg);
+}
+
+static void report_yaml_errors(struct fy_diag *fyd, struct lf_diag *diag)
+{
+    void *it = NULL;
+    struct fy_diag_error *e;
+    size_t n = 0;
+    while ((e = fy_diag_errors_iterate(fyd, &it))) {
+        lf_diag_add(diag, LF_DIAG_ERROR, e->line + 1, e->column + 1, "YAML syntax error: %s",
+                    e->msg);
+        n++;
+    }
+    if (n == 0) {
+        lf_diag_add(diag, LF_DIAG_ERROR, 0, 0, "cannot read the YAML document");
+    }
+}
+
+static void set_default_name(struct lf_agent_conf *a)
+{
+    if (a->name) {
+        return;
+    }
+    char host[256];
+    if (gethostname(host, sizeof(host)) != 0) {
+        snprintf(host, sizeof(host), "logferry");
+    }
+    host[sizeof(host) - 1] = '\0';
+    a->name = strdup(host);
+}
+
+static void check_unique(struct lf_diag *d, const char *kind, const char *name, int line, int col,
+                         const char *const *seen, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (seen[i] && name && strcmp(seen[i], name) == 0) {
+            lf_diag_add(d, LF_DIAG_ERROR, line, col, "%s '%s' is defined twice", kind, name);
+            return;
+        }
+    }
+}
+
+static int load_inputs(struct loader *l, struct fy_node *seq)
+{
+    struct lf_config *c = l->cfg;
+    int errors = 0;
+    if (!seq) {
+        lf_diag_add(l->fill.diag, LF_DIAG_ERROR, 1, 1, "config: missing required key 'inputs'");
+        return 1;
+    }
+    if (!fy_node_is_sequence(seq)) {
+        int line, col;
+        lf_node_pos(seq, &line, &col);
+        lf_diag_add(l->fill.diag, LF_DIAG_ERROR, line, col,
+                    "config.inputs: expected a list of inputs");
+        return errors + 1;
+    }
+    size_t count = (size_t)fy_node_sequence_item_count(seq);
+    c->inputs.v = calloc(count ? count : 1, sizeof(struct lf_input_conf));
+    if (!c->inputs.v) {
+        return errors + 1;
+    }
+    const char **names = calloc(count + 1, sizeof(char *));
+    void *it = NULL;
+    for (size_t i = 0; i < count; i++) {
+        struct fy_node *item = fy_node_sequence_iterate(seq, &it);
+        struct lf_input_conf *in = lf_conf_input(c, i);
+        char where[64];
+        snprintf(where, sizeof(where), "inputs[%zu]", i);
+        lf_node_pos(item, &in->line, &in->col);
+        errors += lf_optfill(&l->fill, input_options, in, item, where);
+        c->inputs.n++;
+        if (names) {
+            check_unique(l->fill.diag, "input", in->name, in->line, in->col, names, i);
+            names[i] = in->name;
+        }
+    }
+    free(names);
+    if (count == 0) {
+        int line, col;
+        lf_node_pos(seq, &line, &col);
+        lf_diag_add(l->fill.diag, LF_DIAG_ERROR, line, col, "config.inputs: no input defined");
+        errors++;
+    }
+    return errors;
+}
+
+static int load_output_plugin(struct loader *l, struct lf_output_conf *out, struct fy_node *item,
+                              const char *where)
+{
+    char err[512];
+    struct fy_node *pn = lf_node_lookup(item, "plugin");
+    int line, col;
+    lf_node_pos(pn ? pn : item, &line, &col);
+    int rc = lf_plugin_load(l->cfg->agent.plugin_dir, out->plugin, &out->handle, err, sizeof(err));
+    if (rc != LF_OK) {
+        lf_diag_add(l->fill.diag, LF_DIAG_ERROR, line, col, "%s.plugin: %s", where, err);
+        return 1;
+    }
+    out->plugin_config =
+        calloc(1, out->handle.desc->config_size ? out->handle.desc->config_size : 1);
+    return out->plugin_config ? 0 : 1;
+}
+
+static unsigned match_mask_of(struct loader *l, struct lf_output_conf *out, struct fy_node *item,
+                              const char *where)
+{
+    if (out->match.n == 0) {
+        return (1u << LF_TYPE_COUNT) - 1;
+    }
+    unsigned mask = 0;
+    for (size_t i = 0; i < out->match.n; i++) {
+        int t = -1;
+        for (int k = 0; lf_record_type_names[k]; k++) {
+            if (strcmp(out->match.str[i], lf_record_type_names[k]) == 0) {
+                t = k;
+            }
+        }
+        if (t < 0) {
+            int line, col;
+            lf_node_pos(lf_node_lookup(item, "match"), &line, &col);
+            lf_diag_add(l->fill.diag, LF_DIAG_ERROR, line, col,
+                        "%s.match: unknown record type '%s' (request, error, query, raw)", where,
+                        out->match.str[i]);
+            continue;
+        }
+        mask |= 1u << t;
+    }
+    return mask;
+}
+
+static int load_one_output(struct loader *l, struct lf_output_conf *out, struct fy_node *item,
+                           const char *where)
+{
+    static const char *const plugin_keys[] = {NULL};
+    int errors = 0;
+    lf_node_pos(item, &out->line, &out->col);
+    if (!fy_node_is_mapping(item)) {
+        lf_diag_add(l->fill.diag, LF_DIAG_ERROR, out->line, out->col,
+                    "%s: expected a mapping of keys", where);
+        return 1;
+    }
+    /* The plugin key decides which table the other keys belong to. */
+    struct fy_node *pn = lf_node_lookup(item, "plugin");
+    const char *pname = pn && fy_node_is_scalar(pn) ? fy_node_get_scalar0(pn) : NULL;
+    if (pname) {
+        out->plugin = strdup(pname);
+        if (load_output_plugin(l, out, item, where) != 0) {
+            errors++;
+            free(out->plugin);
+            out->plugin = NULL;
+        }
+    }
+    if (out->handle.desc) {
+        struct lf_optset sets[2] = {
+            {.table = lf_output_core_options, .obj = out},
+            {.table = out->handle.desc->options, .obj = out->plugin_config},
+        };
+        free(out->plugin);
+        out->plugin = NULL;
+        errors += lf_optfill_sets(&l->fill, sets, 2, item, where, plugin_keys);
+    } else {
+        /* Unknown plugin: check the core keys only, ignore the plugin's. */
+        struct lf_optset set = {.table = lf_output_core_options, .obj = out};
+        struct lf_diag quiet;
+        lf_diag_init(&quiet, l->fill.diag->file);
+        struct lf_optfill f = {.diag = &quiet, .envp = l->fill.envp};
+        lf_optfill_sets(&f, &set, 1, item, where, NULL);
+        lf_diag_fini(&quiet);
+    }
+    out->match_mask = match_mask_of(l, out, item, where);
+    return errors;
+}
+
+static int load_outputs(struct loader *l, struct fy_node *seq)
+{
+    struct lf_config *c = l->cfg;
+    int errors = 0;
+    if (!seq) {
+        lf_diag_add(l->fill.diag, LF_DIAG_ERROR, 1, 1, "config: missing required key 'outputs'");
+        return 1;
+    }
+    if (!fy_node_is_sequence(seq)) {
+        int line, col;
+        lf_node_pos(seq, &line, &col);
+        lf_diag_add(l->fill.diag, LF_DIAG_ERROR, line, col,
+                    "config.outputs: expected a list of outputs");
+        return 1;
+    }
+    size_t count = (size_t)fy_node_sequence_item_count(seq);
+    c->outputs.v = calloc(count ? count : 1, sizeof(struct lf_output_conf));
+    const char **names = calloc(count + 1, sizeof(char *));
+    if (!c->outputs.v || !names) {
+        free(names);
+        return 1;
+    }
+    void *it = NULL;
+    for (size_t i = 0; i < count; i++) {
+        struct fy_node *item = fy_node_sequence_iterate(seq, &it);
+        struct lf_output_conf *out = lf_conf_output(c, i);
+        char where[64];
+        snprintf(where, sizeof(where), "outputs[%zu]", i);
+        c->outputs.n++;
+        errors += load_one_output(l, out, item, where);
+        check_unique(l->fill.diag, "output", out->name, out->line, out->col, names, i);
+        names[i] = out->name;
+    }
+    free(names);
+    if (count == 0) {
+        int line, col;
+        lf_node_pos(seq, &line, &col);
+        lf_diag_add(l->fill.diag, LF_DIAG_ERROR, line, col, "config.outputs: no output defined");
+        errors++;
+    }
+    if (count > 32) {
+        lf_diag_add(l->fill.diag, LF_DIAG_ERROR, 0, 0, "config.outputs: at most 32 outputs");
+        errors++;
+    }
+    return errors;
+}
+
+/* A `match` naming a type that no input produces is legal but probably a mistake. */
+static void warn_unmatched_types(struct lf_config *c, struct lf_diag *d)
+{
+    unsigned produced = 0;
+    for (size_t i = 0; i < c->inputs.n; i++) {
+        produced |= 1u << lf_conf_input(c, i)->type;
+    }
+    produced |= 1u << LF_TYPE_RAW; /* unparsable records of any input can be raw */
+    for (size_t i = 0; i < c->outputs.n; i++) {
+        struct lf_output_conf *o = lf_conf_output(c, i);
+        for (size_t k = 0; k < o->match.n; k++) {
+            for (int t = 0; t < LF_TYPE_COUNT; t++) {
+                if (strcmp(o->match.str[k], lf_record_type_names[t]) == 0 &&
+                    !(produced & (1u << t))) {
+                    lf_diag_add(d, LF_DIAG_WARNING, o->line, o->col,
+                                "output '%s' matches type '%s' but no input produces it",
+                                o->name ? o->name : "?", o->match.str[k]);
+                }
+            }
+        }
+    }
+}
+
+static int load_root(struct loader *l, struct fy_node *root)
+{
+    static const char *const by_hand[] = {"inputs", "outputs", NULL};
+    static const struct lf_opt root_auto[] = {
+        {.name = "agent",
+         .type = LF_OPT_SECTION,
+         .sub = agent_options,
+         .offset = OFF(lf_config, agent),
+         .desc = "-"},
+        {.name = "buffer",
+         .type = LF_OPT_SECTION,
+         .sub = buffer_options,
+         .offset = OFF(lf_config, buffer),
+         .desc = "-"},
+        {.name = "breaker",
+         .type = LF_OPT_SECTION,
+         .sub = breaker_options,
+         .offset = OFF(lf_config, breaker),
+         .desc = "-"},
+        {.name = "alerts",
+         .type = LF_OPT_SECTION,
+         .sub = alerts_options,
+         .offset = OFF(lf_config, alerts),
+         .desc = "-"},
+        {.name = NULL},
+    };
+    struct lf_optset set = {.table = root_auto, .obj = l->cfg};
+    int errors = lf_optfill_sets(&l->fill, &set, 1, root, "config", by_hand);
+    struct lf_agent_conf *a = &l->cfg->agent;
+    set_default_name(a);
+    if (!a->plugin_dir) {
+        char dir[4096];
+        lf_plugin_default_dir(dir, sizeof(dir));
+        a->plugin_dir = strdup(dir);
+    }
+    errors += load_inputs(l, lf_node_lookup(root, "inputs"));
+    errors += load_outputs(l, lf_node_lookup(root, "outputs"));
+    return errors;
+}
+
+static int load_document(struct fy_document *doc, const char *name, char **envp,
+                         struct lf_diag *diag, struct lf_config **out)
+{
+    struct lf_config *c = calloc(1, sizeof(*c));
+    if (!c) {
+        return LF_ENOMEM;
+    }
+    c->path = strdup(name);
+    struct loader l = {.fill = {.diag = diag, .envp = envp}, .cfg = c};
+    struct fy_node *root = fy_document_root(doc);
+    if (!root || !fy_node_is_mapping(root)) {
+        lf_diag_add(diag, LF_DIAG_ERROR, 1, 1,
+                    "config: expected a mapping with agent, inputs and outputs");
+    } else {
+        load_root(&l, root);
+        warn_unmatched_types(c, diag);
+    }
+    if (diag->errors > 0) {
+        lf_conf_free(c);
+        *out = NULL;
+        return LF_ECONFIG;
+    }
+    *out = c;
+    return LF_OK;
+}
+
+static int load_common(const char *yaml, size_t len, const char *path, const char *name,
+                       char **envp, struct lf_diag *diag, struct lf_config **out)
+{
+    *out = NULL;
+    struct fy_diag *fyd = make_fy_diag();
+    if (!fyd) {
+        return LF_ENOMEM;
+    }
+    struct fy_parse_cfg pcfg = {
+        .flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG | FYPCF_RESOLVE_DOCUMENT,
+        .diag = fyd,
+    };
+    struct fy_document *doc = path ? fy_document_build_from_file(&pcfg, path)
+                                   : fy_document_build_from_string(&pcfg, yaml, len);
+    int rc;
+    if (!doc) {
+        if (path && access(path, R_OK) != 0) {
+            lf_diag_add(diag, LF_DIAG_ERROR, 0, 0, "cannot read the configuration file");
+        } else {
+            report_yaml_errors(fyd, diag);
+        }
+        rc = LF_ECONFIG;
+    } else {
+        rc = load_document(doc, name, envp, diag, out);
+        fy_document_destroy(doc);
+    }
+    fy_diag_destroy(fyd);
+    return rc;
+}
+
+int lf_conf_load(const char *path, char **envp, struct lf_diag *diag, struct lf_config **out)
+{
+    return load_common(NULL, 0, path, path, envp, diag, out);
+}
+
+int lf_conf_load_string(const char *yaml, const char *name, char **envp, struct lf_diag *diag,
+                        struct lf_config **out)
+{
+    return load_common(yaml, strlen(yaml), NULL, name, envp, diag, out);
+}
+
+void lf_conf_free(struct lf_config *c)
+{
+    if (!c) {
+        return;
+    }
+    for (size_t i = 0; i < c->inputs.n; i++) {
+        lf_opt_free(input_options, lf_conf_input(c, i));
+    }
+    free(c->inputs.v);
+    for (size_t i = 0; i < c->outputs.n; i++) {
+        struct lf_output_conf *o = lf_conf_output(c, i);
+        if (o->handle.desc) {
+            lf_opt_free(o->handle.desc->options, o->plugin_config);
+        }
+        free(o->plugin_config);
+        lf_opt_free(lf_output_core_options, o);
+        lf_plugin_unload(&o->handle);
+    }
+    free(c->outputs.v);
+    c->inputs.n = 0;
+    c->outputs.n = 0;
+    c->inputs.v = NULL;
+    c->outputs.v = NULL;
+    lf_opt_free(lf_config_options, c);
+    free(c->path);
+    free(c);
+}
+
+int lf_conf_doc_md(const char *plugin_dir, struct lf_buf *out)
+{
+    static const char *const plugins[] = {"stdout", "file", "kafka", "rabbitmq"};
+    lf_buf_append_str(out,
+                      "# Configuration reference\n\n"
+                      "Generated from the option tables by `logferry help config`; do not edit "
+                      "by hand.\n\nDurations are written `250ms`, `10s`, `5m`, `1h`, `7d`; "
+                      "sizes `512KiB`, `1GiB` (powers of 1024). `${VAR}` and `${VAR:-default}` "
+                      "in values are replaced from the environment when the file is loaded "
+                      "(`$$` is a literal `$`); a variable that is not set and has no default "
+                      "is an error. Unknown keys are errors.\n");
+    lf_opt_doc_md(agent_options, "agent", out);
+    lf_opt_doc_md(input_options, "inputs[]", out);
+    lf_opt_doc_md(lf_output_core_options, "outputs[]", out);
+    for (size_t i = 0; i < sizeof(plugins) / sizeof(plugins[0]); i++) {
+        struct lf_plugin_handle h;
+        char err[512];
+        char path[128];
+        if (lf_plugin_load(plugin_dir, plugins[i], &h, err, sizeof(err)) != LF_OK) {
+            lf_buf_printf(out,
+                          "\n### `outputs[]` with `plugin: %s`\n\n(plugin not found when "
+                          "this page was generated)\n",
+                          plugins[i]);
+            continue;
+        }
+        snprintf(path, sizeof(path), "outputs[] with plugin: %s", plugins[i]);
+        lf_buf_printf(out, "\n%s\n", h.desc->description ? h.desc->description : "");
+        lf_opt_doc_md(h.desc->options, path, out);
+        lf_plugin_unload(&h);
+    }
+    lf_opt_doc_md(buffer_options, "buffer", out);
+    lf_opt_doc_md(breaker_options, "breaker", out);
+    lf_opt_doc_md(alerts_options, "alerts", out);
+    return LF_OK;
+}

@@ -1,0 +1,766 @@
+/* lf_agent.c - the main loop: read, parse, route, track acks, retry, checkpoint, drain.
+ *
+ * One thread (the caller of lf_agent_run) owns all of this state. It waits in epoll on
+ * a signalfd (TERM, INT, HUP), a timerfd tick (retries, multi-line deadlines, checkpoint
+ * interval, safety poll), an inotify fd (appends) and one eventfd per output (acks).
+ * Reading stops while the records held in memory exceed agent.memory_limit: the reader
+ * simply does not read, and the log files are the buffer.
+ */
+#include "lf_agent.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "lf_acktrack.h"
+#include "lf_ckpt.h"
+#include "lf_dlq.h"
+#include "lf_output.h"
+#include "lf_rec.h"
+#include "lf_recid.h"
+#include "logferry/lf_err.h"
+#include "tail.h"
+
+#define TICK_MS     100
+#define READ_BUDGET (1u << 20) /* bytes read per loop turn before serving acks */
+#define MAX_OUTPUTS 32
+
+enum ev_tag {
+    EV_SIGNAL = 1,
+    EV_TIMER,
+    EV_INOTIFY,
+    EV_STOP,
+    EV_OUTPUT_BASE = 16, /* + output index */
+};
+
+struct retry_item {
+    struct lf_rec *rec;
+    int64_t due_ms;
+};
+
+struct out_slot {
+    struct lf_out_instance *ins;
+    const struct lf_output_conf *conf;
+    struct lf_dlq dlq;
+    struct lf_record **batch; /* records routed this turn, pushed at the end of it */
+    size_t nbatch, cap_batch;
+    struct retry_item *retries;
+    size_t nretries, cap_retries;
+};
+
+struct input_slot {
+    struct lf_tail *tail;
+    struct lf_parser *parser;
+    unsigned route_by_type[LF_TYPE_COUNT]; /* output mask per record type */
+};
+
+struct lf_agent {
+    const struct lf_config *cfg;
+    struct lf_log_ctx log;
+    int epfd, sigfd, timerfd, inofd, lockfd;
+    struct lf_ckpt_store *ckpt;
+    struct out_slot outs[MAX_OUTPUTS];
+    size_t nouts;
+    struct input_slot *ins;
+    size_t nins;
+    struct lf_buf enc;
+    char host[256];
+    size_t live_bytes;
+    bool paused;
+    bool stopping;
+    int stop_requests; /* signals received */
+    int64_t stop_deadline_ms;
+    int64_t next_ckpt_ms;
+    int64_t next_poll_ms;
+    int stop_efd;
+    struct lf_agent_stats stats;
+};
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- records ---------------------------------------------------------------------- */
+
+static void release_record(void *ctx, struct lf_rec *r)
+{
+    struct lf_agent *a = ctx;
+    a->live_bytes -= r->mem;
+    free(r);
+}
+
+static int batch_add(struct out_slot *s, struct lf_rec *r)
+{
+    if (s->nbatch == s->cap_batch) {
+        size_t cap = s->cap_batch ? s->cap_batch * 2 : 256;
+        struct lf_record **b = realloc(s->batch, cap * sizeof(*b));
+        if (!b) {
+            return LF_ENOMEM;
+        }
+        s->batch = b;
+        s->cap_batch = cap;
+    }
+    s->batch[s->nbatch++] = &r->pub;
+    return LF_OK;
+}
+
+static int route_record(struct lf_agent *a, struct lf_rec *r)
+{
+    for (size_t o = 0; o < a->nouts; o++) {
+        if ((r->route_mask & (1u << o)) && batch_add(&a->outs[o], r) != LF_OK) {
+            return LF_ENOMEM;
+        }
+    }
+    return LF_OK;
+}
+
+static void push_batches(struct lf_agent *a)
+{
+    for (size_t o = 0; o < a->nouts; o++) {
+        struct out_slot *s = &a->outs[o];
+        if (s->nbatch && lf_output_push(s->ins, s->batch, s->nbatch) != LF_OK) {
+            lf_log_error(&a->log, "out of memory queueing records for %s", s->conf->name);
+        }
+        s->nbatch = 0;
+    }
+}
+
+/* The tail's emit callback: parse, encode, make the record, route it. */
+static int on_record(void *ctx, struct lf_tail_file *f, const char *text, size_t len,
+                     uint64_t start, uint64_t end, unsigned flags)
+{
+    struct lf_agent *a = ctx;
+    struct input_slot *in = &a->ins[f->tail->index];
+    char id[LF_RECORD_ID_HEX];
+    lf_record_make_id(&f->id, start, id);
+    struct lf_event_meta meta = {
+        .host_name = a->host,
+        .path = f->path,
+        .input = f->tail->conf->name,
+        .id_hex = id,
+        .offset = start,
+        .read_time_ms = wall_ms(),
+        .fields = &f->tail->conf->fields,
+        .flags = (flags & LF_ML_TRUNCATED) ? LF_META_TRUNCATED : 0,
+    };
+    enum lf_record_type type = (enum lf_record_type)f->tail->conf->type;
+    int64_t ts = meta.read_time_ms;
+    lf_buf_reset(&a->enc);
+    int rc = lf_parser_encode(in->parser, &meta, text, len, &a->enc, &type, &ts);
+    a->stats.records_read++;
+    if (rc < 0) {
+        return rc;
+    }
+    unsigned mask = type < LF_TYPE_COUNT ? in->route_by_type[type] : 0;
+    if (rc == LF_PARSE_DROP || mask == 0) {
+        a->stats.records_filtered++;
+        return lf_track_skip(&f->track, end);
+    }
+    size_t mem = sizeof(struct lf_rec) + a->enc.len + 1;
+    struct lf_rec *r = malloc(mem);
+    if (!r) {
+        return LF_ENOMEM;
+    }
+    memset(r, 0, sizeof(*r));
+    memcpy(r->payload, a->enc.data, a->enc.len + 1);
+    r->pub.payload = r->payload;
+    r->pub.payload_len = a->enc.len;
+    r->pub.type = type;
+    memcpy(r->pub.id, id, sizeof(id));
+    r->pub.source = f->path;
+    r->pub.input = f->tail->conf->name;
+    r->pub.timestamp_ms = ts;
+    r->file = &f->track;
+    r->start_offset = start;
+    r->end_offset = end;
+    r->route_mask = mask;
+    r->mem = mem;
+    a->live_bytes += mem;
+    lf_track_push(&f->track, r);
+    return route_record(a, r);
+}
+
+/* ---- acks, retries, dead letters ---------------------------------------------------- */
+
+static struct lf_tail_file *file_of(struct lf_rec *r)
+{
+    return (struct lf_tail_file *)r->file; /* track is the first member */
+}
+
+static void finish_for_output(struct lf_agent *a, struct lf_rec *r, size_t o)
+{
+    r->done_mask |= 1u << o;
+    file_of(r)->ckpt_dirty = true;
+}
+
+static int64_t backoff_ms(const struct lf_retry_conf *rc, uint32_t attempts)
+{
+    int64_t wait = rc->backoff_ms;
+    for (uint32_t i = 1; i < attempts && wait < rc->max_backoff_ms; i++) {
+        wait *= rc->multiplier;
+    }
+    return wait < rc->max_backoff_ms ? wait : rc->max_backoff_ms;
+}
+
+static void dead_letter(struct lf_agent *a, size_t o, struct lf_rec *r, const char *reason)
+{
+    struct out_slot *s = &a->outs[o];
+    if (s->dlq.fd < 0 && lf_dlq_open(a->cfg->agent.state_dir, s->conf->name, &s->dlq) != LF_OK) {
+        lf_log_errno(LF_LOG_ERROR, &a->log, "cannot open the dead-letter file of %s",
+                     s->conf->name);
+        return; /* not acknowledged: the record stays and is re-read after restart */
+    }
+    if (lf_dlq_write(&s->dlq, &r->pub, reason) != LF_OK) {
+        lf_log_errno(LF_LOG_ERROR, &a->log, "cannot write dead letter to %s", s->dlq.path);
+        return;
+    }
+    lf_log_warn(&a->log, "output %s: record %s dead-lettered: %s", s->conf->name, r->pub.id,
+                reason ? reason : "rejected");
+    a->stats.records_dead_lettered++;
+    finish_for_output(a, r, o);
+}
+
+static void schedule_retry(struct lf_agent *a, size_t o, struct lf_rec *r)
+{
+    struct out_slot *s = &a->outs[o];
+    const struct lf_retry_conf *rc = &s->conf->retry;
+    r->pub.attempts++;
+    if (rc->attempts > 0 && r->pub.attempts >= (uint32_t)rc->attempts) {
+        dead_letter(a, o, r, "retries exhausted");
+        return;
+    }
+    if (s->nretries == s->cap_retries) {
+        size_t cap = s->cap_retries ? s->cap_retries * 2 : 64;
+        struct retry_item *v = realloc(s->retries, cap * sizeof(*v));
+        if (!v) {
+            return; /* stays unacknowledged; re-read after restart */
+        }
+        s->retries = v;
+        s->cap_retries = cap;
+    }
+    s->retries[s->nretries++] =
+        (struct retry_item){.rec = r, .due_ms = mono_ms() + backoff_ms(rc, r->pub.attempts)};
+    a->stats.records_retried++;
+}
+
+static void apply_ack(struct lf_agent *a, size_t o, struct lf_ack *ack)
+{
+    struct lf_rec *r = lf_rec_of(ack->rec);
+    if (r->done_mask & (1u << o)) {
+        return; /* a second outcome for the same record: ignore */
+    }
+    switch (ack->outcome) {
+    case LF_DELIVERED:
+        a->stats.records_delivered++;
+        finish_for_output(a, r, o);
+        break;
+    case LF_REJECTED:
+        dead_letter(a, o, r, ack->reason);
+        break;
+    default:
+        if (!a->stopping) {
+            schedule_retry(a, o, r);
+        }
+        break;
+    }
+}
+
+static void advance_all(struct lf_agent *a)
+{
+    for (size_t i = 0; i < a->nins; i++) {
+        struct lf_tail *t = a->ins[i].tail;
+        for (size_t k = 0; k < t->nfiles; k++) {
+            lf_track_advance(&t->files[k]->track, release_record, a);
+        }
+    }
+}
+
+static void take_acks(struct lf_agent *a, size_t o)
+{
+    struct lf_ack *acks;
+    size_t n = lf_output_take_acks(a->outs[o].ins, &acks);
+    for (size_t i = 0; i < n; i++) {
+        apply_ack(a, o, &acks[i]);
+    }
+    /* Dead letters must be durable before checkpoints can pass them. */
+    if (a->outs[o].dlq.fd >= 0 && lf_dlq_sync(&a->outs[o].dlq) != LF_OK) {
+        lf_log_errno(LF_LOG_ERROR, &a->log, "fsync of %s", a->outs[o].dlq.path);
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(acks[i].reason);
+    }
+    free(acks);
+    if (n) {
+        advance_all(a);
+    }
+}
+
+static void resend_due_retries(struct lf_agent *a, int64_t now)
+{
+    for (size_t o = 0; o < a->nouts; o++) {
+        struct out_slot *s = &a->outs[o];
+        size_t keep = 0;
+        for (size_t i = 0; i < s->nretries; i++) {
+            if (s->retries[i].due_ms <= now && !a->stopping &&
+                batch_add(s, s->retries[i].rec) == LF_OK) {
+                continue;
+            } else {
+                s->retries[keep++] = s->retries[i];
+            }
+        }
+        s->nretries = keep;
+    }
+    push_batches(a);
+}
+
+/* ---- checkpoints ------------------------------------------------------------------ */
+
+static void save_checkpoints(struct lf_agent *a)
+{
+    for (size_t i = 0; i < a->nins; i++) {
+        struct lf_tail *t = a->ins[i].tail;
+        for (size_t k = 0; k < t->nfiles; k++) {
+            struct lf_tail_file *f = t->files[k];
+            if (f->ckpt_dirty || !lf_ckpt_find(a->ckpt, f->id.dev, f->id.ino)) {
+                lf_ckpt_set(a->ckpt, &f->id, f->path, f->track.committed);
+                f->ckpt_dirty = false;
+            }
+        }
+    }
+    if (lf_ckpt_save(a->ckpt) != LF_OK) {
+        lf_log_errno(LF_LOG_ERROR, &a->log, "cannot write checkpoints to %s", a->ckpt->file);
+    }
+}
+
+/* ---- loop ------------------------------------------------------------------------- */
+
+static bool any_pending(struct lf_agent *a)
+{
+    for (size_t i = 0; i < a->nins; i++) {
+        struct lf_tail *t = a->ins[i].tail;
+        for (size_t k = 0; k < t->nfiles; k++) {
+            if (t->files[k]->track.pending) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+static void begin_shutdown(struct lf_agent *a)
+{
+    if (a->stopping) {
+        return;
+    }
+    a->stopping = true;
+    a->stop_deadline_ms = mono_ms() + a->cfg->agent.shutdown_timeout_ms;
+    lf_log_info(&a->log,
+                "shutting down: reading stopped, waiting up to %lld ms for %zu bytes "
+                "of records in flight",
+                (long long)a->cfg->agent.shutdown_timeout_ms, a->live_bytes);
+    for (size_t i = 0; i < a->nins; i++) {
+        lf_tail_flush_pending(a->ins[i].tail, 0, true);
+    }
+    push_batches(a);
+}
+
+static void handle_signal(struct lf_agent *a)
+{
+    struct signalfd_siginfo si;
+    while (read(a->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (si.ssi_signo == SIGHUP) {
+            lf_log_warn(&a->log, "SIGHUP: configuration reload is not supported yet; ignored");
+            continue;
+        }
+        a->stop_requests++;
+        begin_shutdown(a);
+    }
+}
+
+static void handle_inotify(struct lf_agent *a)
+{
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    ssize_t n;
+    while ((n = read(a->inofd, buf, sizeof(buf))) > 0) {
+        for (char *p = buf; p < buf + n;) {
+            struct inotify_event *ev = (struct inotify_event *)p;
+            int wd = (ev->mask & IN_Q_OVERFLOW) ? -1 : ev->wd;
+            for (size_t i = 0; i < a->nins; i++) {
+                lf_tail_mark_readable(a->ins[i].tail, wd);
+            }
+            p += sizeof(*ev) + ev->len;
+        }
+    }
+}
+
+static void handle_tick(struct lf_agent *a)
+{
+    uint64_t expirations;
+    ssize_t r = read(a->timerfd, &expirations, sizeof(expirations));
+    (void)r;
+    int64_t now = mono_ms();
+    resend_due_retries(a, now);
+    for (size_t i = 0; i < a->nins && !a->stopping; i++) {
+        lf_tail_flush_pending(a->ins[i].tail, now, false);
+        if (now >= a->next_poll_ms) {
+            lf_tail_mark_readable(a->ins[i].tail, -1);
+        }
+    }
+    if (now >= a->next_poll_ms) {
+        a->next_poll_ms = now + a->cfg->agent.checkpoint_interval_ms;
+    }
+    push_batches(a);
+    advance_all(a);
+    if (now >= a->next_ckpt_ms) {
+        save_checkpoints(a);
+        a->next_ckpt_ms = now + a->cfg->agent.checkpoint_interval_ms;
+    }
+}
+
+static bool read_inputs(struct lf_agent *a)
+{
+    bool more_any = false;
+    if (a->stopping) {
+        return false;
+    }
+    if (a->live_bytes >= a->cfg->agent.memory_limit) {
+        a->paused = true;
+        return false;
+    }
+    if (a->paused && a->live_bytes > a->cfg->agent.memory_limit / 4 * 3) {
+        return false; /* resume below 75% so pauses are not one record long */
+    }
+    a->paused = false;
+    for (size_t i = 0; i < a->nins; i++) {
+        bool more = false;
+        int rc = lf_tail_read(a->ins[i].tail, READ_BUDGET / a->nins + 1, &more);
+        if (rc != LF_OK) {
+            lf_log_error(&a->log, "input %s: %s", a->ins[i].tail->conf->name, lf_strerror(rc));
+        }
+        more_any = more_any || more;
+    }
+    push_batches(a);
+    return more_any;
+}
+
+static void dispatch(struct lf_agent *a, struct epoll_event *ev)
+{
+    uint32_t tag = ev->data.u32;
+    if (tag == EV_SIGNAL) {
+        handle_signal(a);
+    } else if (tag == EV_TIMER) {
+        handle_tick(a);
+    } else if (tag == EV_INOTIFY) {
+        handle_inotify(a);
+    } else if (tag == EV_STOP) {
+        uint64_t v;
+        ssize_t r = read(a->stop_efd, &v, sizeof(v));
+        (void)r;
+        begin_shutdown(a);
+    } else if (tag >= EV_OUTPUT_BASE && tag - EV_OUTPUT_BASE < a->nouts) {
+        take_acks(a, tag - EV_OUTPUT_BASE);
+    }
+}
+
+static void drain_outputs(struct lf_agent *a)
+{
+    int64_t left = a->stop_deadline_ms - mono_ms();
+    int flush_ms = left > 1000 ? (int)left : 1000;
+    for (size_t o = 0; o < a->nouts; o++) {
+        lf_output_stop(a->outs[o].ins, flush_ms);
+        take_acks(a, o);
+    }
+}
+
+int lf_agent_run(struct lf_agent *a)
+{
+    bool more = true;
+    while (true) {
+        if (a->stopping && (!any_pending(a) || mono_ms() >= a->stop_deadline_ms)) {
+            break;
+        }
+        if (a->stop_requests >= 2) {
+            lf_log_warn(&a->log, "second signal: exiting now; unacknowledged records will be "
+                                 "read again after restart");
+            save_checkpoints(a);
+            return LF_EXIT_FORCED;
+        }
+        struct epoll_event evs[16];
+        int n = epoll_wait(a->epfd, evs, 16, more && !a->paused && !a->stopping ? 0 : TICK_MS);
+        if (n < 0 && errno != EINTR) {
+            lf_log_errno(LF_LOG_ERROR, &a->log, "epoll_wait");
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            dispatch(a, &evs[i]);
+        }
+        more = read_inputs(a) || (more && a->paused);
+    }
+    drain_outputs(a);
+    advance_all(a);
+    save_checkpoints(a);
+    lf_log_info(&a->log,
+                "stopped: %llu records read, %llu deliveries, %llu retries, %llu "
+                "dead-lettered",
+                (unsigned long long)a->stats.records_read,
+                (unsigned long long)a->stats.records_delivered,
+                (unsigned long long)a->stats.records_retried,
+                (unsigned long long)a->stats.records_dead_lettered);
+    return LF_EXIT_OK;
+}
+
+void lf_agent_stop(struct lf_agent *a)
+{
+    uint64_t one = 1;
+    ssize_t w = write(a->stop_efd, &one, sizeof(one));
+    (void)w;
+}
+
+void lf_agent_get_stats(const struct lf_agent *a, struct lf_agent_stats *st)
+{
+    *st = a->stats;
+    st->live_bytes = a->live_bytes;
+}
+
+/* ---- setup ------------------------------------------------------------------------ */
+
+static int mkdir_p(const char *path)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0750) != 0 && errno != EEXIST) {
+                return LF_EIO;
+            }
+            *p = '/';
+        }
+    }
+    return mkdir(tmp, 0750) == 0 || errno == EEXIST ? LF_OK : LF_EIO;
+}
+
+static int lock_state_dir(struct lf_agent *a)
+{
+    const char *dir = a->cfg->agent.state_dir;
+    char path[4096];
+    if (mkdir_p(dir) != LF_OK) {
+        lf_log_errno(LF_LOG_ERROR, &a->log, "cannot create state_dir %s", dir);
+        return LF_EIO;
+    }
+    snprintf(path, sizeof(path), "%s/lock", dir);
+    a->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (a->lockfd < 0 || flock(a->lockfd, LOCK_EX | LOCK_NB) != 0) {
+        lf_log_errno(LF_LOG_ERROR, &a->log,
+                     "cannot lock %s (is another logferry using this state_dir?)", path);
+        return LF_EIO;
+    }
+    return LF_OK;
+}
+
+static int add_fd(struct lf_agent *a, int fd, uint32_t tag)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = tag};
+    return epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? LF_OK : LF_EIO;
+}
+
+static int setup_fds(struct lf_agent *a)
+{
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &mask, NULL); /* inherited by the output threads */
+    signal(SIGPIPE, SIG_IGN);
+    a->epfd = epoll_create1(EPOLL_CLOEXEC);
+    a->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    a->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    a->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    a->stop_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (a->epfd < 0 || a->sigfd < 0 || a->timerfd < 0 || a->inofd < 0 || a->stop_efd < 0) {
+        lf_log_errno(LF_LOG_ERROR, &a->log, "cannot create event fds");
+        return LF_EIO;
+    }
+    struct itimerspec its = {.it_interval = {.tv_nsec = TICK_MS * 1000000L},
+                             .it_value = {.tv_nsec = TICK_MS * 1000000L}};
+    timerfd_settime(a->timerfd, 0, &its, NULL);
+    if (add_fd(a, a->sigfd, EV_SIGNAL) || add_fd(a, a->timerfd, EV_TIMER) ||
+        add_fd(a, a->inofd, EV_INOTIFY) || add_fd(a, a->stop_efd, EV_STOP)) {
+        return LF_EIO;
+    }
+    return LF_OK;
+}
+
+static int setup_outputs(struct lf_agent *a)
+{
+    const struct lf_config *c = a->cfg;
+    for (size_t o = 0; o < c->outputs.n; o++) {
+        const struct lf_output_conf *oc = lf_conf_output(c, o);
+        struct out_slot *s = &a->outs[o];
+        s->conf = oc;
+        s->dlq.fd = -1;
+        int rc = lf_output_validate(oc, c->agent.name, c->agent.state_dir);
+        if (rc == LF_OK) {
+            rc = lf_output_start(oc, (int)o, c->agent.name, c->agent.state_dir,
+                                 (enum lf_log_level)c->agent.log_level, &s->ins);
+        }
+        if (rc != LF_OK) {
+            lf_log_error(&a->log, "output %s (%s): cannot start: %s", oc->name,
+                         oc->handle.desc->name, lf_strerror(rc));
+            return rc;
+        }
+        a->nouts++;
+        if (add_fd(a, s->ins->ack_efd, EV_OUTPUT_BASE + (uint32_t)o) != LF_OK) {
+            return LF_EIO;
+        }
+    }
+    return LF_OK;
+}
+
+static int setup_inputs(struct lf_agent *a)
+{
+    const struct lf_config *c = a->cfg;
+    a->ins = calloc(c->inputs.n, sizeof(*a->ins));
+    if (!a->ins) {
+        return LF_ENOMEM;
+    }
+    for (size_t i = 0; i < c->inputs.n; i++) {
+        const struct lf_input_conf *ic = lf_conf_input(c, i);
+        struct input_slot *in = &a->ins[i];
+        char err[512];
+        int rc = lf_parser_create(&ic->parser, &ic->filter, (enum lf_record_type)ic->type, err,
+                                  sizeof(err), &in->parser);
+        if (rc != LF_OK) {
+            lf_log_error(&a->log, "input %s: parser: %s", ic->name, err);
+            return rc;
+        }
+        for (int t = 0; t < LF_TYPE_COUNT; t++) {
+            for (size_t o = 0; o < a->nouts; o++) {
+                if (a->outs[o].conf->match_mask & (1u << t)) {
+                    in->route_by_type[t] |= 1u << o;
+                }
+            }
+        }
+        rc = lf_tail_create(ic, (int)i, a->ckpt, a->inofd, on_record, a, &a->log, &in->tail);
+        if (rc != LF_OK) {
+            return rc;
+        }
+        a->nins++;
+    }
+    return LF_OK;
+}
+
+int lf_agent_create(const struct lf_config *cfg, struct lf_agent **out)
+{
+    struct lf_agent *a = calloc(1, sizeof(*a));
+    char err[1024];
+    if (!a) {
+        return LF_ENOMEM;
+    }
+    a->cfg = cfg;
+    a->log.prefix = "[agent]";
+    a->log.level = (enum lf_log_level)cfg->agent.log_level;
+    a->epfd = a->sigfd = a->timerfd = a->inofd = a->lockfd = a->stop_efd = -1;
+    lf_buf_init(&a->enc, 0);
+    snprintf(a->host, sizeof(a->host), "%s", cfg->agent.name);
+    int rc = lock_state_dir(a);
+    if (rc == LF_OK) {
+        rc = lf_ckpt_open(cfg->agent.state_dir, &a->ckpt, err, sizeof(err));
+        if (rc != LF_OK) {
+            lf_log_error(&a->log, "%s", err);
+        }
+    }
+    if (rc == LF_OK) {
+        rc = setup_fds(a);
+    }
+    if (rc == LF_OK) {
+        rc = setup_outputs(a);
+    }
+    if (rc == LF_OK) {
+        rc = setup_inputs(a);
+    }
+    if (rc != LF_OK) {
+        lf_agent_destroy(a);
+        return rc;
+    }
+    a->next_ckpt_ms = mono_ms() + cfg->agent.checkpoint_interval_ms;
+    a->next_poll_ms = mono_ms() + cfg->agent.checkpoint_interval_ms;
+    save_checkpoints(a); /* remember identities of files seen at start */
+    *out = a;
+    return LF_OK;
+}
+
+static void close_fd(int fd)
+{
+    if (fd >= 0) {
+        close(fd);
+    }
+}
+
+void lf_agent_destroy(struct lf_agent *a)
+{
+    if (!a) {
+        return;
+    }
+    for (size_t o = 0; o < a->nouts; o++) {
+        lf_output_stop(a->outs[o].ins, 0);
+    }
+    for (size_t i = 0; i < a->nins; i++) {
+        struct lf_tail *t = a->ins[i].tail;
+        for (size_t k = 0; t && k < t->nfiles; k++) {
+            lf_track_drop_all(&t->files[k]->track, release_record, a);
+        }
+        lf_tail_destroy(t);
+        lf_parser_destroy(a->ins[i].parser);
+    }
+    free(a->ins);
+    for (size_t o = 0; o < MAX_OUTPUTS; o++) {
+        struct out_slot *s = &a->outs[o];
+        if (s->ins) {
+            struct lf_ack *acks;
+            size_t n = lf_output_take_acks(s->ins, &acks);
+            for (size_t i = 0; i < n; i++) {
+                free(acks[i].reason);
+            }
+            free(acks);
+            lf_output_destroy(s->ins);
+        }
+        if (s->conf) {
+            lf_dlq_close(&s->dlq);
+        }
+        free(s->batch);
+        free(s->retries);
+    }
+    lf_ckpt_close(a->ckpt);
+    lf_buf_fini(&a->enc);
+    close_fd(a->epfd);
+    close_fd(a->sigfd);
+    close_fd(a->timerfd);
+    close_fd(a->inofd);
+    close_fd(a->stop_efd);
+    close_fd(a->lockfd);
+    free(a);
+}

@@ -1,0 +1,363 @@
+/* lf_ckpt.c - atomic text checkpoint file.
+ *
+ * Format (one entry per line, then a trailer):
+ *   logferry-checkpoints 1
+ *   <dev> <ino> <fp_len> <fp_hash hex> <offset> <path, %-escaped>
+ *   end <entries> <xxh64 hex of every byte before this line>
+ */
+#include "lf_ckpt.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "lf_buf.h"
+#include "logferry/lf_err.h"
+
+#define CKPT_HEADER "logferry-checkpoints 1\n"
+
+static void escape_path(struct lf_buf *b, const char *p)
+{
+    for (; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c <= ' ' || c == '%' || c >= 0x7f) {
+            lf_buf_printf(b, "%%%02X", c);
+        } else {
+            lf_buf_append_char(b, (char)c);
+        }
+    }
+}
+
+static int unescape_path(const char *s, size_t n, char **out)
+{
+    char *o = malloc(n + 1);
+    size_t k = 0;
+    if (!o) {
+        return LF_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' && i + 2 < n + 1) {
+            unsigned v;
+            if (sscanf(s + i + 1, "%2X", &v) != 1) {
+                free(o);
+                return LF_ECORRUPT;
+            }
+            o[k++] = (char)v;
+            i += 2;
+        } else {
+            o[k++] = s[i];
+        }
+    }
+    o[k] = '\0';
+    *out = o;
+    return LF_OK;
+}
+
+static int grow(struct lf_ckpt_store *s)
+{
+    if (s->n < s->cap) {
+        return LF_OK;
+    }
+    size_t cap = s->cap ? s->cap * 2 : 16;
+    struct lf_ckpt_entry *v = realloc(s->v, cap * sizeof(*v));
+    if (!v) {
+        return LF_ENOMEM;
+    }
+    s->v = v;
+    s->cap = cap;
+    return LF_OK;
+}
+
+static int parse_line(struct lf_ckpt_store *s, const char *line, size_t len)
+{
+    struct lf_ckpt_entry e;
+    int consumed = 0;
+    char copy[256];
+    size_t head = len < sizeof(copy) - 1 ? len : sizeof(copy) - 1;
+    memcpy(copy, line, head);
+    copy[head] = '\0';
+    if (sscanf(copy, "%" SCNu64 " %" SCNu64 " %" SCNu32 " %" SCNx64 " %" SCNu64 " %n", &e.id.dev,
+               &e.id.ino, &e.id.fp_len, &e.id.fp_hash, &e.offset, &consumed) != 5 ||
+        consumed == 0 || (size_t)consumed > len) {
+        return LF_ECORRUPT;
+    }
+    int rc = unescape_path(line + consumed, len - (size_t)consumed, &e.path);
+    if (rc != LF_OK) {
+        return rc;
+    }
+    rc = grow(s);
+    if (rc != LF_OK) {
+        free(e.path);
+        return rc;
+    }
+    s->v[s->n++] = e;
+    return LF_OK;
+}
+
+static int parse_content(struct lf_ckpt_store *s, const char *data, size_t len, char *why,
+                         size_t cap)
+{
+    size_t hlen = strlen(CKPT_HEADER);
+    if (len < hlen || memcmp(data, CKPT_HEADER, hlen) != 0) {
+        snprintf(why, cap, "unknown header");
+        return LF_ECORRUPT;
+    }
+    const char *trailer = NULL;
+    for (const char *p = data + len - 1; p > data; p--) {
+        if (p[-1] == '\n' && strncmp(p, "end ", 4) == 0) {
+            trailer = p;
+            break;
+        }
+    }
+    size_t count;
+    uint64_t sum;
+    if (!trailer || sscanf(trailer, "end %zu %" SCNx64, &count, &sum) != 2 ||
+        data[len - 1] != '\n') {
+        snprintf(why, cap, "missing or cut trailer line");
+        return LF_ECORRUPT;
+    }
+    if (XXH64(data, (size_t)(trailer - data), 0) != sum) {
+        snprintf(why, cap, "checksum mismatch");
+        return LF_ECORRUPT;
+    }
+    const char *p = data + hlen;
+    while (p < trailer) {
+        const char *nl = memchr(p, '\n', (size_t)(trailer - p));
+        if (!nl || parse_line(s, p, (size_t)(nl - p)) != LF_OK) {
+            snprintf(why, cap, "bad entry line");
+            return LF_ECORRUPT;
+        }
+        p = nl + 1;
+    }
+    if (count != s->n) {
+        snprintf(why, cap, "entry count %zu, trailer says %zu", s->n, count);
+        return LF_ECORRUPT;
+    }
+    return LF_OK;
+}
+
+static int read_all(const char *path, struct lf_buf *b)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return errno == ENOENT ? LF_ENOTFOUND : LF_EIO;
+    }
+    char chunk[65536];
+    ssize_t n;
+    int rc = LF_OK;
+    while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+        rc = lf_buf_append(b, chunk, (size_t)n);
+        if (rc != LF_OK) {
+            break;
+        }
+    }
+    if (n < 0) {
+        rc = LF_EIO;
+    }
+    close(fd);
+    return rc;
+}
+
+int lf_ckpt_open(const char *state_dir, struct lf_ckpt_store **out, char *err, size_t errlen)
+{
+    struct lf_ckpt_store *s = calloc(1, sizeof(*s));
+    if (!s) {
+        return LF_ENOMEM;
+    }
+    if (asprintf(&s->file, "%s/%s", state_dir, LF_CKPT_FILE) < 0) {
+        free(s);
+        return LF_ENOMEM;
+    }
+    struct lf_buf b;
+    lf_buf_init(&b, 0);
+    int rc = read_all(s->file, &b);
+    if (rc == LF_ENOTFOUND) {
+        rc = LF_OK;
+    } else if (rc == LF_OK) {
+        char why[128];
+        rc = parse_content(s, b.data ? b.data : "", b.len, why, sizeof(why));
+        if (rc == LF_ECORRUPT) {
+            snprintf(err, errlen,
+                     "checkpoint file %s is corrupt (%s). logferry will not guess offsets. To "
+                     "recover, stop the agent and move the file away: files are then read "
+                     "again according to each input's start_at (beginning: records are sent "
+                     "again, with the same ids)",
+                     s->file, why);
+        }
+    } else {
+        snprintf(err, errlen, "cannot read checkpoint file %s: %s", s->file, strerror(errno));
+    }
+    lf_buf_fini(&b);
+    if (rc != LF_OK) {
+        lf_ckpt_close(s);
+        return rc;
+    }
+    *out = s;
+    return LF_OK;
+}
+
+void lf_ckpt_close(struct lf_ckpt_store *s)
+{
+    if (!s) {
+        return;
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->v[i].path);
+    }
+    free(s->v);
+    free(s->file);
+    free(s);
+}
+
+struct lf_ckpt_entry *lf_ckpt_find(struct lf_ckpt_store *s, uint64_t dev, uint64_t ino)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->v[i].id.dev == dev && s->v[i].id.ino == ino) {
+            return &s->v[i];
+        }
+    }
+    return NULL;
+}
+
+int lf_ckpt_set(struct lf_ckpt_store *s, const struct lf_file_id *id, const char *path,
+                uint64_t offset)
+{
+    struct lf_ckpt_entry *e = lf_ckpt_find(s, id->dev, id->ino);
+    if (e) {
+        if (e->offset == offset && memcmp(&e->id, id, sizeof(*id)) == 0 &&
+            strcmp(e->path, path) == 0) {
+            return LF_OK;
+        }
+        if (strcmp(e->path, path) != 0) {
+            char *p = strdup(path);
+            if (!p) {
+                return LF_ENOMEM;
+            }
+            free(e->path);
+            e->path = p;
+        }
+        e->id = *id;
+        e->offset = offset;
+        s->dirty = true;
+        return LF_OK;
+    }
+    int rc = grow(s);
+    if (rc != LF_OK) {
+        return rc;
+    }
+    char *p = strdup(path);
+    if (!p) {
+        return LF_ENOMEM;
+    }
+    s->v[s->n++] = (struct lf_ckpt_entry){.id = *id, .offset = offset, .path = p};
+    s->dirty = true;
+    return LF_OK;
+}
+
+static int render(struct lf_ckpt_store *s, struct lf_buf *b)
+{
+    lf_buf_append_str(b, CKPT_HEADER);
+    for (size_t i = 0; i < s->n; i++) {
+        const struct lf_ckpt_entry *e = &s->v[i];
+        lf_buf_printf(b, "%" PRIu64 " %" PRIu64 " %" PRIu32 " %016" PRIx64 " %" PRIu64 " ",
+                      e->id.dev, e->id.ino, e->id.fp_len, e->id.fp_hash, e->offset);
+        escape_path(b, e->path);
+        lf_buf_append_char(b, '\n');
+    }
+    uint64_t sum = XXH64(b->data, b->len, 0);
+    return lf_buf_printf(b, "end %zu %016" PRIx64 "\n", s->n, sum);
+}
+
+static int write_temp(struct lf_ckpt_store *s, char *tmp, size_t cap)
+{
+    struct lf_buf b;
+    lf_buf_init(&b, 0);
+    int rc = render(s, &b);
+    if (rc != LF_OK) {
+        lf_buf_fini(&b);
+        return rc;
+    }
+    snprintf(tmp, cap, "%s.tmp", s->file);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        lf_buf_fini(&b);
+        return errno == ENOSPC ? LF_ENOSPC : LF_EIO;
+    }
+    size_t off = 0;
+    while (off < b.len) {
+        ssize_t w = write(fd, b.data + off, b.len - off);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            rc = errno == ENOSPC ? LF_ENOSPC : LF_EIO;
+            break;
+        }
+        off += (size_t)w;
+    }
+    if (rc == LF_OK && fsync(fd) != 0) {
+        rc = LF_EIO;
+    }
+    close(fd);
+    lf_buf_fini(&b);
+    if (rc != LF_OK) {
+        int saved = errno;
+        unlink(tmp);
+        errno = saved;
+    }
+    return rc;
+}
+
+int lf_ckpt_write_temp_only(struct lf_ckpt_store *s)
+{
+    char tmp[4096];
+    return write_temp(s, tmp, sizeof(tmp));
+}
+
+static int fsync_dir_of(const char *file)
+{
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s", file);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = '\0';
+    } else {
+        snprintf(dir, sizeof(dir), ".");
+    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        return LF_EIO;
+    }
+    int rc = fsync(fd) == 0 ? LF_OK : LF_EIO;
+    close(fd);
+    return rc;
+}
+
+int lf_ckpt_save(struct lf_ckpt_store *s)
+{
+    if (!s->dirty) {
+        return LF_OK;
+    }
+    char tmp[4096];
+    int rc = write_temp(s, tmp, sizeof(tmp));
+    if (rc != LF_OK) {
+        return rc;
+    }
+    if (rename(tmp, s->file) != 0) {
+        int saved = errno;
+        unlink(tmp);
+        errno = saved;
+        return LF_EIO;
+    }
+    rc = fsync_dir_of(s->file);
+    if (rc == LF_OK) {
+        s->dirty = false;
+    }
+    return rc;
+}

@@ -1,0 +1,215 @@
+/* lf_cli.c - command dispatch, help texts, and the run and check commands. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lf_agent.h"
+#include "lf_cmd.h"
+#include "lf_conf.h"
+#include "lf_output.h"
+#include "logferry/lf_err.h"
+
+#define DEFAULT_CONFIG "/etc/logferry/logferry.yaml"
+
+static const struct {
+    const char *name;
+    const char *usage;
+    const char *text;
+} commands[] = {
+    {"run", "logferry run [-c FILE]",
+     "Runs the agent in the foreground until SIGTERM or SIGINT. On the first signal it stops\n"
+     "reading, waits up to agent.shutdown_timeout for in-flight records to be acknowledged,\n"
+     "writes checkpoints and exits 0. A second signal exits at once (75); checkpoints never\n"
+     "pass an unacknowledged record, so those records are read again after restart.\n"
+     "SIGHUP is logged and ignored (reload is not supported yet).\n"
+     "  -c, --config FILE   configuration (default " DEFAULT_CONFIG ")\n"},
+    {"check", "logferry check [-c FILE]",
+     "Validates a configuration: YAML syntax, keys, types, units, environment variables,\n"
+     "plugins and their options. Prints every problem as FILE:LINE:COL: message and exits\n"
+     "78, or exits 0 (warnings are printed but do not fail).\n"},
+    {"parse",
+     "logferry parse -p PARSER [--format STRING] [-m PRESET] [FILE...]\n"
+     "       logferry parse -c FILE -i INPUT [FILE...]",
+     "Parses files (or stdin) and prints one encoded JSON record per line, to try a parser\n"
+     "on your own logs. --format takes the parser's format string (nginx log_format, Apache\n"
+     "LogFormat, logback pattern, regex). -m picks a multi-line preset. With -c and -i the\n"
+     "parser, multi-line and filter settings of that input of a config file are used.\n"
+     "A summary (records, unparsable, filtered) goes to stderr.\n"},
+    {"status", "logferry status", "Asks the running agent for its state. Not supported yet.\n"},
+    {"dlq", "logferry dlq list | show ID | replay [ID...] | purge [ID...]",
+     "Dead-letter tooling. Not supported yet; dead letters are JSON lines in\n"
+     "<state_dir>/dead-letter/<output>.jsonl.\n"},
+    {"help", "logferry help [COMMAND | config]",
+     "Shows help for a command, or the configuration reference (help config).\n"},
+};
+
+void lf_cmd_help_command(FILE *fp, const char *command)
+{
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (command && strcmp(commands[i].name, command) == 0) {
+            fprintf(fp, "usage: %s\n\n%s", commands[i].usage, commands[i].text);
+            return;
+        }
+    }
+    fprintf(fp,
+            "logferry %s - tails log files, parses them into records, forwards them to "
+            "Kafka or RabbitMQ\n\nusage:\n",
+            LF_VERSION);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        fprintf(fp, "  %s\n", commands[i].usage);
+    }
+    fprintf(fp, "  logferry --version\n\n"
+                "exit codes:\n"
+                "  0   success\n"
+                "  1   runtime failure (state dir, checkpoint file, output start)\n"
+                "  64  bad command line\n"
+                "  69  command not supported yet\n"
+                "  75  stopped by a second signal before in-flight records were acknowledged\n"
+                "  78  configuration error (EX_CONFIG)\n");
+}
+
+static const char *config_arg(int argc, char **argv, int *bad)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *path = DEFAULT_CONFIG;
+    int opt;
+    optind = 1;
+    *bad = 0;
+    while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+        if (opt == 'c') {
+            path = optarg;
+        } else {
+            *bad = opt == 'h' ? 1 : 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "logferry %s: unexpected argument '%s'\n", argv[0], argv[optind]);
+        *bad = 2;
+    }
+    return path;
+}
+
+static int load_or_report(const char *path, struct lf_config **cfg)
+{
+    struct lf_diag d;
+    lf_diag_init(&d, path);
+    int rc = lf_conf_load(path, NULL, &d, cfg);
+    if (rc == LF_OK) {
+        for (size_t i = 0; i < (*cfg)->outputs.n; i++) {
+            const struct lf_output_conf *o = lf_conf_output(*cfg, i);
+            if (lf_output_validate(o, (*cfg)->agent.name, (*cfg)->agent.state_dir) != LF_OK) {
+                lf_diag_add(&d, LF_DIAG_ERROR, o->line, o->col,
+                            "output '%s': rejected by the "
+                            "%s plugin (see the messages above)",
+                            o->name, o->handle.desc->name);
+            }
+        }
+    }
+    lf_diag_print(&d, stderr);
+    int errors = (int)d.errors;
+    lf_diag_fini(&d);
+    if (errors && rc == LF_OK) {
+        lf_conf_free(*cfg);
+        *cfg = NULL;
+        rc = LF_ECONFIG;
+    }
+    return rc;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    int bad;
+    const char *path = config_arg(argc, argv, &bad);
+    if (bad) {
+        lf_cmd_help_command(bad == 1 ? stdout : stderr, "check");
+        return bad == 1 ? 0 : LF_EXIT_USAGE;
+    }
+    struct lf_config *cfg;
+    if (load_or_report(path, &cfg) != LF_OK) {
+        return LF_EXIT_CONFIG;
+    }
+    printf("%s: OK (%zu inputs, %zu outputs)\n", path, cfg->inputs.n, cfg->outputs.n);
+    lf_conf_free(cfg);
+    return LF_EXIT_OK;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    int bad;
+    const char *path = config_arg(argc, argv, &bad);
+    if (bad) {
+        lf_cmd_help_command(bad == 1 ? stdout : stderr, "run");
+        return bad == 1 ? 0 : LF_EXIT_USAGE;
+    }
+    struct lf_config *cfg;
+    if (load_or_report(path, &cfg) != LF_OK) {
+        return LF_EXIT_CONFIG;
+    }
+    struct lf_agent *agent;
+    if (lf_agent_create(cfg, &agent) != LF_OK) {
+        lf_conf_free(cfg);
+        return LF_EXIT_FAILURE;
+    }
+    int code = lf_agent_run(agent);
+    if (code == LF_EXIT_FORCED) {
+        fflush(NULL);
+        _exit(code); /* output threads may still be running: do not tear them down */
+    }
+    lf_agent_destroy(agent);
+    lf_conf_free(cfg);
+    return code;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "config") == 0) {
+        char dir[4096];
+        struct lf_buf b;
+        lf_plugin_default_dir(dir, sizeof(dir));
+        lf_buf_init(&b, 0);
+        lf_conf_doc_md(dir, &b);
+        fwrite(b.data, 1, b.len, stdout);
+        lf_buf_fini(&b);
+        return 0;
+    }
+    lf_cmd_help_command(stdout, argc > 1 ? argv[1] : NULL);
+    return 0;
+}
+
+int lf_cli_main(int argc, char **argv)
+{
+    if (argc < 2) {
+        lf_cmd_help_command(stderr, NULL);
+        return LF_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("logferry %s (plugin ABI %d)\n", LF_VERSION, LF_PLUGIN_ABI_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "run") == 0) {
+        return cmd_run(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "check") == 0) {
+        return cmd_check(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "parse") == 0) {
+        return lf_cmd_parse(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        return cmd_help(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "status") == 0 || strcmp(cmd, "dlq") == 0) {
+        fprintf(stderr, "logferry %s: not supported yet\n", cmd);
+        return LF_EXIT_UNAVAILABLE;
+    }
+    fprintf(stderr, "logferry: unknown command '%s'\n\n", cmd);
+    lf_cmd_help_command(stderr, NULL);
+    return LF_EXIT_USAGE;
+}

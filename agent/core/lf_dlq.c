@@ -1,0 +1,92 @@
+/* lf_dlq.c - append-only dead-letter JSON lines with fsync before acknowledgement. */
+#include "lf_dlq.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lf_buf.h"
+#include "logferry/lf_err.h"
+
+int lf_dlq_open(const char *state_dir, const char *output, struct lf_dlq *d)
+{
+    char dir[4096];
+    memset(d, 0, sizeof(*d));
+    d->fd = -1;
+    snprintf(dir, sizeof(dir), "%s/dead-letter", state_dir);
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+        return LF_EIO;
+    }
+    if (asprintf(&d->path, "%s/%s.jsonl", dir, output) < 0) {
+        d->path = NULL;
+        return LF_ENOMEM;
+    }
+    d->output = strdup(output);
+    d->fd = open(d->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (d->fd < 0 || !d->output) {
+        lf_dlq_close(d);
+        return LF_EIO;
+    }
+    return LF_OK;
+}
+
+void lf_dlq_close(struct lf_dlq *d)
+{
+    if (d->fd >= 0) {
+        close(d->fd);
+    }
+    free(d->path);
+    free(d->output);
+    memset(d, 0, sizeof(*d));
+    d->fd = -1;
+}
+
+int lf_dlq_write(struct lf_dlq *d, const struct lf_record *rec, const char *reason)
+{
+    struct lf_buf b;
+    char ts[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    lf_buf_init(&b, 0);
+    lf_buf_printf(&b, "{\"time\":\"%s\",\"output\":\"", ts);
+    lf_buf_append_json_escaped(&b, d->output, strlen(d->output));
+    lf_buf_printf(&b, "\",\"id\":\"%s\",\"reason\":\"", rec->id);
+    lf_buf_append_json_escaped(&b, reason ? reason : "", reason ? strlen(reason) : 0);
+    lf_buf_append_str(&b, "\",\"record\":");
+    lf_buf_append(&b, rec->payload, rec->payload_len);
+    int rc = lf_buf_append_str(&b, "}\n");
+    size_t off = 0;
+    while (rc == LF_OK && off < b.len) {
+        ssize_t w = write(d->fd, b.data + off, b.len - off);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            rc = errno == ENOSPC ? LF_ENOSPC : LF_EIO;
+            break;
+        }
+        off += (size_t)w;
+    }
+    lf_buf_fini(&b);
+    d->unsynced = true;
+    return rc;
+}
+
+int lf_dlq_sync(struct lf_dlq *d)
+{
+    if (!d->unsynced) {
+        return LF_OK;
+    }
+    if (fdatasync(d->fd) != 0) {
+        return LF_EIO;
+    }
+    d->unsynced = false;
+    return LF_OK;
+}

@@ -1,0 +1,408 @@
+/* lf_output.c - output instance worker thread, send queue and ack queue.
+ *
+ * Worker loop: take a batch from the send queue, offer it to submit(); wait on the
+ * worker eventfd, the plugin's wake fd and a 100 ms tick; call service() when the
+ * plugin fd fires or the tick passes. Taking fewer records than offered is backpressure:
+ * the rest is offered again after the next wake-up, never busy-looped.
+ */
+#include "lf_output.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "logferry/lf_err.h"
+
+#define OUT_BATCH   1024
+#define OUT_TICK_MS 100
+
+/* ---- pointer ring --------------------------------------------------------------- */
+
+static int ptrq_push(struct lf_ptrq *q, void *p)
+{
+    if (q->len == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 256;
+        void **v = malloc(cap * sizeof(*v));
+        if (!v) {
+            return LF_ENOMEM;
+        }
+        for (size_t i = 0; i < q->len; i++) {
+            v[i] = q->v[(q->head + i) % q->cap];
+        }
+        free(q->v);
+        q->v = v;
+        q->cap = cap;
+        q->head = 0;
+    }
+    q->v[(q->head + q->len) % q->cap] = p;
+    q->len++;
+    return LF_OK;
+}
+
+static size_t ptrq_pop_many(struct lf_ptrq *q, void **out, size_t max)
+{
+    size_t n = 0;
+    while (n < max && q->len) {
+        out[n++] = q->v[q->head];
+        q->head = (q->head + 1) % q->cap;
+        q->len--;
+    }
+    return n;
+}
+
+static void efd_signal(int fd)
+{
+    uint64_t one = 1;
+    ssize_t w = write(fd, &one, sizeof(one));
+    (void)w; /* EAGAIN means the counter is already non-zero: the reader will wake */
+}
+
+static void efd_drain(int fd)
+{
+    uint64_t v;
+    ssize_t r = read(fd, &v, sizeof(v));
+    (void)r;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- plugin-facing API ------------------------------------------------------------ */
+
+void lf_out_ack(struct lf_out_instance *ins, struct lf_record *rec, enum lf_outcome outcome,
+                const char *reason)
+{
+    char *r = reason ? strdup(reason) : NULL;
+    pthread_mutex_lock(&ins->ack_mu);
+    if (ins->nacks == ins->cap_acks) {
+        size_t cap = ins->cap_acks ? ins->cap_acks * 2 : 1024;
+        struct lf_ack *a = realloc(ins->acks, cap * sizeof(*a));
+        while (!a) { /* an ack must never be lost: wait for memory */
+            pthread_mutex_unlock(&ins->ack_mu);
+            usleep(1000);
+            pthread_mutex_lock(&ins->ack_mu);
+            a = realloc(ins->acks, cap * sizeof(*a));
+        }
+        ins->acks = a;
+        ins->cap_acks = cap;
+    }
+    bool was_empty = ins->nacks == 0;
+    ins->acks[ins->nacks++] = (struct lf_ack){.rec = rec, .outcome = outcome, .reason = r};
+    pthread_mutex_unlock(&ins->ack_mu);
+    if (was_empty) {
+        efd_signal(ins->ack_efd);
+    }
+}
+
+void lf_out_set_wake_fd(struct lf_out_instance *ins, int fd)
+{
+    ins->plugin_fd = fd;
+}
+
+void lf_out_set_ready(struct lf_out_instance *ins, bool ready)
+{
+    __atomic_store_n(&ins->ready, ready, __ATOMIC_RELAXED);
+}
+
+void lf_out_wake(struct lf_out_instance *ins)
+{
+    efd_signal(ins->worker_efd);
+}
+
+const char *lf_out_name(const struct lf_out_instance *ins)
+{
+    return ins->conf->name;
+}
+
+const char *lf_out_agent_name(const struct lf_out_instance *ins)
+{
+    return ins->agent_name;
+}
+
+const char *lf_out_state_dir(const struct lf_out_instance *ins)
+{
+    return ins->state_dir;
+}
+
+const struct lf_log_ctx *lf_out_log_ctx(const struct lf_out_instance *ins)
+{
+    return &ins->log;
+}
+
+bool lf_out_is_stopping(const struct lf_out_instance *ins)
+{
+    return __atomic_load_n(&ins->stopping_flag, __ATOMIC_RELAXED);
+}
+
+/* ---- worker ----------------------------------------------------------------------- */
+
+struct worker_batch {
+    struct lf_record *recs[OUT_BATCH];
+    size_t n, off;
+};
+
+static bool worker_fill(struct lf_out_instance *o, struct worker_batch *b, bool *stop)
+{
+    pthread_mutex_lock(&o->mu);
+    if (b->off == b->n) {
+        b->n = ptrq_pop_many(&o->sendq, (void **)b->recs, OUT_BATCH);
+        b->off = 0;
+    }
+    *stop = o->stop;
+    pthread_mutex_unlock(&o->mu);
+    return b->off < b->n;
+}
+
+static void worker_submit(struct lf_out_instance *o, struct worker_batch *b)
+{
+    size_t accepted = 0;
+    int rc = o->plugin->submit(o->state, b->recs + b->off, b->n - b->off, &accepted);
+    if (accepted > b->n - b->off) {
+        accepted = b->n - b->off; /* a buggy plugin must not make us read past the batch */
+    }
+    b->off += accepted;
+    if (rc != LF_OK && rc != LF_EAGAIN) {
+        lf_log_warn(&o->log, "submit: %s", lf_strerror(rc));
+    }
+}
+
+/* Waits for work: returns true if service() should run now. */
+static bool worker_wait(struct lf_out_instance *o, int timeout_ms)
+{
+    struct pollfd pfd[2] = {{.fd = o->worker_efd, .events = POLLIN},
+                            {.fd = o->plugin_fd, .events = POLLIN}};
+    int n = poll(pfd, o->plugin_fd >= 0 ? 2 : 1, timeout_ms);
+    if (n > 0 && (pfd[0].revents & POLLIN)) {
+        efd_drain(o->worker_efd);
+    }
+    return n > 0 && o->plugin_fd >= 0 && (pfd[1].revents & POLLIN);
+}
+
+/* The rest of a batch the plugin never took at stop time is handed back as retriable
+ * so the core knows they were not delivered. */
+static void worker_return_unsent(struct lf_out_instance *o, struct worker_batch *b)
+{
+    for (; b->off < b->n; b->off++) {
+        lf_out_ack(o, b->recs[b->off], LF_RETRY, "not sent before shutdown");
+    }
+    struct lf_record *rest[OUT_BATCH];
+    size_t n;
+    do {
+        pthread_mutex_lock(&o->mu);
+        n = ptrq_pop_many(&o->sendq, (void **)rest, OUT_BATCH);
+        pthread_mutex_unlock(&o->mu);
+        for (size_t i = 0; i < n; i++) {
+            lf_out_ack(o, rest[i], LF_RETRY, "not sent before shutdown");
+        }
+    } while (n > 0);
+}
+
+static void *worker_main(void *arg)
+{
+    struct lf_out_instance *o = arg;
+    int rc = o->plugin->init(o, o->conf->plugin_config, &o->state);
+    pthread_mutex_lock(&o->mu);
+    o->init_rc = rc;
+    o->init_done = true;
+    pthread_cond_broadcast(&o->cond);
+    pthread_mutex_unlock(&o->mu);
+    if (rc != LF_OK) {
+        return NULL;
+    }
+    struct worker_batch *b = calloc(1, sizeof(*b));
+    bool stop = false;
+    int64_t next_tick = mono_ms() + OUT_TICK_MS;
+    while (b) {
+        bool have = worker_fill(o, b, &stop);
+        if (stop) {
+            break;
+        }
+        size_t before = b->off;
+        if (have) {
+            worker_submit(o, b);
+        }
+        bool progressed = b->off > before;
+        int64_t now = mono_ms();
+        int timeout = progressed ? 0 : (int)(next_tick > now ? next_tick - now : 0);
+        bool fd_ready = worker_wait(o, timeout);
+        now = mono_ms();
+        if (fd_ready || now >= next_tick) {
+            if (o->plugin->service) {
+                o->plugin->service(o->state);
+            }
+            if (now >= next_tick) {
+                next_tick = now + OUT_TICK_MS;
+            }
+        }
+    }
+    if (b) {
+        o->plugin->flush(o->state, o->flush_timeout_ms);
+        worker_return_unsent(o, b);
+        free(b);
+    }
+    o->plugin->destroy(o->state);
+    o->state = NULL;
+    return NULL;
+}
+
+/* ---- main-thread API -------------------------------------------------------------- */
+
+static void instance_free(struct lf_out_instance *o)
+{
+    if (!o) {
+        return;
+    }
+    if (o->worker_efd >= 0) {
+        close(o->worker_efd);
+    }
+    if (o->ack_efd >= 0) {
+        close(o->ack_efd);
+    }
+    for (size_t i = 0; i < o->nacks; i++) {
+        free(o->acks[i].reason);
+    }
+    free(o->acks);
+    free(o->sendq.v);
+    pthread_mutex_destroy(&o->mu);
+    pthread_mutex_destroy(&o->ack_mu);
+    pthread_cond_destroy(&o->cond);
+    free(o);
+}
+
+static struct lf_out_instance *instance_new(const struct lf_output_conf *conf,
+                                            const char *agent_name, const char *state_dir,
+                                            enum lf_log_level level)
+{
+    struct lf_out_instance *o = calloc(1, sizeof(*o));
+    if (!o) {
+        return NULL;
+    }
+    o->conf = conf;
+    o->plugin = conf->handle.desc;
+    o->agent_name = agent_name;
+    o->state_dir = state_dir;
+    snprintf(o->prefix, sizeof(o->prefix), "[output:%s:%s]", o->plugin->name, conf->name);
+    o->log.prefix = o->prefix;
+    o->log.level = level;
+    o->plugin_fd = -1;
+    pthread_mutex_init(&o->mu, NULL);
+    pthread_mutex_init(&o->ack_mu, NULL);
+    pthread_cond_init(&o->cond, NULL);
+    o->worker_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    o->ack_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (o->worker_efd < 0 || o->ack_efd < 0) {
+        instance_free(o);
+        return NULL;
+    }
+    return o;
+}
+
+int lf_output_validate(const struct lf_output_conf *conf, const char *agent_name,
+                       const char *state_dir)
+{
+    if (!conf->handle.desc->validate) {
+        return LF_OK;
+    }
+    struct lf_out_instance *o = instance_new(conf, agent_name, state_dir, LF_LOG_INFO);
+    if (!o) {
+        return LF_ENOMEM;
+    }
+    int rc = conf->handle.desc->validate(o, conf->plugin_config);
+    instance_free(o);
+    return rc;
+}
+
+int lf_output_start(const struct lf_output_conf *conf, int index, const char *agent_name,
+                    const char *state_dir, enum lf_log_level level, struct lf_out_instance **out)
+{
+    struct lf_out_instance *o = instance_new(conf, agent_name, state_dir, level);
+    if (!o) {
+        return LF_ENOMEM;
+    }
+    o->index = index;
+    if (pthread_create(&o->thread, NULL, worker_main, o) != 0) {
+        instance_free(o);
+        return LF_ENOMEM;
+    }
+    o->thread_started = true;
+    pthread_mutex_lock(&o->mu);
+    while (!o->init_done) {
+        pthread_cond_wait(&o->cond, &o->mu);
+    }
+    int rc = o->init_rc;
+    pthread_mutex_unlock(&o->mu);
+    if (rc != LF_OK) {
+        pthread_join(o->thread, NULL);
+        instance_free(o);
+        return rc;
+    }
+    *out = o;
+    return LF_OK;
+}
+
+int lf_output_push(struct lf_out_instance *o, struct lf_record *const *recs, size_t n)
+{
+    int rc = LF_OK;
+    pthread_mutex_lock(&o->mu);
+    bool was_empty = o->sendq.len == 0;
+    for (size_t i = 0; i < n && rc == LF_OK; i++) {
+        rc = ptrq_push(&o->sendq, recs[i]);
+    }
+    pthread_mutex_unlock(&o->mu);
+    if (was_empty && n) {
+        efd_signal(o->worker_efd);
+    }
+    return rc;
+}
+
+size_t lf_output_take_acks(struct lf_out_instance *o, struct lf_ack **acks)
+{
+    efd_drain(o->ack_efd);
+    pthread_mutex_lock(&o->ack_mu);
+    size_t n = o->nacks;
+    *acks = o->acks;
+    o->acks = NULL;
+    o->nacks = 0;
+    o->cap_acks = 0;
+    pthread_mutex_unlock(&o->ack_mu);
+    return n;
+}
+
+size_t lf_output_queued(struct lf_out_instance *o)
+{
+    pthread_mutex_lock(&o->mu);
+    size_t n = o->sendq.len;
+    pthread_mutex_unlock(&o->mu);
+    return n;
+}
+
+void lf_output_stop(struct lf_out_instance *o, int timeout_ms)
+{
+    if (!o || !o->thread_started) {
+        return;
+    }
+    __atomic_store_n(&o->stopping_flag, true, __ATOMIC_RELAXED);
+    pthread_mutex_lock(&o->mu);
+    o->stop = true;
+    o->flush_timeout_ms = timeout_ms;
+    pthread_mutex_unlock(&o->mu);
+    efd_signal(o->worker_efd);
+    pthread_join(o->thread, NULL);
+    o->thread_started = false;
+}
+
+void lf_output_destroy(struct lf_out_instance *o)
+{
+    if (o && o->thread_started) {
+        lf_output_stop(o, 0);
+    }
+    instance_free(o);
+}

@@ -1,0 +1,83 @@
+/* lf_output.h - one output instance: its plugin, its worker thread and two queues.
+ *
+ * The main thread pushes records into the instance's send queue (lf_output_push); the
+ * worker thread offers them to the plugin's submit(), serves the plugin (service on its
+ * wake fd and a 100 ms tick), and on stop calls flush() and destroy(). Outcomes reported
+ * with lf_out_ack() from any thread are queued and an eventfd wakes the main thread,
+ * which takes them with lf_output_take_acks(). The queues are unbounded by count; the
+ * agent bounds them through agent.memory_limit.
+ */
+#ifndef LF_OUTPUT_H
+#define LF_OUTPUT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lf_conf.h"
+#include "logferry/lf_plugin.h"
+
+struct lf_ack {
+    struct lf_record *rec;
+    enum lf_outcome outcome;
+    char *reason; /* owned; may be NULL */
+};
+
+struct lf_ptrq {
+    void **v;
+    size_t head, len, cap;
+};
+
+struct lf_out_instance {
+    const struct lf_output_conf *conf; /* borrowed from the config */
+    const struct lf_output_plugin *plugin;
+    const char *agent_name;
+    const char *state_dir;
+    struct lf_log_ctx log;
+    char prefix[96];
+    void *state; /* plugin state, worker thread only */
+    int index;   /* bit in route masks */
+
+    pthread_t thread;
+    bool thread_started;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    struct lf_ptrq sendq; /* main -> worker */
+    int worker_efd;       /* wakes the worker */
+    int plugin_fd;        /* lf_out_set_wake_fd, -1 if none */
+    int init_rc;          /* result of plugin init, valid once init_done */
+    bool init_done;
+    bool stop; /* main asks the worker to flush and exit */
+    int flush_timeout_ms;
+
+    pthread_mutex_t ack_mu;
+    struct lf_ack *acks; /* worker/plugin threads -> main */
+    size_t nacks, cap_acks;
+    int ack_efd; /* main thread epoll watches it */
+
+    bool ready;
+    bool stopping_flag; /* lf_out_is_stopping */
+    uint64_t delivered, retried, rejected;
+};
+
+/* Creates the instance and starts its worker, which runs plugin init; waits for init.
+ * Returns LF_OK or the plugin's error (the instance is destroyed then). */
+int lf_output_start(const struct lf_output_conf *conf, int index, const char *agent_name,
+                    const char *state_dir, enum lf_log_level level, struct lf_out_instance **out);
+/* Hands n records to the worker (main thread). The records stay owned by the core. */
+int lf_output_push(struct lf_out_instance *o, struct lf_record *const *recs, size_t n);
+/* Moves queued acks into *acks (caller frees the array and each reason). */
+size_t lf_output_take_acks(struct lf_out_instance *o, struct lf_ack **acks);
+/* Records waiting in the send queue (not yet accepted by the plugin). */
+size_t lf_output_queued(struct lf_out_instance *o);
+/* Tells the worker to flush within timeout_ms and exit; joins it; destroys the plugin
+ * state. Acks produced by the flush remain takeable. */
+void lf_output_stop(struct lf_out_instance *o, int timeout_ms);
+/* Frees the instance (after stop). Records still queued are not freed (core-owned). */
+void lf_output_destroy(struct lf_out_instance *o);
+
+/* Runs the plugin's validate() on the main thread (for `check` and startup). */
+int lf_output_validate(const struct lf_output_conf *conf, const char *agent_name,
+                       const char *state_dir);
+
+#endif
