@@ -542,6 +542,21 @@ static bool is_ip(const char *s, size_t n)
     return inet_pton(AF_INET6, buf, tmp) == 1;
 }
 
+/* Loopback, RFC 1918, link-local, unique-local. */
+static bool is_private(const char *s, size_t n)
+{
+    if (memchr(s, ':', n)) {
+        return (n == 3 && !memcmp(s, "::1", 3)) || (n > 2 && ((s[0] | 0x20) == 'f') &&
+                                                    ((s[1] | 0x20) == 'c' || (s[1] | 0x20) == 'd' ||
+                                                     ((s[1] | 0x20) == 'e' && s[2] == '8')));
+    }
+    int a = atoi(s);
+    const char *d = memchr(s, '.', n);
+    int b = d ? atoi(d + 1) : 0;
+    return a == 10 || a == 127 || (a == 192 && b == 168) || (a == 172 && b >= 16 && b <= 31) ||
+           (a == 169 && b == 254);
+}
+
 static bool dash(const char *s, size_t n)
 {
     return n == 0 || (n == 1 && s[0] == '-');
@@ -557,13 +572,31 @@ static void client_addr(struct lf_parser *p, const char *s, size_t n)
         return;
     }
     lf_f_str(p, "client.address", s, n);
-    /* X-Forwarded-For style list "a, b, c": the first address is the client. */
-    size_t i = 0;
-    while (i < n && s[i] != ',' && s[i] != ' ') {
-        i++;
+    /* X-Forwarded-For style list "a, b, c": the client is the first public address,
+     * or the first address when all are private (as Filebeat does). */
+    const char *first = NULL;
+    size_t firstl = 0;
+    for (size_t i = 0; i < n;) {
+        while (i < n && (s[i] == ',' || s[i] == ' ' || s[i] == '"')) {
+            i++;
+        }
+        size_t b = i;
+        while (i < n && s[i] != ',' && s[i] != ' ' && s[i] != '"') {
+            i++;
+        }
+        if (i > b && is_ip(s + b, i - b)) {
+            if (!is_private(s + b, i - b)) {
+                lf_f_str(p, "client.ip", s + b, i - b);
+                return;
+            }
+            if (!first) {
+                first = s + b;
+                firstl = i - b;
+            }
+        }
     }
-    if (i < n && is_ip(s, i)) {
-        lf_f_str(p, "client.ip", s, i);
+    if (first) {
+        lf_f_str(p, "client.ip", first, firstl);
     }
 }
 

@@ -13,8 +13,12 @@ static bool starts(const char *l, size_t n, const char *lit)
 
 static bool is_banner(const char *l, size_t n)
 {
-    return memmem(l, n, "started with:", 13) || starts(l, n, "Tcp port:") ||
-           starts(l, n, "Time                 Id Command");
+    if (memmem(l, n, "started with:", 13) || (n > 9 && !strncasecmp(l, "Tcp port:", 9))) {
+        return true;
+    }
+    /* "Time                 Id Command    Argument" (spaces or tabs) */
+    return starts(l, n, "Time") && n > 4 && (l[4] == ' ' || l[4] == '\t') &&
+           memmem(l, n, "Id", 2) && memmem(l, n, "Command", 7);
 }
 
 /* Key name as an ECS-ish key in scratch: "Rows_examined" -> "mysql.slowlog.rows_examined" */
@@ -199,6 +203,10 @@ bool lf_parse_mysql(struct lf_parser *p, const char *s, size_t n, bool *drop)
             return true;
         }
         return false;
+    }
+    if (!header &&
+        !(stmt && starts(stmt, (size_t)(stmt_end - stmt), "# administrator command: "))) {
+        return false; /* a statement without any "# " header is not a slow-log entry */
     }
     p->rtype = LF_TYPE_QUERY;
     if (stmt) {
