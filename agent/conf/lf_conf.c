@@ -474,37 +474,43 @@ struct loader {
     struct lf_config *cfg;
 };
 
+/* libfyaml reports "NAME:LINE:COL: error: MESSAGE" lines (plus source excerpts) to this
+ * callback; each error line becomes one diagnostic with its position. */
 static void diag_output(struct fy_diag *fyd, void *user, const char *buf, size_t len)
 {
+    struct lf_diag *diag = user;
+    char line[1024];
     (void)fyd;
-    (void)user;
-    (void)buf;
-    (void)len; /* collected through fy_diag_errors_iterate instead */
+    snprintf(line, sizeof(line), "%.*s", (int)len, buf);
+    char *sev = strstr(line, ": error: ");
+    if (!sev) {
+        return;
+    }
+    *sev = '\0';
+    char *msg = sev + strlen(": error: ");
+    msg[strcspn(msg, "\n")] = '\0';
+    char *c2 = strrchr(line, ':');
+    int ln = 0, col = 0;
+    if (c2) {
+        *c2 = '\0';
+        char *c1 = strrchr(line, ':');
+        if (c1) {
+            ln = atoi(c1 + 1);
+            col = atoi(c2 + 1);
+        }
+    }
+    lf_diag_add(diag, LF_DIAG_ERROR, ln, col, "YAML syntax error: %s", msg);
 }
 
-static struct fy_diag *make_fy_diag(void)
+static struct fy_diag *make_fy_diag(struct lf_diag *diag)
 {
     struct fy_diag_cfg dcfg;
     fy_diag_cfg_default(&dcfg);
     dcfg.fp = NULL;
     dcfg.output_fn = diag_output;
+    dcfg.user = diag;
     dcfg.colorize = false;
     return fy_diag_create(&dcfg);
-}
-
-static void report_yaml_errors(struct fy_diag *fyd, struct lf_diag *diag)
-{
-    void *it = NULL;
-    struct fy_diag_error *e;
-    size_t n = 0;
-    while ((e = fy_diag_errors_iterate(fyd, &it))) {
-        lf_diag_add(diag, LF_DIAG_ERROR, e->line + 1, e->column + 1, "YAML syntax error: %s",
-                    e->msg);
-        n++;
-    }
-    if (n == 0) {
-        lf_diag_add(diag, LF_DIAG_ERROR, 0, 0, "cannot read the YAML document");
-    }
 }
 
 static void set_default_name(struct lf_agent_conf *a)
@@ -531,7 +537,7 @@ static void check_unique(struct lf_diag *d, const char *kind, const char *name, 
     }
 }
 
-static int load_inputs(struct loader *l, struct fy_node *seq)
+static int load_inputs(struct loader *l, struct fy_node *root, struct fy_node *seq)
 {
     struct lf_config *c = l->cfg;
     int errors = 0;
@@ -542,8 +548,7 @@ static int load_inputs(struct loader *l, struct fy_node *seq)
     if (!fy_node_is_sequence(seq)) {
         int line, col;
         lf_node_pos(seq, &line, &col);
-        lf_diag_add(l->fill.diag, LF_DIAG_ERROR, line, col,
-                    "config.inputs: expected a list of inputs");
+        lf_diag_add(l->fill.diag, LF_DIAG_ERROR, line, col, "inputs: expected a list of inputs");
         return errors + 1;
     }
     size_t count = (size_t)fy_node_sequence_item_count(seq);
@@ -569,8 +574,8 @@ static int load_inputs(struct loader *l, struct fy_node *seq)
     free(names);
     if (count == 0) {
         int line, col;
-        lf_node_pos(seq, &line, &col);
-        lf_diag_add(l->fill.diag, LF_DIAG_ERROR, line, col, "config.inputs: no input defined");
+        lf_node_key_pos(root, "inputs", &line, &col);
+        lf_diag_add(l->fill.diag, LF_DIAG_ERROR, line, col, "inputs: no input defined");
         errors++;
     }
     return errors;
@@ -663,7 +668,7 @@ static int load_one_output(struct loader *l, struct lf_output_conf *out, struct 
     return errors;
 }
 
-static int load_outputs(struct loader *l, struct fy_node *seq)
+static int load_outputs(struct loader *l, struct fy_node *root, struct fy_node *seq)
 {
     struct lf_config *c = l->cfg;
     int errors = 0;
@@ -674,8 +679,7 @@ static int load_outputs(struct loader *l, struct fy_node *seq)
     if (!fy_node_is_sequence(seq)) {
         int line, col;
         lf_node_pos(seq, &line, &col);
-        lf_diag_add(l->fill.diag, LF_DIAG_ERROR, line, col,
-                    "config.outputs: expected a list of outputs");
+        lf_diag_add(l->fill.diag, LF_DIAG_ERROR, line, col, "outputs: expected a list of outputs");
         return 1;
     }
     size_t count = (size_t)fy_node_sequence_item_count(seq);
@@ -699,12 +703,12 @@ static int load_outputs(struct loader *l, struct fy_node *seq)
     free(names);
     if (count == 0) {
         int line, col;
-        lf_node_pos(seq, &line, &col);
-        lf_diag_add(l->fill.diag, LF_DIAG_ERROR, line, col, "config.outputs: no output defined");
+        lf_node_key_pos(root, "outputs", &line, &col);
+        lf_diag_add(l->fill.diag, LF_DIAG_ERROR, line, col, "outputs: no output defined");
         errors++;
     }
     if (count > 32) {
-        lf_diag_add(l->fill.diag, LF_DIAG_ERROR, 0, 0, "config.outputs: at most 32 outputs");
+        lf_diag_add(l->fill.diag, LF_DIAG_ERROR, 0, 0, "outputs: at most 32 outputs");
         errors++;
     }
     return errors;
@@ -760,7 +764,7 @@ static int load_root(struct loader *l, struct fy_node *root)
         {.name = NULL},
     };
     struct lf_optset set = {.table = root_auto, .obj = l->cfg};
-    int errors = lf_optfill_sets(&l->fill, &set, 1, root, "config", by_hand);
+    int errors = lf_optfill_sets(&l->fill, &set, 1, root, "", by_hand);
     struct lf_agent_conf *a = &l->cfg->agent;
     set_default_name(a);
     if (!a->plugin_dir) {
@@ -768,8 +772,8 @@ static int load_root(struct loader *l, struct fy_node *root)
         lf_plugin_default_dir(dir, sizeof(dir));
         a->plugin_dir = strdup(dir);
     }
-    errors += load_inputs(l, lf_node_lookup(root, "inputs"));
-    errors += load_outputs(l, lf_node_lookup(root, "outputs"));
+    errors += load_inputs(l, root, lf_node_lookup(root, "inputs"));
+    errors += load_outputs(l, root, lf_node_lookup(root, "outputs"));
     return errors;
 }
 
@@ -803,12 +807,13 @@ static int load_common(const char *yaml, size_t len, const char *path, const cha
                        char **envp, struct lf_diag *diag, struct lf_config **out)
 {
     *out = NULL;
-    struct fy_diag *fyd = make_fy_diag();
+    struct fy_diag *fyd = make_fy_diag(diag);
+    size_t errors_before = diag->errors;
     if (!fyd) {
         return LF_ENOMEM;
     }
     struct fy_parse_cfg pcfg = {
-        .flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG | FYPCF_RESOLVE_DOCUMENT,
+        .flags = FYPCF_RESOLVE_DOCUMENT,
         .diag = fyd,
     };
     struct fy_document *doc = path ? fy_document_build_from_file(&pcfg, path)
@@ -817,8 +822,8 @@ static int load_common(const char *yaml, size_t len, const char *path, const cha
     if (!doc) {
         if (path && access(path, R_OK) != 0) {
             lf_diag_add(diag, LF_DIAG_ERROR, 0, 0, "cannot read the configuration file");
-        } else {
-            report_yaml_errors(fyd, diag);
+        } else if (diag->errors == errors_before) {
+            lf_diag_add(diag, LF_DIAG_ERROR, 0, 0, "cannot parse the YAML document");
         }
         rc = LF_ECONFIG;
     } else {

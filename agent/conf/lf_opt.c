@@ -261,6 +261,21 @@ struct fy_node *lf_node_lookup(struct fy_node *map, const char *key)
     return NULL;
 }
 
+void lf_node_key_pos(struct fy_node *map, const char *key, int *line, int *col)
+{
+    *line = 0;
+    *col = 0;
+    void *it = NULL;
+    struct fy_node_pair *p;
+    while (map && fy_node_is_mapping(map) && (p = fy_node_mapping_iterate(map, &it))) {
+        const char *k = fy_node_get_scalar0(fy_node_pair_key(p));
+        if (k && strcmp(k, key) == 0) {
+            lf_node_pos(fy_node_pair_key(p), line, col);
+            return;
+        }
+    }
+}
+
 size_t lf_edit_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
@@ -448,7 +463,7 @@ static int fill_list(struct lf_optfill *f, const struct lf_opt *o, struct lf_lis
     size_t count = fy_node_is_sequence(n) ? (size_t)fy_node_sequence_item_count(n) : 1;
     int errors = 0;
     struct lf_buf scratch;
-    if (!fy_node_is_sequence(n) && !(o->flags & LF_OPT_SCALAR_OR_LIST)) {
+    if (!fy_node_is_sequence(n) && (!(o->flags & LF_OPT_SCALAR_OR_LIST) || !fy_node_is_scalar(n))) {
         expect_error(f, n, where, o->name, "a list such as [a, b]");
         return 1;
     }
@@ -478,7 +493,7 @@ static int fill_list(struct lf_optfill *f, const struct lf_opt *o, struct lf_lis
         l->n++;
     }
     lf_buf_fini(&scratch);
-    if (has_range(o) && ((int64_t)l->n < o->min || (int64_t)l->n > o->max)) {
+    if (errors == 0 && has_range(o) && ((int64_t)l->n < o->min || (int64_t)l->n > o->max)) {
         char hint[64];
         int line, col;
         lf_node_pos(n, &line, &col);
@@ -584,7 +599,7 @@ static int fill_value(struct lf_optfill *f, const struct lf_opt *o, void *obj, s
     case LF_OPT_MAP:
         return fill_map(f, o, FIELD(obj, o, struct lf_kvlist), n, where);
     case LF_OPT_SECTION:
-        snprintf(sub_where, sizeof(sub_where), "%s.%s", where, o->name);
+        snprintf(sub_where, sizeof(sub_where), "%s%s%s", where, *where ? "." : "", o->name);
         return lf_optfill(f, o->sub, FIELD(obj, o, char), n, sub_where);
     case LF_OPT_SECTION_LIST:
         return fill_section_list(f, o, FIELD(obj, o, struct lf_seclist), n, where);
@@ -613,7 +628,7 @@ static int apply_default(struct lf_optfill *f, const struct lf_opt *o, void *obj
 {
     char sub_where[256];
     if (o->type == LF_OPT_SECTION) {
-        snprintf(sub_where, sizeof(sub_where), "%s.%s", where, o->name);
+        snprintf(sub_where, sizeof(sub_where), "%s%s%s", where, *where ? "." : "", o->name);
         return lf_optfill(f, o->sub, FIELD(obj, o, char), NULL, sub_where);
     }
     if (!o->def || o->type == LF_OPT_LIST || o->type == LF_OPT_MAP ||
@@ -684,6 +699,7 @@ static int fill_pair(struct lf_optfill *f, const struct lf_optset *sets, size_t 
     }
     size_t si, oi;
     const struct lf_opt *o = find_opt(sets, nsets, key, &si, &oi);
+    const char *shown = *where ? where : "config";
     if (!o) {
         if (is_ignored(ignore, key)) {
             return 0;
@@ -691,9 +707,9 @@ static int fill_pair(struct lf_optfill *f, const struct lf_optset *sets, size_t 
         const char *hint = closest_key(sets, nsets, key);
         if (hint) {
             lf_diag_add(f->diag, LF_DIAG_ERROR, line, col,
-                        "%s: unknown key '%s' (did you mean '%s'?)", where, key, hint);
+                        "%s: unknown key '%s' (did you mean '%s'?)", shown, key, hint);
         } else {
-            lf_diag_add(f->diag, LF_DIAG_ERROR, line, col, "%s: unknown key '%s'", where, key);
+            lf_diag_add(f->diag, LF_DIAG_ERROR, line, col, "%s: unknown key '%s'", shown, key);
         }
         return 1;
     }

@@ -39,6 +39,8 @@ int lf_optfill(struct lf_optfill *f, const struct lf_opt *table, void *obj, stru
 
 /* Line and column (1-based) of a node, or of the first scalar inside it. */
 void lf_node_pos(struct fy_node *n, int *line, int *col);
+/* Line and column of the key `key` in mapping `map` (0, 0 if absent). */
+void lf_node_key_pos(struct fy_node *map, const char *key, int *line, int *col);
 /* The value of scalar key `key` in mapping `map` (NULL if absent or not a scalar). */
 struct fy_node *lf_node_lookup(struct fy_node *map, const char *key);
 

@@ -47,10 +47,16 @@ start() {
         RABBITMQ_NODE_PORT=$port RABBITMQ_DIST_PORT=$dist \
         RABBITMQ_ENABLED_PLUGINS_FILE=$d/enabled_plugins RABBITMQ_CONFIG_FILE=$d/rabbitmq \
         setsid rabbitmq-server >"$d/out.log" 2>&1 </dev/null &
-    echo $! >"$d/launcher.pid"
+    launcher=$!
+    echo $launcher >"$d/launcher.pid"
     # Bounded wait for the AMQP listener (event: the port accepts), not a fixed sleep.
     end=$(($(date +%s) + timeout))
     while ! port_open "$port"; do
+        if ! kill -0 "$launcher" 2>/dev/null; then
+            echo "rabbitmq.sh: node $node exited during startup" >&2
+            tail -n 40 "$d/out.log" >&2 || true
+            exit 1
+        fi
         if [ "$(date +%s)" -ge "$end" ]; then
             echo "rabbitmq.sh: node $node did not open port $port within ${timeout}s" >&2
             tail -n 40 "$d/out.log" >&2 || true

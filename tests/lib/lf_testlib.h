@@ -1,0 +1,39 @@
+/* lf_testlib.h - helpers for integration tests: temp dirs, files, processes, bounded waits.
+ *
+ * Waits are bounded polls of an observable condition (a file's line count, a process
+ * exit) with a deadline; nothing here sleeps as synchronisation.
+ */
+#ifndef LF_TESTLIB_H
+#define LF_TESTLIB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Creates a fresh directory under /tmp; returns a malloc'd path. */
+char *lft_mkdtemp(const char *tag);
+/* Removes a directory tree (rm -rf). */
+void lft_rmtree(const char *path);
+/* Writes (or appends) content to path; aborts the test process on error. */
+void lft_write_file(const char *path, const char *content, bool append);
+/* Reads a whole file; returns malloc'd NUL-terminated data (NULL if missing). */
+char *lft_read_file(const char *path, size_t *len);
+/* Number of '\n' in a file (0 if missing). */
+size_t lft_count_lines(const char *path);
+/* Appends n lines "PREFIX <i>\n" for i in [first, first+n). */
+void lft_append_numbered(const char *path, const char *prefix, size_t first, size_t n);
+
+/* Starts argv[0] with argv, stdout+stderr to logpath. Returns the pid. */
+pid_t lft_spawn(char *const argv[], const char *logpath);
+/* Waits up to timeout_ms for pid to exit; returns its exit code, or -1 on timeout
+ * (the process is then killed with SIGKILL), or 128+signal. */
+int lft_wait_exit(pid_t pid, int timeout_ms);
+/* Polls until lft_count_lines(path) >= n or the deadline; returns the last count. */
+size_t lft_wait_lines(const char *path, size_t n, int timeout_ms);
+/* Monotonic milliseconds. */
+int64_t lft_now_ms(void);
+/* Path of the logferry binary (env LF_BIN). */
+const char *lft_bin(void);
+
+#endif
