@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs everything logferry needs to build and test on Debian 12 (bookworm).
+set -euo pipefail
+pkgs=(
+  gcc meson ninja-build pkg-config clang-format
+  libfyaml-dev librdkafka-dev librabbitmq-dev libcurl4-openssl-dev libpcre2-dev
+  libxxhash-dev libsystemd-dev check
+  rabbitmq-server amqp-tools kcat logrotate python3 procps
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
