@@ -203,33 +203,43 @@ static const struct lf_opt input_options[] = {
         .name = "rescan_interval",
         .type = LF_OPT_DURATION,
         .def = "10s",
-        .flags = LF_OPT_UNSUPPORTED,
+        .min = 100,
+        .max = 86400000,
         .offset = OFF(lf_input_conf, rescan_interval_ms),
-        .desc = "Slow rescan of the globs for new files.",
+        .desc = "Slow safety rescan of the globs and sizes, for changes inotify cannot see "
+                "(NFS, queue overflow). New files are normally found at once through inotify "
+                "on the globs' directories.",
     },
     {
         .name = "rotate_wait",
         .type = LF_OPT_DURATION,
         .def = "5s",
-        .flags = LF_OPT_UNSUPPORTED,
+        .min = 0,
+        .max = 86400000,
         .offset = OFF(lf_input_conf, rotate_wait_ms),
-        .desc = "How long a rotated file is kept open after its last write.",
+        .desc = "A rotated (renamed away or deleted) file is read to its end and released "
+                "only once its records are acknowledged and no write came for this long.",
     },
     {
         .name = "partial_timeout",
         .type = LF_OPT_DURATION,
         .def = "5s",
-        .flags = LF_OPT_UNSUPPORTED,
+        .min = 0,
+        .max = 86400000,
         .offset = OFF(lf_input_conf, partial_timeout_ms),
-        .desc = "When a last line without newline is emitted (rotated files and shutdown).",
+        .desc = "A last line without newline waits for its newline. It is emitted on its own "
+                "only when it waited this long AND the file was rotated away (at EOF) or the "
+                "agent shuts down; a younger one is read again after restart.",
     },
     {
         .name = "forget_after",
         .type = LF_OPT_DURATION,
         .def = "7d",
-        .flags = LF_OPT_UNSUPPORTED,
+        .min = 0,
+        .max = 3153600000000,
         .offset = OFF(lf_input_conf, forget_after_ms),
-        .desc = "Checkpoints of files gone longer than this are pruned.",
+        .desc = "Checkpoints of released rotated files are pruned after this (deleted files "
+                "at once: their inode may be reused).",
     },
     {
         .name = "close_inactive",

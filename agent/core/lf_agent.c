@@ -341,13 +341,7 @@ static void save_checkpoints(struct lf_agent *a)
 {
     for (size_t i = 0; i < a->nins; i++) {
         struct lf_tail *t = a->ins[i].tail;
-        for (size_t k = 0; k < t->nfiles; k++) {
-            struct lf_tail_file *f = t->files[k];
-            if (f->ckpt_dirty || !lf_ckpt_find(a->ckpt, f->id.dev, f->id.ino)) {
-                lf_ckpt_set(a->ckpt, &f->id, f->path, f->track.committed);
-                f->ckpt_dirty = false;
-            }
-        }
+        lf_tail_checkpoint(t);
     }
     if (lf_ckpt_save(a->ckpt) != LF_OK) {
         lf_log_errno(LF_LOG_ERROR, &a->log, "cannot write checkpoints to %s", a->ckpt->file);
@@ -406,9 +400,8 @@ static void handle_inotify(struct lf_agent *a)
     while ((n = read(a->inofd, buf, sizeof(buf))) > 0) {
         for (char *p = buf; p < buf + n;) {
             struct inotify_event *ev = (struct inotify_event *)p;
-            int wd = (ev->mask & IN_Q_OVERFLOW) ? -1 : ev->wd;
             for (size_t i = 0; i < a->nins; i++) {
-                lf_tail_mark_readable(a->ins[i].tail, wd);
+                lf_tail_on_inotify(a->ins[i].tail, ev);
             }
             p += sizeof(*ev) + ev->len;
         }
@@ -423,10 +416,7 @@ static void handle_tick(struct lf_agent *a)
     int64_t now = mono_ms();
     resend_due_retries(a, now);
     for (size_t i = 0; i < a->nins && !a->stopping; i++) {
-        lf_tail_flush_pending(a->ins[i].tail, now, false);
-        if (now >= a->next_poll_ms) {
-            lf_tail_mark_readable(a->ins[i].tail, -1);
-        }
+        lf_tail_tick(a->ins[i].tail, now);
     }
     if (now >= a->next_poll_ms) {
         a->next_poll_ms = now + a->cfg->agent.checkpoint_interval_ms;

@@ -361,3 +361,15 @@ int lf_ckpt_save(struct lf_ckpt_store *s)
     }
     return rc;
 }
+
+int lf_ckpt_remove(struct lf_ckpt_store *s, uint64_t dev, uint64_t ino)
+{
+    struct lf_ckpt_entry *e = lf_ckpt_find(s, dev, ino);
+    if (!e) {
+        return LF_OK;
+    }
+    free(e->path);
+    *e = s->v[--s->n];
+    s->dirty = true;
+    return LF_OK;
+}

@@ -44,6 +44,8 @@ struct lf_ckpt_entry *lf_ckpt_find(struct lf_ckpt_store *s, uint64_t dev, uint64
 /* Inserts or replaces the entry of id (matched by dev+ino); path is copied. */
 int lf_ckpt_set(struct lf_ckpt_store *s, const struct lf_file_id *id, const char *path,
                 uint64_t offset);
+/* Removes the entry of dev+ino, if any (pruning of files gone for good). LF_OK. */
+int lf_ckpt_remove(struct lf_ckpt_store *s, uint64_t dev, uint64_t ino);
 /* Writes the store if dirty. LF_OK or LF_EIO (errno logged by the caller). */
 int lf_ckpt_save(struct lf_ckpt_store *s);
 

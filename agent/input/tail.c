@@ -1,16 +1,18 @@
-/* tail.c - the first tail input (see tail.h for what it does and does not do).
+/* tail.c - the tail's files: identity, positioning, reading, line splitting, truncation,
+ * release of rotated files (see tail.h). Directory watching and glob scans live in
+ * tail_watch.c.
  *
- * Identity rule: device + inode + xxh64 of the first min(size, 1 KiB) bytes at first
- * sight, remembered with that length. On restart the checkpoint applies only if the
- * file at that device+inode still starts with the same bytes; otherwise it is a new
- * file, read from offset 0.
+ * Identity rule: see tail.h. While a file is open its inode cannot be reused, so a live
+ * check only has to detect restarts of the same inode (truncate, copytruncate): the file
+ * is shorter than the read offset, or its first head_len bytes (up to 1 KiB of what was
+ * read) no longer hash the same. Such a file becomes a new identity read from 0; the old
+ * one is retired (no more reads, released once its records are acknowledged).
  */
-#include "tail.h"
+#include "tail_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
-#include <glob.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -22,55 +24,52 @@
 #include "logferry/lf_err.h"
 #include "logferry/lf_log.h"
 
-#define FP_MAX 1024
-
-int lf_tail_identify(int fd, struct lf_file_id *id, uint64_t *size)
-{
-    struct stat st;
-    char head[FP_MAX];
-    if (fstat(fd, &st) != 0) {
-        return LF_EIO;
-    }
-    size_t want = st.st_size < FP_MAX ? (size_t)st.st_size : FP_MAX;
-    ssize_t n = want ? pread(fd, head, want, 0) : 0;
-    if (n < 0) {
-        return LF_EIO;
-    }
-    id->dev = (uint64_t)st.st_dev;
-    id->ino = (uint64_t)st.st_ino;
-    id->fp_len = (uint32_t)n;
-    id->fp_hash = XXH64(head, (size_t)n, 0);
-    *size = (uint64_t)st.st_size;
-    return LF_OK;
-}
-
-/* True if the file still starts with the fingerprinted bytes of `known`. */
-static bool same_head(int fd, const struct lf_file_id *known)
-{
-    char head[FP_MAX];
-    if (known->fp_len > FP_MAX) {
-        return false;
-    }
-    ssize_t n = known->fp_len ? pread(fd, head, known->fp_len, 0) : 0;
-    return n == (ssize_t)known->fp_len && XXH64(head, (size_t)n, 0) == known->fp_hash;
-}
-
-static int64_t now_ms(void)
+int64_t tail_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static bool excluded(const struct lf_input_conf *c, const char *path)
+/* ---- identity --------------------------------------------------------------------- */
+
+static int hash_head(int fd, uint32_t len, uint64_t *hash)
 {
-    for (size_t i = 0; i < c->exclude.n; i++) {
-        if (fnmatch(c->exclude.str[i], path, FNM_PATHNAME) == 0) {
-            return true;
-        }
+    char head[LF_TAIL_FP_MAX];
+    ssize_t n = len ? pread(fd, head, len, 0) : 0;
+    if (n != (ssize_t)len) {
+        return LF_EIO;
     }
-    return false;
+    *hash = XXH64(head, len, 0);
+    return LF_OK;
 }
+
+int lf_tail_identify(int fd, struct lf_file_id *id, uint64_t *size)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        return LF_EIO;
+    }
+    uint32_t want = st.st_size < LF_TAIL_FP_MAX ? (uint32_t)st.st_size : LF_TAIL_FP_MAX;
+    id->dev = (uint64_t)st.st_dev;
+    id->ino = (uint64_t)st.st_ino;
+    id->fp_len = want;
+    *size = (uint64_t)st.st_size;
+    return hash_head(fd, want, &id->fp_hash);
+}
+
+bool lf_tail_id_matches(int fd, const struct lf_file_id *id)
+{
+    struct stat st;
+    uint64_t h;
+    if (fstat(fd, &st) != 0 || (uint64_t)st.st_dev != id->dev || (uint64_t)st.st_ino != id->ino ||
+        id->fp_len > LF_TAIL_FP_MAX || (uint64_t)st.st_size < id->fp_len) {
+        return false;
+    }
+    return hash_head(fd, id->fp_len, &h) == LF_OK && h == id->fp_hash;
+}
+
+/* ---- files ------------------------------------------------------------------------ */
 
 static void file_free(struct lf_tail_file *f)
 {
@@ -86,62 +85,43 @@ static void file_free(struct lf_tail_file *f)
     free(f);
 }
 
-/* Positions f from its checkpoint, or per start_at for a file never seen. */
-static void file_position(struct lf_tail_file *f, struct lf_ckpt_store *ckpt, uint64_t size,
-                          const struct lf_log_ctx *log)
+bool tail_wd_shared(const struct lf_tail *t, const struct lf_tail_file *f)
 {
-    struct lf_ckpt_entry *e = lf_ckpt_find(ckpt, f->id.dev, f->id.ino);
-    if (e && same_head(f->fd, &e->id) && e->offset <= size) {
+    for (size_t i = 0; i < t->nfiles; i++) {
+        if (t->files[i] != f && t->files[i]->wd == f->wd) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Positions f from its checkpoint, or per mode. Returns false for an orphan without a
+ * usable checkpoint. */
+static bool file_position(struct lf_tail_file *f, uint64_t size, enum tail_open_mode mode)
+{
+    struct lf_tail *t = f->tail;
+    struct lf_ckpt_entry *e = lf_ckpt_find(t->ckpt, f->id.dev, f->id.ino);
+    if (e && lf_tail_id_matches(f->fd, &e->id) && e->offset <= size) {
         f->id = e->id; /* keep the remembered fingerprint: ids stay stable */
         f->read_offset = e->offset;
-        lf_log_info(log, "%s: resuming at offset %llu", f->path, (unsigned long long)e->offset);
-    } else if (e) {
-        lf_log_info(log, "%s: new file at a known inode (content changed), reading from 0",
-                    f->path);
-        f->read_offset = 0;
+        lf_log_info(t->log, "%s: resuming at offset %llu", f->path, (unsigned long long)e->offset);
+    } else if (mode == TAIL_OPEN_ORPHAN) {
+        return false;
     } else {
-        f->read_offset = f->tail->conf->start_at == LF_START_END ? size : 0;
+        if (e) {
+            lf_log_info(t->log, "%s: new file at a known inode (content changed), from 0", f->path);
+        }
+        bool at_end = mode == TAIL_OPEN_INITIAL && t->conf->start_at == LF_START_END;
+        f->read_offset = at_end ? size : 0;
     }
     f->line_start = f->read_offset;
+    f->head_len = f->id.fp_len;
+    f->head_hash = f->id.fp_hash;
     lf_track_init(&f->track, f->read_offset);
+    return true;
 }
 
-static int file_open(struct lf_tail *t, const char *path, struct lf_ckpt_store *ckpt,
-                     int inotify_fd, const struct lf_log_ctx *log, struct lf_tail_file **out)
-{
-    char err[256];
-    struct lf_tail_file *f = calloc(1, sizeof(*f));
-    if (!f) {
-        return LF_ENOMEM;
-    }
-    f->tail = t;
-    f->wd = -1;
-    f->path = strdup(path);
-    lf_buf_init(&f->carry, t->conf->max_line_bytes + 1);
-    f->fd = open(path, O_RDONLY | O_CLOEXEC);
-    uint64_t size = 0;
-    if (!f->path || f->fd < 0 || lf_tail_identify(f->fd, &f->id, &size) != LF_OK) {
-        lf_log_errno(LF_LOG_WARN, log, "%s: cannot open", path);
-        file_free(f);
-        return LF_EIO;
-    }
-    int rc = lf_ml_create(&t->conf->multiline, lf_parser_default_multiline(&t->conf->parser), err,
-                          sizeof(err), &f->ml);
-    if (rc != LF_OK) {
-        lf_log_error(log, "%s: multiline: %s", path, err);
-        file_free(f);
-        return rc;
-    }
-    file_position(f, ckpt, size, log);
-    if (inotify_fd >= 0) {
-        f->wd = inotify_add_watch(inotify_fd, path, IN_MODIFY);
-    }
-    f->readable = true;
-    *out = f;
-    return LF_OK;
-}
-
-static int add_file(struct lf_tail *t, struct lf_tail_file *f)
+static int files_push(struct lf_tail *t, struct lf_tail_file *f)
 {
     struct lf_tail_file **v = realloc(t->files, (t->nfiles + 1) * sizeof(*v));
     if (!v) {
@@ -152,14 +132,83 @@ static int add_file(struct lf_tail *t, struct lf_tail_file *f)
     return LF_OK;
 }
 
-static bool already_open(struct lf_tail *t, const char *path)
+static int file_alloc(struct lf_tail *t, const char *path, int fd, struct lf_tail_file **out)
 {
-    for (size_t i = 0; i < t->nfiles; i++) {
-        if (strcmp(t->files[i]->path, path) == 0) {
-            return true;
+    char err[256];
+    struct lf_tail_file *f = calloc(1, sizeof(*f));
+    if (!f) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return LF_ENOMEM;
+    }
+    f->tail = t;
+    f->wd = -1;
+    f->fd = fd;
+    f->partial_since = -1;
+    f->last_data_ms = tail_now_ms();
+    lf_buf_init(&f->carry, t->conf->max_line_bytes + 1);
+    f->path = strdup(path);
+    if (!f->path) {
+        file_free(f);
+        return LF_ENOMEM;
+    }
+    int rc = lf_ml_create(&t->conf->multiline, lf_parser_default_multiline(&t->conf->parser), err,
+                          sizeof(err), &f->ml);
+    if (rc != LF_OK) {
+        lf_log_error(t->log, "%s: multiline: %s", path, err);
+        file_free(f);
+        return rc;
+    }
+    *out = f;
+    return LF_OK;
+}
+
+int tail_file_open(struct lf_tail *t, const char *path, int fd, enum tail_open_mode mode,
+                   struct lf_tail_file **out)
+{
+    struct lf_tail_file *f;
+    if (fd < 0) {
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            lf_log_errno(LF_LOG_WARN, t->log, "%s: cannot open", path);
+            return LF_EIO;
         }
     }
-    return false;
+    int rc = file_alloc(t, path, fd, &f);
+    if (rc != LF_OK) {
+        return rc;
+    }
+    uint64_t size = 0;
+    if (lf_tail_identify(f->fd, &f->id, &size) != LF_OK) {
+        lf_log_errno(LF_LOG_WARN, t->log, "%s: cannot read", path);
+        file_free(f);
+        return LF_EIO;
+    }
+    if (!file_position(f, size, mode)) {
+        file_free(f);
+        return LF_EAGAIN;
+    }
+    if (files_push(t, f) != LF_OK) {
+        file_free(f);
+        return LF_ENOMEM;
+    }
+    if (t->inofd >= 0) {
+        /* The watch follows the inode across renames: writes through an old handle
+         * after rotation still wake us. */
+        char self[64];
+        snprintf(self, sizeof(self), "/proc/self/fd/%d", f->fd);
+        f->wd = inotify_add_watch(t->inofd, self, IN_MODIFY);
+        if (f->wd < 0) {
+            f->wd = inotify_add_watch(t->inofd, path, IN_MODIFY);
+        }
+    }
+    f->readable = true;
+    t->stats.files_opened++;
+    if (out) {
+        *out = f;
+    }
+    return LF_OK;
 }
 
 int lf_tail_create(const struct lf_input_conf *conf, int index, struct lf_ckpt_store *ckpt,
@@ -174,29 +223,23 @@ int lf_tail_create(const struct lf_input_conf *conf, int index, struct lf_ckpt_s
     t->index = index;
     t->emit = emit;
     t->emit_ctx = emit_ctx;
+    t->ckpt = ckpt;
+    t->log = log;
+    t->inofd = inotify_fd;
     t->read_buf = malloc(conf->read_buffer);
     if (!t->read_buf) {
         free(t);
         return LF_ENOMEM;
     }
-    for (size_t p = 0; p < conf->paths.n; p++) {
-        glob_t g;
-        if (glob(conf->paths.str[p], 0, NULL, &g) != 0) {
-            lf_log_warn(log, "input %s: no file matches %s (yet)", conf->name, conf->paths.str[p]);
-            continue;
-        }
-        for (size_t i = 0; i < g.gl_pathc; i++) {
-            struct lf_tail_file *f;
-            const char *path = g.gl_pathv[i];
-            if (excluded(conf, path) || already_open(t, path)) {
-                continue;
-            }
-            if (file_open(t, path, ckpt, inotify_fd, log, &f) == LF_OK && add_file(t, f) != LF_OK) {
-                file_free(f);
-            }
-        }
-        globfree(&g);
+    int rc = tail_scan(t, true);
+    if (rc != LF_OK) {
+        lf_tail_destroy(t);
+        return rc;
     }
+    tail_resume_rotated(t);
+    int64_t now = tail_now_ms();
+    t->next_rescan_ms = now + conf->rescan_interval_ms;
+    t->next_poll_ms = now + conf->poll_interval_ms;
     *out = t;
     return LF_OK;
 }
@@ -206,9 +249,16 @@ void lf_tail_destroy(struct lf_tail *t)
     if (!t) {
         return;
     }
+    lf_log_info(t->log,
+                "input %s: %llu files opened, %llu released, %llu rotations, %llu "
+                "truncations",
+                t->conf->name, (unsigned long long)t->stats.files_opened,
+                (unsigned long long)t->stats.files_released, (unsigned long long)t->stats.rotations,
+                (unsigned long long)t->stats.truncations);
     for (size_t i = 0; i < t->nfiles; i++) {
         file_free(t->files[i]);
     }
+    tail_watch_fini(t);
     free(t->files);
     free(t->read_buf);
     free(t);
@@ -269,12 +319,120 @@ static int split_chunk(struct lf_tail_file *f, const char *buf, size_t n, uint64
         }
         i += seg + (nl ? 1 : 0);
     }
+    bool partial = f->line_start < off + n;
+    if (!partial) {
+        f->partial_since = -1;
+    } else if (f->partial_since < 0) {
+        f->partial_since = now;
+    }
     return rc;
+}
+
+/* Emits the partial last line (no newline yet) as a record of its own. */
+static int emit_partial(struct lf_tail_file *f, int64_t now)
+{
+    if (f->line_start >= f->read_offset) {
+        return LF_OK;
+    }
+    int rc = push_line(f, f->carry.data, f->carry.len, f->line_start, f->read_offset,
+                       f->skipping ? LF_ML_TRUNCATED : 0, now);
+    lf_buf_reset(&f->carry);
+    f->skipping = false;
+    f->line_start = f->read_offset;
+    f->partial_since = -1;
+    return rc;
+}
+
+static int flush_ml(struct lf_tail_file *f)
+{
+    struct emit_ctx e = {.t = f->tail, .f = f};
+    return lf_ml_deadline(f->ml) >= 0 ? lf_ml_flush(f->ml, ml_emit, &e) : LF_OK;
+}
+
+/* ---- truncation ------------------------------------------------------------------- */
+
+/* Grows the live head fingerprint to cover up to 1 KiB of what has been read. */
+static void grow_head(struct lf_tail_file *f)
+{
+    if (f->head_len >= LF_TAIL_FP_MAX || f->read_offset <= f->head_len) {
+        return;
+    }
+    uint32_t len = f->read_offset < LF_TAIL_FP_MAX ? (uint32_t)f->read_offset : LF_TAIL_FP_MAX;
+    uint64_t h;
+    if (hash_head(f->fd, len, &h) == LF_OK) {
+        f->head_len = len;
+        f->head_hash = h;
+    }
+}
+
+/* True if the file started again since we read it: shorter than what we read, or its
+ * first bytes changed (it was truncated and has regrown past our offset). */
+static bool restarted(struct lf_tail_file *f)
+{
+    struct stat st;
+    uint64_t h;
+    if (fstat(f->fd, &st) != 0) {
+        return false;
+    }
+    if ((uint64_t)st.st_size < f->read_offset) {
+        return true;
+    }
+    return f->head_len > 0 && (hash_head(f->fd, f->head_len, &h) != LF_OK || h != f->head_hash);
+}
+
+/* The file restarted: retire f (its records still wait for acks) and follow the same
+ * inode as a new identity read from 0. */
+static int file_restart(struct lf_tail_file *f)
+{
+    struct lf_tail *t = f->tail;
+    struct lf_tail_file *nf;
+    t->stats.truncations++;
+    lf_log_info(t->log, "%s: truncated at offset %llu (truncation #%llu), reading from 0", f->path,
+                (unsigned long long)f->read_offset, (unsigned long long)t->stats.truncations);
+    int rc = flush_ml(f); /* the lines it holds were read: send them */
+    lf_buf_reset(&f->carry);
+    f->retired = true;
+    f->readable = false;
+    f->ckpt_dirty = false;
+    int fd = dup(f->fd);
+    if (fd < 0) {
+        return LF_EIO;
+    }
+    int orc = tail_file_open(t, f->path, fd, TAIL_OPEN_NEW, &nf);
+    if (orc == LF_OK) {
+        /* The inode is the same, so the old checkpoint entry may match the new head if it
+         * is short: a truncated file is always read from 0. */
+        nf->read_offset = nf->line_start = 0;
+        lf_track_init(&nf->track, 0);
+        nf->ckpt_dirty = true;
+        nf->orphan = f->orphan;
+        if (nf->wd < 0) {
+            nf->wd = f->wd;
+        }
+    }
+    return rc;
+}
+
+/* ---- reading ---------------------------------------------------------------------- */
+
+/* Gives an identity fingerprint to a file first seen empty, before its first record. */
+static void late_fingerprint(struct lf_tail_file *f)
+{
+    uint64_t size;
+    if (f->id.fp_len == 0 && f->read_offset == 0 &&
+        lf_tail_identify(f->fd, &f->id, &size) == LF_OK) {
+        f->head_len = f->id.fp_len;
+        f->head_hash = f->id.fp_hash;
+    }
 }
 
 static int read_file(struct lf_tail_file *f, size_t *budget)
 {
     struct lf_tail *t = f->tail;
+    late_fingerprint(f);
+    if (restarted(f)) {
+        return file_restart(f);
+    }
     while (*budget > 0) {
         size_t want = t->conf->read_buffer < *budget ? t->conf->read_buffer : *budget;
         ssize_t n = pread(f->fd, t->read_buf, want, (off_t)f->read_offset);
@@ -283,15 +441,20 @@ static int read_file(struct lf_tail_file *f, size_t *budget)
         }
         if (n <= 0) {
             f->readable = false;
+            f->eof = true;
             return n < 0 ? LF_EIO : LF_OK;
         }
         uint64_t off = f->read_offset;
+        int64_t now = tail_now_ms();
         f->read_offset += (uint64_t)n;
+        f->last_data_ms = now;
+        f->eof = false;
         *budget -= (size_t)n < *budget ? (size_t)n : *budget;
-        int rc = split_chunk(f, t->read_buf, (size_t)n, off, now_ms());
+        int rc = split_chunk(f, t->read_buf, (size_t)n, off, now);
         if (rc != LF_OK) {
             return rc;
         }
+        grow_head(f);
     }
     return LF_OK;
 }
@@ -299,10 +462,22 @@ static int read_file(struct lf_tail_file *f, size_t *budget)
 int lf_tail_read(struct lf_tail *t, size_t budget, bool *more)
 {
     *more = false;
-    size_t share = t->nfiles ? budget / t->nfiles + 1 : budget;
+    if (t->need_scan) {
+        t->need_scan = false;
+        tail_scan(t, false);
+    }
+    size_t nread = 0;
     for (size_t i = 0; i < t->nfiles; i++) {
-        struct lf_tail_file *f = t->files[i];
-        if (!f->readable) {
+        nread += t->files[i]->readable && !t->files[i]->retired;
+    }
+    if (nread == 0) {
+        return LF_OK;
+    }
+    size_t share = budget / nread + 1;
+    size_t n = t->nfiles, start = t->rr++ % n;
+    for (size_t k = 0; k < n; k++) {
+        struct lf_tail_file *f = t->files[(start + k) % n];
+        if (!f->readable || f->retired) {
             continue;
         }
         size_t b = share;
@@ -310,32 +485,122 @@ int lf_tail_read(struct lf_tail *t, size_t budget, bool *more)
         if (rc != LF_OK && rc != LF_EIO) {
             return rc;
         }
-        *more = *more || f->readable;
+        *more = *more || (f->readable && !f->retired);
     }
+    *more = *more || t->need_scan;
     return LF_OK;
-}
-
-void lf_tail_mark_readable(struct lf_tail *t, int wd)
-{
-    for (size_t i = 0; i < t->nfiles; i++) {
-        if (wd < 0 || t->files[i]->wd == wd) {
-            t->files[i]->readable = true;
-        }
-    }
 }
 
 int lf_tail_flush_pending(struct lf_tail *t, int64_t now, bool force)
 {
     for (size_t i = 0; i < t->nfiles; i++) {
         struct lf_tail_file *f = t->files[i];
+        int rc = LF_OK;
+        if (force && f->partial_since >= 0 &&
+            now - f->partial_since >= t->conf->partial_timeout_ms) {
+            rc = emit_partial(f, now);
+        }
         int64_t dl = lf_ml_deadline(f->ml);
-        if (dl >= 0 && (force || dl <= now)) {
-            struct emit_ctx e = {.t = t, .f = f};
-            int rc = lf_ml_flush(f->ml, ml_emit, &e);
-            if (rc != LF_OK) {
-                return rc;
-            }
+        if (rc == LF_OK && dl >= 0 && (force || dl <= now)) {
+            rc = flush_ml(f);
+        }
+        if (rc != LF_OK) {
+            return rc;
         }
     }
     return LF_OK;
+}
+
+/* ---- rotated files ---------------------------------------------------------------- */
+
+/* A rotated (or deleted) file at EOF: its partial last line goes out after
+ * partial_timeout, its pending multi-line record after rotate_wait. Returns true when
+ * the file can be released: nothing pending anywhere and no write for rotate_wait. */
+static bool orphan_done(struct lf_tail_file *f, int64_t now, int *rc)
+{
+    const struct lf_input_conf *c = f->tail->conf;
+    int64_t quiet = now - f->last_data_ms;
+    *rc = LF_OK;
+    if (!f->eof || f->readable) {
+        return false;
+    }
+    if (f->partial_since >= 0 && quiet >= c->partial_timeout_ms) {
+        *rc = emit_partial(f, now);
+    }
+    if (*rc == LF_OK && quiet >= c->rotate_wait_ms) {
+        *rc = flush_ml(f);
+    }
+    return *rc == LF_OK && quiet >= c->rotate_wait_ms && f->partial_since < 0 &&
+           lf_ml_deadline(f->ml) < 0 && f->track.pending == 0;
+}
+
+static void file_release(struct lf_tail *t, struct lf_tail_file *f, int64_t now)
+{
+    struct stat st;
+    if (!f->retired) {
+        bool deleted = fstat(f->fd, &st) == 0 && st.st_nlink == 0;
+        if (deleted) {
+            /* Gone for good: its inode may be reused, so forget its checkpoint now. */
+            lf_ckpt_remove(t->ckpt, f->id.dev, f->id.ino);
+        } else {
+            lf_ckpt_set(t->ckpt, &f->id, f->path, f->track.committed);
+            tail_gone_add(t, f->id.dev, f->id.ino, now);
+        }
+        lf_log_info(t->log, "%s: rotated file read to its end (%llu bytes), released", f->path,
+                    (unsigned long long)f->read_offset);
+    }
+    if (f->wd >= 0 && t->inofd >= 0 && !tail_wd_shared(t, f)) {
+        inotify_rm_watch(t->inofd, f->wd);
+    }
+    t->stats.files_released++;
+    file_free(f);
+}
+
+int lf_tail_tick(struct lf_tail *t, int64_t now)
+{
+    int rc = lf_tail_flush_pending(t, now, false);
+    size_t keep = 0;
+    for (size_t i = 0; i < t->nfiles; i++) {
+        struct lf_tail_file *f = t->files[i];
+        int orc = LF_OK;
+        bool done = f->retired ? f->track.pending == 0 : f->orphan && orphan_done(f, now, &orc);
+        if (rc == LF_OK) {
+            rc = orc;
+        }
+        if (done) {
+            file_release(t, f, now);
+        } else {
+            t->files[keep++] = f;
+        }
+    }
+    t->nfiles = keep;
+    if (now >= t->next_poll_ms) {
+        /* Files without an inode watch, and rotated ones (cheap: few). */
+        for (size_t i = 0; i < t->nfiles; i++) {
+            if (t->files[i]->wd < 0 || t->files[i]->orphan) {
+                t->files[i]->readable = true;
+            }
+        }
+        t->next_poll_ms = now + t->conf->poll_interval_ms;
+    }
+    if (now >= t->next_rescan_ms) {
+        t->need_scan = true; /* the scan also stats every file: the safety poll */
+        tail_prune(t, now);
+        t->next_rescan_ms = now + t->conf->rescan_interval_ms;
+    }
+    return rc;
+}
+
+void lf_tail_checkpoint(struct lf_tail *t)
+{
+    for (size_t k = 0; k < t->nfiles; k++) {
+        struct lf_tail_file *f = t->files[k];
+        if (f->retired) {
+            continue; /* its inode now belongs to the new identity */
+        }
+        if (f->ckpt_dirty || !lf_ckpt_find(t->ckpt, f->id.dev, f->id.ino)) {
+            lf_ckpt_set(t->ckpt, &f->id, f->path, f->track.committed);
+            f->ckpt_dirty = false;
+        }
+    }
 }

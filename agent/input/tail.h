@@ -1,10 +1,12 @@
-/* tail.h - the first tail input: globs expanded at start, files followed for appends.
+/* tail.h - the tail input: globs watched with inotify, files followed across rotation.
  *
- * Each matched file is opened once, identified (device, inode, fingerprint of its first
- * bytes), resumed from its checkpoint or per start_at, and read in large blocks that are
- * split into lines and handed to the multi-line assembler, whose records go to the emit
- * callback. Appends are noticed through inotify (IN_MODIFY) and a safety poll. Rotation,
- * truncation and new files appearing after start are the tail issue's (not handled here).
+ * The directories of every glob are watched (create, move, delete); each matched file is
+ * opened, identified (device, inode, fingerprint of its first bytes), resumed from its
+ * checkpoint or per start_at, and read in large blocks split into lines and handed to the
+ * multi-line assembler, whose records go to the emit callback. A file renamed away or
+ * deleted keeps being read through its fd to EOF and is released only once its records
+ * are acknowledged and no write came for rotate_wait. A truncated (copytruncate) file is
+ * a new identity read from 0. Does not: parse, route or ack records (the agent does).
  * Main thread only.
  */
 #ifndef LF_TAIL_H
@@ -20,25 +22,45 @@
 #include "lf_conf.h"
 #include "lf_multiline.h"
 
+struct inotify_event;
+
 struct lf_tail_file {
     struct lf_track_file track; /* first: records point here */
     struct lf_tail *tail;
     char *path;
     int fd;
-    int wd; /* inotify watch, -1 if none */
+    int wd; /* inotify watch of the inode, -1 if none */
     struct lf_file_id id;
-    uint64_t read_offset; /* next byte to read */
-    uint64_t line_start;  /* file offset of carry's first byte */
-    struct lf_buf carry;  /* partial line */
-    bool skipping;        /* inside an over-long line being skipped */
-    bool readable;        /* may have unread bytes */
-    bool ckpt_dirty;      /* committed moved since the last checkpoint write */
+    uint64_t read_offset;  /* next byte to read */
+    uint64_t line_start;   /* file offset of carry's first byte */
+    struct lf_buf carry;   /* partial line */
+    bool skipping;         /* inside an over-long line being skipped */
+    bool readable;         /* may have unread bytes */
+    bool ckpt_dirty;       /* committed moved since the last checkpoint write */
+    bool eof;              /* the last read reached the end of the file */
+    bool orphan;           /* no glob path leads here any more: rotated away or deleted */
+    bool retired;          /* truncated: content gone, only waits for its acks */
+    bool seen;             /* mark of the current scan */
+    uint32_t head_len;     /* restart check: xxh64 of the first head_len bytes */
+    uint64_t head_hash;    /*   (grows to 1 KiB as the file is read) */
+    int64_t last_data_ms;  /* last time bytes were read (or the file was opened) */
+    int64_t partial_since; /* when carry became non-empty, -1 if empty */
     struct lf_ml *ml;
 };
 
 /* Receives each complete record. Returns LF_OK or an error (reading stops). */
 typedef int lf_tail_emit_fn(void *ctx, struct lf_tail_file *f, const char *text, size_t len,
                             uint64_t start, uint64_t end, unsigned flags);
+
+struct lf_tail_stats {
+    uint64_t files_opened;
+    uint64_t files_released;
+    uint64_t rotations;   /* files that left their glob path (renamed away, deleted) */
+    uint64_t truncations; /* files that started again (truncate, copytruncate) */
+};
+
+struct tail_dir;
+struct tail_gone;
 
 struct lf_tail {
     const struct lf_input_conf *conf; /* borrowed */
@@ -48,21 +70,57 @@ struct lf_tail {
     char *read_buf;
     lf_tail_emit_fn *emit;
     void *emit_ctx;
+    struct lf_ckpt_store *ckpt;   /* borrowed */
+    const struct lf_log_ctx *log; /* borrowed */
+    int inofd;                    /* borrowed, -1: no inotify */
+    struct tail_dir *dirs;        /* watched directories */
+    size_t ndirs;
+    struct tail_gone *gone; /* checkpoint entries of released files */
+    size_t ngone;
+    bool need_scan;         /* a directory changed: re-expand the globs */
+    int64_t next_rescan_ms; /* slow safety rescan */
+    int64_t next_poll_ms;   /* poll of files without an inode watch */
+    size_t rr;              /* round-robin start of the next read turn */
+    struct lf_tail_stats stats;
 };
 
-/* Expands the globs, opens and positions every file. inotify_fd may be -1. */
+/* Expands the globs, watches their directories, opens and positions every file (a file
+ * rotated while the agent was stopped and still in a watched directory is resumed from its
+ * checkpoint too). inotify_fd may be -1 (then only the rescan finds changes). */
 int lf_tail_create(const struct lf_input_conf *conf, int index, struct lf_ckpt_store *ckpt,
                    int inotify_fd, lf_tail_emit_fn *emit, void *emit_ctx,
                    const struct lf_log_ctx *log, struct lf_tail **out);
+/* Closes everything. Records must have been dropped by the caller first. NULL-safe. */
 void lf_tail_destroy(struct lf_tail *t);
-/* Reads at most budget bytes over the readable files. Returns LF_OK or an emit error;
- * *more tells whether a file still has unread bytes. */
+/* Reads at most budget bytes, shared over the readable files so one busy file cannot
+ * starve the others. Returns LF_OK or an emit error; *more tells whether a file still has
+ * unread bytes. */
 int lf_tail_read(struct lf_tail *t, size_t budget, bool *more);
-/* Marks the file with watch descriptor wd readable (wd < 0: all files). */
+/* Handles one inotify event (the watch may belong to another input: then nothing). An
+ * IN_Q_OVERFLOW event makes every file readable and rescans the globs. */
+void lf_tail_on_inotify(struct lf_tail *t, const struct inotify_event *ev);
+/* Marks the file with watch descriptor wd readable (wd < 0: all files, and rescan). */
 void lf_tail_mark_readable(struct lf_tail *t, int wd);
-/* Flushes multi-line records whose deadline passed (all of them if force). */
+/* Periodic work (call every ~100 ms): multi-line deadlines, partial lines of rotated files,
+ * release of finished rotated files, the slow rescan, the poll of unwatched files,
+ * forget_after pruning. Returns LF_OK or an emit error. */
+int lf_tail_tick(struct lf_tail *t, int64_t now_ms);
+/* Flushes multi-line records whose deadline passed (all of them if force). With force
+ * (shutdown), a partial last line waiting longer than partial_timeout is emitted too. */
 int lf_tail_flush_pending(struct lf_tail *t, int64_t now_ms, bool force);
-/* Computes the identity of an open file (exposed for tests). */
+/* Writes the committed offset of every live file to the checkpoint store (in memory;
+ * the caller saves the store). */
+void lf_tail_checkpoint(struct lf_tail *t);
+
+/* Identity rule. The fingerprint is the xxh64 of the first min(size, 1 KiB) bytes seen the
+ * first time the file is non-empty, remembered with that length (an empty file gets its
+ * fingerprint at its first read, before any record exists, so record ids stay stable).
+ * A remembered identity applies to an open file only if device and inode are equal AND
+ * the file still starts with the same fp_len bytes. */
+#define LF_TAIL_FP_MAX 1024
+/* Computes the identity of an open file. */
 int lf_tail_identify(int fd, struct lf_file_id *id, uint64_t *size);
+/* True if fd's file has id's device+inode and still starts with id's fingerprinted bytes. */
+bool lf_tail_id_matches(int fd, const struct lf_file_id *id);
 
 #endif

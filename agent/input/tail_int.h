@@ -1,0 +1,43 @@
+/* tail_int.h - functions shared by the tail's files (tail.c: files and reading,
+ * tail_watch.c: directories, globs, inotify, rotation detection, checkpoint pruning).
+ * Not for use outside agent/input/tail*.c.
+ */
+#ifndef LF_TAIL_INT_H
+#define LF_TAIL_INT_H
+
+#include "tail.h"
+
+struct tail_dir {
+    char *path;
+    int wd;
+};
+
+/* A checkpoint entry whose file was released: pruned after forget_after. */
+struct tail_gone {
+    uint64_t dev, ino;
+    int64_t since_ms;
+};
+
+enum tail_open_mode {
+    TAIL_OPEN_INITIAL, /* found at start: checkpoint, else start_at */
+    TAIL_OPEN_NEW,     /* appeared later: checkpoint if it matches, else offset 0 */
+    TAIL_OPEN_ORPHAN,  /* rotated while stopped: only from a matching checkpoint */
+};
+
+int64_t tail_now_ms(void);
+/* Opens path (or takes fd if >= 0), identifies and positions it, adds it to t->files.
+ * Returns LF_OK, LF_EIO (cannot open: logged), LF_EAGAIN (orphan without a matching
+ * checkpoint: not added) or LF_ENOMEM. */
+int tail_file_open(struct lf_tail *t, const char *path, int fd, enum tail_open_mode mode,
+                   struct lf_tail_file **out);
+/* True if another file of t shares f's inotify watch. */
+bool tail_wd_shared(const struct lf_tail *t, const struct lf_tail_file *f);
+
+/* tail_watch.c */
+int tail_scan(struct lf_tail *t, bool initial);
+void tail_resume_rotated(struct lf_tail *t);
+void tail_watch_fini(struct lf_tail *t);
+void tail_gone_add(struct lf_tail *t, uint64_t dev, uint64_t ino, int64_t now);
+void tail_prune(struct lf_tail *t, int64_t now);
+
+#endif
