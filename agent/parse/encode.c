@@ -5,35 +5,19 @@
  * JSON values are only copied after a parser checked them.
  */
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "logferry/lf_err.h"
 #include "parse_int.h"
 
-void lf_f_str(struct lf_parser *p, const char *key, const char *s, size_t n)
+void lf_f_add(struct lf_parser *p, const char *key, size_t kl, enum lf_fkind kind, const char *s,
+              size_t n, int64_t i)
 {
     if (p->nf < LF_MAX_FIELDS) {
-        p->f[p->nf++] = (struct lf_field){.key = key, .s = s, .n = n, .kind = FK_STR};
-    }
-}
-
-void lf_f_int(struct lf_parser *p, const char *key, int64_t v)
-{
-    if (p->nf < LF_MAX_FIELDS) {
-        p->f[p->nf++] = (struct lf_field){.key = key, .i = v, .kind = FK_INT};
-    }
-}
-
-void lf_f_num(struct lf_parser *p, const char *key, const char *s, size_t n)
-{
-    if (p->nf < LF_MAX_FIELDS) {
-        p->f[p->nf++] = (struct lf_field){.key = key, .s = s, .n = n, .kind = FK_NUM};
-    }
-}
-
-void lf_f_json(struct lf_parser *p, const char *key, const char *s, size_t n)
-{
-    if (p->nf < LF_MAX_FIELDS) {
-        p->f[p->nf++] = (struct lf_field){.key = key, .s = s, .n = n, .kind = FK_JSON};
+        p->f[p->nf++] =
+            (struct lf_field){.key = key, .kl = kl, .s = s, .n = n, .i = i, .kind = kind};
     }
 }
 
@@ -78,6 +62,56 @@ size_t lf_utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
+/* Bytes of the 8-byte word w that need care in a JSON string: < 0x20, '"', '\\', >= 0x80.
+ * Returns nonzero if any (SWAR: no per-byte branches on the common path). */
+static inline uint64_t swar_special(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t q = w ^ (ones * '"');
+    uint64_t b = w ^ (ones * '\\');
+    uint64_t ctl = (w - ones * 0x20) & ~w;
+    uint64_t zq = (q - ones) & ~q;
+    uint64_t zb = (b - ones) & ~b;
+    return (ctl | zq | zb | w) & high;
+}
+
+size_t lf_json_plain_prefix(const char *s, size_t n)
+{
+    size_t i = 0;
+#ifdef __SSE2__
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+                  space = _mm_set1_epi8(0x20);
+    while (i + 16 <= n) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        /* signed compare: bytes >= 0x80 are negative, so they count as "< 0x20" too */
+        __m128i bad =
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+                         _mm_cmplt_epi8(v, space));
+        unsigned m = (unsigned)_mm_movemask_epi8(bad);
+        if (m) {
+            return i + (size_t)__builtin_ctz(m);
+        }
+        i += 16;
+    }
+#endif
+    while (i + 8 <= n) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if (swar_special(w)) {
+            break;
+        }
+        i += 8;
+    }
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
+            break;
+        }
+        i++;
+    }
+    return i;
+}
+
 size_t lf_json_escape_to(char *o, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -85,6 +119,15 @@ size_t lf_json_escape_to(char *o, const char *s, size_t n)
     char *start = o;
     size_t i = 0;
     while (i < n) {
+        size_t plain = lf_json_plain_prefix(s + i, n - i);
+        if (plain) {
+            memcpy(o, s + i, plain);
+            o += plain;
+            i += plain;
+            if (i >= n) {
+                break;
+            }
+        }
         unsigned char c = p[i];
         if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
             *o++ = (char)c;
@@ -148,6 +191,18 @@ static char *put_key(char *o, const char *key)
     return o;
 }
 
+/* Parser keys are literals or names checked at create time: plain ASCII, < LF_MAX_KEY. */
+static char *put_plain_key(char *o, const char *key, size_t n)
+{
+    *o++ = ',';
+    *o++ = '"';
+    memcpy(o, key, n);
+    o += n;
+    *o++ = '"';
+    *o++ = ':';
+    return o;
+}
+
 static char *put_str(char *o, const char *s, size_t n)
 {
     *o++ = '"';
@@ -185,7 +240,7 @@ static bool dup_key(const struct lf_parser *p, size_t i)
     const char *k = p->f[i].key;
     for (size_t j = 0; j < i; j++) {
         const char *o = p->f[j].key;
-        if (o == k || (o[0] == k[0] && o[1] == k[1] && !strcmp(o, k))) {
+        if (o == k || (p->f[j].kl == p->f[i].kl && !memcmp(o, k, p->f[i].kl))) {
             return true;
         }
     }
@@ -221,9 +276,17 @@ int lf_encode_record(struct lf_parser *p, const struct lf_event_meta *m, const c
                      size_t len, struct lf_buf *out)
 {
     /* Upper bound: every string byte may become 6 bytes. */
-    size_t need = 256 + 6 * (p->msglen + slen(m->host_name) + slen(m->path) + slen(m->id_hex));
+    if (m->host_name != p->host_ptr) {
+        p->host_ptr = m->host_name;
+        p->host_len = slen(m->host_name);
+    }
+    if (m->path != p->path_ptr) {
+        p->path_ptr = m->path;
+        p->path_len = slen(m->path);
+    }
+    size_t need = 256 + 6 * (p->msglen + p->host_len + p->path_len + slen(m->id_hex));
     for (size_t i = 0; i < p->nf; i++) {
-        need += 32 + 6 * (strlen(p->f[i].key) + p->f[i].n);
+        need += LF_MAX_KEY + 8 + 6 * p->f[i].n;
     }
     if (m->fields) {
         for (size_t i = 0; i < m->fields->n; i++) {
@@ -236,7 +299,23 @@ int lf_encode_record(struct lf_parser *p, const struct lf_event_meta *m, const c
     }
     char *o = out->data + out->len;
     o = PUTLIT(o, "{\"@timestamp\":\"");
-    o += lf_fmt_ts(o, p->ts_ms);
+    /* "YYYY-MM-DDTHH:MM:SS." is cached per second; only the milliseconds change */
+    int64_t sec = p->ts_ms >= 0 ? p->ts_ms / 1000 : -1;
+    if (sec < 0 || sec != p->fmt_sec) {
+        lf_fmt_ts(p->fmt_buf, p->ts_ms);
+        p->fmt_sec = sec;
+    }
+    memcpy(o, p->fmt_buf, 20);
+    unsigned msec = (unsigned)(p->ts_ms >= 0 ? p->ts_ms % 1000 : 0);
+    if (sec < 0) {
+        memcpy(o + 20, p->fmt_buf + 20, 3);
+    } else {
+        o[20] = (char)('0' + msec / 100);
+        o[21] = (char)('0' + msec / 10 % 10);
+        o[22] = (char)('0' + msec % 10);
+    }
+    o[23] = 'Z';
+    o += 24;
     o = PUTLIT(o, "\",\"type\":\"");
     const char *tn = type_names[p->rtype];
     o = put(o, tn, strlen(tn));
@@ -245,9 +324,9 @@ int lf_encode_record(struct lf_parser *p, const struct lf_event_meta *m, const c
     o = PUTLIT(o, ",\"message\":");
     o = put_str(o, p->msg, p->msglen);
     o = PUTLIT(o, ",\"host.name\":");
-    o = put_str(o, m->host_name ? m->host_name : "", slen(m->host_name));
+    o = put_str(o, m->host_name ? m->host_name : "", p->host_len);
     o = PUTLIT(o, ",\"log.file.path\":");
-    o = put_str(o, m->path ? m->path : "", slen(m->path));
+    o = put_str(o, m->path ? m->path : "", p->path_len);
     o = PUTLIT(o, ",\"log.offset\":");
     o = put_int(o, (int64_t)m->offset);
     if (m->fields) {
@@ -262,10 +341,10 @@ int lf_encode_record(struct lf_parser *p, const struct lf_event_meta *m, const c
     }
     for (size_t i = 0; i < p->nf; i++) {
         const struct lf_field *f = &p->f[i];
-        if (dup_key(p, i) || (m->fields && in_fields(m->fields, f->key))) {
+        if ((p->dedupe && dup_key(p, i)) || (m->fields && in_fields(m->fields, f->key))) {
             continue; /* first value wins; input fields win over parser fields */
         }
-        o = put_key(o, f->key);
+        o = put_plain_key(o, f->key, f->kl);
         switch (f->kind) {
         case FK_STR:
             o = put_str(o, f->s, f->n);

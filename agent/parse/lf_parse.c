@@ -142,6 +142,27 @@ static int parse_rate_ppm(const char *s, int64_t *ppm)
     return 0;
 }
 
+/* Which request-line keys an access-log variable writes (they overlap). */
+static unsigned url_keys(enum lf_avar v)
+{
+    switch (v) {
+    case AV_REQUEST:
+        return 1 | 2 | 4 | 8 | 16;
+    case AV_METHOD:
+        return 1;
+    case AV_URI:
+        return 2 | 4 | 8;
+    case AV_PATH:
+        return 4;
+    case AV_QUERY:
+        return 8;
+    case AV_PROTOCOL:
+        return 16;
+    default:
+        return 0;
+    }
+}
+
 int lf_parser_create(const struct lf_parser_conf *pc, const struct lf_filter_conf *fc,
                      enum lf_record_type type, char *err, size_t errlen, struct lf_parser **out)
 {
@@ -153,6 +174,7 @@ int lf_parser_create(const struct lf_parser_conf *pc, const struct lf_filter_con
     lf_buf_init(&p->scratch, 0);
     lf_buf_init(&p->scratch2, 0);
     p->kind = (enum lf_ptype)pc->type;
+    p->fmt_sec = -1;
     p->type = type;
     p->max_body = pc->max_body_bytes ? pc->max_body_bytes : 4096;
     p->duration_unit = pc->duration_unit;
@@ -218,6 +240,21 @@ int lf_parser_create(const struct lf_parser_conf *pc, const struct lf_filter_con
     }
     if (rc != LF_OK) {
         goto fail;
+    }
+    p->dedupe = true;
+    if (p->kind == PT_NGINX || p->kind == PT_APACHE) {
+        /* a template without a repeated variable cannot produce a key twice */
+        p->dedupe = false;
+        for (size_t i = 0; i < p->at.nseg; i++) {
+            for (size_t j = 0; j < i; j++) {
+                const struct lf_aseg *a = &p->at.seg[i], *b = &p->at.seg[j];
+                if ((a->var == b->var && a->var != AV_IGNORE && a->var != AV_OTHER) ||
+                    (a->key && b->key && !strcmp(a->key, b->key)) ||
+                    (url_keys(a->var) & url_keys(b->var))) {
+                    p->dedupe = true;
+                }
+            }
+        }
     }
     *out = p;
     return LF_OK;

@@ -176,11 +176,12 @@ int lf_atmpl_compile_nginx(struct lf_atmpl *t, const char *fmt, char *err, size_
         }
         if (var == AV_OTHER && !key) {
             if (nl > 5 && !memcmp(name, "http_", 5)) {
-                snprintf(buf, sizeof(buf), "http.request.header.%.*s", (int)(nl - 5), name + 5);
+                snprintf(buf, sizeof(buf), "http.request.header.%.*s",
+                         (int)(nl - 5 > 90 ? 90 : nl - 5), name + 5);
             } else if (nl > 13 && !memcmp(name, "sent_http_", 10)) {
                 snprintf(buf, sizeof(buf), "http.response.header.%.*s", (int)(nl - 10), name + 10);
             } else {
-                snprintf(buf, sizeof(buf), "nginx.%.*s", (int)nl, name);
+                snprintf(buf, sizeof(buf), "nginx.%.*s", (int)(nl > 100 ? 100 : nl), name);
             }
             key = buf;
         }
@@ -202,9 +203,12 @@ int lf_atmpl_compile_nginx(struct lf_atmpl *t, const char *fmt, char *err, size_
 static void header_key(char *buf, size_t cap, const char *prefix, const char *h, size_t n)
 {
     size_t o = (size_t)snprintf(buf, cap, "%s", prefix);
+    if (cap > LF_MAX_KEY) {
+        cap = LF_MAX_KEY;
+    }
     for (size_t i = 0; i < n && o + 1 < cap; i++) {
         char c = (char)tolower((unsigned char)h[i]);
-        buf[o++] = c == '-' ? '_' : c;
+        buf[o++] = isalnum((unsigned char)c) ? c : '_'; /* keys are plain ASCII */
     }
     buf[o] = '\0';
 }
@@ -394,7 +398,11 @@ static const char *find_lit(const char *s, size_t n, const char *lit, size_t ll,
         if (!q) {
             return NULL;
         }
-        if (!memcmp(q, lit, ll)) {
+        size_t k = 1;
+        while (k < ll && q[k] == lit[k]) {
+            k++;
+        }
+        if (k == ll) {
             if (!quoted || q == s || q[-1] != '\\') {
                 return q;
             }
@@ -602,7 +610,6 @@ static void client_addr(struct lf_parser *p, const char *s, size_t n)
 
 static void url_fields(struct lf_parser *p, const char *u, size_t n)
 {
-    lf_f_str(p, "url.original", u, n);
     const char *q = memchr(u, '?', n);
     if (q) {
         lf_f_str(p, "url.path", u, (size_t)(q - u));

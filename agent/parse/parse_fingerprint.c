@@ -1,13 +1,58 @@
 /* parse_fingerprint.c - SQL fingerprint like pt-query-digest's: comments removed, literals
  * to ?, IN (...) and VALUES (...) lists collapsed, whitespace and case folded. */
 #include <ctype.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "parse_int.h"
 
-static bool word(char c)
+/* Character classes without locale lookups (hot path). */
+enum { C_WORD = 1, C_DIGIT = 2, C_XDIGIT = 4, C_SPACE = 8, C_ALPHA = 16 };
+static unsigned char cls[256];
+
+static pthread_once_t cls_once = PTHREAD_ONCE_INIT;
+
+static void fill_cls(void)
 {
-    return isalnum((unsigned char)c) || c == '_' || c == '$' || (unsigned char)c >= 0x80;
+    for (int c = 0; c < 256; c++) {
+        unsigned char k = 0;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+            k |= C_WORD | C_ALPHA;
+        }
+        if (c >= '0' && c <= '9') {
+            k |= C_WORD | C_DIGIT | C_XDIGIT;
+        }
+        if ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) {
+            k |= C_XDIGIT;
+        }
+        if (c == '_' || c == '$' || c >= 0x80) {
+            k |= C_WORD;
+        }
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
+            k |= C_SPACE;
+        }
+        cls[c] = k;
+    }
+}
+
+static void init_cls(void)
+{
+    pthread_once(&cls_once, fill_cls);
+}
+
+static inline bool word(char c)
+{
+    return cls[(unsigned char)c] & C_WORD;
+}
+
+static inline bool is_digit(char c)
+{
+    return cls[(unsigned char)c] & C_DIGIT;
+}
+
+static inline char lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
 }
 
 /* Collapses "in(?, ?, ?)" to "in(?+)" and "values(?, ?),(?, ?)" to "values(?+)". */
@@ -15,6 +60,10 @@ static size_t collapse(char *o, size_t n)
 {
     size_t w = 0;
     for (size_t i = 0; i < n;) {
+        if (o[i] != 'i' && o[i] != 'v') {
+            o[w++] = o[i++];
+            continue;
+        }
         bool in = i + 3 <= n && !memcmp(o + i, "in(", 3) && (i == 0 || !word(o[i - 1]));
         bool in2 = i + 4 <= n && !memcmp(o + i, "in (", 4) && (i == 0 || !word(o[i - 1]));
         bool val = i + 7 <= n && !memcmp(o + i, "values ", 7) && (i == 0 || !word(o[i - 1]));
@@ -62,10 +111,19 @@ static size_t collapse(char *o, size_t n)
 
 size_t lf_fingerprint(const char *s, size_t n, char *o)
 {
+    init_cls();
     size_t w = 0;
     size_t i = 0;
     while (i < n) {
         char c = s[i];
+        unsigned char k = cls[(unsigned char)c];
+        if ((k & C_WORD) && !(k & C_DIGIT)) {
+            /* identifier or keyword: copy the whole run, lowercased */
+            do {
+                o[w++] = lower(s[i++]);
+            } while (i < n && (cls[(unsigned char)s[i]] & C_WORD));
+            continue;
+        }
         if (c == '/' && i + 1 < n && s[i + 1] == '*') {
             const char *e = memmem(s + i + 2, n - i - 2, "*/", 2);
             i = e ? (size_t)(e - s) + 2 : n;
@@ -88,22 +146,21 @@ size_t lf_fingerprint(const char *s, size_t n, char *o)
             i = j + 1;
             o[w++] = '?';
             continue;
-        } else if ((isdigit((unsigned char)c) ||
-                    (c == '-' && i + 1 < n && isdigit((unsigned char)s[i + 1]) && w &&
-                     !word(o[w - 1]) && o[w - 1] != ')')) &&
+        } else if ((is_digit(c) || (c == '-' && i + 1 < n && is_digit(s[i + 1]) && w &&
+                                    !word(o[w - 1]) && o[w - 1] != ')')) &&
                    (w == 0 || !word(o[w - 1]))) {
             size_t j = i + 1;
             if (c == '0' && j < n && (s[j] == 'x' || s[j] == 'X')) {
                 j++;
             }
             while (j < n &&
-                   (isxdigit((unsigned char)s[j]) || s[j] == '.' ||
+                   ((cls[(unsigned char)s[j]] & C_XDIGIT) || s[j] == '.' ||
                     ((s[j] == '-' || s[j] == '+') && (s[j - 1] == 'e' || s[j - 1] == 'E')))) {
                 j++;
             }
             if (j < n && word(s[j])) { /* identifier like 1abc */
                 while (i < j) {
-                    o[w++] = (char)tolower((unsigned char)s[i++]);
+                    o[w++] = lower(s[i++]);
                 }
                 continue;
             }
@@ -113,13 +170,13 @@ size_t lf_fingerprint(const char *s, size_t n, char *o)
         } else {
             i++;
         }
-        if (isspace((unsigned char)c)) {
+        if (cls[(unsigned char)c] & C_SPACE) {
             if (w && o[w - 1] != ' ') {
                 o[w++] = ' ';
             }
             continue;
         }
-        o[w++] = (char)tolower((unsigned char)c);
+        o[w++] = lower(c);
     }
     while (w && (o[w - 1] == ' ' || o[w - 1] == ';')) {
         w--;
@@ -132,7 +189,7 @@ size_t lf_fingerprint(const char *s, size_t n, char *o)
     w -= st;
     /* "null" -> "?" */
     for (size_t k = 0; k + 4 <= w; k++) {
-        if (!memcmp(o + k, "null", 4) && (k == 0 || !word(o[k - 1])) &&
+        if (o[k] == 'n' && !memcmp(o + k, "null", 4) && (k == 0 || !word(o[k - 1])) &&
             (k + 4 == w || !word(o[k + 4]))) {
             o[k] = '?';
             memmove(o + k + 1, o + k + 4, w - k - 4);
@@ -141,7 +198,7 @@ size_t lf_fingerprint(const char *s, size_t n, char *o)
     }
     w = collapse(o, w);
     /* "limit ?, ?" -> "limit ?" */
-    char *l = memmem(o, w, "limit ?, ?", 10);
+    char *l = w > 10 ? memmem(o, w, "limit ?, ?", 10) : NULL;
     if (l) {
         memmove(l + 7, l + 10, w - (size_t)(l + 10 - o));
         w -= 3;

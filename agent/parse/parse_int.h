@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "lf_buf.h"
 #include "lf_parse.h"
@@ -41,6 +42,7 @@ enum lf_fkind {
 
 struct lf_field {
     const char *key;
+    size_t kl;
     const char *s;
     size_t n;
     int64_t i;
@@ -48,6 +50,7 @@ struct lf_field {
 };
 
 #define LF_MAX_FIELDS 96
+#define LF_MAX_KEY    120 /* longest parser field key (checked where keys come from config) */
 
 /* Access-log template (nginx log_format / Apache LogFormat compiled). */
 enum lf_avar {
@@ -155,8 +158,14 @@ struct lf_parser {
     int64_t dur_ns;  /* -1 = unknown */
     int64_t read_ms; /* m->read_time_ms of the record being parsed */
     enum lf_record_type rtype;
+    bool dedupe;           /* the parser may produce one key twice: check before writing */
     struct lf_buf scratch; /* decoded values: reserved per record, never reallocated mid-record */
     struct lf_buf scratch2;
+    /* cache for the formatted @timestamp second and for meta string lengths */
+    int64_t fmt_sec;
+    char fmt_buf[24];
+    const char *host_ptr, *path_ptr;
+    size_t host_len, path_len;
     /* cache for access-log times */
     char tcache[32];
     size_t tcachelen;
@@ -166,15 +175,32 @@ struct lf_parser {
 };
 
 /* encode.c */
-void lf_f_str(struct lf_parser *p, const char *key, const char *s, size_t n);
-void lf_f_int(struct lf_parser *p, const char *key, int64_t v);
-void lf_f_num(struct lf_parser *p, const char *key, const char *s, size_t n);
-void lf_f_json(struct lf_parser *p, const char *key, const char *s, size_t n);
+void lf_f_add(struct lf_parser *p, const char *key, size_t kl, enum lf_fkind kind, const char *s,
+              size_t n, int64_t i);
+/* Inline so that strlen of a literal key folds at compile time. */
+static inline void lf_f_str(struct lf_parser *p, const char *key, const char *s, size_t n)
+{
+    lf_f_add(p, key, strlen(key), FK_STR, s, n, 0);
+}
+static inline void lf_f_int(struct lf_parser *p, const char *key, int64_t v)
+{
+    lf_f_add(p, key, strlen(key), FK_INT, NULL, 0, v);
+}
+static inline void lf_f_num(struct lf_parser *p, const char *key, const char *s, size_t n)
+{
+    lf_f_add(p, key, strlen(key), FK_NUM, s, n, 0);
+}
+static inline void lf_f_json(struct lf_parser *p, const char *key, const char *s, size_t n)
+{
+    lf_f_add(p, key, strlen(key), FK_JSON, s, n, 0);
+}
 /* Copies into p->scratch (which has room reserved for the record) and returns the copy. */
 char *lf_scratch_alloc(struct lf_parser *p, size_t n);
 int lf_encode_record(struct lf_parser *p, const struct lf_event_meta *m, const char *text,
                      size_t len, struct lf_buf *out);
 size_t lf_json_escape_to(char *o, const char *s, size_t n);
+/* Length of the prefix of s that needs no JSON escaping (printable ASCII, no " or \). */
+size_t lf_json_plain_prefix(const char *s, size_t n);
 /* Length of the valid UTF-8 sequence (2..4 bytes) at s, or 0. */
 size_t lf_utf8_len(const unsigned char *s, size_t n);
 

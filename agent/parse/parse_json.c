@@ -17,6 +17,10 @@ static const char *skip_string(const char *s, const char *end)
 {
     /* s at the opening quote */
     for (s++; s < end; s++) {
+        s += lf_json_plain_prefix(s, (size_t)(end - s));
+        if (s >= end) {
+            return NULL;
+        }
         unsigned char c = (unsigned char)*s;
         if (c == '"') {
             return s + 1;
@@ -146,31 +150,35 @@ const char *lf_json_skip(const char *s, const char *end, int depth)
     }
 }
 
-/* Finds the value of a dotted path ("request.method") in the object at s. Tries the
- * whole remaining path as one key first ("log.level" as a flat key). */
-static bool find(const char *s, const char *end, const char *path, const char **v, size_t *vl)
+/* Index of the members of the object (and of nested objects, 3 levels): built once per
+ * record so each key lookup is a short scan instead of a re-parse. */
+struct jent {
+    const char *k, *v;
+    uint32_t kl, vl;
+    int parent;
+};
+
+struct jidx {
+    struct jent e[128];
+    int n;
+};
+
+static void index_obj(struct jidx *x, const char *s, const char *end, int parent, int depth)
 {
-    s = ws(s, end);
-    if (s >= end || *s != '{') {
-        return false;
-    }
-    s = ws(s + 1, end);
-    size_t plen = strlen(path);
-    while (s < end && *s == '"') {
+    s = ws(s + 1, end); /* past '{' */
+    while (s < end && *s == '"' && x->n < 128) {
         const char *k = s + 1;
         const char *ke = skip_string(s, end);
-        size_t kl = (size_t)(ke - 1 - k);
-        const char *val = ws(ke, end);
-        val = ws(val + 1, end); /* past ':' */
+        const char *val = ws(ws(ke, end) + 1, end);
         const char *ve = lf_json_skip(val, end, 0);
-        if (kl == plen && !memcmp(k, path, kl)) {
-            *v = val;
-            *vl = (size_t)(ve - val);
-            return true;
-        }
-        if (kl < plen && path[kl] == '.' && !memcmp(k, path, kl) && *val == '{' &&
-            find(val, ve, path + kl + 1, v, vl)) {
-            return true;
+        int me = x->n++;
+        x->e[me] = (struct jent){.k = k,
+                                 .kl = (uint32_t)(ke - 1 - k),
+                                 .v = val,
+                                 .vl = (uint32_t)(ve - val),
+                                 .parent = parent};
+        if (*val == '{' && depth < 3) {
+            index_obj(x, val, ve, me, depth + 1);
         }
         s = ws(ve, end);
         if (s < end && *s == ',') {
@@ -179,17 +187,38 @@ static bool find(const char *s, const char *end, const char *path, const char **
             break;
         }
     }
+}
+
+/* Finds a dotted path ("request.method"); a flat key "log.level" matches as a whole. */
+static bool find_in(const struct jidx *x, int parent, const char *path, size_t plen, const char **v,
+                    size_t *vl)
+{
+    for (int i = 0; i < x->n; i++) {
+        const struct jent *e = &x->e[i];
+        if (e->parent != parent || e->kl > plen || memcmp(e->k, path, e->kl)) {
+            continue;
+        }
+        if (e->kl == plen) {
+            *v = e->v;
+            *vl = e->vl;
+            return true;
+        }
+        if (path[e->kl] == '.' && *e->v == '{' &&
+            find_in(x, i, path + e->kl + 1, plen - e->kl - 1, v, vl)) {
+            return true;
+        }
+    }
     return false;
 }
 
-static bool find_any(const char *s, const char *end, const char *key, const char *const *defs,
-                     const char **v, size_t *vl)
+static bool find_any(const struct jidx *x, const char *key, const char *const *defs, const char **v,
+                     size_t *vl)
 {
     if (key) {
-        return find(s, end, key, v, vl);
+        return find_in(x, -1, key, strlen(key), v, vl);
     }
     for (; *defs; defs++) {
-        if (find(s, end, *defs, v, vl)) {
+        if (find_in(x, -1, *defs, strlen(*defs), v, vl)) {
             return true;
         }
     }
@@ -372,10 +401,13 @@ bool lf_parse_json(struct lf_parser *p, const char *s, size_t n)
     }
     const char *v, *t;
     size_t vl, tl;
-    if (find_any(b, e, p->k_msg, K_MSG, &v, &vl)) {
+    struct jidx x;
+    x.n = 0;
+    index_obj(&x, b, e, -1, 0);
+    if (find_any(&x, p->k_msg, K_MSG, &v, &vl)) {
         text_of(p, v, vl, &p->msg, &p->msglen);
     }
-    if (find_any(b, e, p->k_ts, K_TS, &v, &vl)) {
+    if (find_any(&x, p->k_ts, K_TS, &v, &vl)) {
         text_of(p, v, vl, &t, &tl);
         if (tl > 13 && *v != '"' && memchr(t, '.', tl) == t + 13) {
             /* float epoch in ms ("1490386367764.0") */
@@ -385,18 +417,18 @@ bool lf_parse_json(struct lf_parser *p, const char *s, size_t n)
             p->ts_ok = lf_parse_time(p, t, tl, &p->ts_ms);
         }
     }
-    if (find_any(b, e, p->k_level, K_LEVEL, &v, &vl)) {
+    if (find_any(&x, p->k_level, K_LEVEL, &v, &vl)) {
         text_of(p, v, vl, &t, &tl);
         p->level = *v == '"' ? lf_level_index(t, tl) : pino_level(t, tl);
         lf_f_str(p, "log.level", p->level ? lf_level_names[p->level] : t,
                  p->level ? strlen(lf_level_names[p->level]) : tl);
     }
     if (p->type == LF_TYPE_REQUEST) {
-        if (find_any(b, e, p->k_method, K_METHOD, &v, &vl) && *v == '"') {
+        if (find_any(&x, p->k_method, K_METHOD, &v, &vl) && *v == '"') {
             text_of(p, v, vl, &t, &tl);
             lf_f_str(p, "http.request.method", t, tl);
         }
-        if (find_any(b, e, p->k_path, K_PATH, &v, &vl) && *v == '"') {
+        if (find_any(&x, p->k_path, K_PATH, &v, &vl) && *v == '"') {
             text_of(p, v, vl, &t, &tl);
             const char *q = memchr(t, '?', tl);
             lf_f_str(p, "url.original", t, tl);
@@ -405,45 +437,45 @@ bool lf_parse_json(struct lf_parser *p, const char *s, size_t n)
                 lf_f_str(p, "url.query", q + 1, tl - (size_t)(q - t) - 1);
             }
         }
-        if (find_any(b, e, p->k_status, K_STATUS, &v, &vl)) {
+        if (find_any(&x, p->k_status, K_STATUS, &v, &vl)) {
             text_of(p, v, vl, &t, &tl);
-            char *x;
+            char *xe;
             char buf[8] = {0};
             memcpy(buf, t, tl < 7 ? tl : 7);
-            long st = strtol(buf, &x, 10);
-            if (x != buf && !*x && st >= 100 && st <= 999) {
+            long st = strtol(buf, &xe, 10);
+            if (xe != buf && !*xe && st >= 100 && st <= 999) {
                 lf_f_int(p, "http.response.status_code", st);
             }
         }
-        if (find_any(b, e, p->k_dur, K_DUR, &v, &vl)) {
+        if (find_any(&x, p->k_dur, K_DUR, &v, &vl)) {
             text_of(p, v, vl, &t, &tl);
             int64_t ns;
             if (dur_ns(p, t, tl, &ns)) {
                 p->dur_ns = ns;
             }
         }
-        if (find_any(b, e, NULL, K_IP, &v, &vl) && *v == '"') {
+        if (find_any(&x, NULL, K_IP, &v, &vl) && *v == '"') {
             text_of(p, v, vl, &t, &tl);
             lf_f_str(p, "client.ip", t, tl);
         }
-        if (find_any(b, e, NULL, K_UA, &v, &vl) && *v == '"') {
+        if (find_any(&x, NULL, K_UA, &v, &vl) && *v == '"') {
             text_of(p, v, vl, &t, &tl);
             lf_f_str(p, "user_agent.original", t, tl);
         }
-        if (find_any(b, e, p->k_reqbody, K_REQB, &v, &vl)) {
+        if (find_any(&x, p->k_reqbody, K_REQB, &v, &vl)) {
             text_of(p, v, vl, &t, &tl);
             lf_f_str(p, "http.request.body.content", t, tl > p->max_body ? p->max_body : tl);
         }
-        if (find_any(b, e, p->k_respbody, K_RESPB, &v, &vl)) {
+        if (find_any(&x, p->k_respbody, K_RESPB, &v, &vl)) {
             text_of(p, v, vl, &t, &tl);
             lf_f_str(p, "http.response.body.content", t, tl > p->max_body ? p->max_body : tl);
         }
     } else if (p->type == LF_TYPE_QUERY) {
-        if (find_any(b, e, p->k_stmt, K_STMT, &v, &vl) && *v == '"') {
+        if (find_any(&x, p->k_stmt, K_STMT, &v, &vl) && *v == '"') {
             text_of(p, v, vl, &t, &tl);
             lf_query_fields(p, t, tl);
         }
-        if (find_any(b, e, p->k_dur, K_DUR, &v, &vl)) {
+        if (find_any(&x, p->k_dur, K_DUR, &v, &vl)) {
             text_of(p, v, vl, &t, &tl);
             int64_t ns;
             if (dur_ns(p, t, tl, &ns)) {

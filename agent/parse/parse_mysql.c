@@ -13,7 +13,8 @@ static bool starts(const char *l, size_t n, const char *lit)
 
 static bool is_banner(const char *l, size_t n)
 {
-    if (memmem(l, n, "started with:", 13) || (n > 9 && !strncasecmp(l, "Tcp port:", 9))) {
+    if ((n >= 13 && !memcmp(l + n - 13, "started with:", 13)) ||
+        (n > 9 && !strncasecmp(l, "Tcp port:", 9))) {
         return true;
     }
     /* "Time                 Id Command    Argument" (spaces or tabs) */
@@ -36,6 +37,9 @@ static const char *attr_key(struct lf_parser *p, const char *k, size_t kl)
         if (strlen(map[i].in) == kl && !memcmp(map[i].in, k, kl)) {
             return map[i].out;
         }
+    }
+    if (kl > 100) {
+        kl = 100; /* keys stay under LF_MAX_KEY */
     }
     char *o = lf_scratch_alloc(p, kl + 15);
     if (!o) {
@@ -145,7 +149,7 @@ bool lf_parse_mysql(struct lf_parser *p, const char *s, size_t n, bool *drop)
 {
     const char *end = s + n;
     const char *stmt = NULL, *stmt_end = NULL;
-    bool header = false, have_qt = false;
+    bool header = false, have_qt = false, banner = false;
     for (const char *l = s; l < end;) {
         const char *e = memchr(l, '\n', (size_t)(end - l));
         const char *next = e ? e + 1 : end;
@@ -153,8 +157,8 @@ bool lf_parse_mysql(struct lf_parser *p, const char *s, size_t n, bool *drop)
         if (ll && l[ll - 1] == '\r') {
             ll--;
         }
-        if (!stmt && is_banner(l, ll)) {
-            /* server start banner: dropped */
+        if (!stmt && l[0] != '#' && l[0] != 'u' && l[0] != 'S' && is_banner(l, ll)) {
+            banner = true; /* server start banner: dropped */
         } else if (!stmt && ll >= 2 && l[0] == '#' && l[1] == ' ' &&
                    !starts(l, ll, "# administrator command:")) {
             header = true;
@@ -198,7 +202,7 @@ bool lf_parse_mysql(struct lf_parser *p, const char *s, size_t n, bool *drop)
     }
     if (!stmt && !have_qt) {
         /* banner or a lone "# Time:" line: not a query */
-        *drop = header || n == 0 || is_banner(s, n);
+        *drop = header || banner || n == 0;
         if (*drop) {
             return true;
         }

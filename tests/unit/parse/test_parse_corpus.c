@@ -226,6 +226,17 @@ static void check_beats(const char *log, const char *expected, const char *type,
             char w[4096];
             snprintf(w, sizeof(w), "%s", want);
             const char *got = jget(c.json[i], keys[k].ours);
+            char url[8192];
+            if (!strcmp(keys[k].ours, "url.original")) { /* we write url.path + url.query */
+                const char *path = jget(c.json[i], "url.path");
+                snprintf(url, sizeof(url), "%s", path ? path : "");
+                const char *q = jget(c.json[i], "url.query"); /* jget reuses its buffer */
+                if (q) {
+                    size_t ul = strlen(url);
+                    snprintf(url + ul, sizeof(url) - ul, "?%s", q);
+                }
+                got = url[0] ? url : NULL;
+            }
             if (!strcmp(keys[k].ours, "client.address") && jget(c.json[i], "client.ip")) {
                 got = jget(c.json[i], "client.ip"); /* beats: the address chosen from a list */
             }
