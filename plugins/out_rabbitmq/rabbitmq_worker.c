@@ -193,8 +193,8 @@ static void rmq_try_connect(struct rmq_state *st)
     wait_ms = st->backoff_ms - st->backoff_ms / 4 +
               (int64_t)(rand_r(&st->rand_seed) % (unsigned)(st->backoff_ms / 2 + 1));
     st->next_attempt_ms = rmq_now_ms() + wait_ms;
-    lf_out_log(st->ins, LF_LOG_WARN, "no broker reachable; next attempt in %lld ms",
-               (long long)wait_ms);
+    lf_out_log(st->ins, LF_LOG_WARN, "all %zu broker URL(s) failed; next attempt in %lld ms",
+               st->n_endpoints, (long long)wait_ms);
     st->backoff_ms *= 2;
     if (st->backoff_ms > st->cfg->reconnect_max_backoff_ms) {
         st->backoff_ms = st->cfg->reconnect_max_backoff_ms;
@@ -280,8 +280,13 @@ static bool rmq_publish_batch(struct rmq_state *st, size_t *moved)
     struct lf_record *batch[RMQ_PUBLISH_BATCH];
     size_t n = 0;
 
+    /* Confirms may come out of order (a message routed to several queues is confirmed
+     * when all have it): settled entries behind an unsettled head still hold ring
+     * slots, so the ring's free space, not inflight, bounds what we publish. */
+    size_t room = st->max_in_flight - st->unconf_len;
+
     pthread_mutex_lock(&st->lock);
-    while (n < RMQ_PUBLISH_BATCH && st->pending_len > 0 && !st->blocked) {
+    while (n < RMQ_PUBLISH_BATCH && n < room && st->pending_len > 0 && !st->blocked) {
         batch[n++] = st->pending[st->pending_head];
         st->pending_head = (st->pending_head + 1) % st->max_in_flight;
         st->pending_len--;
@@ -464,7 +469,7 @@ static void rmq_step_connected(struct rmq_state *st)
         return;
     }
     pthread_mutex_lock(&st->lock);
-    more = st->pending_len > 0 && !st->blocked;
+    more = st->pending_len > 0 && !st->blocked && st->unconf_len < st->max_in_flight;
     pthread_mutex_unlock(&st->lock);
     if (!more) {
         rmq_wait(st, RMQ_IDLE_POLL_MS);
