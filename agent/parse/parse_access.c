@@ -471,6 +471,15 @@ static bool all_digits(const char *s, size_t n)
     return true;
 }
 
+int64_t lf_atoi_n(const char *s, size_t n)
+{
+    int64_t v = 0;
+    for (size_t i = 0; i < n && i < 18 && s[i] >= '0' && s[i] <= '9'; i++) {
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
 static int64_t to_int(const char *s, size_t n)
 {
     int64_t v = 0;
@@ -481,7 +490,7 @@ static int64_t to_int(const char *s, size_t n)
 }
 
 /* "0.123" seconds -> nanoseconds. */
-static bool sec_to_ns(const char *s, size_t n, int64_t *ns)
+bool lf_sec_to_ns(const char *s, size_t n, int64_t *ns)
 {
     size_t i = 0;
     int64_t v = 0;
@@ -558,9 +567,16 @@ static bool is_private(const char *s, size_t n)
                                                     ((s[1] | 0x20) == 'c' || (s[1] | 0x20) == 'd' ||
                                                      ((s[1] | 0x20) == 'e' && s[2] == '8')));
     }
-    int a = atoi(s);
-    const char *d = memchr(s, '.', n);
-    int b = d ? atoi(d + 1) : 0;
+    size_t dot = 0;
+    while (dot < n && s[dot] != '.') {
+        dot++;
+    }
+    int64_t a = lf_atoi_n(s, dot);
+    size_t e2 = dot + 1;
+    while (e2 < n && s[e2] != '.') {
+        e2++;
+    }
+    int64_t b = dot < n ? lf_atoi_n(s + dot + 1, e2 - dot - 1) : 0;
     return a == 10 || a == 127 || (a == 192 && b == 168) || (a == 172 && b >= 16 && b <= 31) ||
            (a == 169 && b == 254);
 }
@@ -743,7 +759,7 @@ static void put_value(struct lf_parser *p, const struct lf_aseg *g, const char *
         break;
     case AV_REQ_TIME_S:
     case AV_DURATION_S:
-        if (sec_to_ns(s, n, &ns)) {
+        if (lf_sec_to_ns(s, n, &ns)) {
             p->dur_ns = ns;
         }
         break;

@@ -222,7 +222,10 @@ int lf_atmpl_compile_apache(struct lf_atmpl *t, const char *fmt, char *err, size
 void lf_atmpl_free(struct lf_atmpl *t);
 bool lf_parse_access(struct lf_parser *p, const char *s, size_t n);
 void lf_split_request(struct lf_parser *p, const char *s, size_t n);
-bool lf_parse_number(const char *s, size_t n, bool *is_int, int64_t *iv, double *dv);
+/* "0.123" seconds -> nanoseconds (digits and one dot only). */
+bool lf_sec_to_ns(const char *s, size_t n, int64_t *ns);
+/* Leading decimal digits of s[0..n) (never reads past n). */
+int64_t lf_atoi_n(const char *s, size_t n);
 
 /* parse_json.c */
 bool lf_parse_json(struct lf_parser *p, const char *s, size_t n);

@@ -89,8 +89,10 @@ static void attrs(struct lf_parser *p, const char *l, size_t n)
         const char *k = l + ks, *v = l + vs;
         size_t vl = i - vs;
         if (kl == 10 && !memcmp(k, "Query_time", 10)) {
-            double d = strtod(v, NULL);
-            p->dur_ns = (int64_t)(d * 1e9 + 0.5);
+            int64_t ns;
+            if (lf_sec_to_ns(v, vl, &ns)) {
+                p->dur_ns = ns;
+            }
         } else if (kl == 6 && !memcmp(k, "Schema", 6)) {
             if (vl) {
                 lf_f_str(p, "db.name", v, vl);
@@ -109,6 +111,9 @@ static void attrs(struct lf_parser *p, const char *l, size_t n)
 /* "# User@Host: root[root] @ localhost [127.0.0.1]  Id:    4" */
 static void user_host(struct lf_parser *p, const char *l, size_t n)
 {
+    if (n < 13) {
+        return;
+    }
     size_t i = 13; /* after "# User@Host: " */
     while (i < n && l[i] == ' ') {
         i++;
@@ -187,7 +192,7 @@ bool lf_parse_mysql(struct lf_parser *p, const char *s, size_t n, bool *drop)
             }
             lf_f_str(p, "db.name", l + k, vl);
         } else if (!stmt && starts(l, ll, "SET timestamp=")) {
-            int64_t t = strtoll(l + 14, NULL, 10);
+            int64_t t = lf_atoi_n(l + 14, ll - 14);
             if (t > 0) {
                 p->ts_ms = t * 1000 + (p->ts_ok ? p->ts_ms % 1000 : 0);
                 p->ts_ok = true;

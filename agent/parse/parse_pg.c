@@ -260,7 +260,7 @@ bool lf_parse_pg(struct lf_parser *p, const char *s, size_t n)
                     continue;
                 } else if (!strcmp(k, "pid") || !strcmp(k, "line")) {
                     lf_f_int(p, *k == 'p' ? "process.pid" : "postgresql.session_line_num",
-                             strtoll(v, NULL, 10));
+                             lf_atoi_n(v, vl));
                 } else {
                     static const struct {
                         const char *g, *key;
