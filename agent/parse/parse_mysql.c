@@ -194,7 +194,7 @@ bool lf_parse_mysql(struct lf_parser *p, const char *s, size_t n, bool *drop)
         } else if (!stmt && starts(l, ll, "SET timestamp=")) {
             int64_t t = lf_atoi_n(l + 14, ll - 14);
             if (t > 0) {
-                p->ts_ms = t * 1000 + (p->ts_ok ? p->ts_ms % 1000 : 0);
+                p->ts_ms = t * 1000; /* query start, whole seconds (as Filebeat) */
                 p->ts_ok = true;
             }
         } else if (ll || stmt) {
