@@ -176,6 +176,17 @@ int lf_parser_create(const struct lf_parser_conf *pc, const struct lf_filter_con
     p->kind = (enum lf_ptype)pc->type;
     p->fmt_sec = -1;
     p->type = type;
+    if (type == LF_TYPE_RAW) {
+        /* an input without `type:` gets the parser's natural record type */
+        if (p->kind == PT_LOGBACK || p->kind == PT_LOG4J2 || p->kind == PT_PYTHON ||
+            p->kind == PT_LEVEL) {
+            p->type = LF_TYPE_ERROR;
+        } else if (p->kind == PT_POSTGRESQL || p->kind == PT_MYSQL_SLOW) {
+            p->type = LF_TYPE_QUERY;
+        } else if (p->kind == PT_NGINX || p->kind == PT_APACHE) {
+            p->type = LF_TYPE_REQUEST;
+        }
+    }
     p->max_body = pc->max_body_bytes ? pc->max_body_bytes : 4096;
     p->duration_unit = pc->duration_unit;
     int rc = LF_OK;

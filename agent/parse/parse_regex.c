@@ -465,22 +465,51 @@ void lf_error_details(struct lf_parser *p, const char *rest, size_t n)
             l = e ? e + 1 : end;
         }
     } else {
-        /* Java: the first exception line followed by an "at " frame. */
-        for (const char *l = rest; l < end;) {
+        /* Java: the first exception line followed by an "at " frame, possibly after
+         * more lines of the exception message (messages can span lines). */
+        for (const char *l = rest; l < end && !t;) {
             const char *e = memchr(l, '\n', (size_t)(end - l));
             size_t ll = e ? (size_t)(e - l) : (size_t)(end - l);
-            if (ll && ll > 1 && l[ll - 1] == '\r') {
+            const char *next = e ? e + 1 : end;
+            if (ll && l[ll - 1] == '\r') {
                 ll--;
             }
-            const char *nx = e ? e + 1 : end;
-            while (nx < end && (*nx == ' ' || *nx == '\t')) {
-                nx++;
+            const char *lt = l; /* Tomcat JULI indents the exception line by a space */
+            while (lt < l + ll && (*lt == ' ' || *lt == '\t')) {
+                lt++;
             }
-            if (end - nx > 3 && !memcmp(nx, "at ", 3) && exception_line(l, ll, &t, &tl, &m, &ml)) {
-                break;
+            if (ll > 1 && exception_line(lt, ll - (size_t)(lt - l), &t, &tl, &m, &ml)) {
+                /* look for the first frame within the next lines */
+                const char *msg_end = m + ml;
+                const char *q = next;
+                bool frame = false;
+                for (int k = 0; k < 50 && q < end; k++) {
+                    const char *qe = memchr(q, '\n', (size_t)(end - q));
+                    const char *w = q;
+                    while (w < end && (*w == ' ' || *w == '\t')) {
+                        w++;
+                    }
+                    if (end - w > 3 && !memcmp(w, "at ", 3) && w > q) {
+                        frame = true;
+                        break;
+                    }
+                    if (!qe) {
+                        break;
+                    }
+                    msg_end = qe; /* the message continues on this line */
+                    q = qe + 1;
+                }
+                if (frame) {
+                    while (msg_end > m &&
+                           (msg_end[-1] == '\n' || msg_end[-1] == '\r' || msg_end[-1] == ' ')) {
+                        msg_end--;
+                    }
+                    ml = msg_end > m ? (size_t)(msg_end - m) : 0;
+                } else {
+                    t = NULL;
+                }
             }
-            t = NULL;
-            l = e ? e + 1 : end;
+            l = next;
         }
     }
     if (t) {

@@ -388,6 +388,41 @@ START_TEST(postgresql_counts)
 }
 END_TEST
 
+START_TEST(error_counts)
+{
+    static const struct {
+        const char *file, *type, *ml;
+        int records;
+    } files[] = {
+        {"springboot2_Alidi1011-curso-kubernetes_spring.log", "logback", "java", 64},
+        {"springboot2_37626-yuntai-spring-cloud_spring.log", "logback", "java", 1041},
+        {"springboot3_A3Scotl-AirsKy_spring.log", "logback", "java", 45},
+        {"java-log4j_CQUT-coj_log4j.log", "log4j2", "java", 827},
+        {"elastic-examples_kafka2_server.log.2016-12-19-20.log", "log4j2", "java", 242},
+        {"java-tomcat-jul_CQUT-coj_localhost.2015-09-21.log", "level", "java", 59},
+        {"python-django_Ayobami6-real_estate_app_django.log", "python", "python", 254},
+        {"python-django_597004635-devops-py3-adminlte_opsweb.log", "python", "python", 24},
+        {"lnav_python-example.0.log", "python", "python", 5},
+        {"loghub_Apache_2k.log", "level", NULL, 2000},
+    };
+    char bad[8192] = "";
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        struct lf_parser *p = parser_for(files[i].type, NULL, NULL);
+        char rel[512];
+        snprintf(rel, sizeof(rel), "error/%s", files[i].file);
+        struct counts c = run_file(rel, p, files[i].ml, false);
+        if (c.emitted != files[i].records || c.failed) {
+            size_t l = strlen(bad);
+            snprintf(bad + l, sizeof(bad) - l, "\n  %s: %d records (want %d), %d parse failures",
+                     files[i].file, c.emitted, files[i].records, c.failed);
+        }
+        free_counts(&c);
+        lf_parser_destroy(p);
+    }
+    ck_assert_msg(!bad[0], "error corpus mismatches:%s", bad);
+}
+END_TEST
+
 int main(void)
 {
     corpus = getenv("LF_CORPUS_DIR");
@@ -403,6 +438,7 @@ int main(void)
     tcase_add_test(tc, beats_expected);
     tcase_add_test(tc, mysql_counts);
     tcase_add_test(tc, postgresql_counts);
+    tcase_add_test(tc, error_counts);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -55,6 +55,40 @@ START_TEST(logback_spring_boot3_and_pattern)
 }
 END_TEST
 
+START_TEST(exception_message_over_lines)
+{
+    /* record type from the parser when the input has none; message with a blank line */
+    struct lf_parser *p = mkparser("logback", NULL, LF_TYPE_RAW);
+    struct enc_result r = encode(p, "2019-03-05 10:57:51.112 ERROR 1 --- [main] c.z.h.p.HikariPool "
+                                    "  : Exception during pool initialization.\n\n"
+                                    "com.mysql.cj.jdbc.exceptions.CommunicationsException: "
+                                    "Communications link failure\n\nThe last packet was 0 ms "
+                                    "ago.\n\tat com.mysql.cj.jdbc.SQLError.x(SQLError.java:1)");
+    ck_assert_int_eq(r.type, LF_TYPE_ERROR);
+    CK_FIELD(r.json, "error.type", "com.mysql.cj.jdbc.exceptions.CommunicationsException");
+    CK_FIELD(r.json, "error.message",
+             "Communications link failure\\n\\nThe last packet was 0 ms ago.");
+    CK_FIELD(r.json, "message", "Exception during pool initialization.");
+    free(r.json);
+    lf_parser_destroy(p);
+    /* Tomcat JULI: the exception line is indented by one space */
+    p = mkparser("level", NULL, LF_TYPE_ERROR);
+    r = encode(p, "21-Sep-2015 10:00:00.123 SEVERE [main] o.a.c.Foo.bar failed\n"
+                  " org.hibernate.exception.GenericJDBCException: Cannot open connection\n"
+                  "\tat org.hibernate.X.y(X.java:1)");
+    CK_FIELD(r.json, "@timestamp", "2015-09-21T10:00:00.123Z");
+    CK_FIELD(r.json, "log.level", "ERROR");
+    CK_FIELD(r.json, "error.type", "org.hibernate.exception.GenericJDBCException");
+    free(r.json);
+    /* a multi-line message that is not a stack trace: kept whole in message */
+    r = encode(p, "2015-09-21 10:00:00 WARN config:\n  a = 1\n  b = 2");
+    CK_NOFIELD(r.json, "error.type");
+    CK_FIELD(r.json, "message", "config:\\n  a = 1\\n  b = 2");
+    free(r.json);
+    lf_parser_destroy(p);
+}
+END_TEST
+
 START_TEST(log4j2_default)
 {
     struct lf_parser *p = mkparser("log4j2", NULL, LF_TYPE_ERROR);
@@ -170,6 +204,7 @@ int main(void)
     TCase *tc = tcase_create("error");
     tcase_add_test(tc, logback_spring_boot2);
     tcase_add_test(tc, logback_spring_boot3_and_pattern);
+    tcase_add_test(tc, exception_message_over_lines);
     tcase_add_test(tc, log4j2_default);
     tcase_add_test(tc, python_formats);
     tcase_add_test(tc, level_generic_and_filter);
