@@ -84,9 +84,8 @@ const struct lf_opt lf_parser_options[] = {
      .desc = "json: unit of the duration value."},
     {.name = "log_line_prefix",
      .type = LF_OPT_STR,
-     .def = "%m [%p] %q%u@%d ",
      .offset = PC(log_line_prefix),
-     .desc = "postgresql: the server's log_line_prefix."},
+     .desc = "postgresql: the server's log_line_prefix (default: Debian's '%m [%p] %q%u@%d ')."},
     {.name = "max_body_bytes",
      .type = LF_OPT_SIZE,
      .def = "4KiB",
@@ -140,6 +139,39 @@ static int parse_rate_ppm(const char *s, int64_t *ppm)
     }
     *ppm = (int64_t)(v * 1e6 + 0.5);
     return 0;
+}
+
+/* The first key set in pc that parser kind does not use, or NULL. Keys with a default
+ * (timezone, duration_unit, max_body_bytes) are accepted everywhere. */
+static const char *unused_key(enum lf_ptype kind, const struct lf_parser_conf *pc)
+{
+    bool json = kind == PT_JSON;
+    bool fmt = kind == PT_REGEX || kind == PT_NGINX || kind == PT_APACHE || kind == PT_LOGBACK ||
+               kind == PT_LOG4J2 || kind == PT_PYTHON;
+    const struct {
+        const char *name;
+        bool set, allowed;
+    } k[] = {
+        {"format", pc->format != NULL, fmt},
+        {"message_key", pc->message_key != NULL, json},
+        {"timestamp_key", pc->timestamp_key != NULL, json},
+        {"level_key", pc->level_key != NULL, json},
+        {"method_key", pc->method_key != NULL, json},
+        {"path_key", pc->path_key != NULL, json},
+        {"status_key", pc->status_key != NULL, json},
+        {"duration_key", pc->duration_key != NULL, json},
+        {"request_body_key", pc->request_body_key != NULL, json},
+        {"response_body_key", pc->response_body_key != NULL, json},
+        {"statement_key", pc->statement_key != NULL, json},
+        {"log_line_prefix", pc->log_line_prefix != NULL, kind == PT_POSTGRESQL},
+        {"types", pc->types.n > 0, kind == PT_REGEX},
+    };
+    for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+        if (k[i].set && !k[i].allowed) {
+            return k[i].name;
+        }
+    }
+    return NULL;
 }
 
 /* Which request-line keys an access-log variable writes (they overlap). */
@@ -216,9 +248,9 @@ int lf_parser_create(const struct lf_parser_conf *pc, const struct lf_filter_con
     p->k_reqbody = dup0(pc->request_body_key);
     p->k_respbody = dup0(pc->response_body_key);
     p->k_stmt = dup0(pc->statement_key);
-    if (pc->format && (p->kind == PT_RAW || p->kind == PT_JSON || p->kind == PT_LEVEL ||
-                       p->kind == PT_MYSQL_SLOW || p->kind == PT_POSTGRESQL)) {
-        snprintf(err, errlen, "parser %s takes no format", lf_parser_type_names[p->kind]);
+    const char *unused = unused_key(p->kind, pc);
+    if (unused) {
+        snprintf(err, errlen, "parser %s does not use %s", lf_parser_type_names[p->kind], unused);
         rc = LF_ECONFIG;
         goto fail;
     }

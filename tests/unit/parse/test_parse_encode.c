@@ -84,6 +84,12 @@ START_TEST(config_errors)
     ck_assert_int_eq(lf_parser_create(&pc, NULL, LF_TYPE_ERROR, err, sizeof(err), &p), LF_ECONFIG);
     pc = (struct lf_parser_conf){.type = type_index("postgresql"), .log_line_prefix = "%m %Z "};
     ck_assert_int_eq(lf_parser_create(&pc, NULL, LF_TYPE_QUERY, err, sizeof(err), &p), LF_ECONFIG);
+    pc = (struct lf_parser_conf){.type = type_index("nginx"), .statement_key = "q"};
+    ck_assert_int_eq(lf_parser_create(&pc, NULL, LF_TYPE_REQUEST, err, sizeof(err), &p),
+                     LF_ECONFIG);
+    ck_assert_msg(strstr(err, "statement_key"), "%s", err);
+    pc = (struct lf_parser_conf){.type = type_index("mysql-slow"), .format = "x"};
+    ck_assert_int_eq(lf_parser_create(&pc, NULL, LF_TYPE_QUERY, err, sizeof(err), &p), LF_ECONFIG);
     struct lf_filter_conf fc = {.sample_below = "2.5"};
     pc = (struct lf_parser_conf){.type = type_index("mysql-slow")};
     ck_assert_int_eq(lf_parser_create(&pc, &fc, LF_TYPE_QUERY, err, sizeof(err), &p), LF_ECONFIG);
