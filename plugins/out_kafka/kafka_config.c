@@ -92,6 +92,7 @@ const struct lf_opt kafka_options[] = {
         .flags = LF_OPT_REQUIRED | LF_OPT_SCALAR_OR_LIST,
         .item_type = LF_OPT_STR,
         .min = 1,
+        .max = 1000,
         .offset = offsetof(struct kafka_config, brokers),
         .desc = "Bootstrap brokers (host:port). The single word `embedded` starts an in-process "
                 "mock cluster: for demos only, records are lost at exit.",

@@ -63,6 +63,14 @@ static struct kafka_config *default_config(struct mock_kafka *mk, const char *pr
         .partitions = 3,
         .replication_factor = 3,
     };
+    /* KAFKA_TEST_COMPRESSION=none|gzip|snappy|lz4|zstd: used to compare codecs. */
+    const char *comp = getenv("KAFKA_TEST_COMPRESSION");
+    static const char *const codecs[] = {"none", "gzip", "snappy", "lz4", "zstd"};
+    for (int c = 0; comp && c < 5; c++) {
+        if (strcmp(comp, codecs[c]) == 0) {
+            cfg.compression = c;
+        }
+    }
     return &cfg;
 }
 

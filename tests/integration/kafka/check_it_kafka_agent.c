@@ -1,0 +1,237 @@
+/* check_it_kafka_agent.c - the whole agent (`logferry run -c`) into mock-kafka via out_kafka.
+ *
+ * Each test writes a log file, starts its own mock-kafka and a logferry process, waits on
+ * the cluster's high watermarks with a deadline, and reads the topic back with kcat:
+ * exactly once, a record over max_message_bytes dead-lettered while the others flow, and
+ * SIGTERM mid-stream followed by a restart losing nothing.
+ */
+#include <check.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kafka_harness.h"
+
+extern char **environ;
+
+struct agent {
+    char dir[256];
+    char cfg[300];
+    pid_t pid;
+};
+
+static void agent_setup(struct agent *a, struct mock_kafka *mk, const char *topic,
+                        const char *extra)
+{
+    const char *so = getenv("OUT_KAFKA_SO");
+    char plugin_dir[512];
+    FILE *f;
+
+    snprintf(a->dir, sizeof(a->dir), "/tmp/lf-it-kafka-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(a->dir));
+    snprintf(plugin_dir, sizeof(plugin_dir), "%s", so);
+    *strrchr(plugin_dir, '/') = '\0';
+    snprintf(a->cfg, sizeof(a->cfg), "%s/cfg.yaml", a->dir);
+    f = fopen(a->cfg, "w");
+    fprintf(f,
+            "agent: { name: it, state_dir: %s/state, shutdown_timeout: 10s, plugin_dir: %s }\n"
+            "inputs:\n"
+            "  - { name: in, paths: [%s/in.log], start_at: beginning }\n"
+            "outputs:\n"
+            "  - { name: k, plugin: kafka, brokers: [%s], topic: '%s', key: '{{id}}'%s }\n",
+            a->dir, plugin_dir, a->dir, mk->bootstraps, topic, extra ? extra : "");
+    fclose(f);
+}
+
+static void write_lines(struct agent *a, size_t from, size_t n, size_t big_at)
+{
+    char path[300];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/in.log", a->dir);
+    f = fopen(path, "a");
+    for (size_t i = from; i < from + n; i++) {
+        if (i == big_at) {
+            fprintf(f, "line %zu ", i);
+            for (int k = 0; k < 3000; k++) {
+                fputc('y', f);
+            }
+            fputc('\n', f);
+        } else {
+            fprintf(f, "line %zu GET /api/orders/%zu 200\n", i, i);
+        }
+    }
+    fclose(f);
+}
+
+static void agent_start(struct agent *a)
+{
+    const char *exe = getenv("LOGFERRY");
+    char *argv[] = {(char *)exe, "run", "-c", a->cfg, NULL};
+
+    ck_assert_int_eq(posix_spawn(&a->pid, exe, NULL, NULL, argv, environ), 0);
+}
+
+static int agent_stop(struct agent *a)
+{
+    int status = 0;
+
+    kill(a->pid, SIGTERM);
+    waitpid(a->pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Waits until the topic's high watermark reaches want (deadline ms); returns it. */
+static long wait_hwm(struct mock_kafka *mk, const char *topic, long want, int64_t deadline_ms)
+{
+    int64_t end = h_now_ms() + deadline_ms;
+    long hwm = -1;
+
+    while (h_now_ms() < end) {
+        hwm = mk_hwm(mk, topic);
+        if (hwm >= want) {
+            break;
+        }
+        usleep(100 * 1000); /* poll interval of a bounded wait, not a synchronisation */
+    }
+    return hwm;
+}
+
+/* Reads the topic back: counts messages, distinct line numbers and duplicates. */
+static void read_topic(struct mock_kafka *mk, const char *topic, size_t nlines, size_t *total,
+                       size_t *distinct, size_t *dups)
+{
+    unsigned char *seen = calloc(nlines, 1);
+    char line[8192];
+    FILE *f = kcat_read(mk, topic);
+
+    *total = *distinct = *dups = 0;
+    while (fgets(line, sizeof(line), f)) {
+        const char *m = strstr(line, "\"message\":\"line ");
+        if (!m) {
+            continue;
+        }
+        size_t n = strtoul(m + strlen("\"message\":\"line "), NULL, 10);
+        (*total)++;
+        if (n < nlines) {
+            if (seen[n]++) {
+                (*dups)++;
+            } else {
+                (*distinct)++;
+            }
+        }
+    }
+    pclose(f);
+    free(seen);
+}
+
+START_TEST(test_agent_100k_exactly_once)
+{
+    struct mock_kafka mk = {0};
+    const char *args[] = {"-b", "3", "-t", "it1.raw:16:3", NULL};
+    struct agent a;
+    size_t total, distinct, dups;
+
+    ck_assert_int_eq(mk_start(&mk, args), 0);
+    agent_setup(&a, &mk, "it1.{{type}}", NULL);
+    write_lines(&a, 0, 100000, SIZE_MAX);
+    int64_t t0 = h_now_ms();
+    agent_start(&a);
+    long hwm = wait_hwm(&mk, "it1.raw", 100000, 90000);
+    int64_t dt = h_now_ms() - t0;
+    fprintf(stderr, "agent: 100000 lines in Kafka after %lld ms (%.0f lines/s, incl. startup)\n",
+            (long long)dt, 100000.0 * 1000.0 / (double)(dt ? dt : 1));
+    ck_assert_int_eq(agent_stop(&a), 0);
+    ck_assert_int_eq(hwm, 100000);
+    read_topic(&mk, "it1.raw", 100000, &total, &distinct, &dups);
+    ck_assert_uint_eq(distinct, 100000);
+    ck_assert_uint_eq(dups, 0);
+    mk_stop(&mk);
+}
+END_TEST
+
+START_TEST(test_agent_oversize_dead_lettered)
+{
+    struct mock_kafka mk = {0};
+    const char *args[] = {"-b", "1", "-t", "it2.raw:2:1", NULL};
+    struct agent a;
+    size_t total, distinct, dups;
+    char cmd[600], out[256] = "";
+
+    ck_assert_int_eq(mk_start(&mk, args), 0);
+    agent_setup(&a, &mk, "it2.{{type}}", ", max_message_bytes: 2KiB");
+    write_lines(&a, 0, 1000, 500);
+    agent_start(&a);
+    long hwm = wait_hwm(&mk, "it2.raw", 999, 30000);
+    ck_assert_int_eq(agent_stop(&a), 0);
+    ck_assert_int_eq(hwm, 999);
+    read_topic(&mk, "it2.raw", 1000, &total, &distinct, &dups);
+    ck_assert_uint_eq(distinct, 999);
+    /* The core writes dead letters under state_dir: the big line must be there. */
+    snprintf(cmd, sizeof(cmd), "grep -rl 'max_message_bytes' %s/state | head -1", a.dir);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(fgets(out, sizeof(out), p));
+    pclose(p);
+    mk_stop(&mk);
+}
+END_TEST
+
+START_TEST(test_agent_sigterm_mid_stream_restart)
+{
+    struct mock_kafka mk = {0};
+    const char *args[] = {"-b", "3", "-t", "it3.raw:8:3", NULL};
+    struct agent a;
+    size_t total, distinct, dups;
+
+    ck_assert_int_eq(mk_start(&mk, args), 0);
+    /* Latency so the stop lands while records are in flight. */
+    ck_assert_str_eq(mk_cmd(&mk, "rtt all 300"), "ok");
+    agent_setup(&a, &mk, "it3.{{type}}", ", linger: 20ms, batch_size: 4KiB");
+    write_lines(&a, 0, 50000, SIZE_MAX);
+    agent_start(&a);
+    long hwm = wait_hwm(&mk, "it3.raw", 1000, 30000);
+    ck_assert_int_ge(hwm, 1000);
+    int rc = agent_stop(&a);
+    ck_assert(rc == 0 || rc == 75);
+    hwm = mk_hwm(&mk, "it3.raw");
+    fprintf(stderr, "stopped with %ld of 50000 in Kafka\n", hwm);
+    ck_assert_int_lt(hwm, 50000); /* really mid-stream */
+    ck_assert_str_eq(mk_cmd(&mk, "rtt all 0"), "ok");
+    agent_start(&a); /* restart: re-reads from the checkpoint */
+    wait_hwm(&mk, "it3.raw", 50000, 60000);
+    ck_assert_int_eq(agent_stop(&a), 0);
+    read_topic(&mk, "it3.raw", 50000, &total, &distinct, &dups);
+    fprintf(stderr, "after restart: %zu messages, %zu distinct, %zu re-sent\n", total, distinct,
+            dups);
+    ck_assert_uint_eq(distinct, 50000); /* none lost; duplicates are allowed (at-least-once) */
+    mk_stop(&mk);
+}
+END_TEST
+
+static Suite *agent_suite(void)
+{
+    Suite *s = suite_create("kafka-agent");
+    TCase *tc = tcase_create("agent");
+
+    tcase_set_timeout(tc, 150);
+    tcase_add_test(tc, test_agent_100k_exactly_once);
+    tcase_add_test(tc, test_agent_oversize_dead_lettered);
+    tcase_add_test(tc, test_agent_sigterm_mid_stream_restart);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(agent_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
