@@ -452,6 +452,103 @@ START_TEST(test_retry_topology)
 }
 END_TEST
 
+/* Writes n log lines and a config for `logferry run` with one rabbitmq output. */
+static void agent_setup(const char *tag, size_t n, const char *output_extra, char *cfg_path,
+                        size_t cap)
+{
+    char dir[300], logf[400], state[400], plugin_dir[300];
+    FILE *f;
+
+    snprintf(dir, sizeof(dir), "%s/agent-%s", work_dir, tag);
+    snprintf(logf, sizeof(logf), "%s/in.log", dir);
+    snprintf(state, sizeof(state), "%s/state", dir);
+    snprintf(plugin_dir, sizeof(plugin_dir), "%s", RMQ_PLUGIN);
+    *strrchr(plugin_dir, '/') = '\0';
+    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    ck_assert_int_eq(mkdir(state, 0755), 0);
+    f = fopen(logf, "w");
+    ck_assert_ptr_nonnull(f);
+    for (size_t i = 0; i < n; i++) {
+        fprintf(f, "2024-05-01 12:00:00 line %zu of the %s test\n", i, tag);
+    }
+    fclose(f);
+    snprintf(cfg_path, cap, "%s/agent.yaml", dir);
+    f = fopen(cfg_path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f,
+            "agent: { name: it-%s, state_dir: %s, shutdown_timeout: 10s, plugin_dir: %s }\n"
+            "inputs:\n  - { name: in, paths: [%s], start_at: beginning }\n"
+            "outputs:\n  - { name: r, plugin: rabbitmq, url: '%s', %s }\n",
+            tag, state, plugin_dir, logf, url, output_extra);
+    fclose(f);
+}
+
+static bool have_agent(void)
+{
+    if (access(RMQ_AGENT, X_OK) != 0) {
+        fprintf(stderr, "it-rabbitmq: %s not built, agent test skipped\n", RMQ_AGENT);
+        return false;
+    }
+    return true;
+}
+
+START_TEST(test_agent_100k_end_to_end)
+{
+    char cfg[400], out[300], err[300];
+    struct rmq_stats all, raw;
+
+    if (!have_agent()) {
+        return;
+    }
+    path_in(out, sizeof(out), "agent-e2e.out");
+    path_in(err, sizeof(err), "agent-e2e.err");
+    declare("it.agent.all", "it.agent", "#");
+    declare("it.agent.raw", "it.agent", "raw"); /* routing key '{{type}}' of plain lines */
+    agent_setup("e2e", 100000, "exchange: it.agent", cfg, sizeof(cfg));
+    char *argv[] = {RMQ_AGENT, "run", "-c", cfg, NULL};
+    int64_t t0 = rmq_client_now_ms();
+    pid_t pid = spawn(argv, out, err);
+    ck_assert_msg(wait_depth("it.agent.all", 100000, 120000), "not all records arrived");
+    fprintf(stderr, "it-rabbitmq: agent: 100000 lines to RabbitMQ in %lld ms\n",
+            (long long)(rmq_client_now_ms() - t0));
+    kill(pid, SIGTERM);
+    ck_assert_int_eq(wait_exit(pid, 30000), 0);
+    drain("it.agent.all", &all);
+    ck_assert_uint_eq(all.unique, 100000);
+    ck_assert_uint_eq(all.duplicates, 0);
+    ck_assert_uint_eq(all.not_persistent, 0);
+    ck_assert_uint_eq(all.bad_content_type, 0);
+    ck_assert_uint_eq(all.no_message_id, 0);
+    drain("it.agent.raw", &raw);
+    ck_assert_uint_eq(raw.unique, 100000);
+}
+END_TEST
+
+START_TEST(test_agent_unroutable_dead_lettered)
+{
+    char cfg[400], out[300], err[300];
+
+    if (!have_agent()) {
+        return;
+    }
+    path_in(out, sizeof(out), "agent-unr.out");
+    path_in(err, sizeof(err), "agent-unr.err");
+    agent_setup("unr", 50, "exchange: it.agent.unr, routing_key: nowhere", cfg, sizeof(cfg));
+    char *argv[] = {RMQ_AGENT, "run", "-c", cfg, NULL};
+    pid_t pid = spawn(argv, out, err);
+    ck_assert_msg(wait_log(err, "NO_ROUTE", 30000), "no unroutable report");
+    /* Event: the core logs each dead letter; wait for all 50 (bounded). */
+    int64_t end = rmq_client_now_ms() + 30000;
+    while (count_str(err, "NO_ROUTE") < 50 && rmq_client_now_ms() < end) {
+        msleep(100);
+    }
+    kill(pid, SIGTERM);
+    ck_assert_int_eq(wait_exit(pid, 30000), 0);
+    ck_assert_int_eq(count_str(err, "dead-lettered: unroutable: 312 NO_ROUTE"), 50);
+    ck_assert_int_eq(count_str(err, ", 50 dead-lettered"), 1); /* the agent's final tally */
+}
+END_TEST
+
 static Suite *rabbitmq_suite(void)
 {
     Suite *s = suite_create("it-rabbitmq");
@@ -465,6 +562,8 @@ static Suite *rabbitmq_suite(void)
     tcase_add_test(tc, test_retry_topology);
     tcase_add_test(tc, test_memory_alarm_holds_then_resumes);
     tcase_add_test(tc, test_broker_restart_no_loss);
+    tcase_add_test(tc, test_agent_100k_end_to_end);
+    tcase_add_test(tc, test_agent_unroutable_dead_lettered);
     suite_add_tcase(s, tc);
     return s;
 }
