@@ -108,6 +108,11 @@ int lf_plugin_load(const char *dir, const char *name, struct lf_plugin_handle *o
     char path[PATH_MAX];
     snprintf(path, sizeof(path), "%s/out_%s.so", dir, name);
     if (access(path, R_OK) != 0) {
+        /* the build tree keeps each plugin in its own directory: plugins/out_x/out_x.so */
+        snprintf(path, sizeof(path), "%s/out_%s/out_%s.so", dir, name, name);
+    }
+    if (access(path, R_OK) != 0) {
+        snprintf(path, sizeof(path), "%s/out_%s.so", dir, name);
         snprintf(err, errlen,
                  "plugin '%s' not found: no readable %s (set agent.plugin_dir, or "
                  "install the logferry-%s package)",
