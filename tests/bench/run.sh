@@ -9,6 +9,7 @@
 #   --agents LIST     comma list of logferry,rsyslog,kcat (default: all that are installed)
 #   --rate R          latency: lines per second (default 1000)
 #   --seconds S       latency: append period (default 20)
+#   --lat-runs N      latency runs per agent (default 1)
 #   --build DIR       meson build dir with agent/logferry, the kafka plugin, mock-kafka and
 #                     tests/bench/pipeline tools (default: BUILD env or <repo>/build-bench,
 #                     set up and built with ninja if needed)
@@ -34,6 +35,7 @@ KIND=access
 AGENTS=""
 RATE=1000
 SECONDS_LAT=20
+LAT_RUNS=1
 BUILD_DIR="${BUILD:-}"
 WORK=/tmp/lf-bench
 OUT=""
@@ -52,6 +54,7 @@ while [ $# -gt 0 ]; do
     --agents) AGENTS=$2; shift ;;
     --rate) RATE=$2; shift ;;
     --seconds) SECONDS_LAT=$2; shift ;;
+    --lat-runs) LAT_RUNS=$2; shift ;;
     --build) BUILD_DIR=$2; shift ;;
     --work) WORK=$2; shift ;;
     --out) OUT=$2; shift ;;
@@ -60,8 +63,10 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-case "$RUNS$LINES$RATE$SECONDS_LAT" in *[!0-9]*) die "numbers expected" ;; esac
+case "$RUNS$LINES$RATE$SECONDS_LAT$LAT_RUNS" in *[!0-9]*) die "numbers expected" ;; esac
 [ "$RUNS" -ge 1 ] && [ "$RUNS" -le 50 ] || die "--runs 1..50"
+[ "$LAT_RUNS" -ge 1 ] && [ "$LAT_RUNS" -le 20 ] || die "--lat-runs 1..20"
+[ "$SECONDS_LAT" -ge 1 ] && [ "$SECONDS_LAT" -le 600 ] || die "--seconds 1..600"
 [ "$LINES" -ge 1000 ] && [ "$LINES" -le 50000000 ] || die "--lines 1000..50000000"
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -214,11 +219,12 @@ throughput() {
 
 # ---- latency ---------------------------------------------------------------------
 latency() {
-    local a d cmd apid res bcpu
-    printf 'agent\tsent\trecv\tdup\tp50_ms\tp99_ms\tp999_ms\tmax_ms\tcpu_pct\n' >"$LAT_TSV"
+    local a d cmd apid res bcpu r
+    printf 'agent\trun\tsent\trecv\tdup\tp50_ms\tp99_ms\tp999_ms\tmax_ms\tcpu_pct\n' >"$LAT_TSV"
+    for ((r = 1; r <= LAT_RUNS; r++)); do
     for a in floor "${AGENT_LIST[@]}"; do
         [ "$a" = kcat ] && continue # kcat -P is not a tailer; "floor" is its latency
-        d="$RUNDIR/lat-$a"
+        d="$RUNDIR/lat-$a-$r"
         mkdir -p "$d"
         start_broker "$d"
         python3 "$HERE/genlog.py" access 1000 --seed 7 -o "$d/app.log"
@@ -235,12 +241,13 @@ latency() {
             res=$("$BLAT" -b "$BROKERS" -t "$TOPIC" -f "$d/app.log" -r "$RATE" -d "$SECONDS_LAT" \
                 -w 1000 -p "$apid")
         fi
-        echo "latency $a: $res" >&2
+        echo "latency $a run $r: $res" >&2
         [ "$apid" != 0 ] && stop_pid "$apid" 15
         bcpu=$(stop_broker)
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$a" "$(kv sent "$res")" "$(kv recv "$res")" \
-            "$(kv dup "$res")" "$(kv p50_ms "$res")" "$(kv p99_ms "$res")" "$(kv p999_ms "$res")" \
-            "$(kv max_ms "$res")" "$(kv cpu_pct "$res")" >>"$LAT_TSV"
+        printf '%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$a" "$r" "$(kv sent "$res")" \
+            "$(kv recv "$res")" "$(kv dup "$res")" "$(kv p50_ms "$res")" "$(kv p99_ms "$res")" \
+            "$(kv p999_ms "$res")" "$(kv max_ms "$res")" "$(kv cpu_pct "$res")" >>"$LAT_TSV"
+    done
     done
 }
 
@@ -307,12 +314,20 @@ if tp:
         print()
 lat = rows("latency.tsv")
 if lat:
-    print(f"### Latency: {int(rate):,} lines/s for {secs} s, write -> consumer\n")
+    nr = len({r["run"] for r in lat})
+    print(f"### Latency: {int(rate):,} lines/s for {secs} s, write -> consumer, median [min..max] of {nr} run(s)\n")
     print("| agent | sent | received | dup | p50 ms | p99 ms | p99.9 ms | max ms | agent CPU % of a core |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for r in lat:
-        print(f"| {r['agent']} | {r['sent']} | {r['recv']} | {r['dup']} | {r['p50_ms']} | {r['p99_ms']} | "
-              f"{r['p999_ms']} | {r['max_ms']} | {r['cpu_pct'] if r['agent'] != 'floor' else 'n/a'} |")
+    def lcell(rs, k):
+        xs = [num(r[k]) for r in rs if num(r[k]) is not None]
+        if not xs: return "n/a"
+        if len(xs) == 1: return f"{xs[0]:.2f}" if k != "cpu_pct" else f"{xs[0]:.1f}"
+        return f"{med(xs):.2f} [{min(xs):.2f}..{max(xs):.2f}]" if k != "cpu_pct" else f"{med(xs):.1f} [{min(xs):.1f}..{max(xs):.1f}]"
+    for a in dict.fromkeys(r["agent"] for r in lat):
+        rs = [r for r in lat if r["agent"] == a]
+        tot = lambda k: sum(int(r[k] or 0) for r in rs)
+        print(f"| {a} | {tot('sent')} | {tot('recv')} | {tot('dup')} | {lcell(rs, 'p50_ms')} | {lcell(rs, 'p99_ms')} | "
+              f"{lcell(rs, 'p999_ms')} | {lcell(rs, 'max_ms')} | {lcell(rs, 'cpu_pct') if a != 'floor' else 'n/a'} |")
     print()
 print(f"Raw rows: {rundir}/throughput.tsv, latency.tsv")
 PY
