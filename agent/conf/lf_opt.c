@@ -342,13 +342,23 @@ static const char *scalar_text(struct lf_optfill *f, struct fy_node *n, const ch
 
 static const char *range_hint(const struct lf_opt *o, char *buf, size_t cap)
 {
-    snprintf(buf, cap, " (allowed %" PRId64 "..%" PRId64 ")", o->min, o->max);
+    if (o->max == 0) {
+        snprintf(buf, cap, " (at least %" PRId64 ")", o->min);
+    } else {
+        snprintf(buf, cap, " (allowed %" PRId64 "..%" PRId64 ")", o->min, o->max);
+    }
     return buf;
 }
 
 static bool has_range(const struct lf_opt *o)
 {
     return o->min != 0 || o->max != 0;
+}
+
+/* max 0 with a non-zero min means "no upper bound" (lf_opt.h: 0,0 = none). */
+static int64_t range_max(const struct lf_opt *o)
+{
+    return o->max == 0 ? INT64_MAX : o->max;
 }
 
 /* Parses one scalar of `type` into dst. Returns LF_OK or LF_EINVAL / LF_ERANGE-like. */
@@ -391,7 +401,7 @@ static int parse_scalar(const struct lf_opt *o, enum lf_opt_type type, const cha
     if (rc != LF_OK) {
         return rc;
     }
-    if (has_range(o) && (v < o->min || v > o->max)) {
+    if (has_range(o) && (v < o->min || v > range_max(o))) {
         return LF_ETOOBIG;
     }
     if (type == LF_OPT_SIZE) {
@@ -493,7 +503,7 @@ static int fill_list(struct lf_optfill *f, const struct lf_opt *o, struct lf_lis
         l->n++;
     }
     lf_buf_fini(&scratch);
-    if (errors == 0 && has_range(o) && ((int64_t)l->n < o->min || (int64_t)l->n > o->max)) {
+    if (errors == 0 && has_range(o) && ((int64_t)l->n < o->min || (int64_t)l->n > range_max(o))) {
         char hint[64];
         int line, col;
         lf_node_pos(n, &line, &col);
@@ -956,7 +966,11 @@ int lf_opt_doc_md(const struct lf_opt *table, const char *path, struct lf_buf *o
             lf_buf_append_char(out, '.');
         }
         if (has_range(o)) {
-            lf_buf_printf(out, " Range %" PRId64 "..%" PRId64 ".", o->min, o->max);
+            if (o->max == 0) {
+                lf_buf_printf(out, " At least %" PRId64 ".", o->min);
+            } else {
+                lf_buf_printf(out, " Range %" PRId64 "..%" PRId64 ".", o->min, o->max);
+            }
         }
         if (o->flags & LF_OPT_UNSUPPORTED) {
             lf_buf_append_str(out, " **Not yet supported** (an error if set).");
