@@ -35,7 +35,8 @@ const struct lf_opt lf_parser_options[] = {
      .type = LF_OPT_STR,
      .def = "UTC",
      .offset = PC(timezone),
-     .desc = "Zone of timestamps written without an offset: UTC, local, or +HH:MM."},
+     .desc = "Zone of timestamps written without an offset: UTC, local, +HH:MM or an IANA "
+             "zone name (Europe/Paris)."},
     {.name = "message_key",
      .type = LF_OPT_STR,
      .offset = PC(message_key),
@@ -222,8 +223,11 @@ int lf_parser_create(const struct lf_parser_conf *pc, const struct lf_filter_con
     p->max_body = pc->max_body_bytes ? pc->max_body_bytes : 4096;
     p->duration_unit = pc->duration_unit;
     int rc = LF_OK;
-    if (lf_tz_parse(pc->timezone, &p->tz_min, &p->tz_local) != 0) {
-        snprintf(err, errlen, "timezone: \"%s\" is not UTC, local or +HH:MM", pc->timezone);
+    if (lf_tz_parse(pc->timezone, &p->tz_min, &p->tz_local) != 0 &&
+        !(p->tz = lf_tz_load(pc->timezone))) {
+        snprintf(err, errlen,
+                 "timezone: \"%s\" is not UTC, local, +HH:MM or a zone of /usr/share/zoneinfo",
+                 pc->timezone);
         rc = LF_ECONFIG;
         goto fail;
     }
@@ -312,6 +316,7 @@ void lf_parser_destroy(struct lf_parser *p)
         return;
     }
     lf_atmpl_free(&p->at);
+    lf_tz_free(p->tz);
     for (size_t i = 0; i < p->nrx; i++) {
         lf_rx_free(&p->rx[i]);
     }

@@ -126,12 +126,21 @@ enum lf_rxrole {
     RX_SKIP,
 };
 
+/* An IANA zone loaded from /usr/share/zoneinfo (TZif): UTC offset per transition. */
+struct lf_tzdata {
+    int64_t *at;  /* transition times, UTC seconds, ascending */
+    int32_t *off; /* offset (seconds east of UTC) from at[i] on */
+    size_t n;
+    int32_t first; /* offset before the first transition */
+};
+
 struct lf_parser {
     enum lf_ptype kind;
     enum lf_record_type type;
     /* configuration (copied) */
-    int tz_min;    /* offset of `timezone:` in minutes */
-    bool tz_local; /* `timezone: local` */
+    int tz_min;           /* offset of `timezone:` in minutes */
+    bool tz_local;        /* `timezone: local` */
+    struct lf_tzdata *tz; /* `timezone: Europe/Paris` */
     uint64_t max_body;
     int min_level;
     int64_t min_duration_ms;
@@ -215,6 +224,9 @@ bool lf_parse_time(const struct lf_parser *p, const char *s, size_t n, int64_t *
 bool lf_parse_clf_time(const struct lf_parser *p, const char *s, size_t n, int64_t *ms);
 int64_t lf_local_to_utc(const struct lf_parser *p, int64_t local_ms);
 int lf_tz_parse(const char *s, int *min, bool *local);
+/* Loads an IANA zone ("Europe/Paris"); returns NULL if unknown or unreadable. */
+struct lf_tzdata *lf_tz_load(const char *name);
+void lf_tz_free(struct lf_tzdata *tz);
 
 /* parse_access.c */
 int lf_atmpl_compile_nginx(struct lf_atmpl *t, const char *fmt, char *err, size_t errlen);

@@ -1,5 +1,7 @@
 /* parse_time.c - timestamps of the supported formats into UTC milliseconds. */
 #include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -109,8 +111,106 @@ int lf_tz_parse(const char *s, int *min, bool *local)
     return -1;
 }
 
+void lf_tz_free(struct lf_tzdata *tz)
+{
+    if (tz) {
+        free(tz->at);
+        free(tz->off);
+        free(tz);
+    }
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* TZif v2+ (RFC 8536): the second, 64-bit block. Times after the last transition keep
+ * the last offset (fat tzdata files carry transitions up to 2037). */
+struct lf_tzdata *lf_tz_load(const char *name)
+{
+    if (!name || !*name || name[0] == '/' || strstr(name, "..") || strlen(name) > 100) {
+        return NULL;
+    }
+    char path[160];
+    snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", name);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        return NULL;
+    }
+    unsigned char *buf = malloc(1 << 20);
+    size_t len = buf ? fread(buf, 1, 1 << 20, f) : 0;
+    fclose(f);
+    struct lf_tzdata *tz = NULL;
+    const unsigned char *h = buf;
+    if (len < 44 || memcmp(h, "TZif", 4) || h[4] < '2') {
+        goto out;
+    }
+    uint32_t c[6]; /* isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt */
+    for (int i = 0; i < 6; i++) {
+        c[i] = be32(h + 20 + 4 * i);
+    }
+    size_t v1 = 44 + (size_t)c[3] * 5 + (size_t)c[4] * 6 + c[5] + (size_t)c[2] * 8 + c[1] + c[0];
+    if (len < v1 + 44) {
+        goto out;
+    }
+    h = buf + v1;
+    if (memcmp(h, "TZif", 4)) {
+        goto out;
+    }
+    for (int i = 0; i < 6; i++) {
+        c[i] = be32(h + 20 + 4 * i);
+    }
+    if (c[4] == 0 || c[3] > 100000 || len - v1 < 44 + (size_t)c[3] * 9 + (size_t)c[4] * 6) {
+        goto out;
+    }
+    const unsigned char *times = h + 44, *idx = times + (size_t)c[3] * 8, *types = idx + c[3];
+    tz = calloc(1, sizeof(*tz));
+    if (!tz || !(tz->at = malloc(sizeof(int64_t) * (c[3] + 1))) ||
+        !(tz->off = malloc(sizeof(int32_t) * (c[3] + 1)))) {
+        lf_tz_free(tz);
+        tz = NULL;
+        goto out;
+    }
+    tz->first = (int32_t)be32(types); /* type 0 */
+    for (uint32_t i = 0; i < c[3]; i++) {
+        uint64_t t = (uint64_t)be32(times + 8 * i) << 32 | be32(times + 8 * i + 4);
+        unsigned k = idx[i] < c[4] ? idx[i] : 0;
+        tz->at[i] = (int64_t)t;
+        tz->off[i] = (int32_t)be32(types + 6 * k);
+    }
+    tz->n = c[3];
+out:
+    free(buf);
+    return tz;
+}
+
+static int32_t tz_offset_at(const struct lf_tzdata *tz, int64_t utc_s)
+{
+    if (!tz->n || utc_s < tz->at[0]) {
+        return tz->first;
+    }
+    size_t lo = 0, hi = tz->n; /* last i with at[i] <= utc_s */
+    while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        if (tz->at[mid] <= utc_s) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    return tz->off[lo];
+}
+
 int64_t lf_local_to_utc(const struct lf_parser *p, int64_t local_ms)
 {
+    if (p->tz) {
+        int64_t local_s = local_ms >= 0 ? local_ms / 1000 : (local_ms - 999) / 1000;
+        int32_t o1 = tz_offset_at(p->tz, local_s - tz_offset_at(p->tz, local_s));
+        int32_t o2 = tz_offset_at(p->tz, local_s - o1);
+        return local_ms - (int64_t)o2 * 1000;
+    }
+
     if (p->tz_local) {
         time_t t = (time_t)(local_ms / 1000);
         struct tm tm;

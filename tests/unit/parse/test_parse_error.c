@@ -89,6 +89,29 @@ START_TEST(exception_message_over_lines)
 }
 END_TEST
 
+START_TEST(iana_timezone)
+{
+    struct lf_parser_conf pc = {.type = type_index("level"), .timezone = "Europe/Paris"};
+    struct lf_parser *p = mkparser_conf(&pc, NULL, LF_TYPE_ERROR);
+    struct enc_result r = encode(p, "2024-07-01 12:00:00 ERROR summer"); /* CEST, +02:00 */
+    CK_FIELD(r.json, "@timestamp", "2024-07-01T10:00:00.000Z");
+    free(r.json);
+    r = encode(p, "2024-01-15 12:00:00.5 ERROR winter"); /* CET, +01:00 */
+    CK_FIELD(r.json, "@timestamp", "2024-01-15T11:00:00.500Z");
+    free(r.json);
+    r = encode(p, "2024-03-31 03:30:00 ERROR after the spring change");
+    CK_FIELD(r.json, "@timestamp", "2024-03-31T01:30:00.000Z");
+    free(r.json);
+    r = encode(p, "2024-01-15 12:00:00+05:00 ERROR explicit offset wins");
+    CK_FIELD(r.json, "@timestamp", "2024-01-15T07:00:00.000Z");
+    free(r.json);
+    lf_parser_destroy(p);
+    pc.timezone = "../../etc/passwd";
+    char err[200];
+    ck_assert_int_eq(lf_parser_create(&pc, NULL, LF_TYPE_ERROR, err, sizeof(err), &p), LF_ECONFIG);
+}
+END_TEST
+
 START_TEST(log4j2_default)
 {
     struct lf_parser *p = mkparser("log4j2", NULL, LF_TYPE_ERROR);
@@ -205,6 +228,7 @@ int main(void)
     tcase_add_test(tc, logback_spring_boot2);
     tcase_add_test(tc, logback_spring_boot3_and_pattern);
     tcase_add_test(tc, exception_message_over_lines);
+    tcase_add_test(tc, iana_timezone);
     tcase_add_test(tc, log4j2_default);
     tcase_add_test(tc, python_formats);
     tcase_add_test(tc, level_generic_and_filter);
