@@ -126,7 +126,7 @@ static const struct lf_opt input_options[] = {
         .type = LF_OPT_LIST,
         .flags = LF_OPT_SCALAR_OR_LIST,
         .offset = OFF(lf_input_conf, exclude),
-        .desc = "Glob patterns of files to skip (matched against the full path).",
+        .desc = "Glob patterns of files to skip: a pattern with a slash is matched against the full path, one without against the file name.",
     },
     {
         .name = "type",

@@ -31,7 +31,11 @@
 static bool excluded(const struct lf_input_conf *c, const char *path)
 {
     for (size_t i = 0; i < c->exclude.n; i++) {
-        if (fnmatch(c->exclude.str[i], path, FNM_PATHNAME) == 0) {
+        const char *pat = c->exclude.str[i];
+        const char *base = strrchr(path, '/');
+        /* A pattern without '/' applies to the file name, otherwise to the full path. */
+        const char *subject = strchr(pat, '/') || !base ? path : base + 1;
+        if (fnmatch(pat, subject, FNM_PATHNAME) == 0) {
             return true;
         }
     }
