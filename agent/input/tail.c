@@ -485,7 +485,9 @@ int lf_tail_read(struct lf_tail *t, size_t budget, bool *more)
         if (rc != LF_OK && rc != LF_EIO) {
             return rc;
         }
-        *more = *more || (f->readable && !f->retired);
+    }
+    for (size_t i = 0; i < t->nfiles && !*more; i++) {
+        *more = t->files[i]->readable && !t->files[i]->retired; /* incl. files just added */
     }
     *more = *more || t->need_scan;
     return LF_OK;
