@@ -13,6 +13,7 @@
 #   --build DIR       meson build dir with agent/logferry, the kafka plugin, mock-kafka and
 #                     tests/bench/pipeline tools (default: BUILD env or <repo>/build-bench,
 #                     set up and built with ninja if needed)
+#   --lf-config F     logferry config template (default configs/logferry.yaml.in)
 #   --work DIR        scratch directory (default /tmp/lf-bench); data files are cached there
 #   --out FILE        also write the markdown report to FILE
 #
@@ -39,6 +40,7 @@ LAT_RUNS=1
 BUILD_DIR="${BUILD:-}"
 WORK=/tmp/lf-bench
 OUT=""
+LF_CONF_IN=""
 TOPIC=logs
 PARTS=12
 
@@ -58,6 +60,7 @@ while [ $# -gt 0 ]; do
     --build) BUILD_DIR=$2; shift ;;
     --work) WORK=$2; shift ;;
     --out) OUT=$2; shift ;;
+    --lf-config) LF_CONF_IN=$2; shift ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
     esac
@@ -70,6 +73,8 @@ case "$RUNS$LINES$RATE$SECONDS_LAT$LAT_RUNS" in *[!0-9]*) die "numbers expected"
 [ "$LINES" -ge 1000 ] && [ "$LINES" -le 50000000 ] || die "--lines 1000..50000000"
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+LF_CONF_IN=${LF_CONF_IN:-$HERE/configs/logferry.yaml.in}
+[ -f "$LF_CONF_IN" ] || die "no $LF_CONF_IN"
 REPO=$(cd "$HERE/../.." && pwd)
 if [ -z "$BUILD_DIR" ]; then
     BUILD_DIR="$REPO/build-bench"
@@ -167,7 +172,7 @@ agent_cmd() { # agent dir file
     logferry)
         sed -e "s|@STATE_DIR@|$d/state|" -e "s|@PLUGIN_DIR@|$PLUGIN_DIR|" -e "s|@FILE@|$file|" \
             -e "s|@BROKERS@|$BROKERS|" -e "s|@TOPIC@|$TOPIC|" \
-            "$HERE/configs/logferry.yaml.in" >"$d/logferry.yaml"
+            "$LF_CONF_IN" >"$d/logferry.yaml"
         echo "$LF run -c $d/logferry.yaml"
         ;;
     rsyslog)
