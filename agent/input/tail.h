@@ -81,6 +81,9 @@ struct lf_tail {
     int64_t next_rescan_ms; /* slow safety rescan */
     int64_t next_poll_ms;   /* poll of files without an inode watch */
     size_t rr;              /* round-robin start of the next read turn */
+#define TAIL_MOVES 16
+    uint32_t move_cookies[TAIL_MOVES]; /* renames away from a matching path, not yet open */
+    size_t nmoves;
     struct lf_tail_stats stats;
 };
 

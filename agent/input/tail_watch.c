@@ -147,24 +147,26 @@ static void set_path(struct lf_tail *t, struct lf_tail_file *f, const char *path
     }
 }
 
-/* One path a glob matched. */
+/* One path a glob matched. A tracked file costs one stat(2); only new ones are opened. */
 static void scan_path(struct lf_tail *t, const char *path, bool initial)
 {
     struct stat st;
-    if (excluded(t->conf, path)) {
-        return;
-    }
-    int fd = open(path, O_RDONLY | O_CLOEXEC); /* follows symlinks: identity by target */
-    if (fd < 0) {
-        return; /* gone again, or unreadable: the rescan retries */
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return;
+    if (excluded(t->conf, path) || stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+        return; /* follows symlinks: identity by target; gone again: the rescan retries */
     }
     struct lf_tail_file *f = find_ino(t, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
     if (!f) {
         struct lf_tail_file *nf;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            return;
+        }
+        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+            find_ino(t, (uint64_t)st.st_dev, (uint64_t)st.st_ino)) {
+            close(fd); /* replaced between stat and open: the next scan sees it */
+            t->need_scan = true;
+            return;
+        }
         if (tail_file_open(t, path, fd, initial ? TAIL_OPEN_INITIAL : TAIL_OPEN_NEW, &nf) ==
             LF_OK) {
             nf->seen = true;
@@ -174,7 +176,6 @@ static void scan_path(struct lf_tail *t, const char *path, bool initial)
         }
         return;
     }
-    close(fd);
     if (f->seen) {
         return; /* another name (link) of a file already matched */
     }
@@ -241,6 +242,58 @@ static void mark_name(struct lf_tail *t, const char *dir, const char *name)
     }
 }
 
+static bool matches_glob(const struct lf_tail *t, const char *path)
+{
+    for (size_t p = 0; p < t->conf->paths.n; p++) {
+        if (fnmatch(t->conf->paths.str[p], path, FNM_PATHNAME) == 0) {
+            return !excluded(t->conf, path);
+        }
+    }
+    return false;
+}
+
+/* A file was renamed away from a matching path: remember the rename's cookie, in case we
+ * never opened it (created and rotated before we looked; moved_to checks the inode). */
+static void moved_from(struct lf_tail *t, const char *dir, const char *name, uint32_t cookie)
+{
+    char path[PATH_MAX];
+    int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if (n < 0 || (size_t)n >= sizeof(path) || !matches_glob(t, path)) {
+        return;
+    }
+    t->move_cookies[t->nmoves++ % TAIL_MOVES] = cookie;
+}
+
+/* The other half: open the file at its new name and read it all as a rotated file. */
+static void moved_to(struct lf_tail *t, const char *dir, const char *name, uint32_t cookie)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    bool known = false;
+    for (size_t i = 0; i < TAIL_MOVES && i < t->nmoves; i++) {
+        known = known || (cookie != 0 && t->move_cookies[i] == cookie);
+    }
+    int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if (!known || n < 0 || (size_t)n >= sizeof(path) || matches_glob(t, path)) {
+        return; /* still matched: the scan handles it */
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return;
+    }
+    struct lf_tail_file *f;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        find_ino(t, (uint64_t)st.st_dev, (uint64_t)st.st_ino)) {
+        close(fd);
+        return;
+    }
+    if (tail_file_open(t, path, fd, TAIL_OPEN_NEW, &f) == LF_OK) {
+        f->orphan = true;
+        t->stats.rotations++;
+        lf_log_info(t->log, "%s: rotated before it was opened, reading it to its end", path);
+    }
+}
+
 void lf_tail_on_inotify(struct lf_tail *t, const struct inotify_event *ev)
 {
     if (ev->mask & IN_Q_OVERFLOW) {
@@ -263,6 +316,12 @@ void lf_tail_on_inotify(struct lf_tail *t, const struct inotify_event *ev)
         }
         if (ev->mask & SCAN_EVENTS) {
             t->need_scan = true;
+        }
+        if (ev->len && (ev->mask & IN_MOVED_FROM)) {
+            moved_from(t, d->path, ev->name, ev->cookie);
+        }
+        if (ev->len && (ev->mask & IN_MOVED_TO)) {
+            moved_to(t, d->path, ev->name, ev->cookie);
         }
         if (ev->len && (ev->mask & IN_CLOSE_WRITE)) {
             mark_name(t, d->path, ev->name);

@@ -517,6 +517,33 @@ START_TEST(appear_under_glob)
 }
 END_TEST
 
+/* A file created and renamed away before the agent could open it: the rename is seen
+ * through inotify (IN_MOVED_FROM/IN_MOVED_TO cookie) and the file is still read whole. */
+START_TEST(rotated_before_opened)
+{
+    struct it t;
+    char a[400], b[400];
+    it_setup(&t, "*.log", NULL);
+    it_start(&t);
+    wait_log(&t, "no file matches", 10000);
+    logpath(&t, "app.log", a, sizeof(a));
+    logpath(&t, "app.log.1", b, sizeof(b));
+    for (int round = 0; round < 5; round++) {
+        char tag[16];
+        snprintf(tag, sizeof(tag), "q%d", round);
+        write_file(&t, "app.log", tag, 2000);
+        ck_assert_int_eq(rename(a, b), 0);
+        struct expect one[] = {{tag, 2000}};
+        wait_lines(&t, 2000L * (round + 1), 20000);
+        (void)one;
+    }
+    struct expect ex[] = {{"q0", 2000}, {"q1", 2000}, {"q2", 2000}, {"q3", 2000}, {"q4", 2000}};
+    it_stop(&t);
+    verify(&t, ex, NEX(ex));
+    it_teardown(&t);
+}
+END_TEST
+
 /* A glob matching 1,000 files, then one more line in each. */
 START_TEST(thousand_files)
 {
@@ -563,6 +590,7 @@ static Suite *rotate_suite(void)
         {"delete_recreate", delete_recreate},
         {"restart_mid_file", restart_mid_file},
         {"appear_under_glob", appear_under_glob},
+        {"rotated_before_opened", rotated_before_opened},
         {"thousand_files", thousand_files},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
