@@ -495,6 +495,9 @@ int lf_tail_read(struct lf_tail *t, size_t budget, bool *more)
 
 int lf_tail_flush_pending(struct lf_tail *t, int64_t now, bool force)
 {
+    if (force) {
+        now = tail_now_ms(); /* callers at shutdown may pass 0 */
+    }
     for (size_t i = 0; i < t->nfiles; i++) {
         struct lf_tail_file *f = t->files[i];
         int rc = LF_OK;

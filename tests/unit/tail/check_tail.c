@@ -184,6 +184,23 @@ START_TEST(lines_crlf_and_partial)
 }
 END_TEST
 
+/* At shutdown a partial line older than partial_timeout (0 here) is emitted. */
+START_TEST(shutdown_emits_partial)
+{
+    struct fx x;
+    fx_init(&x, NULL);
+    put(x.path, "done\nhalf", O_TRUNC);
+    fx_open(&x);
+    pump(&x);
+    ck_assert_int_eq(x.n, 1);
+    ck_assert_int_eq(lf_tail_flush_pending(x.t, 0, true), LF_OK);
+    ck_assert_int_eq(x.n, 2);
+    ck_assert_str_eq(x.got[1], "half");
+    ck_assert_uint_eq(x.t->files[0]->track.committed, 9);
+    fx_fini(&x);
+}
+END_TEST
+
 START_TEST(lines_overlong_truncated)
 {
     struct fx x;
@@ -350,6 +367,7 @@ int main(void)
     tc = tcase_create("lines");
     tcase_add_test(tc, lines_crlf_and_partial);
     tcase_add_test(tc, lines_overlong_truncated);
+    tcase_add_test(tc, shutdown_emits_partial);
     suite_add_tcase(s, tc);
     tc = tcase_create("rotation");
     tcase_add_test(tc, truncation_regrown_past_offset);
