@@ -603,9 +603,10 @@ void lf_tail_checkpoint(struct lf_tail *t)
         if (f->retired) {
             continue; /* its inode now belongs to the new identity */
         }
-        if (f->ckpt_dirty || !lf_ckpt_find(t->ckpt, f->id.dev, f->id.ino)) {
-            lf_ckpt_set(t->ckpt, &f->id, f->path, f->track.committed);
-            f->ckpt_dirty = false;
+        /* in_ckpt spares a lookup per idle file per checkpoint interval */
+        if (f->ckpt_dirty || !f->in_ckpt) {
+            f->in_ckpt = lf_ckpt_set(t->ckpt, &f->id, f->path, f->track.committed) == LF_OK;
+            f->ckpt_dirty = !f->in_ckpt;
         }
     }
 }

@@ -37,6 +37,7 @@ struct lf_tail_file {
     bool skipping;         /* inside an over-long line being skipped */
     bool readable;         /* may have unread bytes */
     bool ckpt_dirty;       /* committed moved since the last checkpoint write */
+    bool in_ckpt;          /* the store has an entry for this identity */
     bool eof;              /* the last read reached the end of the file */
     bool orphan;           /* no glob path leads here any more: rotated away or deleted */
     bool retired;          /* truncated: content gone, only waits for its acks */
