@@ -83,7 +83,6 @@ struct lf_agent {
     int stop_requests; /* signals received */
     int64_t stop_deadline_ms;
     int64_t next_ckpt_ms;
-    int64_t next_poll_ms;
     int stop_efd;
     struct lf_agent_stats stats;
 };
@@ -418,9 +417,6 @@ static void handle_tick(struct lf_agent *a)
     for (size_t i = 0; i < a->nins && !a->stopping; i++) {
         lf_tail_tick(a->ins[i].tail, now);
     }
-    if (now >= a->next_poll_ms) {
-        a->next_poll_ms = now + a->cfg->agent.checkpoint_interval_ms;
-    }
     push_batches(a);
     advance_all(a);
     if (now >= a->next_ckpt_ms) {
@@ -697,7 +693,6 @@ int lf_agent_create(const struct lf_config *cfg, struct lf_agent **out)
         return rc;
     }
     a->next_ckpt_ms = mono_ms() + cfg->agent.checkpoint_interval_ms;
-    a->next_poll_ms = mono_ms() + cfg->agent.checkpoint_interval_ms;
     save_checkpoints(a); /* remember identities of files seen at start */
     *out = a;
     return LF_OK;
