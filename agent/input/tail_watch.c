@@ -421,7 +421,9 @@ void tail_resume_rotated(struct lf_tail *t)
     if (!v) {
         return;
     }
-    memcpy(v, t->ckpt->v, n * sizeof(*v));
+    if (n) {
+        memcpy(v, t->ckpt->v, n * sizeof(*v));
+    }
     for (size_t i = 0; i < n; i++) {
         const struct lf_ckpt_entry *e = &v[i];
         if (find_ino(t, e->id.dev, e->id.ino)) {
