@@ -149,9 +149,28 @@ struct worker_batch {
     size_t n, off;
 };
 
+static void worker_return_unsent(struct lf_out_instance *o, struct worker_batch *b,
+                                 const char *reason);
+
+/* The breaker opened: everything not yet inside the plugin goes back as LF_RETRY, and the
+ * plugin hands back what its client still holds. */
+static void worker_purge(struct lf_out_instance *o, struct worker_batch *b)
+{
+    worker_return_unsent(o, b, "given back when the breaker opened");
+    if (o->plugin->purge) {
+        o->plugin->purge(o->state);
+    }
+}
+
 static bool worker_fill(struct lf_out_instance *o, struct worker_batch *b, bool *stop)
 {
     pthread_mutex_lock(&o->mu);
+    if (o->purge_req && !o->stop) {
+        o->purge_req = false;
+        pthread_mutex_unlock(&o->mu);
+        worker_purge(o, b);
+        pthread_mutex_lock(&o->mu);
+    }
     if (b->off == b->n) {
         b->n = ptrq_pop_many(&o->sendq, (void **)b->recs, OUT_BATCH);
         b->off = 0;
@@ -186,12 +205,13 @@ static bool worker_wait(struct lf_out_instance *o, int timeout_ms)
     return n > 0 && o->plugin_fd >= 0 && (pfd[1].revents & POLLIN);
 }
 
-/* The rest of a batch the plugin never took at stop time is handed back as retriable
- * so the core knows they were not delivered. */
-static void worker_return_unsent(struct lf_out_instance *o, struct worker_batch *b)
+/* The rest of a batch the plugin never took, and the send queue, are handed back as
+ * retriable so the core knows they were not delivered. */
+static void worker_return_unsent(struct lf_out_instance *o, struct worker_batch *b,
+                                 const char *reason)
 {
     for (; b->off < b->n; b->off++) {
-        lf_out_ack(o, b->recs[b->off], LF_RETRY, "not sent before shutdown");
+        lf_out_ack(o, b->recs[b->off], LF_RETRY, reason);
     }
     struct lf_record *rest[OUT_BATCH];
     size_t n;
@@ -200,7 +220,7 @@ static void worker_return_unsent(struct lf_out_instance *o, struct worker_batch 
         n = ptrq_pop_many(&o->sendq, (void **)rest, OUT_BATCH);
         pthread_mutex_unlock(&o->mu);
         for (size_t i = 0; i < n; i++) {
-            lf_out_ack(o, rest[i], LF_RETRY, "not sent before shutdown");
+            lf_out_ack(o, rest[i], LF_RETRY, reason);
         }
     } while (n > 0);
 }
@@ -245,7 +265,7 @@ static void *worker_main(void *arg)
     }
     if (b) {
         o->plugin->flush(o->state, o->flush_timeout_ms);
-        worker_return_unsent(o, b);
+        worker_return_unsent(o, b, "not sent before shutdown");
         free(b);
     }
     o->plugin->destroy(o->state);
@@ -382,6 +402,19 @@ size_t lf_output_queued(struct lf_out_instance *o)
     size_t n = o->sendq.len;
     pthread_mutex_unlock(&o->mu);
     return n;
+}
+
+void lf_output_purge(struct lf_out_instance *o)
+{
+    pthread_mutex_lock(&o->mu);
+    o->purge_req = true;
+    pthread_mutex_unlock(&o->mu);
+    efd_signal(o->worker_efd);
+}
+
+bool lf_output_ready(const struct lf_out_instance *o)
+{
+    return __atomic_load_n(&o->ready, __ATOMIC_RELAXED);
 }
 
 void lf_output_stop(struct lf_out_instance *o, int timeout_ms)

@@ -47,7 +47,8 @@ struct lf_out_instance {
     int plugin_fd;        /* lf_out_set_wake_fd, -1 if none */
     int init_rc;          /* result of plugin init, valid once init_done */
     bool init_done;
-    bool stop; /* main asks the worker to flush and exit */
+    bool stop;      /* main asks the worker to flush and exit */
+    bool purge_req; /* main asks the worker to give back everything not yet sent */
     int flush_timeout_ms;
 
     pthread_mutex_t ack_mu;
@@ -70,6 +71,12 @@ int lf_output_push(struct lf_out_instance *o, struct lf_record *const *recs, siz
 size_t lf_output_take_acks(struct lf_out_instance *o, struct lf_ack **acks);
 /* Records waiting in the send queue (not yet accepted by the plugin). */
 size_t lf_output_queued(struct lf_out_instance *o);
+/* Asks the worker (asynchronously) to hand back, as LF_RETRY acks, every record it has
+ * not given to the plugin, and the plugin to do the same with what its client holds
+ * (lf_output_plugin.purge). Used when the output's breaker opens. */
+void lf_output_purge(struct lf_out_instance *o);
+/* The plugin's last lf_out_set_ready() value. */
+bool lf_output_ready(const struct lf_out_instance *o);
 /* Tells the worker to flush within timeout_ms and exit; joins it; destroys the plugin
  * state. Acks produced by the flush remain takeable. */
 void lf_output_stop(struct lf_out_instance *o, int timeout_ms);

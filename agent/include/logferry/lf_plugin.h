@@ -62,7 +62,13 @@ struct lf_output_plugin {
     int (*flush)(void *state, int timeout_ms);
     /* Frees the state. NULL-safe. No acks may be sent after it returns. */
     void (*destroy)(void *state);
-    void *reserved[4]; /* must be NULL */
+    /* Optional. The core's circuit breaker opened: give back soon, as LF_RETRY acks, the
+     * records still waiting inside the client (e.g. librdkafka's queue), so they can go
+     * to the spool instead of waiting for the client's own message timeout. A record
+     * that may already be on the wire may be given back too (at-least-once). Plugins
+     * whose records come back by themselves when the connection is lost leave it NULL. */
+    int (*purge)(void *state);
+    void *reserved[3]; /* must be NULL */
 };
 
 /* The only symbol a plugin exports. */
