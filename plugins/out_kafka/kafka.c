@@ -34,6 +34,7 @@ struct kafka_header_tpl {
 
 struct kafka_known_topic {
     char *name;
+    rd_kafka_topic_t *rkt; /* NULL while there is no client */
     bool create_requested;
     int64_t missing_logged_ms; /* last "topic does not exist" error, 0 = never */
 };
@@ -47,7 +48,8 @@ struct kafka_out {
     atomic_bool fatal;        /* set by error_cb (worker thread, inside poll) */
     bool ready;
     struct lf_template *topic_tpl;
-    struct lf_template *key_tpl; /* NULL: default partitioner */
+    struct kafka_known_topic *fixed; /* the topic when topic_tpl is constant, else NULL */
+    struct lf_template *key_tpl;     /* NULL: default partitioner */
     struct kafka_header_tpl *headers;
     size_t nheaders;
     struct kafka_inflight inflight;
@@ -175,6 +177,22 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
     lf_out_log(ko->ins, lvl, "librdkafka %s: %s", fac, buf);
 }
 
+/* Creates the handle of a topic. rd_kafka_topic_new() asks for the topic's metadata at
+ * once (or when the first broker comes up); a topic first named by rd_kafka_producev()
+ * waits for librdkafka's 1 s topic scan instead, which made startup take ~1.0 s. The
+ * handle also saves librdkafka's topic lookup on every produce. */
+static void topic_open(struct kafka_out *ko, struct kafka_known_topic *kt)
+{
+    if (kt->rkt || !ko->rk) {
+        return;
+    }
+    kt->rkt = rd_kafka_topic_new(ko->rk, kt->name, NULL);
+    if (!kt->rkt) {
+        lf_out_log(ko->ins, LF_LOG_WARN, "topic '%s': %s", kt->name,
+                   rd_kafka_err2str(rd_kafka_last_error()));
+    }
+}
+
 /* Creates the producer and hooks its main queue to the wake pipe. */
 static int client_open(struct kafka_out *ko)
 {
@@ -202,6 +220,11 @@ static int client_open(struct kafka_out *ko)
     rd_kafka_queue_io_event_enable(mainq, ko->wake_pipe[1], "1", 1);
     rd_kafka_queue_destroy(mainq);
     ko->adminq = rd_kafka_queue_new(ko->rk);
+    /* Handles for the topics known so far (the fixed topic from init on): the metadata of
+     * each is asked for as soon as a broker is up, so the first records go straight out. */
+    for (size_t i = 0; i < ko->ntopics; i++) {
+        topic_open(ko, &ko->topics[i]);
+    }
     atomic_store(&ko->fatal, false);
     return LF_OK;
 }
@@ -231,6 +254,12 @@ static void client_close(struct kafka_out *ko)
     if (ko->adminq) {
         rd_kafka_queue_destroy(ko->adminq);
         ko->adminq = NULL;
+    }
+    for (size_t i = 0; i < ko->ntopics; i++) {
+        if (ko->topics[i].rkt) {
+            rd_kafka_topic_destroy(ko->topics[i].rkt);
+            ko->topics[i].rkt = NULL;
+        }
     }
     rd_kafka_destroy(ko->rk);
     ko->rk = NULL;
@@ -273,6 +302,17 @@ static int compile_templates(struct kafka_out *ko)
     if (lf_template_compile(cfg->topic, &ko->topic_tpl, err, sizeof(err)) != LF_OK) {
         lf_out_log(ko->ins, LF_LOG_ERROR, "topic: %s", err);
         return LF_ECONFIG;
+    }
+    if (lf_template_is_constant(ko->topic_tpl)) {
+        char topic[KAFKA_TOPIC_MAX + 1];
+        size_t len = lf_template_render(ko->topic_tpl, NULL, topic, sizeof(topic));
+        /* an invalid name is rejected per record by produce_one, with the reason */
+        if (len > 0 && len < KAFKA_TOPIC_MAX) {
+            ko->fixed = known_topic(ko, topic);
+            if (!ko->fixed) {
+                return LF_ENOMEM;
+            }
+        }
     }
     if (cfg->key && cfg->key[0] &&
         lf_template_compile(cfg->key, &ko->key_tpl, err, sizeof(err)) != LF_OK) {
@@ -427,21 +467,33 @@ enum produce_result { PRODUCED, SETTLED, BACKPRESSURE };
  * taken, offer it again later. */
 static enum produce_result produce_one(struct kafka_out *ko, struct lf_record *rec)
 {
-    char topic[KAFKA_TOPIC_MAX + 1];
+    char topic_buf[KAFKA_TOPIC_MAX + 1];
     char key[KAFKA_KEY_MAX];
     char reason[512];
-    size_t topic_len, key_len = 0, hdr_bytes;
+    size_t key_len = 0, hdr_bytes;
+    struct kafka_known_topic *kt = ko->fixed;
+    const char *topic;
     rd_kafka_headers_t *hdrs;
     rd_kafka_resp_err_t err;
     void *opaque;
 
-    topic_len = lf_template_render(ko->topic_tpl, rec, topic, sizeof(topic));
-    if (topic_len == 0 || topic_len > KAFKA_TOPIC_MAX - 1) {
-        snprintf(reason, sizeof(reason), "invalid topic name (%zu characters) from template '%s'",
-                 topic_len, ko->cfg->topic);
-        ko->rejected++;
-        lf_out_ack(ko->ins, rec, LF_REJECTED, reason);
-        return SETTLED;
+    if (kt) {
+        topic = kt->name;
+    } else {
+        size_t topic_len = lf_template_render(ko->topic_tpl, rec, topic_buf, sizeof(topic_buf));
+        if (topic_len == 0 || topic_len > KAFKA_TOPIC_MAX - 1) {
+            snprintf(reason, sizeof(reason),
+                     "invalid topic name (%zu characters) from template '%s'", topic_len,
+                     ko->cfg->topic);
+            ko->rejected++;
+            lf_out_ack(ko->ins, rec, LF_REJECTED, reason);
+            return SETTLED;
+        }
+        topic = topic_buf;
+        kt = known_topic(ko, topic); /* NULL when the table is full: librdkafka looks up */
+        if (kt) {
+            topic_open(ko, kt);
+        }
     }
     if (ko->key_tpl) {
         key_len = lf_template_render(ko->key_tpl, rec, key, sizeof(key));
@@ -470,10 +522,19 @@ static enum produce_result produce_one(struct kafka_out *ko, struct lf_record *r
         return BACKPRESSURE;
     }
     /* No copy: the core keeps the payload alive until the delivery report acks it. */
-    err = rd_kafka_producev(ko->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(0),
-                            RD_KAFKA_V_VALUE((void *)rec->payload, rec->payload_len),
-                            RD_KAFKA_V_KEY(key_len ? key : NULL, key_len), RD_KAFKA_V_HEADERS(hdrs),
-                            RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+    if (kt && kt->rkt) {
+        err =
+            rd_kafka_producev(ko->rk, RD_KAFKA_V_RKT(kt->rkt), RD_KAFKA_V_MSGFLAGS(0),
+                              RD_KAFKA_V_VALUE((void *)rec->payload, rec->payload_len),
+                              RD_KAFKA_V_KEY(key_len ? key : NULL, key_len),
+                              RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+    } else {
+        err =
+            rd_kafka_producev(ko->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(0),
+                              RD_KAFKA_V_VALUE((void *)rec->payload, rec->payload_len),
+                              RD_KAFKA_V_KEY(key_len ? key : NULL, key_len),
+                              RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+    }
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         return PRODUCED; /* hdrs now belong to the message */
     }
@@ -568,6 +629,19 @@ static int kafka_flush(void *state, int timeout_ms)
     return LF_OK;
 }
 
+/* The core's breaker opened: hand back what librdkafka still holds as LF_RETRY. */
+static int kafka_purge(void *state)
+{
+    struct kafka_out *ko = state;
+
+    if (ko->inflight.used) {
+        lf_out_log(ko->ins, LF_LOG_WARN, "breaker open: handing back %u record(s) in flight",
+                   ko->inflight.used);
+        settle_inflight(ko, "kafka: purged when the breaker opened");
+    }
+    return LF_OK;
+}
+
 static const struct lf_output_plugin kafka_plugin = {
     .abi_version = LF_PLUGIN_ABI_VERSION,
     .struct_size = sizeof(struct lf_output_plugin),
@@ -581,6 +655,7 @@ static const struct lf_output_plugin kafka_plugin = {
     .service = kafka_service,
     .flush = kafka_flush,
     .destroy = kafka_destroy,
+    .purge = kafka_purge,
 };
 
 LF_EXPORT const struct lf_output_plugin *lf_output_plugin_entry(void);
