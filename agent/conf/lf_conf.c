@@ -119,7 +119,11 @@ static const struct lf_opt input_options[] = {
         .min = 1,
         .max = 1024,
         .offset = OFF(lf_input_conf, paths),
-        .desc = "Glob patterns of the files to tail.",
+        .desc = "Glob patterns of the files to tail: `*`, `?` and `[...]` within one path "
+                "component (a leading `.` must be matched explicitly), `**` for any number "
+                "of directory levels (hidden and symlinked directories are not descended). "
+                "Every directory on the way is watched with inotify, so new files and new "
+                "subdirectories are picked up at once.",
     },
     {
         .name = "exclude",
@@ -245,9 +249,16 @@ static const struct lf_opt input_options[] = {
         .name = "close_inactive",
         .type = LF_OPT_DURATION,
         .def = "5m",
-        .flags = LF_OPT_UNSUPPORTED,
+        .min = 0,
+        .max = 86400000,
         .offset = OFF(lf_input_conf, close_inactive_ms),
-        .desc = "Idle files are closed after this and reopened on the next event.",
+        .desc = "A file read to its end with no new data for this long is closed (its "
+                "checkpoint, partial line and inotify watch are kept) and reopened on its "
+                "next write or poll, after checking it is still the same file (device, "
+                "inode, fingerprint; if it was rotated meanwhile it is found by identity in "
+                "the watched directories). Rotated files are never closed early. Bytes "
+                "written to a closed file that is deleted before it is reopened are lost. "
+                "0 = never.",
     },
     {
         .name = "max_open_files",
@@ -255,9 +266,10 @@ static const struct lf_opt input_options[] = {
         .def = "1024",
         .min = 1,
         .max = 1000000,
-        .flags = LF_OPT_UNSUPPORTED,
         .offset = OFF(lf_input_conf, max_open_files),
-        .desc = "Upper bound of files held open at once.",
+        .desc = "Upper bound of files of this input held open at once. When a file needs "
+                "one more, the least recently active file read to its end is closed (as "
+                "with close_inactive); if none is, the file waits until one is.",
     },
     {.name = NULL},
 };

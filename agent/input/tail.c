@@ -7,6 +7,17 @@
  * is shorter than the read offset, or its first head_len bytes (up to 1 KiB of what was
  * read) no longer hash the same. Such a file becomes a new identity read from 0; the old
  * one is retired (no more reads, released once its records are acknowledged).
+ *
+ * Closed files (close_inactive, max_open_files): only a file read to EOF, still under its
+ * glob path and not retired is closed; its entry goes to the checkpoint store at once.
+ * Its struct stays (records point at it), so do its offsets, partial line, multi-line
+ * state and inode watch (a watch is no fd: a write still wakes us). It is reopened when
+ * it may have data: by its path if that still leads to its device+inode (a changed
+ * content is then caught by restarted() exactly as for an open file), else by a search
+ * of the watched directories for device+inode+fingerprint (rotated while closed; like a
+ * file rotated while the agent was stopped). A file found nowhere is retired and
+ * counted: bytes written to it after the close and before it vanished are lost (the
+ * price of closing; keep files open with a larger max_open_files / close_inactive).
  */
 #include "tail_int.h"
 
@@ -78,6 +89,7 @@ static void file_free(struct lf_tail_file *f)
     }
     if (f->fd >= 0) {
         close(f->fd);
+        f->tail->nopen--;
     }
     lf_ml_destroy(f->ml);
     lf_buf_fini(&f->carry);
@@ -145,6 +157,7 @@ static int file_alloc(struct lf_tail *t, const char *path, int fd, struct lf_tai
     f->tail = t;
     f->wd = -1;
     f->fd = fd;
+    t->nopen++; /* f owns fd now */
     f->partial_since = -1;
     f->last_data_ms = tail_now_ms();
     lf_buf_init(&f->carry, t->conf->max_line_bytes + 1);
@@ -168,8 +181,11 @@ int tail_file_open(struct lf_tail *t, const char *path, int fd, enum tail_open_m
                    struct lf_tail_file **out)
 {
     struct lf_tail_file *f;
+    /* Without a free slot the file is still opened for a moment, to be identified and
+     * positioned, then closed until a slot frees (it stays readable). */
+    bool slot = tail_slot(t, NULL);
     if (fd < 0) {
-        fd = open(path, O_RDONLY | O_CLOEXEC);
+        fd = tail_open_path(t, path);
         if (fd < 0) {
             lf_log_errno(LF_LOG_WARN, t->log, "%s: cannot open", path);
             return LF_EIO;
@@ -205,6 +221,9 @@ int tail_file_open(struct lf_tail *t, const char *path, int fd, enum tail_open_m
     }
     f->readable = true;
     t->stats.files_opened++;
+    if (!slot) {
+        tail_file_close(f);
+    }
     if (out) {
         *out = f;
     }
@@ -251,10 +270,12 @@ void lf_tail_destroy(struct lf_tail *t)
     }
     lf_log_info(t->log,
                 "input %s: %llu files opened, %llu released, %llu rotations, %llu "
-                "truncations",
+                "truncations, %llu closed, %llu reopened, %llu gone while closed",
                 t->conf->name, (unsigned long long)t->stats.files_opened,
                 (unsigned long long)t->stats.files_released, (unsigned long long)t->stats.rotations,
-                (unsigned long long)t->stats.truncations);
+                (unsigned long long)t->stats.truncations, (unsigned long long)t->stats.files_closed,
+                (unsigned long long)t->stats.files_reopened,
+                (unsigned long long)t->stats.closed_gone);
     for (size_t i = 0; i < t->nfiles; i++) {
         file_free(t->files[i]);
     }
@@ -262,6 +283,160 @@ void lf_tail_destroy(struct lf_tail *t)
     free(t->files);
     free(t->read_buf);
     free(t);
+}
+
+/* ---- open-file cap, closing and reopening ------------------------------------------ */
+
+int tail_open_path(struct lf_tail *t, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE) && t->nopen > 0) {
+        /* over the process limit: give up one idle file of ours and try once more */
+        struct lf_tail_file *v = NULL;
+        for (size_t i = 0; i < t->nfiles; i++) {
+            struct lf_tail_file *f = t->files[i];
+            if (tail_file_closable(f) && (!v || f->last_data_ms < v->last_data_ms)) {
+                v = f;
+            }
+        }
+        if (v) {
+            tail_file_close(v);
+            fd = open(path, O_RDONLY | O_CLOEXEC);
+        }
+    }
+    return fd;
+}
+
+bool tail_file_closable(const struct lf_tail_file *f)
+{
+    return f->fd >= 0 && f->eof && !f->readable && !f->orphan && !f->retired;
+}
+
+void tail_file_close(struct lf_tail_file *f)
+{
+    struct lf_tail *t = f->tail;
+    f->in_ckpt = lf_ckpt_set(t->ckpt, &f->id, f->path, f->track.committed) == LF_OK;
+    f->ckpt_dirty = !f->in_ckpt;
+    close(f->fd);
+    f->fd = -1;
+    t->nopen--;
+    t->stats.files_closed++;
+}
+
+bool tail_slot(struct lf_tail *t, const struct lf_tail_file *keep)
+{
+    if ((int64_t)t->nopen < t->conf->max_open_files) {
+        return true;
+    }
+    struct lf_tail_file *v = NULL; /* least recently active */
+    for (size_t i = 0; i < t->nfiles; i++) {
+        struct lf_tail_file *f = t->files[i];
+        if (f != keep && tail_file_closable(f) && (!v || f->last_data_ms < v->last_data_ms)) {
+            v = f;
+        }
+    }
+    if (!v) {
+        return false;
+    }
+    tail_file_close(v);
+    return true;
+}
+
+/* Opens path if it is the inode of id (and, with check_head, still starts with id's
+ * fingerprinted bytes). Returns the fd or -1. */
+static int open_inode(struct lf_tail *t, const char *path, const struct lf_file_id *id,
+                      bool check_head)
+{
+    struct stat st;
+    int fd = tail_open_path(t, path);
+    if (fd < 0) {
+        return -1;
+    }
+    if (fstat(fd, &st) != 0 || (uint64_t)st.st_dev != id->dev || (uint64_t)st.st_ino != id->ino ||
+        (check_head && !lf_tail_id_matches(fd, id))) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int emit_partial(struct lf_tail_file *f, int64_t now);
+static int flush_ml(struct lf_tail_file *f);
+
+/* A closed file found nowhere: send what it holds, forget it. */
+static int file_gone(struct lf_tail_file *f)
+{
+    struct lf_tail *t = f->tail;
+    t->stats.closed_gone++;
+    lf_log_warn(t->log,
+                "%s: gone while closed (deleted, or moved out of the watched directories); "
+                "read up to offset %llu, bytes written after the close are lost",
+                f->path, (unsigned long long)f->read_offset);
+    int rc = emit_partial(f, tail_now_ms());
+    if (rc == LF_OK) {
+        rc = flush_ml(f);
+    }
+    lf_ckpt_remove(t->ckpt, f->id.dev, f->id.ino);
+    f->retired = true;
+    f->readable = false;
+    f->ckpt_dirty = false;
+    f->in_ckpt = false;
+    t->need_scan = true; /* a new file may have taken its inode at its path */
+    return rc;
+}
+
+/* Takes path (found by identity) as f's name; outside the globs f is a rotated file. */
+static void file_moved(struct lf_tail_file *f, char *path)
+{
+    struct lf_tail *t = f->tail;
+    if (strcmp(f->path, path) != 0) {
+        bool wanted = tail_path_wanted(t, path);
+        lf_log_info(t->log, "%s: found again as %s%s", f->path, path,
+                    wanted ? "" : " (rotated while closed, reading it to its end)");
+        if (!wanted && !f->orphan) {
+            f->orphan = true;
+            t->stats.rotations++;
+        }
+        f->ckpt_dirty = true;
+    }
+    free(f->path);
+    f->path = path;
+}
+
+/* Opens a closed file again (see the file head). Returns LF_OK (open), LF_EAGAIN (no
+ * slot free: stays readable, or gone: retired) or an emit error. */
+static int file_reopen(struct lf_tail_file *f)
+{
+    struct lf_tail *t = f->tail;
+    if (!tail_slot(t, f)) {
+        return LF_EAGAIN;
+    }
+    int fd = open_inode(t, f->path, &f->id, false);
+    if (fd < 0) {
+        char *p = tail_find_inode(t, f);
+        fd = p ? open_inode(t, p, &f->id, true) : -1;
+        if (fd >= 0) {
+            file_moved(f, p);
+        } else {
+            free(p);
+        }
+    }
+    if (fd < 0) {
+        int rc = file_gone(f);
+        return rc == LF_OK ? LF_EAGAIN : rc;
+    }
+    f->fd = fd;
+    t->nopen++;
+    t->stats.files_reopened++;
+    return LF_OK;
+}
+
+/* Poll of a closed file without inode watch: a stat of its path, no open. */
+static bool closed_changed(const struct lf_tail_file *f)
+{
+    struct stat st;
+    return stat(f->path, &st) != 0 || (uint64_t)st.st_dev != f->id.dev ||
+           (uint64_t)st.st_ino != f->id.ino || (uint64_t)st.st_size != f->read_offset;
 }
 
 /* ---- line splitting --------------------------------------------------------------- */
@@ -398,6 +573,9 @@ static int file_restart(struct lf_tail_file *f)
     if (fd < 0) {
         return LF_EIO;
     }
+    close(f->fd); /* the old identity only waits for acks: its slot goes to the new one */
+    f->fd = -1;
+    t->nopen--;
     int orc = tail_file_open(t, f->path, fd, TAIL_OPEN_NEW, &nf);
     if (orc == LF_OK) {
         /* The inode is the same, so the old checkpoint entry may match the new head if it
@@ -429,6 +607,12 @@ static void late_fingerprint(struct lf_tail_file *f)
 static int read_file(struct lf_tail_file *f, size_t *budget)
 {
     struct lf_tail *t = f->tail;
+    if (f->fd < 0) {
+        int rc = file_reopen(f);
+        if (rc != LF_OK) {
+            return rc == LF_EAGAIN ? LF_OK : rc;
+        }
+    }
     late_fingerprint(f);
     if (restarted(f)) {
         return file_restart(f);
@@ -486,10 +670,17 @@ int lf_tail_read(struct lf_tail *t, size_t budget, bool *more)
             return rc;
         }
     }
+    bool waiting = false; /* closed, readable, and no slot free for it this turn */
     for (size_t i = 0; i < t->nfiles && !*more; i++) {
-        *more = t->files[i]->readable && !t->files[i]->retired; /* incl. files just added */
+        struct lf_tail_file *f = t->files[i];
+        if (f->readable && !f->retired) { /* incl. files just added */
+            *more = f->fd >= 0;
+            waiting = waiting || f->fd < 0;
+        }
     }
-    *more = *more || t->need_scan;
+    /* A waiting file is more work only if a slot can be had (else the loop would spin
+     * until an open file reaches EOF or is released, which a later turn or tick does). */
+    *more = *more || t->need_scan || (waiting && tail_slot_possible(t));
     return LF_OK;
 }
 
@@ -543,7 +734,7 @@ static void file_release(struct lf_tail *t, struct lf_tail_file *f, int64_t now)
 {
     struct stat st;
     if (!f->retired) {
-        bool deleted = fstat(f->fd, &st) == 0 && st.st_nlink == 0;
+        bool deleted = f->fd >= 0 && fstat(f->fd, &st) == 0 && st.st_nlink == 0;
         if (deleted) {
             /* Gone for good: its inode may be reused, so forget its checkpoint now. */
             lf_ckpt_remove(t->ckpt, f->id.dev, f->id.ino);
@@ -559,6 +750,19 @@ static void file_release(struct lf_tail *t, struct lf_tail_file *f, int64_t now)
     }
     t->stats.files_released++;
     file_free(f);
+}
+
+bool tail_slot_possible(const struct lf_tail *t)
+{
+    if ((int64_t)t->nopen < t->conf->max_open_files) {
+        return true;
+    }
+    for (size_t i = 0; i < t->nfiles; i++) {
+        if (tail_file_closable(t->files[i])) {
+            return true;
+        }
+    }
+    return false;
 }
 
 int lf_tail_tick(struct lf_tail *t, int64_t now)
@@ -579,11 +783,21 @@ int lf_tail_tick(struct lf_tail *t, int64_t now)
         }
     }
     t->nfiles = keep;
+    for (size_t i = 0; i < t->nfiles && t->conf->close_inactive_ms > 0; i++) {
+        struct lf_tail_file *f = t->files[i];
+        if (tail_file_closable(f) && now - f->last_data_ms >= t->conf->close_inactive_ms) {
+            lf_log_debug(t->log, "%s: no data for %lld ms, closed", f->path,
+                         (long long)(now - f->last_data_ms));
+            tail_file_close(f);
+        }
+    }
     if (now >= t->next_poll_ms) {
-        /* Files without an inode watch, and rotated ones (cheap: few). */
+        /* Files without an inode watch, and rotated ones (cheap: few). A closed file is
+         * only stat'ed: opening it every poll would undo the close. */
         for (size_t i = 0; i < t->nfiles; i++) {
-            if (t->files[i]->wd < 0 || t->files[i]->orphan) {
-                t->files[i]->readable = true;
+            struct lf_tail_file *f = t->files[i];
+            if ((f->wd < 0 || f->orphan) && !f->retired && (f->fd >= 0 || closed_changed(f))) {
+                f->readable = true;
             }
         }
         t->next_poll_ms = now + t->conf->poll_interval_ms;

@@ -8,6 +8,13 @@
  * are acknowledged and no write came for rotate_wait. A truncated (copytruncate) file is
  * a new identity read from 0. Does not: parse, route or ack records (the agent does).
  * Main thread only.
+ *
+ * Open files: at most max_open_files fds per input. A file read to EOF may be closed
+ * (after close_inactive without data, or as the least recently active one when another
+ * file needs the slot); its struct, offsets, partial line, multi-line state and inode
+ * watch stay, and it is reopened by path when it changes, after checking that the path
+ * still leads to the same device+inode (else it is looked for by identity in the watched
+ * directories, like a file rotated while the agent was stopped).
  */
 #ifndef LF_TAIL_H
 #define LF_TAIL_H
@@ -28,8 +35,8 @@ struct lf_tail_file {
     struct lf_track_file track; /* first: records point here */
     struct lf_tail *tail;
     char *path;
-    int fd;
-    int wd; /* inotify watch of the inode, -1 if none */
+    int fd; /* -1 while closed (idle, or over max_open_files) */
+    int wd; /* inotify watch of the inode, -1 if none (kept while closed) */
     struct lf_file_id id;
     uint64_t read_offset;  /* next byte to read */
     uint64_t line_start;   /* file offset of carry's first byte */
@@ -56,8 +63,13 @@ typedef int lf_tail_emit_fn(void *ctx, struct lf_tail_file *f, const char *text,
 struct lf_tail_stats {
     uint64_t files_opened;
     uint64_t files_released;
-    uint64_t rotations;   /* files that left their glob path (renamed away, deleted) */
-    uint64_t truncations; /* files that started again (truncate, copytruncate) */
+    uint64_t rotations;      /* files that left their glob path (renamed away, deleted) */
+    uint64_t truncations;    /* files that started again (truncate, copytruncate) */
+    uint64_t files_closed;   /* closed while tracked (close_inactive, max_open_files) */
+    uint64_t files_reopened; /* closed files opened again */
+    uint64_t closed_gone;    /* closed files not found again (deleted, or rotated out of
+                                the watched directories): bytes written after the close
+                                are lost */
 };
 
 struct tail_dir;
@@ -68,6 +80,7 @@ struct lf_tail {
     int index;
     struct lf_tail_file **files;
     size_t nfiles;
+    size_t nopen; /* files with an fd: at most conf->max_open_files once a turn ends */
     char *read_buf;
     lf_tail_emit_fn *emit;
     void *emit_ctx;
@@ -103,11 +116,12 @@ int lf_tail_read(struct lf_tail *t, size_t budget, bool *more);
 /* Handles one inotify event (the watch may belong to another input: then nothing). An
  * IN_Q_OVERFLOW event makes every file readable and rescans the globs. */
 void lf_tail_on_inotify(struct lf_tail *t, const struct inotify_event *ev);
-/* Marks the file with watch descriptor wd readable (wd < 0: all files, and rescan). */
+/* Marks the file with watch descriptor wd readable (wd < 0: all open files, and rescan,
+ * which reopens a closed file only if its size or inode changed). */
 void lf_tail_mark_readable(struct lf_tail *t, int wd);
 /* Periodic work (call every ~100 ms): multi-line deadlines, partial lines of rotated files,
- * release of finished rotated files, the slow rescan, the poll of unwatched files,
- * forget_after pruning. Returns LF_OK or an emit error. */
+ * release of finished rotated files, close_inactive, the slow rescan, the poll of
+ * unwatched files, forget_after pruning. Returns LF_OK or an emit error. */
 int lf_tail_tick(struct lf_tail *t, int64_t now_ms);
 /* Flushes multi-line records whose deadline passed (all of them if force). With force
  * (shutdown), a partial last line waiting longer than partial_timeout is emitted too. */
@@ -126,5 +140,11 @@ void lf_tail_checkpoint(struct lf_tail *t);
 int lf_tail_identify(int fd, struct lf_file_id *id, uint64_t *size);
 /* True if fd's file has id's device+inode and still starts with id's fingerprinted bytes. */
 bool lf_tail_id_matches(int fd, const struct lf_file_id *id);
+
+/* Path patterns: '/'-separated components matched one by one with fnmatch(3) (a leading
+ * '.' in a name must be matched explicitly, as with glob(3)); a component "**" matches
+ * zero or more directory levels (not hidden directories); a trailing "**" means every
+ * file below. Returns true if path matches pattern. */
+bool lf_tail_glob_match(const char *pattern, const char *path);
 
 #endif

@@ -32,9 +32,25 @@ int tail_file_open(struct lf_tail *t, const char *path, int fd, enum tail_open_m
                    struct lf_tail_file **out);
 /* True if another file of t shares f's inotify watch. */
 bool tail_wd_shared(const struct lf_tail *t, const struct lf_tail_file *f);
+/* Makes room for one more fd under max_open_files, closing the least recently active
+ * closable file other than keep if needed. Returns false if every open file is busy. */
+bool tail_slot(struct lf_tail *t, const struct lf_tail_file *keep);
+/* True if tail_slot would succeed. */
+bool tail_slot_possible(const struct lf_tail *t);
+/* Open, read to EOF, nothing announced, under its glob path, not retired. */
+bool tail_file_closable(const struct lf_tail_file *f);
+/* Closes f's fd, keeping everything else (see tail.c); its checkpoint entry is set. */
+void tail_file_close(struct lf_tail_file *f);
+/* open(2) of a file to tail; on EMFILE/ENFILE closes one idle file and retries once. */
+int tail_open_path(struct lf_tail *t, const char *path);
 
 /* tail_watch.c */
 int tail_scan(struct lf_tail *t, bool initial);
+/* True if path matches one of the input's paths and none of its excludes. */
+bool tail_path_wanted(const struct lf_tail *t, const char *path);
+/* Looks for f's device+inode in its directory, then in every watched directory. Returns
+ * the path found (caller frees) or NULL. */
+char *tail_find_inode(struct lf_tail *t, const struct lf_tail_file *f);
 void tail_resume_rotated(struct lf_tail *t);
 void tail_watch_fini(struct lf_tail *t);
 void tail_gone_add(struct lf_tail *t, uint64_t dev, uint64_t ino, int64_t now);

@@ -3,14 +3,22 @@
  * re-expand the globs (tail_scan), which opens new files (read from 0), follows renames
  * within the globs, and marks files no glob path leads to as orphans (rotated away or
  * deleted: read to EOF, then released by tail.c). Also: resuming files rotated while the
- * agent was stopped, and forget_after pruning of checkpoint entries. Does not read files.
+ * agent was stopped, finding closed files again by identity, and forget_after pruning of
+ * checkpoint entries. Does not read files.
+ *
+ * Globs are expanded by our own walk, component by component (see lf_tail_glob_match),
+ * so that "**" works and so that every directory a match could appear in is watched: the
+ * walk starts at the pattern's literal prefix directory and watches each directory it
+ * visits BEFORE listing it, so an entry created meanwhile is either listed or reported
+ * (a new subdirectory: IN_CREATE|IN_ISDIR or IN_MOVED_TO|IN_ISDIR, then a scan that
+ * watches and lists it in turn). "**" does not follow symlinked directories (no loops)
+ * and stops at TAIL_MAX_DEPTH levels.
  */
 #include "tail_int.h"
 
 #include <dirent.h>
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <glob.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,15 +36,105 @@
 #define SCAN_EVENTS \
     (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF)
 
+#define TAIL_MAX_DEPTH 32
+
+/* ---- pattern matching ------------------------------------------------------------- */
+
+/* Length of the component at p (up to '/' or the end). */
+static size_t comp_len(const char *p)
+{
+    const char *s = strchr(p, '/');
+    return s ? (size_t)(s - p) : strlen(p);
+}
+
+static const char *skip_slashes(const char *p)
+{
+    while (*p == '/') {
+        p++;
+    }
+    return p;
+}
+
+static bool is_globstar(const char *p, size_t n)
+{
+    return n == 2 && p[0] == '*' && p[1] == '*';
+}
+
+/* fnmatch of one pattern component against one name component. */
+static bool comp_match(const char *pat, size_t pn, const char *name, size_t nn)
+{
+    char p[NAME_MAX + 1], n[NAME_MAX + 1];
+    if (pn > NAME_MAX || nn > NAME_MAX) {
+        return false;
+    }
+    memcpy(p, pat, pn);
+    p[pn] = '\0';
+    memcpy(n, name, nn);
+    n[nn] = '\0';
+    return fnmatch(p, n, FNM_PERIOD) == 0;
+}
+
+static bool match_rest(const char *pat, const char *path, int depth)
+{
+    pat = skip_slashes(pat);
+    path = skip_slashes(path);
+    if (!*pat) {
+        return !*path;
+    }
+    size_t pn = comp_len(pat);
+    const char *pnext = pat + pn;
+    if (is_globstar(pat, pn)) {
+        if (!*skip_slashes(pnext)) {
+            pnext = "*"; /* a trailing ** means every file below */
+        }
+        /* zero levels, then one more directory level at a time (not hidden ones) */
+        while (depth < TAIL_MAX_DEPTH) {
+            if (match_rest(pnext, path, depth + 1)) {
+                return true;
+            }
+            size_t nn = comp_len(path);
+            if (nn == 0 || path[0] == '.' || !path[nn]) {
+                return false; /* ** matches directories, the last component is the file */
+            }
+            path = skip_slashes(path + nn);
+            depth++;
+        }
+        return false;
+    }
+    size_t nn = comp_len(path);
+    return nn > 0 && comp_match(pat, pn, path, nn) && match_rest(pnext, path + nn, depth);
+}
+
+bool lf_tail_glob_match(const char *pattern, const char *path)
+{
+    if ((pattern[0] == '/') != (path[0] == '/')) {
+        return false;
+    }
+    return match_rest(pattern, path, 0);
+}
+
 static bool excluded(const struct lf_input_conf *c, const char *path)
 {
     for (size_t i = 0; i < c->exclude.n; i++) {
         const char *pat = c->exclude.str[i];
         const char *base = strrchr(path, '/');
         /* A pattern without '/' applies to the file name, otherwise to the full path. */
-        const char *subject = strchr(pat, '/') || !base ? path : base + 1;
-        if (fnmatch(pat, subject, FNM_PATHNAME) == 0) {
+        if (strchr(pat, '/') || !base) {
+            if (lf_tail_glob_match(pat, path)) {
+                return true;
+            }
+        } else if (fnmatch(pat, base + 1, FNM_PATHNAME) == 0) {
             return true;
+        }
+    }
+    return false;
+}
+
+bool tail_path_wanted(const struct lf_tail *t, const char *path)
+{
+    for (size_t p = 0; p < t->conf->paths.n; p++) {
+        if (lf_tail_glob_match(t->conf->paths.str[p], path)) {
+            return !excluded(t->conf, path);
         }
     }
     return false;
@@ -65,14 +163,16 @@ static bool dir_known(const struct lf_tail *t, const char *dir)
     return false;
 }
 
-static void dir_add(struct lf_tail *t, const char *dir)
+/* Watches dir (once). Returns false if it cannot be watched (not there yet: the
+ * rescan or an event of its parent tries again). */
+static bool dir_add(struct lf_tail *t, const char *dir)
 {
     if (dir_known(t, dir)) {
-        return;
+        return true;
     }
     int wd = t->inofd >= 0 ? inotify_add_watch(t->inofd, dir, DIR_EVENTS) : -1;
     if (t->inofd >= 0 && wd < 0) {
-        return; /* not there (yet): the rescan tries again */
+        return false;
     }
     struct tail_dir *v = realloc(t->dirs, (t->ndirs + 1) * sizeof(*v));
     char *p = strdup(dir);
@@ -81,10 +181,11 @@ static void dir_add(struct lf_tail *t, const char *dir)
         if (v) {
             t->dirs = v;
         }
-        return;
+        return true; /* unwatched: the rescan still lists it */
     }
     t->dirs = v;
     t->dirs[t->ndirs++] = (struct tail_dir){.path = p, .wd = wd};
+    return true;
 }
 
 static void dir_of(const char *path, char *out, size_t cap)
@@ -96,26 +197,6 @@ static void dir_of(const char *path, char *out, size_t cap)
         snprintf(out, cap, "/");
     } else {
         snprintf(out, cap, "%.*s", (int)(slash - path), path);
-    }
-}
-
-/* Watches the directory part of every pattern (expanded if it has glob characters). */
-static void watch_dirs(struct lf_tail *t)
-{
-    char dir[PATH_MAX];
-    for (size_t p = 0; p < t->conf->paths.n; p++) {
-        dir_of(t->conf->paths.str[p], dir, sizeof(dir));
-        if (!strpbrk(dir, "*?[")) {
-            dir_add(t, dir);
-            continue;
-        }
-        glob_t g;
-        if (glob(dir, GLOB_ONLYDIR, NULL, &g) == 0) {
-            for (size_t i = 0; i < g.gl_pathc; i++) {
-                dir_add(t, g.gl_pathv[i]);
-            }
-            globfree(&g);
-        }
     }
 }
 
@@ -148,24 +229,27 @@ static void set_path(struct lf_tail *t, struct lf_tail_file *f, const char *path
 }
 
 /* One path a glob matched. A tracked file costs one stat(2); only new ones are opened. */
-static void scan_path(struct lf_tail *t, const char *path, bool initial)
+static bool scan_path(struct lf_tail *t, const char *path, bool initial)
 {
     struct stat st;
-    if (excluded(t->conf, path) || stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-        return; /* follows symlinks: identity by target; gone again: the rescan retries */
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+        return false; /* follows symlinks: identity by target; gone again: the rescan retries */
+    }
+    if (excluded(t->conf, path)) {
+        return true;
     }
     struct lf_tail_file *f = find_ino(t, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
     if (!f) {
         struct lf_tail_file *nf;
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        int fd = tail_open_path(t, path);
         if (fd < 0) {
-            return;
+            return true;
         }
         if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
             find_ino(t, (uint64_t)st.st_dev, (uint64_t)st.st_ino)) {
             close(fd); /* replaced between stat and open: the next scan sees it */
             t->need_scan = true;
-            return;
+            return true;
         }
         if (tail_file_open(t, path, fd, initial ? TAIL_OPEN_INITIAL : TAIL_OPEN_NEW, &nf) ==
             LF_OK) {
@@ -174,10 +258,10 @@ static void scan_path(struct lf_tail *t, const char *path, bool initial)
                 lf_log_info(t->log, "%s: new file", path);
             }
         }
-        return;
+        return true;
     }
     if (f->seen) {
-        return; /* another name (link) of a file already matched */
+        return true; /* another name (link) of a file already matched */
     }
     f->seen = true;
     if (f->orphan) {
@@ -188,31 +272,144 @@ static void scan_path(struct lf_tail *t, const char *path, bool initial)
     if ((uint64_t)st.st_size != f->read_offset) {
         f->readable = true; /* the safety poll: appends or truncation inotify missed */
     }
+    return true;
+}
+
+struct walk {
+    struct lf_tail *t;
+    bool initial;
+    size_t matched;
+    char path[PATH_MAX]; /* the directory being walked */
+};
+
+static bool has_magic(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '*' || p[i] == '?' || p[i] == '[' || p[i] == '\\') {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Appends name to w->path; returns the old length (to cut back to), or -1 if too long. */
+static int path_push(struct walk *w, const char *name, size_t n)
+{
+    size_t len = strlen(w->path);
+    bool slash = len > 0 && w->path[len - 1] != '/';
+    if (len + slash + n + 1 > sizeof(w->path)) {
+        return -1;
+    }
+    if (slash) {
+        w->path[len] = '/';
+    }
+    memcpy(w->path + len + slash, name, n);
+    w->path[len + slash + n] = '\0';
+    return (int)len;
+}
+
+static void walk(struct walk *w, const char *rest, int depth);
+
+static void walk_child(struct walk *w, const char *name, size_t n, const char *rest, bool file,
+                       int depth)
+{
+    int old = path_push(w, name, n);
+    if (old < 0) {
+        return;
+    }
+    if (file) {
+        w->matched += scan_path(w->t, w->path, w->initial);
+    } else {
+        walk(w, rest, depth);
+    }
+    w->path[old] = '\0';
+}
+
+/* Matches the pattern rest below the directory w->path (watched first, then listed). */
+static void walk(struct walk *w, const char *rest, int depth)
+{
+    const char *dir = w->path[0] ? w->path : ".";
+    rest = skip_slashes(rest);
+    size_t pn = comp_len(rest);
+    const char *next = skip_slashes(rest + pn);
+    bool last = !*next;
+    bool star = is_globstar(rest, pn);
+    if (pn == 0 || depth > TAIL_MAX_DEPTH || !dir_add(w->t, dir)) {
+        return;
+    }
+    if (star) {
+        walk(w, last ? "*" : next, depth + 1); /* zero levels */
+    }
+    if (!star && !has_magic(rest, pn)) {
+        walk_child(w, rest, pn, next, last, depth + 1);
+        return;
+    }
+    DIR *d = opendir(dir);
+    if (!d) {
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        const char *name = de->d_name;
+        size_t nn = strlen(name);
+        struct stat st;
+        if (star) {
+            /* one more level: real directories only, not hidden ones, no symlink loops */
+            if (name[0] != '.' && fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                S_ISDIR(st.st_mode)) {
+                walk_child(w, name, nn, rest, false, depth + 1);
+            }
+        } else if (comp_match(rest, pn, name, nn)) {
+            if (last) {
+                walk_child(w, name, nn, NULL, true, depth + 1);
+            } else if (fstatat(dirfd(d), name, &st, 0) == 0 && S_ISDIR(st.st_mode)) {
+                walk_child(w, name, nn, next, false, depth + 1);
+            }
+        }
+    }
+    closedir(d);
+}
+
+/* Expands one pattern: the walk starts at its literal prefix directory. */
+static size_t walk_pattern(struct lf_tail *t, const char *pattern, bool initial)
+{
+    struct walk *w = malloc(sizeof(*w));
+    if (!w) {
+        return 0;
+    }
+    w->t = t;
+    w->initial = initial;
+    w->matched = 0;
+    w->path[0] = '\0';
+    const char *rest = pattern;
+    if (rest[0] == '/') {
+        snprintf(w->path, sizeof(w->path), "/");
+    }
+    for (;;) {
+        rest = skip_slashes(rest);
+        size_t pn = comp_len(rest);
+        const char *next = skip_slashes(rest + pn);
+        if (!*next || has_magic(rest, pn) || path_push(w, rest, pn) < 0) {
+            break;
+        }
+        rest = next;
+    }
+    walk(w, rest, 0);
+    size_t n = w->matched;
+    free(w);
+    return n;
 }
 
 int tail_scan(struct lf_tail *t, bool initial)
 {
-    watch_dirs(t);
     for (size_t i = 0; i < t->nfiles; i++) {
         t->files[i]->seen = false;
     }
     for (size_t p = 0; p < t->conf->paths.n; p++) {
-        glob_t g;
-        int grc = glob(t->conf->paths.str[p], 0, NULL, &g);
-        if (grc == GLOB_NOSPACE) {
-            return LF_ENOMEM;
+        if (walk_pattern(t, t->conf->paths.str[p], initial) == 0 && initial) {
+            lf_log_warn(t->log, "input %s: no file matches %s (yet)", t->conf->name,
+                        t->conf->paths.str[p]);
         }
-        if (grc != 0) {
-            if (initial) {
-                lf_log_warn(t->log, "input %s: no file matches %s (yet)", t->conf->name,
-                            t->conf->paths.str[p]);
-            }
-            continue;
-        }
-        for (size_t i = 0; i < g.gl_pathc; i++) {
-            scan_path(t, g.gl_pathv[i], initial);
-        }
-        globfree(&g);
     }
     for (size_t i = 0; i < t->nfiles; i++) {
         struct lf_tail_file *f = t->files[i];
@@ -242,23 +439,13 @@ static void mark_name(struct lf_tail *t, const char *dir, const char *name)
     }
 }
 
-static bool matches_glob(const struct lf_tail *t, const char *path)
-{
-    for (size_t p = 0; p < t->conf->paths.n; p++) {
-        if (fnmatch(t->conf->paths.str[p], path, FNM_PATHNAME) == 0) {
-            return !excluded(t->conf, path);
-        }
-    }
-    return false;
-}
-
 /* A file was renamed away from a matching path: remember the rename's cookie, in case we
  * never opened it (created and rotated before we looked; moved_to checks the inode). */
 static void moved_from(struct lf_tail *t, const char *dir, const char *name, uint32_t cookie)
 {
     char path[PATH_MAX];
     int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
-    if (n < 0 || (size_t)n >= sizeof(path) || !matches_glob(t, path)) {
+    if (n < 0 || (size_t)n >= sizeof(path) || !tail_path_wanted(t, path)) {
         return;
     }
     t->move_cookies[t->nmoves++ % TAIL_MOVES] = cookie;
@@ -274,10 +461,10 @@ static void moved_to(struct lf_tail *t, const char *dir, const char *name, uint3
         known = known || (cookie != 0 && t->move_cookies[i] == cookie);
     }
     int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
-    if (!known || n < 0 || (size_t)n >= sizeof(path) || matches_glob(t, path)) {
+    if (!known || n < 0 || (size_t)n >= sizeof(path) || tail_path_wanted(t, path)) {
         return; /* still matched: the scan handles it */
     }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = tail_open_path(t, path);
     if (fd < 0) {
         return;
     }
@@ -331,6 +518,9 @@ void lf_tail_on_inotify(struct lf_tail *t, const struct inotify_event *ev)
     for (size_t i = 0; i < t->nfiles; i++) {
         if (t->files[i]->wd == ev->wd) {
             t->files[i]->readable = true;
+            if (ev->mask & IN_IGNORED) {
+                t->files[i]->wd = -1; /* inode gone: the poll covers the rest */
+            }
         }
     }
 }
@@ -338,8 +528,10 @@ void lf_tail_on_inotify(struct lf_tail *t, const struct inotify_event *ev)
 void lf_tail_mark_readable(struct lf_tail *t, int wd)
 {
     for (size_t i = 0; i < t->nfiles; i++) {
-        if (wd < 0 || t->files[i]->wd == wd) {
-            t->files[i]->readable = true;
+        struct lf_tail_file *f = t->files[i];
+        /* A closed file is reopened only if the scan sees it changed (stat, no open). */
+        if (wd < 0 ? f->fd >= 0 : f->wd == wd) {
+            f->readable = true;
         }
     }
     if (wd < 0) {
@@ -409,6 +601,52 @@ static bool resume_in_dir(struct lf_tail *t, const char *dir, const struct lf_ck
     }
     closedir(d);
     return found;
+}
+
+/* Looks in dir for a regular file with device+inode; returns its path (owned) or NULL. */
+static char *find_in_dir(const char *dir, uint64_t dev, uint64_t ino)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char *found = NULL;
+    if (!d) {
+        return NULL;
+    }
+    /* First pass: only names whose d_ino is the inode (no stat); second pass: all names
+     * (symlinks, and file systems such as overlayfs where d_ino may differ). */
+    for (int pass = 0; pass < 2 && !found; pass++) {
+        rewinddir(d);
+        while (!found && (de = readdir(d)) != NULL) {
+            struct stat st;
+            if ((pass == 0 && de->d_ino != ino) || (pass == 1 && de->d_ino == ino)) {
+                continue;
+            }
+            if (fstatat(dirfd(d), de->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode) ||
+                (uint64_t)st.st_dev != dev || (uint64_t)st.st_ino != ino) {
+                continue;
+            }
+            size_t len = strlen(dir) + strlen(de->d_name) + 2;
+            found = malloc(len);
+            if (found) {
+                snprintf(found, len, "%s/%s", dir, de->d_name);
+            }
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+char *tail_find_inode(struct lf_tail *t, const struct lf_tail_file *f)
+{
+    char dir[PATH_MAX];
+    dir_of(f->path, dir, sizeof(dir));
+    char *p = find_in_dir(dir, f->id.dev, f->id.ino);
+    for (size_t i = 0; !p && i < t->ndirs; i++) {
+        if (strcmp(t->dirs[i].path, dir) != 0) {
+            p = find_in_dir(t->dirs[i].path, f->id.dev, f->id.ino);
+        }
+    }
+    return p;
 }
 
 void tail_resume_rotated(struct lf_tail *t)

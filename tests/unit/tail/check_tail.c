@@ -1,14 +1,20 @@
 /* check_tail.c - the tail in-process: identity and fingerprint rule, line splitting
  * (CRLF, partial last line, over-long lines), truncation, rotation, checkpoint resume
- * (also of a file rotated while stopped). No inotify: changes are signalled with
- * lf_tail_mark_readable(t, -1), which also rescans the globs.
+ * (also of a file rotated while stopped), max_open_files and close_inactive (closing,
+ * reopening, identity after rotation/truncation/deletion while closed), "**" patterns
+ * and new directories. Most tests use no inotify: changes are signalled with
+ * lf_tail_mark_readable(t, -1), which also rescans the globs; the inotify tests wait for
+ * the kernel's events with poll(2).
  */
 #include <check.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -24,37 +30,52 @@ struct fx {
     struct lf_ckpt_store *ckpt;
     struct lf_log_ctx log;
     struct lf_tail *t;
-    char got[64][256]; /* records */
+    char got[64][256]; /* the first 64 records */
     uint64_t start[64];
     unsigned flags[64];
     int n;
+    int inofd;
+    /* lines "f<K> <SEQ>": per K the last SEQ, and how many were out of sequence */
+    long last[16];
+    int bad;
 };
 
 static int capture(void *ctx, struct lf_tail_file *f, const char *text, size_t len, uint64_t start,
                    uint64_t end, unsigned flags)
 {
     struct fx *x = ctx;
-    ck_assert_int_lt(x->n, 64);
-    snprintf(x->got[x->n], sizeof(x->got[0]), "%.*s", (int)len, text);
-    x->start[x->n] = start;
-    x->flags[x->n] = flags;
+    if (x->n < 64) {
+        snprintf(x->got[x->n], sizeof(x->got[0]), "%.*s", (int)len, text);
+        x->start[x->n] = start;
+        x->flags[x->n] = flags;
+    }
     x->n++;
+    int k;
+    long seq;
+    char line[64];
+    snprintf(line, sizeof(line), "%.*s", (int)(len < 63 ? len : 63), text);
+    if (sscanf(line, "f%d %ld", &k, &seq) == 2 && k >= 0 && k < 16) {
+        x->bad += seq != x->last[k] + 1; /* lost, duplicated or reordered */
+        x->last[k] = seq;
+    }
     return lf_track_skip(&f->track, end); /* acknowledged at once */
 }
 
-static void fx_init(struct fx *x, const char *extra)
+/* glob: the input's pattern below the test directory. */
+static void fx_init_glob(struct fx *x, const char *glob, const char *extra)
 {
     memset(x, 0, sizeof(*x));
+    x->inofd = -1;
     snprintf(x->dir, sizeof(x->dir), "/tmp/lf-unit-tail-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(x->dir));
     snprintf(x->path, sizeof(x->path), "%s/app.log", x->dir);
     char yaml[1024];
     snprintf(yaml, sizeof(yaml),
              "agent: {state_dir: %s}\n"
-             "inputs: [{name: i, paths: ['%s/*.log'], rotate_wait: 0s, partial_timeout: 0s, "
+             "inputs: [{name: i, paths: ['%s/%s'], rotate_wait: 0s, partial_timeout: 0s, "
              "max_line_bytes: 64%s}]\n"
              "outputs: [{name: o, plugin: stdout}]\n",
-             x->dir, x->dir, extra ? extra : "");
+             x->dir, x->dir, glob, extra ? extra : "");
     struct lf_diag d;
     lf_diag_init(&d, "t.yaml");
     ck_assert_int_eq(lf_conf_load_string(yaml, "t.yaml", NULL, &d, &x->cfg), LF_OK);
@@ -65,10 +86,15 @@ static void fx_init(struct fx *x, const char *extra)
     x->log.level = LF_LOG_ERROR;
 }
 
+static void fx_init(struct fx *x, const char *extra)
+{
+    fx_init_glob(x, "*.log", extra);
+}
+
 static void fx_open(struct fx *x)
 {
     ck_assert_int_eq(
-        lf_tail_create(lf_conf_input(x->cfg, 0), 0, x->ckpt, -1, capture, x, &x->log, &x->t),
+        lf_tail_create(lf_conf_input(x->cfg, 0), 0, x->ckpt, x->inofd, capture, x, &x->log, &x->t),
         LF_OK);
 }
 
@@ -81,11 +107,21 @@ static void fx_close_tail(struct fx *x)
 static void fx_fini(struct fx *x)
 {
     fx_close_tail(x);
+    if (x->inofd >= 0) {
+        close(x->inofd);
+    }
     lf_ckpt_close(x->ckpt);
     lf_conf_free(x->cfg);
     char cmd[200];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", x->dir);
     ck_assert_int_eq(system(cmd), 0);
+}
+
+static int64_t tail_test_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void put(const char *path, const char *s, int flags)
@@ -356,6 +392,399 @@ START_TEST(prune_forgets_released)
 }
 END_TEST
 
+/* ---- open-file cap and idle close --------------------------------------------------- */
+
+/* Reads until nothing is left, checking the cap after every turn. */
+static void pump_capped(struct fx *x, size_t cap)
+{
+    bool more = true;
+    lf_tail_mark_readable(x->t, -1);
+    ck_assert_uint_le(x->t->nopen, cap);
+    for (int i = 0; i < 10000 && more; i++) {
+        ck_assert_int_eq(lf_tail_read(x->t, 4096, &more), LF_OK);
+        ck_assert_uint_le(x->t->nopen, cap);
+    }
+    ck_assert(!more);
+}
+
+/* Reads without marking anything: only what events (or nothing) made readable. */
+static void read_all(struct fx *x)
+{
+    bool more = true;
+    for (int i = 0; i < 100 && more; i++) {
+        ck_assert_int_eq(lf_tail_read(x->t, 1 << 20, &more), LF_OK);
+    }
+}
+
+/* Waits (poll(2), up to 2 s) for inotify events, then hands every queued one to the tail.
+ * Returns how many. */
+static int drain_events(struct fx *x)
+{
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    struct pollfd p = {.fd = x->inofd, .events = POLLIN};
+    int n = 0;
+    ssize_t r;
+    if (poll(&p, 1, 2000) <= 0) {
+        return 0;
+    }
+    while ((r = read(x->inofd, buf, sizeof(buf))) > 0) {
+        for (char *q = buf; q < buf + r;) {
+            struct inotify_event *ev = (struct inotify_event *)q;
+            lf_tail_on_inotify(x->t, ev);
+            n++;
+            q += sizeof(*ev) + ev->len;
+        }
+    }
+    return n;
+}
+
+static void put_lines(const char *path, int k, long from, long to, int flags)
+{
+    char buf[8192];
+    size_t len = 0;
+    for (long i = from; i <= to; i++) {
+        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "f%d %ld\n", k, i);
+        ck_assert_uint_lt(len, sizeof(buf) - 64);
+    }
+    buf[len] = '\0';
+    put(path, buf, flags);
+}
+
+static void fpath(const struct fx *x, char *out, size_t cap, const char *name)
+{
+    int n = snprintf(out, cap, "%s/%s", x->dir, name);
+    ck_assert(n > 0 && (size_t)n < cap);
+}
+
+static struct lf_tail_file *closed_file(const struct fx *x)
+{
+    for (size_t i = 0; i < x->t->nfiles; i++) {
+        if (x->t->files[i]->fd < 0 && !x->t->files[i]->retired) {
+            return x->t->files[i];
+        }
+    }
+    return NULL;
+}
+
+START_TEST(max_open_files_caps_and_reads_all)
+{
+    struct fx x;
+    char p[256], name[32];
+    fx_init(&x, ", max_open_files: 2");
+    for (int k = 0; k < 6; k++) {
+        snprintf(name, sizeof(name), "f%d.log", k);
+        fpath(&x, p, sizeof(p), name);
+        put_lines(p, k, 1, 300, O_TRUNC);
+    }
+    fx_open(&x);
+    ck_assert_uint_eq(x.t->nfiles, 6);
+    pump_capped(&x, 2);
+    for (int k = 0; k < 6; k++) {
+        ck_assert_int_eq(x.last[k], 300);
+    }
+    ck_assert_uint_gt(x.t->stats.files_closed, 0);
+    /* more data in every file: the closed ones are reopened, one slot at a time */
+    for (int k = 0; k < 6; k++) {
+        snprintf(name, sizeof(name), "f%d.log", k);
+        fpath(&x, p, sizeof(p), name);
+        put_lines(p, k, 301, 320, O_APPEND);
+    }
+    pump_capped(&x, 2);
+    for (int k = 0; k < 6; k++) {
+        ck_assert_int_eq(x.last[k], 320);
+    }
+    ck_assert_int_eq(x.bad, 0);
+    ck_assert_uint_gt(x.t->stats.files_reopened, 0);
+    ck_assert_uint_eq(x.t->stats.closed_gone, 0);
+    fx_fini(&x);
+}
+END_TEST
+
+/* The least recently active file is the one closed, and only once read to EOF. */
+START_TEST(max_open_files_closes_least_recent)
+{
+    struct fx x;
+    char a[256], b[256], c[256];
+    fx_init(&x, ", max_open_files: 2");
+    fpath(&x, a, sizeof(a), "f0.log");
+    fpath(&x, b, sizeof(b), "f1.log");
+    fpath(&x, c, sizeof(c), "f2.log");
+    put_lines(a, 0, 1, 1, O_TRUNC);
+    put_lines(b, 1, 1, 1, O_TRUNC);
+    fx_open(&x);
+    pump_capped(&x, 2);
+    x.t->files[0]->last_data_ms -= 1000; /* f0 (or f1: glob order) is the idle one */
+    struct lf_tail_file *idle = x.t->files[0];
+    put_lines(c, 2, 1, 1, O_TRUNC);
+    x.t->need_scan = true; /* as a directory event would: the open files stay at EOF */
+    read_all(&x);
+    ck_assert_uint_le(x.t->nopen, 2);
+    ck_assert_int_eq(idle->fd, -1);
+    ck_assert_int_ge(x.t->files[1]->fd, 0);
+    ck_assert_int_eq(x.last[0] + x.last[1] + x.last[2], 3);
+    /* its checkpoint went to the store when it was closed */
+    struct lf_ckpt_entry *e = lf_ckpt_find(x.ckpt, idle->id.dev, idle->id.ino);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_uint_eq(e->offset, 5);
+    fx_fini(&x);
+}
+END_TEST
+
+/* A closed file renamed away (and a new file at its path) is found by identity and read
+ * to its end; nothing lost, nothing read twice. */
+START_TEST(closed_file_rotated_found_by_identity)
+{
+    struct fx x;
+    char p[256], old[300], name[32];
+    fx_init(&x, ", max_open_files: 1");
+    for (int k = 0; k < 2; k++) {
+        snprintf(name, sizeof(name), "f%d.log", k);
+        fpath(&x, p, sizeof(p), name);
+        put_lines(p, k, 1, 10, O_TRUNC);
+    }
+    fx_open(&x);
+    pump_capped(&x, 1);
+    struct lf_tail_file *cf = closed_file(&x);
+    ck_assert_ptr_nonnull(cf);
+    int k = strstr(cf->path, "f0.log") ? 0 : 1;
+    snprintf(p, sizeof(p), "%s", cf->path);
+    snprintf(old, sizeof(old), "%s.1", p);
+    put_lines(p, k, 11, 20, O_APPEND); /* unread when it is rotated */
+    ck_assert_int_eq(rename(p, old), 0);
+    put_lines(p, k + 2, 1, 5, O_TRUNC);
+    pump_capped(&x, 1);
+    ck_assert_int_eq(x.last[k], 20);
+    ck_assert_int_eq(x.last[k + 2], 5);
+    ck_assert_int_eq(x.last[1 - k], 10);
+    ck_assert_int_eq(x.bad, 0);
+    ck_assert_uint_eq(x.t->stats.closed_gone, 0);
+    ck_assert_uint_ge(x.t->stats.rotations, 1);
+    ck_assert_int_eq(lf_tail_tick(x.t, 1LL << 50), LF_OK); /* released */
+    ck_assert_uint_eq(x.t->nfiles, 2);
+    fx_fini(&x);
+}
+END_TEST
+
+START_TEST(close_inactive_closes_and_reopens)
+{
+    struct fx x;
+    fx_init(&x, ", close_inactive: 1s");
+    put_lines(x.path, 0, 1, 1, O_TRUNC);
+    fx_open(&x);
+    pump(&x);
+    ck_assert_uint_eq(x.t->nopen, 1);
+    ck_assert_int_eq(lf_tail_tick(x.t, tail_test_now() + 500), LF_OK);
+    ck_assert_uint_eq(x.t->nopen, 1); /* not idle long enough */
+    ck_assert_int_eq(lf_tail_tick(x.t, tail_test_now() + 1500), LF_OK);
+    ck_assert_uint_eq(x.t->nopen, 0);
+    ck_assert_int_eq(x.t->files[0]->fd, -1);
+    ck_assert_uint_eq(x.t->stats.files_closed, 1);
+    struct lf_ckpt_entry *e = lf_ckpt_find(x.ckpt, x.t->files[0]->id.dev, x.t->files[0]->id.ino);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_uint_eq(e->offset, 5);
+    /* idle: rescans and polls only stat it */
+    pump(&x);
+    ck_assert_int_eq(lf_tail_tick(x.t, 1LL << 50), LF_OK);
+    pump(&x);
+    ck_assert_uint_eq(x.t->stats.files_reopened, 0);
+    put_lines(x.path, 0, 2, 3, O_APPEND);
+    pump(&x);
+    ck_assert_int_eq(x.last[0], 3);
+    ck_assert_int_eq(x.bad, 0);
+    ck_assert_uint_eq(x.t->stats.files_reopened, 1);
+    ck_assert_uint_eq(x.t->nopen, 1);
+    fx_fini(&x);
+}
+END_TEST
+
+/* copytruncate (regrown past the old offset) while closed: a new identity read from 0. */
+START_TEST(close_inactive_truncated_while_closed)
+{
+    struct fx x;
+    fx_init(&x, ", close_inactive: 1s");
+    put_lines(x.path, 0, 1, 2, O_TRUNC);
+    fx_open(&x);
+    pump(&x);
+    ck_assert_int_eq(lf_tail_tick(x.t, 1LL << 50), LF_OK);
+    ck_assert_uint_eq(x.t->nopen, 0);
+    put_lines(x.path, 1, 1, 4, O_TRUNC);
+    pump(&x);
+    ck_assert_int_eq(x.last[0], 2);
+    ck_assert_int_eq(x.last[1], 4);
+    ck_assert_int_eq(x.bad, 0);
+    ck_assert_uint_eq(x.t->stats.truncations, 1);
+    fx_fini(&x);
+}
+END_TEST
+
+/* Deleted while closed, and a new file at the path (maybe on the same inode): the old one
+ * is counted gone and released, its checkpoint dropped; the new one is read from 0. */
+START_TEST(close_inactive_deleted_while_closed)
+{
+    struct fx x;
+    fx_init(&x, ", close_inactive: 1s");
+    put_lines(x.path, 0, 1, 2, O_TRUNC);
+    fx_open(&x);
+    pump(&x);
+    ck_assert_int_eq(lf_tail_tick(x.t, 1LL << 50), LF_OK);
+    uint64_t dev = x.t->files[0]->id.dev, ino = x.t->files[0]->id.ino;
+    ck_assert_int_eq(unlink(x.path), 0);
+    pump(&x);
+    ck_assert_uint_eq(x.t->stats.closed_gone, 1);
+    ck_assert_ptr_null(lf_ckpt_find(x.ckpt, dev, ino));
+    ck_assert_int_eq(lf_tail_tick(x.t, 1LL << 50), LF_OK);
+    ck_assert_uint_eq(x.t->nfiles, 0);
+    put_lines(x.path, 1, 1, 3, O_TRUNC);
+    pump(&x);
+    ck_assert_int_eq(x.last[0], 2);
+    ck_assert_int_eq(x.last[1], 3);
+    ck_assert_int_eq(x.bad, 0);
+    fx_fini(&x);
+}
+END_TEST
+
+/* With inotify: the inode watch stays while the file is closed, so a write wakes it. */
+START_TEST(close_inactive_reopens_on_inotify)
+{
+    struct fx x;
+    fx_init(&x, ", close_inactive: 1s");
+    x.inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    ck_assert_int_ge(x.inofd, 0);
+    put_lines(x.path, 0, 1, 1, O_TRUNC);
+    fx_open(&x);
+    read_all(&x);
+    ck_assert_int_eq(x.last[0], 1);
+    ck_assert_int_eq(lf_tail_tick(x.t, 1LL << 50), LF_OK);
+    ck_assert_uint_eq(x.t->nopen, 0);
+    ck_assert_int_ge(x.t->files[0]->wd, 0);
+    put_lines(x.path, 0, 2, 2, O_APPEND);
+    ck_assert_int_gt(drain_events(&x), 0);
+    read_all(&x);
+    ck_assert_int_eq(x.last[0], 2);
+    ck_assert_uint_eq(x.t->stats.files_reopened, 1);
+    fx_fini(&x);
+}
+END_TEST
+
+/* ---- patterns ----------------------------------------------------------------------- */
+
+START_TEST(glob_match_rules)
+{
+    static const struct {
+        const char *pat, *path;
+        bool want;
+    } cases[] = {
+        {"/a/**/b.log", "/a/b.log", true},
+        {"/a/**/b.log", "/a/x/b.log", true},
+        {"/a/**/b.log", "/a/x/y/b.log", true},
+        {"/a/**/b.log", "/a/.h/b.log", false},
+        {"/a/**/b.log", "/a/x/c.log", false},
+        {"/a/**/x/**/*.log", "/a/1/x/2/3/f.log", true},
+        {"/a/**/x/**/*.log", "/a/1/y/2/3/f.log", false},
+        {"/a/**", "/a/x/y", true},
+        {"/a/**", "/a/.y", false},
+        {"/a/*/b.log", "/a/x/y/b.log", false},
+        {"/a/*/b.log", "/a/x/b.log", true},
+        {"/a/*.log", "/a/.hidden.log", false},
+        {"/a/.*.log", "/a/.hidden.log", true},
+        {"/a//b/*.log", "/a/b/c.log", true},
+        {"a/**/*.log", "/a/x.log", false},
+        {"a/**/*.log", "a/x.log", true},
+        {"/a/[xy]?/*.log", "/a/x1/f.log", true},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ck_assert_msg(lf_tail_glob_match(cases[i].pat, cases[i].path) == cases[i].want,
+                      "%s vs %s: want %d", cases[i].pat, cases[i].path, cases[i].want);
+    }
+}
+END_TEST
+
+static void mkdirs(const struct fx *x, const char *rel)
+{
+    char cmd[400];
+    snprintf(cmd, sizeof(cmd), "mkdir -p %s/%s", x->dir, rel);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(globstar_scan)
+{
+    struct fx x;
+    char p[256];
+    fx_init_glob(&x, "**/*.log", NULL);
+    mkdirs(&x, "a/b");
+    mkdirs(&x, ".hid");
+    fpath(&x, p, sizeof(p), "f0.log");
+    put_lines(p, 0, 1, 1, O_TRUNC);
+    fpath(&x, p, sizeof(p), "a/f1.log");
+    put_lines(p, 1, 1, 1, O_TRUNC);
+    fpath(&x, p, sizeof(p), "a/b/f2.log");
+    put_lines(p, 2, 1, 1, O_TRUNC);
+    fpath(&x, p, sizeof(p), ".hid/f3.log");
+    put_lines(p, 3, 1, 1, O_TRUNC);
+    fpath(&x, p, sizeof(p), "a/f4.txt");
+    put_lines(p, 4, 1, 1, O_TRUNC);
+    fpath(&x, p, sizeof(p), "a/b/loop");
+    ck_assert_int_eq(symlink("..", p), 0); /* not followed by ** */
+    fx_open(&x);
+    pump(&x);
+    ck_assert_int_eq(x.last[0] + x.last[1] + x.last[2], 3);
+    ck_assert_int_eq(x.last[3] + x.last[4], 0);
+    ck_assert_uint_eq(x.t->nfiles, 3);
+    mkdirs(&x, "c/d");
+    fpath(&x, p, sizeof(p), "c/d/f5.log");
+    put_lines(p, 5, 1, 1, O_TRUNC);
+    pump(&x);
+    ck_assert_int_eq(x.last[5], 1);
+    ck_assert_int_eq(x.bad, 0);
+    fx_fini(&x);
+}
+END_TEST
+
+/* New directories under a wildcard level are seen through inotify at once (no rescan):
+ * a directory created with a file already in it, a file created in it after it was
+ * watched, and a nested tree created with mkdir -p. */
+START_TEST(new_directories_by_inotify)
+{
+    struct fx x;
+    char p[256];
+    fx_init_glob(&x, "*/**/*.log", NULL);
+    x.inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    ck_assert_int_ge(x.inofd, 0);
+    fx_open(&x);
+    ck_assert_uint_eq(x.t->nfiles, 0);
+    mkdirs(&x, "s1");
+    fpath(&x, p, sizeof(p), "s1/f0.log");
+    put_lines(p, 0, 1, 1, O_TRUNC);
+    ck_assert_int_gt(drain_events(&x), 0);
+    read_all(&x);
+    ck_assert_int_eq(x.last[0], 1);
+    fpath(&x, p, sizeof(p), "s1/f1.log"); /* in the directory now watched */
+    put_lines(p, 1, 1, 1, O_TRUNC);
+    ck_assert_int_gt(drain_events(&x), 0);
+    read_all(&x);
+    ck_assert_int_eq(x.last[1], 1);
+    mkdirs(&x, "s2/a/b/c");
+    fpath(&x, p, sizeof(p), "s2/a/b/c/f2.log");
+    put_lines(p, 2, 1, 1, O_TRUNC);
+    ck_assert_int_gt(drain_events(&x), 0);
+    read_all(&x);
+    ck_assert_int_eq(x.last[2], 1);
+    /* a directory moved into place */
+    char tmp[200];
+    ck_assert_int_lt(snprintf(tmp, sizeof(tmp), "%s-staged", x.dir), (int)sizeof(tmp));
+    ck_assert_int_eq(mkdir(tmp, 0755), 0);
+    ck_assert_int_lt(snprintf(p, sizeof(p), "%s/f3.log", tmp), (int)sizeof(p));
+    put_lines(p, 3, 1, 1, O_TRUNC);
+    fpath(&x, p, sizeof(p), "s3");
+    ck_assert_int_eq(rename(tmp, p), 0);
+    ck_assert_int_gt(drain_events(&x), 0);
+    read_all(&x);
+    ck_assert_int_eq(x.last[3], 1);
+    ck_assert_int_eq(x.bad, 0);
+    fx_fini(&x);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("tail");
@@ -377,6 +806,20 @@ int main(void)
     tcase_add_test(tc, resume_and_rotated_while_stopped);
     tcase_add_test(tc, start_at_end_only_without_checkpoint);
     tcase_add_test(tc, prune_forgets_released);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("open_files");
+    tcase_add_test(tc, max_open_files_caps_and_reads_all);
+    tcase_add_test(tc, max_open_files_closes_least_recent);
+    tcase_add_test(tc, closed_file_rotated_found_by_identity);
+    tcase_add_test(tc, close_inactive_closes_and_reopens);
+    tcase_add_test(tc, close_inactive_truncated_while_closed);
+    tcase_add_test(tc, close_inactive_deleted_while_closed);
+    tcase_add_test(tc, close_inactive_reopens_on_inotify);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("patterns");
+    tcase_add_test(tc, glob_match_rules);
+    tcase_add_test(tc, globstar_scan);
+    tcase_add_test(tc, new_directories_by_inotify);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
