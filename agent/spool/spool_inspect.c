@@ -99,9 +99,9 @@ static int inspect_seg(struct inspect *in, uint64_t id)
     if (rc == LF_OK) {
         uint32_t acked = acked_by_head(in, seg);
         note_oldest(in, seg, acked);
-        fprintf(in->fp, "  %016" PRIx64 " %12" PRIu64 " %8" PRIu32 " %8" PRIu32 "  %s\n", id,
-                (uint64_t)sb.st_size, seg->nframes, seg->nframes - acked,
-                scan_note(note, sizeof(note), st, bad, (uint64_t)sb.st_size));
+        const char *text = scan_note(note, sizeof(note), st, bad, (uint64_t)sb.st_size);
+        fprintf(in->fp, "  %016" PRIx64 " %12" PRIu64 " %8" PRIu32 " %8" PRIu32 "%s%s\n", id,
+                (uint64_t)sb.st_size, seg->nframes, seg->nframes - acked, *text ? "  " : "", text);
         in->segments++;
         in->bytes += (uint64_t)sb.st_size;
         in->frames += seg->nframes;
