@@ -1,14 +1,16 @@
-/* lf_cli.c - command dispatch, help texts, and the run and check commands. */
+/* lf_cli.c - command dispatch, help texts, and the run, check and spool commands. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lf_agent.h"
 #include "lf_cmd.h"
 #include "lf_conf.h"
 #include "lf_output.h"
+#include "lf_spool.h"
 #include "logferry/lf_err.h"
 
 #define DEFAULT_CONFIG "/etc/logferry/logferry.yaml"
@@ -38,6 +40,14 @@ static const struct {
      "parser, multi-line and filter settings of that input of a config file are used.\n"
      "A summary (records, unparsable, filtered) goes to stderr.\n"},
     {"status", "logferry status", "Asks the running agent for its state. Not supported yet.\n"},
+    {"spool", "logferry spool inspect [-c FILE] [OUTPUT]",
+     "Prints, for the spool of OUTPUT (default: every output of the config), in\n"
+     "<agent.state_dir>/spool/<output>/: the persisted head, each segment with its bytes,\n"
+     "frames and unacknowledged frames, bad parts that the next start will quarantine,\n"
+     "the age of the oldest unacknowledged record and the files in quarantine/.\n"
+     "Read only: safe while the agent runs. Exits 0 (also when an output has no spool),\n"
+     "64 for an unknown OUTPUT, 78 for a bad config, 1 when a spool cannot be read.\n"
+     "  -c, --config FILE   configuration (default " DEFAULT_CONFIG ")\n"},
     {"dlq", "logferry dlq list | show ID | replay [ID...] | purge [ID...]",
      "Dead-letter tooling. Not supported yet; dead letters are JSON lines in\n"
      "<state_dir>/dead-letter/<output>.jsonl.\n"},
@@ -63,14 +73,16 @@ void lf_cmd_help_command(FILE *fp, const char *command)
     fprintf(fp, "  logferry --version\n\n"
                 "exit codes:\n"
                 "  0   success\n"
-                "  1   runtime failure (state dir, checkpoint file, output start)\n"
+                "  1   runtime failure (state dir, checkpoint file, output start, unreadable "
+                "spool)\n"
                 "  64  bad command line\n"
                 "  69  command not supported yet\n"
                 "  75  stopped by a second signal before in-flight records were acknowledged\n"
                 "  78  configuration error (EX_CONFIG)\n");
 }
 
-static const char *config_arg(int argc, char **argv, int *bad)
+/* Parses -c/-h; *pos (if not NULL) takes at most one positional argument. */
+static const char *config_arg(int argc, char **argv, int *bad, const char **pos)
 {
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -87,6 +99,9 @@ static const char *config_arg(int argc, char **argv, int *bad)
         } else {
             *bad = opt == 'h' ? 1 : 2;
         }
+    }
+    if (pos && optind < argc) {
+        *pos = argv[optind++];
     }
     if (optind < argc) {
         fprintf(stderr, "logferry %s: unexpected argument '%s'\n", argv[0], argv[optind]);
@@ -125,7 +140,7 @@ static int load_or_report(const char *path, struct lf_config **cfg)
 static int cmd_check(int argc, char **argv)
 {
     int bad;
-    const char *path = config_arg(argc, argv, &bad);
+    const char *path = config_arg(argc, argv, &bad, NULL);
     if (bad) {
         lf_cmd_help_command(bad == 1 ? stdout : stderr, "check");
         return bad == 1 ? 0 : LF_EXIT_USAGE;
@@ -142,7 +157,7 @@ static int cmd_check(int argc, char **argv)
 static int cmd_run(int argc, char **argv)
 {
     int bad;
-    const char *path = config_arg(argc, argv, &bad);
+    const char *path = config_arg(argc, argv, &bad, NULL);
     if (bad) {
         lf_cmd_help_command(bad == 1 ? stdout : stderr, "run");
         return bad == 1 ? 0 : LF_EXIT_USAGE;
@@ -162,6 +177,68 @@ static int cmd_run(int argc, char **argv)
         _exit(code); /* output threads may still be running: do not tear them down */
     }
     lf_agent_destroy(agent);
+    lf_conf_free(cfg);
+    return code;
+}
+
+/* Inspects <state_dir>/spool/<name>; returns an exit code. */
+static int inspect_output(const struct lf_config *cfg, const char *name, int64_t now_ms)
+{
+    char dir[4096];
+    int n = snprintf(dir, sizeof(dir), "%s/spool/%s", cfg->agent.state_dir, name);
+    if (n < 0 || (size_t)n >= sizeof(dir)) {
+        fprintf(stderr, "logferry spool: path too long for output '%s'\n", name);
+        return LF_EXIT_FAILURE;
+    }
+    int rc = lf_spool_inspect(dir, stdout, now_ms);
+    if (rc == LF_ENOTFOUND) {
+        printf("spool %s: none (output '%s' has spooled nothing)\n", dir, name);
+        return LF_EXIT_OK;
+    }
+    if (rc != LF_OK) {
+        fprintf(stderr, "logferry spool: %s: %s\n", dir, lf_strerror(rc));
+        return LF_EXIT_FAILURE;
+    }
+    return LF_EXIT_OK;
+}
+
+static int cmd_spool(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "inspect") != 0) {
+        bool help = argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"));
+        lf_cmd_help_command(help ? stdout : stderr, "spool");
+        return help ? LF_EXIT_OK : LF_EXIT_USAGE;
+    }
+    int bad;
+    const char *only = NULL;
+    const char *path = config_arg(argc - 1, argv + 1, &bad, &only);
+    if (bad) {
+        lf_cmd_help_command(bad == 1 ? stdout : stderr, "spool");
+        return bad == 1 ? LF_EXIT_OK : LF_EXIT_USAGE;
+    }
+    struct lf_diag d;
+    struct lf_config *cfg;
+    lf_diag_init(&d, path);
+    int rc = lf_conf_load(path, NULL, &d, &cfg);
+    lf_diag_print(&d, stderr);
+    lf_diag_fini(&d);
+    if (rc != LF_OK) {
+        return LF_EXIT_CONFIG;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int code = only ? LF_EXIT_USAGE : LF_EXIT_OK;
+    for (size_t i = 0; i < cfg->outputs.n; i++) {
+        const char *name = lf_conf_output(cfg, i)->name;
+        if (!only || strcmp(only, name) == 0) {
+            int c = inspect_output(cfg, name, now_ms);
+            code = code == LF_EXIT_OK || code == LF_EXIT_USAGE ? c : code;
+        }
+    }
+    if (code == LF_EXIT_USAGE) {
+        fprintf(stderr, "logferry spool inspect: no output named '%s' in %s\n", only, path);
+    }
     lf_conf_free(cfg);
     return code;
 }
@@ -201,6 +278,9 @@ int lf_cli_main(int argc, char **argv)
     }
     if (strcmp(cmd, "parse") == 0) {
         return lf_cmd_parse(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "spool") == 0) {
+        return cmd_spool(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         return cmd_help(argc - 1, argv + 1);
