@@ -24,7 +24,7 @@
 #define SPOOL_QDIR            "quarantine"
 #define SPOOL_NAME_MAX        64
 
-/* One segment file. fd is open while it is the writer or holds unsynced appends. */
+/* One segment file. fd is open only while it is the writer. */
 struct spool_seg {
     uint64_t id;
     uint64_t size;          /* header + whole frames: the good part of the file */
@@ -34,7 +34,7 @@ struct spool_seg {
     uint32_t nacked;        /* bits set in acked */
     uint32_t first_unacked; /* every frame before it is acknowledged */
     int fd;
-    bool dirty; /* appended since the last fdatasync */
+    bool dirty; /* appended (or truncated) since the last fdatasync */
 };
 
 /* A read-ahead window over one file: fewer syscalls when walking ~300-byte frames. */

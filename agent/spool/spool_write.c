@@ -39,8 +39,9 @@ static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
     return 0;
 }
 
-/* The writer stops taking appends; its fd stays open until synced. An empty (or fully
- * acknowledged) writer is deleted at once. */
+/* The writer stops taking appends and its fd is closed (a sync reopens it if it is still
+ * dirty, so sealed segments hold no fd even when the caller never syncs). An empty (or
+ * fully acknowledged) writer is deleted at once. */
 static void seal_writer(struct lf_spool *s)
 {
     struct spool_seg *w = s->writer;
@@ -50,10 +51,10 @@ static void seal_writer(struct lf_spool *s)
     s->writer = NULL;
     if (w->nacked == w->nframes) {
         spool_delete_seg(s, s->nsegs - 1);
-    } else if (!w->dirty) {
-        close(w->fd);
-        w->fd = -1;
+        return;
     }
+    close(w->fd);
+    w->fd = -1;
 }
 
 static int push_seg(struct lf_spool *s, struct spool_seg *seg)
@@ -147,11 +148,11 @@ static int write_frame(struct lf_spool *s, struct spool_seg *w, size_t flen)
     }
     errno = e;
     lf_log_errno(LF_LOG_ERROR, s->log, "spool %s: write segment %016" PRIx64, s->dir, w->id);
+    w->dirty = true; /* the next sync persists the truncation below */
     /* Cut the torn frame off; if even that fails, never append to this file again
      * (its garbage tail is quarantined at the next open). */
     if (ftruncate(w->fd, (off_t)w->size) != 0) {
         lf_log_errno(LF_LOG_ERROR, s->log, "spool %s: truncate segment %016" PRIx64, s->dir, w->id);
-        w->dirty = true;
         seal_writer(s);
     }
     return errno_to_lf(e);
@@ -213,24 +214,35 @@ int lf_spool_append(struct lf_spool *s, const struct lf_spool_rec *rec)
     return LF_OK;
 }
 
+/* fdatasync of a sealed segment through a new fd (the page cache is per file). */
+static int sync_sealed(struct lf_spool *s, const struct spool_seg *seg)
+{
+    char name[SPOOL_NAME_MAX];
+    spool_seg_name(name, seg->id);
+    int fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        lf_log_errno(LF_LOG_ERROR, s->log, "spool %s: open %s", s->dir, name);
+        return LF_EIO;
+    }
+    int rc = spool_fsync_fd(s, fd, name);
+    close(fd);
+    return rc;
+}
+
 static int sync_segments(struct lf_spool *s)
 {
     int rc = LF_OK;
     for (size_t i = 0; i < s->nsegs; i++) {
         struct spool_seg *seg = s->segs[i];
-        if (seg->fd < 0 || !seg->dirty) {
+        if (!seg->dirty) {
             continue;
         }
-        int r = spool_fsync_fd(s, seg->fd, "segment");
+        int r = seg->fd >= 0 ? spool_fsync_fd(s, seg->fd, "segment") : sync_sealed(s, seg);
         if (r != LF_OK) {
             rc = r;
             continue;
         }
         seg->dirty = false;
-        if (seg != s->writer) {
-            close(seg->fd);
-            seg->fd = -1;
-        }
     }
     return rc;
 }
