@@ -6,10 +6,12 @@
  * little-endian fixed fields then the strings). Segment ids grow by one and are compared
  * modulo 2^64 from the oldest present (wrap-around safe).
  *
- * Durability: lf_spool_append() writes the frame with write(2) (readable at once by the
- * reader of the same spool); it is durable only after lf_spool_sync() returns LF_OK
- * (fdatasync of the segment and, after creating a segment, of the directory). The caller
- * chooses the policy (always / batch / never) by when it calls sync.
+ * Durability: lf_spool_append() writes the frame with pwrite(2), no user-space buffer
+ * (readable at once by the reader of the same spool); it is durable only after
+ * lf_spool_sync() returns LF_OK (fdatasync of every segment written since the last sync,
+ * the head file, and of the directory after segments were created or deleted). The
+ * caller chooses the policy (always / batch / never) by when it calls sync; one sync
+ * after many appends is a group commit. lf_spool_close() does not sync.
  *
  * Reading: a cursor walks frames from the oldest un-acknowledged one. lf_spool_ack() marks
  * one frame done; a segment whose frames are all acknowledged is deleted (the segment being
@@ -20,17 +22,22 @@
  * Recovery: lf_spool_open() scans every segment. A frame with a bad length or CRC ends the
  * good part of that segment: the bytes from there to the end go to
  * "<dir>/quarantine/seg-<id>.<offset>.bad" and the segment is truncated to its good part;
- * the number of quarantined frames (at least 1 per such tail) is counted. Never a loop,
- * never the whole spool discarded.
+ * the number of quarantined frames (at least 1 per such tail) is counted. A segment whose
+ * header is bad moves whole to "quarantine/seg-<id>.0.bad"; a file shorter than a header
+ * (torn while being created, so it holds no frame) is deleted. Never a loop, never the
+ * whole spool discarded. A missing or damaged head file means reading from the oldest
+ * frame (duplicates, never loss). Appends after open always start a new segment.
  *
  * Limits: max_size bounds the bytes of all segments. When an append would exceed it:
  * LF_SPOOL_BLOCK returns LF_ETOOBIG (the caller keeps the record and retries later);
  * LF_SPOOL_DROP_OLDEST deletes the oldest segments other than the one being written
  * (their un-acknowledged frames are counted in dropped_records and logged at error level)
- * until it fits; the cursor moves past them and later acks of their frames are ignored.
- * ENOSPC (or
- * any write error) truncates the segment back to its last whole frame and returns
- * LF_ENOSPC / LF_EIO: the spool is never left with a torn frame by a failed write.
+ * until it fits (if only the segment being written is left, it is closed and dropped too,
+ * which happens when segment_size is near max_size); the cursor moves past them and later
+ * acks of their frames are ignored. ENOSPC, EDQUOT and EFBIG (LF_ENOSPC) or any other
+ * write error (LF_EIO) truncate the segment back to its last whole frame: the spool is
+ * never left with a torn frame by a failed write and takes appends again once space is
+ * back.
  *
  * Threading: one spool is used by one thread. Ownership: strings passed to append are
  * copied; a record returned by lf_spool_read() owns its buffer until lf_spool_rec_free().
@@ -63,9 +70,10 @@ struct lf_spool_opts {
                                   the wrap-around; 0 otherwise) */
 };
 
-/* A record as stored. In lf_spool_append every pointer is borrowed; from lf_spool_read
- * every pointer points into one buffer owned by the struct (free with lf_spool_rec_free).
- * payload and the strings are NUL-terminated. */
+/* A record as stored. In lf_spool_append every pointer is borrowed (a NULL string or
+ * payload is stored as empty); from lf_spool_read every pointer points into one buffer
+ * owned by the struct (free with lf_spool_rec_free), never NULL. payload and the strings
+ * are NUL-terminated. */
 struct lf_spool_rec {
     const char *payload;
     size_t payload_len;
@@ -91,8 +99,9 @@ struct lf_spool_stats {
     uint64_t segments;
     uint64_t records;         /* frames not yet acknowledged, all segments */
     uint64_t bytes;           /* bytes of all segment files */
-    int64_t oldest_ms;        /* timestamp_ms of the oldest un-acknowledged record; 0 none */
-    uint64_t quarantined;     /* frames moved to quarantine (this open + files present) */
+    int64_t oldest_ms;        /* timestamp_ms of the first un-acknowledged record in spool
+                                 order (the one waiting longest); 0 none */
+    uint64_t quarantined;     /* files in quarantine/ at open + frames quarantined since */
     uint64_t dropped_records; /* dropped by drop_oldest since open */
 };
 
@@ -124,9 +133,10 @@ void lf_spool_rewind(struct lf_spool *s);
 bool lf_spool_empty(const struct lf_spool *s);
 void lf_spool_get_stats(const struct lf_spool *s, struct lf_spool_stats *st);
 
-/* Read-only view for `logferry spool inspect`: prints segments, record counts, oldest
- * record age and quarantined frames of the spool in dir to fp. Does not modify anything.
- * Returns LF_OK or LF_ENOTFOUND (no spool there). */
+/* Read-only view for `logferry spool inspect`: prints the head, segments, record counts,
+ * what recovery would quarantine, oldest record age and quarantine files of the spool in
+ * dir to fp. Does not modify anything. Returns LF_OK, LF_ENOTFOUND (no spool there) or
+ * LF_EIO (a file could not be read; the rest is still printed). */
 int lf_spool_inspect(const char *dir, FILE *fp, int64_t now_ms);
 
 #endif
