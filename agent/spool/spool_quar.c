@@ -20,8 +20,14 @@
 
 static int open_qdir(struct lf_spool *s)
 {
-    if (mkdirat(s->dirfd, SPOOL_QDIR, 0750) != 0 && errno != EEXIST) {
+    bool made = mkdirat(s->dirfd, SPOOL_QDIR, 0750) == 0;
+    if (!made && errno != EEXIST) {
         lf_log_errno(LF_LOG_ERROR, s->log, "spool %s: mkdir %s", s->dir, SPOOL_QDIR);
+        return -1;
+    }
+    /* A new directory's entry is made durable before anything is moved into it. */
+    if (made && fsync(s->dirfd) != 0) {
+        lf_log_errno(LF_LOG_ERROR, s->log, "spool %s: fsync directory", s->dir);
         return -1;
     }
     int qfd = openat(s->dirfd, SPOOL_QDIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -363,6 +363,54 @@ START_TEST(corruption_found_while_reading)
 }
 END_TEST
 
+/* The same in the segment being written: appends continue after the cut. */
+START_TEST(corruption_in_writer)
+{
+    char *dir = lft_mkdtemp("spool-wrbad");
+    struct lf_spool *s = open_spool(dir, 0, 0, LF_SPOOL_BLOCK);
+    append_range(s, 0, 5);
+    char path[256];
+    seg_path(path, sizeof(path), dir, 0);
+    int fd = open(path, O_RDWR);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(pwrite(fd, "#", 1, SEG_HDR + 2 * FRAME_LEN + FRAME_LEN - 1), 1);
+    close(fd);
+    uint64_t seq[16];
+    ck_assert_uint_eq(read_all(s, seq, NULL, 16), 2);
+    ck_assert_uint_eq(file_size(path), SEG_HDR + 2 * FRAME_LEN);
+    append_range(s, 100, 3);
+    ck_assert_uint_eq(read_all(s, seq, NULL, 16), 3);
+    ck_assert_uint_eq(seq[0], 100);
+    ck_assert_int_eq(lf_spool_sync(s), LF_OK);
+    lf_spool_close(s);
+
+    s = open_spool(dir, 0, 0, LF_SPOOL_BLOCK);
+    struct lf_spool_stats st;
+    lf_spool_get_stats(s, &st);
+    ck_assert_uint_eq(st.quarantined, 1); /* the file of the 3 frames cut while reading */
+    ck_assert_uint_eq(st.records, 5);
+    ck_assert_uint_eq(read_all(s, seq, NULL, 16), 5);
+    ck_assert_uint_eq(seq[1], 1);
+    ck_assert_uint_eq(seq[2], 100);
+    char qpath[300];
+    snprintf(qpath, sizeof(qpath), "%s/quarantine/seg-%016x.%d.bad", dir, 0,
+             (int)(SEG_HDR + 2 * FRAME_LEN));
+    ck_assert_uint_eq(file_size(qpath), 3 * FRAME_LEN);
+    lf_spool_close(s);
+
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    ck_assert_int_eq(lf_spool_inspect(dir, fp, 0), LF_OK);
+    fclose(fp);
+    ck_assert_ptr_nonnull(strstr(buf, "quarantine: 1 file\n"));
+    ck_assert_ptr_nonnull(strstr(buf, "quarantine/seg-0000000000000000.710.bad  1029 bytes"));
+    free(buf);
+    lft_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(out_of_order_acks_delete_segments)
 {
     char *dir = lft_mkdtemp("spool-acks");
@@ -796,6 +844,7 @@ static Suite *spool_suite(void)
         {"crc_corruption", crc_corruption_quarantined},
         {"torn_tail", torn_tail_quarantined},
         {"corrupt_while_reading", corruption_found_while_reading},
+        {"corrupt_writer", corruption_in_writer},
         {"acks", out_of_order_acks_delete_segments},
         {"head", head_persistence},
         {"wrap", segment_ids_wrap},
