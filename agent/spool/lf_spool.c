@@ -195,7 +195,7 @@ static void apply_head(struct lf_spool *s, struct lf_spool_pos head)
 static void load_head(struct lf_spool *s)
 {
     struct lf_spool_pos head;
-    int rc = spool_head_load(s->dirfd, &head);
+    int rc = spool_head_load(s->dirfd, &head, &s->head_seq);
     if (rc == LF_ECORRUPT || rc == LF_EIO) {
         lf_log_warn(s->log, "spool %s: head file unreadable (%s), reading from the oldest frame",
                     s->dir, lf_strerror(rc));
@@ -281,6 +281,7 @@ int lf_spool_open(const char *dir, const struct lf_spool_opts *opts, const struc
     }
     s->dirfd = -1;
     s->rfd = -1;
+    s->head_fd = -1;
     s->log = log;
     s->dir = strdup(dir);
     set_opts(s, opts);
@@ -314,6 +315,9 @@ void lf_spool_close(struct lf_spool *s)
     free(s->segs);
     if (s->rfd >= 0) {
         close(s->rfd);
+    }
+    if (s->head_fd >= 0) {
+        close(s->head_fd);
     }
     if (s->dirfd >= 0) {
         close(s->dirfd);

@@ -16,8 +16,9 @@
  * Reading: a cursor walks frames from the oldest un-acknowledged one. lf_spool_ack() marks
  * one frame done; a segment whose frames are all acknowledged is deleted (the segment being
  * written is first closed, so the next append starts a new one). The first un-acknowledged
- * position is persisted in "head" (atomic rename) by lf_spool_sync(), so a restart resends
- * at most what was acknowledged since the last sync.
+ * position is persisted in "head" by lf_spool_sync() (two checksummed slots written in
+ * turn, so a torn write leaves the previous head), so a restart resends only frames
+ * acknowledged after the last sync or out of order beyond the first un-acknowledged one.
  *
  * Recovery: lf_spool_open() scans every segment. A frame with a bad length or CRC ends the
  * good part of that segment: the bytes from there to the end go to
@@ -116,7 +117,9 @@ void lf_spool_close(struct lf_spool *s);
 /* Appends one record. LF_OK, LF_ETOOBIG (full, block mode, or the record alone is over
  * max_size), LF_ENOSPC, LF_EIO. */
 int lf_spool_append(struct lf_spool *s, const struct lf_spool_rec *rec);
-/* Makes every append so far durable and persists the head. LF_OK or LF_EIO/LF_ENOSPC. */
+/* Makes every append so far durable and persists the head. LF_OK or LF_EIO/LF_ENOSPC.
+ * Costs one fdatasync per segment written since the last sync, one for the head if it
+ * moved, and one of the directory if segments were created or deleted. */
 int lf_spool_sync(struct lf_spool *s);
 
 /* Reads the next frame at the cursor: LF_OK (*rec, *pos filled), LF_ENOTFOUND when the
@@ -131,6 +134,8 @@ void lf_spool_rewind(struct lf_spool *s);
 
 /* True when no un-acknowledged frame is left. */
 bool lf_spool_empty(const struct lf_spool *s);
+/* When the spool is not empty this reads one frame header from disk for oldest_ms
+ * (openat, pread, close): call it per batch, not per record. */
 void lf_spool_get_stats(const struct lf_spool *s, struct lf_spool_stats *st);
 
 /* Read-only view for `logferry spool inspect`: prints the head, segments, record counts,

@@ -114,7 +114,7 @@ static int inspect_seg(struct inspect *in, uint64_t id)
 
 static void print_head(struct inspect *in)
 {
-    int rc = spool_head_load(in->dirfd, &in->head);
+    int rc = spool_head_load(in->dirfd, &in->head, NULL);
     in->has_head = rc == LF_OK;
     if (in->has_head) {
         fprintf(in->fp, "  head: segment %016" PRIx64 " offset %" PRIu64 "\n", in->head.seg,

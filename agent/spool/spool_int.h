@@ -72,6 +72,8 @@ struct lf_spool {
     size_t wcap;
     uint64_t bytes, records, quarantined, dropped;
     bool dir_dirty; /* a segment was created or deleted since the last directory fsync */
+    int head_fd;       /* the head file, opened at the first store */
+    uint64_t head_seq; /* sequence of the last head slot written or loaded */
     bool head_saved_valid;
     struct lf_spool_pos head_saved;
 };
@@ -124,7 +126,8 @@ int spool_quarantine_move(struct lf_spool *s, uint64_t id);
 uint64_t spool_quarantine_count(int dirfd, FILE *list);
 
 /* spool_head.c: the persisted first un-acknowledged position. */
-int spool_head_load(int dirfd, struct lf_spool_pos *head);
+/* LF_OK (*head, and *seq if not NULL), LF_ENOTFOUND, LF_ECORRUPT or LF_EIO. */
+int spool_head_load(int dirfd, struct lf_spool_pos *head, uint64_t *seq);
 int spool_head_store(struct lf_spool *s, struct lf_spool_pos head);
 
 /* lf_spool.c / spool_read.c: shared between the API files. */

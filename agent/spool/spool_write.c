@@ -262,7 +262,6 @@ int lf_spool_sync(struct lf_spool *s)
         }
         s->head_saved = head;
         s->head_saved_valid = true;
-        s->dir_dirty = true;
     }
     if (s->dir_dirty) {
         if (fsync(s->dirfd) != 0) {

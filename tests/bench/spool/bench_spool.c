@@ -1,10 +1,12 @@
 /* bench_spool.c - spool write and drain throughput with fsync=batch.
  *
- * Usage: bench-spool [records (default 300000)] [dir (default a new /tmp/lf-bench-spool-*)]
+ * Usage: bench-spool [-s SYNC_MS] [records (default 300000)] [dir (default a new
+ *        /tmp/lf-bench-spool-*)]
  * Appends ~300-byte records shaped like encoded nginx records, calling lf_spool_sync
- * whenever 100 ms of wall clock passed since the last sync (and once at the end); then
- * reopens the spool (recovery scan) and drains it: read + ack, synced the same way.
- * Each phase stops after 60 s. Prints MB/s (spool bytes, frames + headers) and records/s.
+ * whenever SYNC_MS (default 100, fsync: batch; 0 = after every append, fsync: always)
+ * of wall clock passed since the last sync, and once at the end; then reopens the spool
+ * (recovery scan) and drains it: read + ack, synced the same way. Each phase stops after
+ * 60 s. Prints MB/s (spool bytes, frames + headers) and records/s.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -16,12 +18,11 @@
 #include "lf_spool.h"
 #include "logferry/lf_err.h"
 
-#define SYNC_EVERY_NS 100000000LL
-#define PHASE_MAX_NS  60000000000LL
+#define PHASE_MAX_NS 60000000000LL
 
 struct phase {
     const char *name;
-    int64_t t0, last_sync;
+    int64_t t0, last_sync, sync_ns;
     uint64_t records, syncs;
 };
 
@@ -42,7 +43,7 @@ static void die(const char *what, int rc)
 static bool tick(struct lf_spool *s, struct phase *p)
 {
     int64_t t = now_ns();
-    if (t - p->last_sync >= SYNC_EVERY_NS) {
+    if (t - p->last_sync >= p->sync_ns) {
         int rc = lf_spool_sync(s);
         if (rc != LF_OK) {
             die("sync", rc);
@@ -80,9 +81,9 @@ static int make_payload(char *buf, size_t cap, uint64_t i)
                     (unsigned)(i * 7 % 50000), (unsigned)(i % 900000));
 }
 
-static void write_phase(struct lf_spool *s, uint64_t n)
+static void write_phase(struct lf_spool *s, uint64_t n, int64_t sync_ns)
 {
-    struct phase p = {.name = "write", .t0 = now_ns()};
+    struct phase p = {.name = "write", .t0 = now_ns(), .sync_ns = sync_ns};
     p.last_sync = p.t0;
     char payload[512], id[33];
     uint64_t payload_bytes = 0;
@@ -119,9 +120,9 @@ static void write_phase(struct lf_spool *s, uint64_t n)
            (double)payload_bytes / (double)p.records, (double)st.bytes / (double)p.records);
 }
 
-static void drain_phase(struct lf_spool *s)
+static void drain_phase(struct lf_spool *s, int64_t sync_ns)
 {
-    struct phase p = {.name = "drain", .t0 = now_ns()};
+    struct phase p = {.name = "drain", .t0 = now_ns(), .sync_ns = sync_ns};
     p.last_sync = p.t0;
     struct lf_spool_stats st;
     lf_spool_get_stats(s, &st);
@@ -146,6 +147,12 @@ static void drain_phase(struct lf_spool *s)
 
 int main(int argc, char **argv)
 {
+    int64_t sync_ms = 100;
+    if (argc > 2 && strcmp(argv[1], "-s") == 0) {
+        sync_ms = strtoll(argv[2], NULL, 10);
+        argc -= 2;
+        argv += 2;
+    }
     uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 300000;
     char tmpl[] = "/tmp/lf-bench-spool-XXXXXX";
     const char *dir = argc > 2 ? argv[2] : mkdtemp(tmpl);
@@ -159,8 +166,9 @@ int main(int argc, char **argv)
     if (rc != LF_OK) {
         die("open", rc);
     }
-    printf("spool %s, fsync=batch (sync every 100 ms)\n", dir);
-    write_phase(s, n);
+    printf("spool %s, sync every %" PRId64 " ms%s\n", dir, sync_ms,
+           sync_ms ? " (fsync: batch)" : ", i.e. after each append (fsync: always)");
+    write_phase(s, n, sync_ms * 1000000);
     lf_spool_close(s);
 
     int64_t t0 = now_ns();
@@ -173,7 +181,7 @@ int main(int argc, char **argv)
     double sec = (double)(now_ns() - t0) / 1e9;
     printf("reopen  %8" PRIu64 " records %8.1f MB %7.3f s %8.1f MB/s (recovery scan)\n", st.records,
            (double)st.bytes / 1e6, sec, (double)st.bytes / 1e6 / sec);
-    drain_phase(s);
+    drain_phase(s, sync_ms * 1000000);
     lf_spool_close(s);
     if (argc <= 2) { /* drained: only the head file is left */
         char head[64];

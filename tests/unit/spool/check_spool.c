@@ -558,10 +558,54 @@ START_TEST(head_persistence)
     /* A damaged head file: every frame is read again. */
     char path[300];
     snprintf(path, sizeof(path), "%s/head", dir);
-    lft_write_file(path, "lfspool-head 1 0000000000000003 24 deadbeef\n", false);
+    lft_write_file(path, "LFHEAD1 and then garbage: no valid slot", false);
     s = open_spool(dir, 4, 0, LF_SPOOL_BLOCK);
     ck_assert_uint_eq(read_all(s, seq, pos, 16), 1);
     ck_assert_uint_eq(seq[0], 50);
+    lf_spool_close(s);
+    lft_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* A torn write of the newer head slot: the older slot is used (more duplicates, no loss). */
+START_TEST(head_torn_slot)
+{
+    char *dir = lft_mkdtemp("spool-headslot");
+    struct lf_spool *s = open_spool(dir, 4, 0, LF_SPOOL_BLOCK);
+    append_range(s, 0, 10);
+    uint64_t seq[16];
+    struct lf_spool_pos pos[16];
+    ck_assert_uint_eq(read_all(s, seq, pos, 16), 10);
+    lf_spool_ack(s, pos[0]);
+    lf_spool_ack(s, pos[1]);
+    ck_assert_int_eq(lf_spool_sync(s), LF_OK); /* head 2, slot 1 */
+    lf_spool_ack(s, pos[2]);
+    ck_assert_int_eq(lf_spool_sync(s), LF_OK); /* head 3, slot 0 */
+    lf_spool_close(s);
+
+    s = open_spool(dir, 4, 0, LF_SPOOL_BLOCK);
+    ck_assert_uint_eq(read_all(s, seq, pos, 16), 7);
+    ck_assert_uint_eq(seq[0], 3);
+    lf_spool_close(s);
+
+    char path[300];
+    snprintf(path, sizeof(path), "%s/head", dir);
+    int fd = open(path, O_RDWR);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(pwrite(fd, "\x55", 1, 20), 1); /* inside slot 0 */
+    close(fd);
+    s = open_spool(dir, 4, 0, LF_SPOOL_BLOCK);
+    ck_assert_uint_eq(read_all(s, seq, pos, 16), 8);
+    ck_assert_uint_eq(seq[0], 2);
+    /* The next store goes to the slot after the one loaded and wins at the next open. */
+    lf_spool_ack(s, pos[0]);
+    lf_spool_ack(s, pos[1]);
+    ck_assert_int_eq(lf_spool_sync(s), LF_OK);
+    lf_spool_close(s);
+    s = open_spool(dir, 4, 0, LF_SPOOL_BLOCK);
+    ck_assert_uint_eq(read_all(s, seq, pos, 16), 6);
+    ck_assert_uint_eq(seq[0], 4);
     lf_spool_close(s);
     lft_rmtree(dir);
     free(dir);
@@ -901,6 +945,7 @@ static Suite *spool_suite(void)
         {"random_damage", random_damage},
         {"acks", out_of_order_acks_delete_segments},
         {"head", head_persistence},
+        {"head_torn_slot", head_torn_slot},
         {"wrap", segment_ids_wrap},
         {"group_commit", group_commit},
         {"block", block_when_full},
