@@ -119,7 +119,11 @@ static int recover_scanned(struct lf_spool *s, int fd, struct spool_seg *seg,
         lf_log_warn(s->log, "spool %s: %s is shorter than a header (torn at creation), removed",
                     s->dir, name);
         s->dir_dirty = true;
-        return unlinkat(s->dirfd, name, 0) == 0 ? LF_OK : LF_EIO;
+        if (unlinkat(s->dirfd, name, 0) != 0) {
+            lf_log_errno(LF_LOG_ERROR, s->log, "spool %s: unlink %s", s->dir, name);
+            return LF_EIO;
+        }
+        return LF_OK;
     case SPOOL_SCAN_BAD_HEADER:
         s->quarantined++;
         return spool_quarantine_move(s, seg->id);

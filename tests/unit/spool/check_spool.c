@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lf_cmd.h"
 #include "lf_crc32c.h"
 #include "lf_spool.h"
 #include "lf_testlib.h"
@@ -929,6 +930,71 @@ START_TEST(inspect_report)
 }
 END_TEST
 
+/* Runs `logferry spool inspect ARGS...` in-process with stdout in a file; returns the exit
+ * code and the output (malloc'd) in *out. */
+static int run_cli(const char *dir, char **argv, int argc, char **out)
+{
+    char path[300];
+    snprintf(path, sizeof(path), "%s/cli.out", dir);
+    fflush(stdout);
+    int saved = dup(1);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ck_assert_int_ge(fd, 0);
+    dup2(fd, 1);
+    close(fd);
+    int code = lf_cli_main(argc, argv);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    size_t len;
+    *out = lft_read_file(path, &len);
+    ck_assert_ptr_nonnull(*out);
+    return code;
+}
+
+START_TEST(cli_inspect)
+{
+    char *dir = lft_mkdtemp("spool-cli");
+    char cfg[300], yaml[1024], sdir[300], bad[300];
+    snprintf(cfg, sizeof(cfg), "%s/c.yaml", dir);
+    snprintf(yaml, sizeof(yaml),
+             "agent: {state_dir: %s}\n"
+             "inputs: [{name: i, paths: ['%s/*.log']}]\n"
+             "outputs: [{name: main, plugin: stdout}, {name: other, plugin: stdout}]\n",
+             dir, dir);
+    lft_write_file(cfg, yaml, false);
+    snprintf(bad, sizeof(bad), "%s/bad.yaml", dir);
+    lft_write_file(bad, "agent: {no_such_key: 1}\n", false);
+    snprintf(sdir, sizeof(sdir), "%s/spool/main", dir);
+    struct lf_spool *s = open_spool(sdir, 0, 0, LF_SPOOL_BLOCK);
+    append_range(s, 0, 3);
+    ck_assert_int_eq(lf_spool_sync(s), LF_OK);
+    lf_spool_close(s);
+
+    char *out;
+    char *all[] = {"logferry", "spool", "inspect", "-c", cfg, NULL};
+    ck_assert_int_eq(run_cli(dir, all, 5, &out), 0);
+    ck_assert_ptr_nonnull(strstr(out, "total: 1 segments, 1053 bytes, 3 frames, 3 unacknowledged"));
+    ck_assert_ptr_nonnull(strstr(out, "/spool/other: none"));
+    free(out);
+    char *one[] = {"logferry", "spool", "inspect", "-c", cfg, "other", NULL};
+    ck_assert_int_eq(run_cli(dir, one, 6, &out), 0);
+    ck_assert_ptr_null(strstr(out, "/spool/main"));
+    free(out);
+    char *unknown[] = {"logferry", "spool", "inspect", "-c", cfg, "nope", NULL};
+    ck_assert_int_eq(run_cli(dir, unknown, 6, &out), 64);
+    free(out);
+    char *usage[] = {"logferry", "spool", "list", NULL};
+    ck_assert_int_eq(run_cli(dir, usage, 3, &out), 64);
+    free(out);
+    char *badcfg[] = {"logferry", "spool", "inspect", "-c", bad, NULL};
+    ck_assert_int_eq(run_cli(dir, badcfg, 5, &out), 78);
+    free(out);
+    lft_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *spool_suite(void)
 {
     Suite *su = suite_create("spool");
@@ -953,6 +1019,7 @@ static Suite *spool_suite(void)
         {"enospc_fsize", write_error_fsize},
         {"enospc_tmpfs", write_error_enospc_tmpfs},
         {"inspect", inspect_report},
+        {"cli_inspect", cli_inspect},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         TCase *tc = tcase_create(cases[i].name);
