@@ -431,21 +431,35 @@ static int add_header(rd_kafka_headers_t *hdrs, const char *name, const char *va
     return rd_kafka_header_add(hdrs, name, -1, value, (ssize_t)len) ? -1 : 0;
 }
 
-/* Builds the headers of rec; *bytes gets their wire size estimate. NULL on ENOMEM. */
-static rd_kafka_headers_t *build_headers(struct kafka_out *ko, const struct lf_record *rec,
-                                         size_t *bytes)
+/* Builds the headers of rec; *bytes gets their wire size estimate. *out is NULL when there
+ * are none to send. Returns -1 on ENOMEM. Each header is a malloc in librdkafka (and a free
+ * in the delivery report), so record_headers can leave the logferry ones out. */
+static int build_headers(struct kafka_out *ko, const struct lf_record *rec,
+                         rd_kafka_headers_t **out, size_t *bytes)
 {
-    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(3 + ko->nheaders);
-    const char *type = lf_record_type_name(rec->type);
-    const char *source = rec->source ? rec->source : "";
+    int mode = ko->cfg->record_headers;
+    size_t nrec = mode == KAFKA_RECHDR_ALL ? 3 : mode == KAFKA_RECHDR_ID ? 1 : 0;
+    rd_kafka_headers_t *hdrs;
     char buf[KAFKA_HEADER_MAX];
     int bad = 0;
 
+    *out = NULL;
     *bytes = 0;
-    bad |= add_header(hdrs, "logferry-id", rec->id, strlen(rec->id));
-    bad |= add_header(hdrs, "logferry-type", type, strlen(type));
-    bad |= add_header(hdrs, "logferry-source", source, strlen(source));
-    *bytes += 64 + strlen(rec->id) + strlen(type) + strlen(source);
+    if (nrec + ko->nheaders == 0) {
+        return 0;
+    }
+    hdrs = rd_kafka_headers_new(nrec + ko->nheaders);
+    if (nrec) {
+        bad |= add_header(hdrs, "logferry-id", rec->id, strlen(rec->id));
+        *bytes += 32 + strlen(rec->id);
+    }
+    if (nrec > 1) {
+        const char *type = lf_record_type_name(rec->type);
+        const char *source = rec->source ? rec->source : "";
+        bad |= add_header(hdrs, "logferry-type", type, strlen(type));
+        bad |= add_header(hdrs, "logferry-source", source, strlen(source));
+        *bytes += 32 + strlen(type) + strlen(source);
+    }
     for (size_t i = 0; i < ko->nheaders; i++) {
         size_t len = lf_template_render(ko->headers[i].tpl, rec, buf, sizeof(buf));
         if (len >= sizeof(buf)) {
@@ -456,9 +470,10 @@ static rd_kafka_headers_t *build_headers(struct kafka_out *ko, const struct lf_r
     }
     if (bad) {
         rd_kafka_headers_destroy(hdrs);
-        return NULL;
+        return -1;
     }
-    return hdrs;
+    *out = hdrs;
+    return 0;
 }
 
 enum produce_result { PRODUCED, SETTLED, BACKPRESSURE };
@@ -501,12 +516,13 @@ static enum produce_result produce_one(struct kafka_out *ko, struct lf_record *r
             key_len = sizeof(key) - 1;
         }
     }
-    hdrs = build_headers(ko, rec, &hdr_bytes);
-    if (!hdrs) {
+    if (build_headers(ko, rec, &hdrs, &hdr_bytes) != 0) {
         return BACKPRESSURE;
     }
     if (rec->payload_len + key_len + hdr_bytes > ko->cfg->max_message_bytes) {
-        rd_kafka_headers_destroy(hdrs);
+        if (hdrs) {
+            rd_kafka_headers_destroy(hdrs);
+        }
         snprintf(reason, sizeof(reason),
                  "record of %zu bytes (with key and headers) is over max_message_bytes %llu",
                  rec->payload_len + key_len + hdr_bytes,
@@ -518,7 +534,9 @@ static enum produce_result produce_one(struct kafka_out *ko, struct lf_record *r
     request_topic(ko, topic);
     opaque = kafka_inflight_add(&ko->inflight, rec);
     if (!opaque) {
-        rd_kafka_headers_destroy(hdrs);
+        if (hdrs) {
+            rd_kafka_headers_destroy(hdrs);
+        }
         return BACKPRESSURE;
     }
     /* No copy: the core keeps the payload alive until the delivery report acks it. */
@@ -538,7 +556,9 @@ static enum produce_result produce_one(struct kafka_out *ko, struct lf_record *r
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         return PRODUCED; /* hdrs now belong to the message */
     }
-    rd_kafka_headers_destroy(hdrs);
+    if (hdrs) {
+        rd_kafka_headers_destroy(hdrs);
+    }
     kafka_inflight_take(&ko->inflight, opaque);
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         return BACKPRESSURE;

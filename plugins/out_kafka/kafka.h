@@ -24,6 +24,8 @@ enum kafka_compression {
     KAFKA_COMP_LZ4,
     KAFKA_COMP_ZSTD,
 };
+/* Which logferry-* headers each message carries (option record_headers). */
+enum kafka_rec_headers { KAFKA_RECHDR_ALL = 0, KAFKA_RECHDR_ID, KAFKA_RECHDR_NONE };
 enum kafka_sasl_mech {
     KAFKA_SASL_NONE = 0,
     KAFKA_SASL_PLAIN,
@@ -59,6 +61,7 @@ struct kafka_config {
     uint64_t max_message_bytes;
     char *client_id;
     struct lf_kvlist headers; /* name -> template */
+    int record_headers;       /* enum kafka_rec_headers */
     struct kafka_tls tls;
     struct kafka_sasl sasl;
     struct lf_kvlist librdkafka; /* passed through, applied last */

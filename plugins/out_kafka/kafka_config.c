@@ -15,6 +15,7 @@
 static const char *const acks_choices[] = {"all", "1", "0", NULL};
 static const char *const acks_values[] = {"all", "1", "0"};
 static const char *const compression_choices[] = {"none", "gzip", "snappy", "lz4", "zstd", NULL};
+static const char *const rechdr_choices[] = {"all", "id", "none", NULL};
 static const char *const sasl_choices[] = {"none", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", NULL};
 
 static const struct lf_opt tls_options[] = {
@@ -172,8 +173,18 @@ const struct lf_opt kafka_options[] = {
         .name = "headers",
         .type = LF_OPT_MAP,
         .offset = offsetof(struct kafka_config, headers),
-        .desc = "Extra headers, name: template. logferry-id, logferry-type and logferry-source "
-                "are always sent.",
+        .desc = "Extra headers, name: template (sent whatever record_headers says).",
+    },
+    {
+        .name = "record_headers",
+        .type = LF_OPT_ENUM,
+        .def = "none",
+        .choices = rechdr_choices,
+        .offset = offsetof(struct kafka_config, record_headers),
+        .desc = "logferry headers on each message: none, id (logferry-id) or all (logferry-id, "
+                "logferry-type, logferry-source). The JSON value always carries the same id, "
+                "type and log.file.path. Headers cost librdkafka mallocs and frees per message: "
+                "all costs about 20% more CPU than none (docs/performance.md).",
     },
     {
         .name = "tls",

@@ -59,6 +59,7 @@ static struct kafka_config *default_config(struct mock_kafka *mk, const char *pr
         .linger_ms = 5,
         .batch_size = 1024 * 1024,
         .max_message_bytes = 1000000,
+        .record_headers = KAFKA_RECHDR_ALL, /* readback checks the logferry-* headers */
         .tls = {.verify = true},
         .partitions = 3,
         .replication_factor = 3,
