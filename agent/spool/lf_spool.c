@@ -93,12 +93,19 @@ static int add_seg(struct lf_spool *s, struct spool_seg *seg)
     return LF_OK;
 }
 
-/* Truncates fd (segment id) at bad after saving the bytes from there. */
+/* Truncates fd (segment id) at bad after saving the bytes from there. If they cannot be
+ * saved (a full disk is a likely reason for the crash that tore the tail), the file is
+ * left as it is: only its good frames are indexed, appends go to new segments, and the
+ * next open tries again. The spool stays usable either way. */
 static int cut_tail(struct lf_spool *s, int fd, uint64_t id, uint64_t bad)
 {
     int rc = spool_quarantine_copy(s, fd, id, bad);
     if (rc != LF_OK) {
-        return rc;
+        lf_log_error(s->log,
+                     "spool %s: segment %016" PRIx64 ": bad bytes from offset %" PRIu64
+                     " left in place (%s); only the frames before are used",
+                     s->dir, id, bad, lf_strerror(rc));
+        return LF_OK;
     }
     if (ftruncate(fd, (off_t)bad) != 0) {
         lf_log_errno(LF_LOG_ERROR, s->log, "spool %s: truncate segment %016" PRIx64, s->dir, id);
@@ -120,13 +127,13 @@ static int recover_scanned(struct lf_spool *s, int fd, struct spool_seg *seg,
                     s->dir, name);
         s->dir_dirty = true;
         if (unlinkat(s->dirfd, name, 0) != 0) {
-            lf_log_errno(LF_LOG_ERROR, s->log, "spool %s: unlink %s", s->dir, name);
-            return LF_EIO;
+            lf_log_errno(LF_LOG_ERROR, s->log, "spool %s: unlink %s (left in place)", s->dir, name);
         }
         return LF_OK;
     case SPOOL_SCAN_BAD_HEADER:
-        s->quarantined++;
-        return spool_quarantine_move(s, seg->id);
+        /* If it cannot be moved it stays, unused, and the next open tries again. */
+        s->quarantined += spool_quarantine_move(s, seg->id) == LF_OK;
+        return LF_OK;
     case SPOOL_SCAN_BAD_FRAME:
         return cut_tail(s, fd, seg->id, bad);
     case SPOOL_SCAN_OK:
@@ -177,9 +184,6 @@ static void apply_head(struct lf_spool *s, struct lf_spool_pos head)
     if (rel_head >= HALF_RANGE) {
         return; /* older than every segment: nothing present was acknowledged */
     }
-    if (rel_head >= s->segs[s->nsegs - 1]->id - base) {
-        s->next_id = head.seg + 1; /* never reuse an id the head may name */
-    }
     while (s->nsegs && s->segs[0]->id - base < rel_head) {
         spool_delete_seg(s, 0);
     }
@@ -196,7 +200,10 @@ static void apply_head(struct lf_spool *s, struct lf_spool_pos head)
     }
 }
 
-static void load_head(struct lf_spool *s)
+/* Applies the persisted head and picks the next segment id: after every id listed at
+ * open (also of files recovery had to leave alone) and after the head's, so that a new
+ * segment never reuses a name or sits before the head. */
+static void load_head(struct lf_spool *s, const uint64_t *ids, size_t n)
 {
     struct lf_spool_pos head;
     int rc = spool_head_load(s->dirfd, &head, &s->head_seq);
@@ -204,12 +211,18 @@ static void load_head(struct lf_spool *s)
         lf_log_warn(s->log, "spool %s: head file unreadable (%s), reading from the oldest frame",
                     s->dir, lf_strerror(rc));
     }
-    if (s->nsegs == 0) {
+    if (n == 0) {
         s->next_id = rc == LF_OK ? head.seg + 1 : s->opts.first_segment_id;
         return;
     }
-    s->next_id = s->segs[s->nsegs - 1]->id + 1;
-    if (rc == LF_OK) {
+    s->next_id = ids[n - 1] + 1;
+    if (rc != LF_OK) {
+        return;
+    }
+    if (head.seg - ids[n - 1] < HALF_RANGE) {
+        s->next_id = head.seg + 1; /* the head is at or after the newest segment */
+    }
+    if (s->nsegs) {
         apply_head(s, head);
     }
 }
@@ -227,10 +240,10 @@ static int recover(struct lf_spool *s)
     for (size_t i = 0; i < n && rc == LF_OK; i++) {
         rc = recover_seg(s, ids[i]);
     }
-    free(ids);
     if (rc == LF_OK) {
-        load_head(s);
+        load_head(s, ids, n);
     }
+    free(ids);
     return rc;
 }
 

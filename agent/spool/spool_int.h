@@ -71,7 +71,7 @@ struct lf_spool {
     unsigned char *wbuf; /* encode buffer for appends */
     size_t wcap;
     uint64_t bytes, records, quarantined, dropped;
-    bool dir_dirty; /* a segment was created or deleted since the last directory fsync */
+    bool dir_dirty;    /* a segment was created or deleted since the last directory fsync */
     int head_fd;       /* the head file, opened at the first store */
     uint64_t head_seq; /* sequence of the last head slot written or loaded */
     bool head_saved_valid;

@@ -338,6 +338,48 @@ START_TEST(torn_tail_quarantined)
 }
 END_TEST
 
+/* When the bad tail cannot be copied (here quarantine/ is a file), open still succeeds with
+ * the good frames and leaves the file alone; a later open quarantines it. */
+START_TEST(quarantine_unavailable)
+{
+    char *dir = lft_mkdtemp("spool-noq");
+    struct lf_spool *s = open_spool(dir, 0, 0, LF_SPOOL_BLOCK);
+    append_range(s, 0, 4);
+    lf_spool_close(s);
+    char path[256], qfile[300];
+    seg_path(path, sizeof(path), dir, 0);
+    ck_assert_int_eq(truncate(path, SEG_HDR + 3 * FRAME_LEN + 10), 0);
+    snprintf(qfile, sizeof(qfile), "%s/quarantine", dir);
+    lft_write_file(qfile, "not a directory", false);
+    char badhdr[256];
+    seg_path(badhdr, sizeof(badhdr), dir, 5); /* the newest id, and it cannot be moved */
+    lft_write_file(badhdr, "a segment whose header is not one", false);
+    s = open_spool(dir, 0, 0, LF_SPOOL_BLOCK);
+    struct lf_spool_stats st;
+    lf_spool_get_stats(s, &st);
+    ck_assert_uint_eq(st.records, 3);
+    ck_assert_uint_eq(st.quarantined, 0);
+    ck_assert_uint_eq(file_size(path), SEG_HDR + 3 * FRAME_LEN + 10);
+    append_range(s, 10, 1);
+    uint64_t seq[8];
+    struct lf_spool_pos pos[8];
+    ck_assert_uint_eq(read_all(s, seq, pos, 8), 4);
+    ck_assert_uint_eq(seq[3], 10);
+    ck_assert_uint_eq(pos[3].seg, 6); /* never the name of the file left in place */
+    lf_spool_close(s);
+    ck_assert_int_eq(unlink(qfile), 0);
+    s = open_spool(dir, 0, 0, LF_SPOOL_BLOCK);
+    lf_spool_get_stats(s, &st);
+    ck_assert_uint_eq(st.records, 4);
+    ck_assert_uint_eq(st.quarantined, 2);
+    ck_assert_int_eq(access(badhdr, F_OK), -1);
+    ck_assert_uint_eq(file_size(path), SEG_HDR + 3 * FRAME_LEN);
+    lf_spool_close(s);
+    lft_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* A frame that goes bad after open is quarantined when the cursor reaches it. */
 START_TEST(corruption_found_while_reading)
 {
@@ -1006,6 +1048,7 @@ static Suite *spool_suite(void)
         {"round_trip", round_trip},
         {"crc_corruption", crc_corruption_quarantined},
         {"torn_tail", torn_tail_quarantined},
+        {"quarantine_unavailable", quarantine_unavailable},
         {"corrupt_while_reading", corruption_found_while_reading},
         {"corrupt_writer", corruption_in_writer},
         {"random_damage", random_damage},
