@@ -25,7 +25,8 @@
  * "<dir>/quarantine/seg-<id>.<offset>.bad" and the segment is truncated to its good part;
  * the number of quarantined frames (at least 1 per such tail) is counted. A segment whose
  * header is bad moves whole to "quarantine/seg-<id>.0.bad"; a file shorter than a header
- * (torn while being created, so it holds no frame) is deleted. Never a loop, never the
+ * (torn while being created, so it holds no frame) is deleted. Bad bytes that cannot be
+ * saved (full disk) are left in place, unused, until a later open. Never a loop, never the
  * whole spool discarded. A missing or damaged head file means reading from the oldest
  * frame (duplicates, never loss). Appends after open always start a new segment.
  *
