@@ -90,6 +90,7 @@ static void file_free(struct lf_tail_file *f)
     if (f->fd >= 0) {
         close(f->fd);
         f->tail->nopen--;
+        f->tail->no_slot = false;
     }
     lf_ml_destroy(f->ml);
     lf_buf_fini(&f->carry);
@@ -100,7 +101,7 @@ static void file_free(struct lf_tail_file *f)
 bool tail_wd_shared(const struct lf_tail *t, const struct lf_tail_file *f)
 {
     for (size_t i = 0; i < t->nfiles; i++) {
-        if (t->files[i] != f && t->files[i]->wd == f->wd) {
+        if (t->files[i] && t->files[i] != f && t->files[i]->wd == f->wd) {
             return true;
         }
     }
@@ -328,6 +329,9 @@ bool tail_slot(struct lf_tail *t, const struct lf_tail_file *keep)
     if ((int64_t)t->nopen < t->conf->max_open_files) {
         return true;
     }
+    if (t->no_slot) {
+        return false; /* spares a walk over every file per waiting file per turn */
+    }
     struct lf_tail_file *v = NULL; /* least recently active */
     for (size_t i = 0; i < t->nfiles; i++) {
         struct lf_tail_file *f = t->files[i];
@@ -336,6 +340,7 @@ bool tail_slot(struct lf_tail *t, const struct lf_tail_file *keep)
         }
     }
     if (!v) {
+        t->no_slot = true;
         return false;
     }
     tail_file_close(v);
@@ -593,6 +598,8 @@ static int file_restart(struct lf_tail_file *f)
 
 /* ---- reading ---------------------------------------------------------------------- */
 
+#define TAIL_MIN_SHARE (64 * 1024) /* smallest read share of a file per turn */
+
 /* Gives an identity fingerprint to a file first seen empty, before its first record. */
 static void late_fingerprint(struct lf_tail_file *f)
 {
@@ -626,6 +633,7 @@ static int read_file(struct lf_tail_file *f, size_t *budget)
         if (n <= 0) {
             f->readable = false;
             f->eof = true;
+            t->no_slot = false; /* f may be closable now */
             return n < 0 ? LF_EIO : LF_OK;
         }
         uint64_t off = f->read_offset;
@@ -657,19 +665,28 @@ int lf_tail_read(struct lf_tail *t, size_t budget, bool *more)
     if (nread == 0) {
         return LF_OK;
     }
+    if ((int64_t)nread > t->conf->max_open_files) {
+        nread = (size_t)t->conf->max_open_files; /* no more can read in one turn */
+    }
+    /* Equal shares, but not tiny ones: with many busy files a turn reads some of them
+     * (TAIL_MIN_SHARE each) and the next turn goes on after the last one read. */
     size_t share = budget / nread + 1;
-    size_t n = t->nfiles, start = t->rr++ % n;
-    for (size_t k = 0; k < n; k++) {
+    share = share < TAIL_MIN_SHARE ? TAIL_MIN_SHARE : share;
+    size_t n = t->nfiles, start = t->rr % n, spent = 0, k;
+    for (k = 0; k < n && spent < budget; k++) {
         struct lf_tail_file *f = t->files[(start + k) % n];
         if (!f->readable || f->retired) {
             continue;
         }
         size_t b = share;
         int rc = read_file(f, &b);
+        spent += share - b;
         if (rc != LF_OK && rc != LF_EIO) {
+            t->rr = start + k + 1;
             return rc;
         }
     }
+    t->rr = start + (k < n ? k : 1);
     bool waiting = false; /* closed, readable, and no slot free for it this turn */
     for (size_t i = 0; i < t->nfiles && !*more; i++) {
         struct lf_tail_file *f = t->files[i];
@@ -757,6 +774,9 @@ bool tail_slot_possible(const struct lf_tail *t)
     if ((int64_t)t->nopen < t->conf->max_open_files) {
         return true;
     }
+    if (t->no_slot) {
+        return false;
+    }
     for (size_t i = 0; i < t->nfiles; i++) {
         if (tail_file_closable(t->files[i])) {
             return true;
@@ -768,6 +788,7 @@ bool tail_slot_possible(const struct lf_tail *t)
 int lf_tail_tick(struct lf_tail *t, int64_t now)
 {
     int rc = lf_tail_flush_pending(t, now, false);
+    t->no_slot = false; /* a safety net: the marks that clear it are few */
     size_t keep = 0;
     for (size_t i = 0; i < t->nfiles; i++) {
         struct lf_tail_file *f = t->files[i];
@@ -777,6 +798,7 @@ int lf_tail_tick(struct lf_tail *t, int64_t now)
             rc = orc;
         }
         if (done) {
+            t->files[i] = NULL; /* file_release looks at the others (watch sharing) */
             file_release(t, f, now);
         } else {
             t->files[keep++] = f;

@@ -81,6 +81,7 @@ struct lf_tail {
     struct lf_tail_file **files;
     size_t nfiles;
     size_t nopen; /* files with an fd: at most conf->max_open_files once a turn ends */
+    bool no_slot; /* tail_slot found no file to close, and none became closable since */
     char *read_buf;
     lf_tail_emit_fn *emit;
     void *emit_ctx;

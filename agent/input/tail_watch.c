@@ -267,6 +267,7 @@ static bool scan_path(struct lf_tail *t, const char *path, bool initial)
     if (f->orphan) {
         lf_log_info(t->log, "%s: back under a glob as %s", f->path, path);
         f->orphan = false;
+        t->no_slot = false;
     }
     set_path(t, f, path);
     if ((uint64_t)st.st_size != f->read_offset) {
@@ -310,6 +311,22 @@ static int path_push(struct walk *w, const char *name, size_t n)
 
 static void walk(struct walk *w, const char *rest, int depth);
 
+/* The pattern's base directory is not there: watch its nearest existing ancestor, so its
+ * creation triggers a scan (which goes one level further) instead of waiting for the
+ * rescan. */
+static void watch_ancestor(struct lf_tail *t, const char *dir)
+{
+    char p[PATH_MAX], up[PATH_MAX];
+    snprintf(p, sizeof(p), "%s", dir);
+    while (t->inofd >= 0 && strcmp(p, "/") != 0 && strcmp(p, ".") != 0) {
+        dir_of(p, up, sizeof(up));
+        memcpy(p, up, sizeof(p));
+        if (dir_add(t, p)) {
+            return;
+        }
+    }
+}
+
 static void walk_child(struct walk *w, const char *name, size_t n, const char *rest, bool file,
                        int depth)
 {
@@ -334,7 +351,13 @@ static void walk(struct walk *w, const char *rest, int depth)
     const char *next = skip_slashes(rest + pn);
     bool last = !*next;
     bool star = is_globstar(rest, pn);
-    if (pn == 0 || depth > TAIL_MAX_DEPTH || !dir_add(w->t, dir)) {
+    if (pn == 0 || depth > TAIL_MAX_DEPTH) {
+        return;
+    }
+    if (!dir_add(w->t, dir)) {
+        if (depth == 0) {
+            watch_ancestor(w->t, dir);
+        }
         return;
     }
     if (star) {

@@ -575,6 +575,64 @@ START_TEST(thousand_files)
 }
 END_TEST
 
+/* More files than max_open_files (40 files, 8 fds, close_inactive 200ms): every file is
+ * read, most get closed; then lines are written into the closed files, logrotate (create)
+ * rotates all of them while the writers keep their old handles and write more, and the
+ * new files are written. Closed files are reopened by identity (rotated ones found in the
+ * directory): 0 lost, 0 duplicated, and none reported gone. */
+START_TEST(many_files_few_fds)
+{
+    struct it t;
+    enum { N = 40 };
+    static struct expect ex[2 * N];
+    static char tags[2 * N][16];
+    int fds[N];
+    it_setup(&t, "m*.log", "    max_open_files: 8\n    close_inactive: 200ms\n");
+    for (int i = 0; i < N; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "m%02d.log", i);
+        snprintf(tags[i], sizeof(tags[i]), "a%d", i);
+        snprintf(tags[N + i], sizeof(tags[N + i]), "b%d", i);
+        ex[i] = (struct expect){tags[i], 500};
+        ex[N + i] = (struct expect){tags[N + i], 100};
+        fds[i] = open_log(&t, name);
+        write_lines(fds[i], tags[i], 1, 200);
+    }
+    it_start(&t);
+    wait_lines(&t, N * 200, 30000);
+    for (int i = 0; i < N; i++) {
+        write_lines(fds[i], tags[i], 201, 400); /* most of them into closed files */
+    }
+    logrotate(&t, "m*.log", "create\nrotate 1");
+    for (int i = 0; i < N; i++) {
+        write_lines(fds[i], tags[i], 401, 500); /* through the old handles */
+        close(fds[i]);
+        char name[32];
+        snprintf(name, sizeof(name), "m%02d.log", i);
+        write_file(&t, name, tags[N + i], 100);
+    }
+    wait_lines(&t, total(ex, NEX(ex)), 60000);
+    it_stop(&t);
+    verify(&t, ex, NEX(ex));
+    wait_log(&t, "gone while closed", 1000); /* the final statistics line */
+    FILE *f = fopen(t.log, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[2048];
+    unsigned long closed = 0, gone = 1;
+    while (fgets(line, sizeof(line), f)) {
+        char *p = strstr(line, " truncations, ");
+        if (p) {
+            ck_assert_int_eq(
+                sscanf(p, " truncations, %lu closed, %*u reopened, %lu gone", &closed, &gone), 2);
+        }
+    }
+    fclose(f);
+    ck_assert_msg(closed > 0, "no file was closed: max_open_files not exercised");
+    ck_assert_msg(gone == 0, "%lu files reported gone while closed", gone);
+    it_teardown(&t);
+}
+END_TEST
+
 static Suite *rotate_suite(void)
 {
     Suite *s = suite_create("it-rotate");
@@ -592,6 +650,7 @@ static Suite *rotate_suite(void)
         {"appear_under_glob", appear_under_glob},
         {"rotated_before_opened", rotated_before_opened},
         {"thousand_files", thousand_files},
+        {"many_files_few_fds", many_files_few_fds},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         TCase *tc = tcase_create(cases[i].name);

@@ -785,6 +785,62 @@ START_TEST(new_directories_by_inotify)
 }
 END_TEST
 
+/* The pattern's base directory does not exist yet: its creation is seen at once too. */
+START_TEST(missing_base_directory_by_inotify)
+{
+    struct fx x;
+    char p[256];
+    fx_init_glob(&x, "later/sub/*.log", NULL);
+    x.inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    ck_assert_int_ge(x.inofd, 0);
+    fx_open(&x);
+    mkdirs(&x, "later/sub");
+    fpath(&x, p, sizeof(p), "later/sub/f0.log");
+    put_lines(p, 0, 1, 1, O_TRUNC);
+    ck_assert_int_gt(drain_events(&x), 0);
+    read_all(&x);
+    ck_assert_int_eq(x.last[0], 1);
+    fpath(&x, p, sizeof(p), "later/sub/f1.log");
+    put_lines(p, 1, 1, 1, O_TRUNC);
+    ck_assert_int_gt(drain_events(&x), 0);
+    read_all(&x);
+    ck_assert_int_eq(x.last[1], 1);
+    fx_fini(&x);
+}
+END_TEST
+
+/* Several rotated files released in the same tick, with inode watches (the release looks
+ * at the other files' watches: none may be a freed one; ASan checks this). */
+START_TEST(release_many_in_one_tick)
+{
+    struct fx x;
+    char p[256], old[300], name[32];
+    fx_init(&x, NULL);
+    x.inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    ck_assert_int_ge(x.inofd, 0);
+    for (int k = 0; k < 4; k++) {
+        snprintf(name, sizeof(name), "f%d.log", k);
+        fpath(&x, p, sizeof(p), name);
+        put_lines(p, k, 1, 3, O_TRUNC);
+    }
+    fx_open(&x);
+    pump(&x);
+    for (int k = 0; k < 4; k++) {
+        snprintf(name, sizeof(name), "f%d.log", k);
+        fpath(&x, p, sizeof(p), name);
+        snprintf(old, sizeof(old), "%s.1", p);
+        ck_assert_int_eq(rename(p, old), 0);
+    }
+    pump(&x);
+    ck_assert_uint_eq(x.t->stats.rotations, 4);
+    ck_assert_int_eq(lf_tail_tick(x.t, 1LL << 50), LF_OK);
+    ck_assert_uint_eq(x.t->nfiles, 0);
+    ck_assert_uint_eq(x.t->stats.files_released, 4);
+    ck_assert_int_eq(x.bad, 0);
+    fx_fini(&x);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("tail");
@@ -801,6 +857,7 @@ int main(void)
     tc = tcase_create("rotation");
     tcase_add_test(tc, truncation_regrown_past_offset);
     tcase_add_test(tc, rotation_rename_create);
+    tcase_add_test(tc, release_many_in_one_tick);
     suite_add_tcase(s, tc);
     tc = tcase_create("checkpoints");
     tcase_add_test(tc, resume_and_rotated_while_stopped);
@@ -820,6 +877,7 @@ int main(void)
     tcase_add_test(tc, glob_match_rules);
     tcase_add_test(tc, globstar_scan);
     tcase_add_test(tc, new_directories_by_inotify);
+    tcase_add_test(tc, missing_base_directory_by_inotify);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
