@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -880,6 +881,11 @@ END_TEST
 START_TEST(write_error_enospc_tmpfs)
 {
     char *dir = lft_mkdtemp("spool-enospc");
+    /* In a private mount namespace when possible, so that a failing test (the forked
+     * child dies) leaves no tmpfs mounted behind. */
+    if (unshare(CLONE_NEWNS) == 0) {
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+    }
     if (mount("tmpfs", dir, "tmpfs", 0, "size=256k") != 0) {
         printf("SKIP: write_error_enospc_tmpfs: cannot mount tmpfs (%s); the error path is "
                "covered by write_error_fsize\n",
