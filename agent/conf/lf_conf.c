@@ -130,7 +130,8 @@ static const struct lf_opt input_options[] = {
         .type = LF_OPT_LIST,
         .flags = LF_OPT_SCALAR_OR_LIST,
         .offset = OFF(lf_input_conf, exclude),
-        .desc = "Glob patterns of files to skip: a pattern with a slash is matched against the full path, one without against the file name.",
+        .desc = "Glob patterns of files to skip: a pattern with a slash is matched against the "
+                "full path, one without against the file name.",
     },
     {
         .name = "type",
@@ -371,27 +372,39 @@ static const struct lf_opt buffer_options[] = {
         .name = "max_size",
         .type = LF_OPT_SIZE,
         .def = "1GiB",
-        .flags = LF_OPT_UNSUPPORTED,
+        .min = 65536,
         .offset = OFF(lf_buffer_conf, max_size),
-        .desc = "Spool size limit per output.",
+        .desc = "Spool size limit, per output (each output has its own spool under "
+                "<state_dir>/spool/<output>/).",
     },
     {
         .name = "when_full",
         .type = LF_OPT_ENUM,
         .def = "block",
         .choices = when_full_names,
-        .flags = LF_OPT_UNSUPPORTED,
         .offset = OFF(lf_buffer_conf, when_full),
-        .desc = "What to do when the spool is full.",
+        .desc = "When an output's spool is full: `block` stops reading the inputs routed to "
+                "it (the log files are the buffer; nothing is lost unless they are deleted), "
+                "`drop_oldest` deletes the oldest spool segments (counted and logged).",
     },
     {
         .name = "fsync",
         .type = LF_OPT_ENUM,
         .def = "batch",
         .choices = fsync_names,
-        .flags = LF_OPT_UNSUPPORTED,
         .offset = OFF(lf_buffer_conf, fsync),
-        .desc = "When spool writes are made durable.",
+        .desc = "When spool writes are made durable: `batch` (group commit at most every "
+                "100 ms), `always` (after every batch of appends), `never` (the OS decides; "
+                "a crash may lose spooled records).",
+    },
+    {
+        .name = "segment_size",
+        .type = LF_OPT_SIZE,
+        .def = "8MiB",
+        .min = 4096,
+        .max = 1073741824,
+        .offset = OFF(lf_buffer_conf, segment_size),
+        .desc = "Size at which a spool segment file is closed and a new one started.",
     },
     {.name = NULL},
 };
@@ -403,17 +416,37 @@ static const struct lf_opt breaker_options[] = {
         .def = "5",
         .min = 1,
         .max = 1000000,
-        .flags = LF_OPT_UNSUPPORTED,
         .offset = OFF(lf_breaker_conf, failure_threshold),
-        .desc = "Consecutive transient failures that open the circuit breaker.",
+        .desc = "Consecutive retriable failures that open an output's circuit breaker. While "
+                "open nothing is sent to it and its records go to the spool.",
     },
     {
         .name = "open_for",
         .type = LF_OPT_DURATION,
         .def = "30s",
-        .flags = LF_OPT_UNSUPPORTED,
+        .min = 10,
         .offset = OFF(lf_breaker_conf, open_for_ms),
-        .desc = "How long the breaker stays open before a probe.",
+        .desc = "How long the breaker stays open before it lets one probe batch through. "
+                "Each failed probe doubles it, up to max_open_for.",
+    },
+    {
+        .name = "max_open_for",
+        .type = LF_OPT_DURATION,
+        .def = "5m",
+        .min = 10,
+        .offset = OFF(lf_breaker_conf, max_open_for_ms),
+        .desc = "Upper bound of the open period after repeated failed probes.",
+    },
+    {
+        .name = "stall_timeout",
+        .type = LF_OPT_DURATION,
+        .def = "5s",
+        .min = 10,
+        .offset = OFF(lf_breaker_conf, stall_timeout_ms),
+        .desc = "An output holding records without any outcome for this long, or that "
+                "reports itself disconnected (e.g. all Kafka brokers down) for this long, "
+                "counts as failed and opens the breaker, so records reach the spool within "
+                "seconds of an outage instead of after the client's own message timeout.",
     },
     {.name = NULL},
 };

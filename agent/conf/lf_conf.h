@@ -86,15 +86,24 @@ struct lf_output_conf {
     int col;
 };
 
+enum lf_fsync_policy {
+    LF_FSYNC_BATCH = 0,
+    LF_FSYNC_ALWAYS = 1,
+    LF_FSYNC_NEVER = 2,
+};
+
 struct lf_buffer_conf {
     uint64_t max_size;
-    int when_full;
-    int fsync;
+    int when_full; /* enum lf_spool_when_full */
+    int fsync;     /* enum lf_fsync_policy */
+    uint64_t segment_size;
 };
 
 struct lf_breaker_conf {
     int64_t failure_threshold;
     int64_t open_for_ms;
+    int64_t max_open_for_ms;
+    int64_t stall_timeout_ms;
 };
 
 struct lf_alerts_conf {

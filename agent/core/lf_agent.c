@@ -25,6 +25,7 @@
 #include <xxhash.h>
 
 #include "lf_acktrack.h"
+#include "lf_agent_int.h"
 #include "lf_ckpt.h"
 #include "lf_dlq.h"
 #include "lf_output.h"
@@ -33,68 +34,14 @@
 #include "logferry/lf_err.h"
 #include "tail.h"
 
-#define TICK_MS     100
-#define READ_BUDGET (1u << 20) /* bytes read per loop turn before serving acks */
-#define MAX_OUTPUTS 32
-
-enum ev_tag {
-    EV_SIGNAL = 1,
-    EV_TIMER,
-    EV_INOTIFY,
-    EV_STOP,
-    EV_OUTPUT_BASE = 16, /* + output index */
-};
-
-struct retry_item {
-    struct lf_rec *rec;
-    int64_t due_ms;
-};
-
-struct out_slot {
-    struct lf_out_instance *ins;
-    const struct lf_output_conf *conf;
-    struct lf_dlq dlq;
-    struct lf_record **batch; /* records routed this turn, pushed at the end of it */
-    size_t nbatch, cap_batch;
-    struct retry_item *retries;
-    size_t nretries, cap_retries;
-};
-
-struct input_slot {
-    struct lf_tail *tail;
-    struct lf_parser *parser;
-    unsigned route_by_type[LF_TYPE_COUNT]; /* output mask per record type */
-};
-
-struct lf_agent {
-    const struct lf_config *cfg;
-    struct lf_log_ctx log;
-    int epfd, sigfd, timerfd, inofd, lockfd;
-    struct lf_ckpt_store *ckpt;
-    struct out_slot outs[MAX_OUTPUTS];
-    size_t nouts;
-    struct input_slot *ins;
-    size_t nins;
-    struct lf_buf enc;
-    char host[256];
-    size_t live_bytes;
-    bool paused;
-    bool stopping;
-    int stop_requests; /* signals received */
-    int64_t stop_deadline_ms;
-    int64_t next_ckpt_ms;
-    int stop_efd;
-    struct lf_agent_stats stats;
-};
-
-static int64_t mono_ms(void)
+int64_t agent_mono_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int64_t wall_ms(void)
+int64_t agent_wall_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -110,7 +57,7 @@ static void release_record(void *ctx, struct lf_rec *r)
     free(r);
 }
 
-static int batch_add(struct out_slot *s, struct lf_rec *r)
+int agent_batch_add(struct out_slot *s, struct lf_rec *r)
 {
     if (s->nbatch == s->cap_batch) {
         size_t cap = s->cap_batch ? s->cap_batch * 2 : 256;
@@ -128,21 +75,27 @@ static int batch_add(struct out_slot *s, struct lf_rec *r)
 static int route_record(struct lf_agent *a, struct lf_rec *r)
 {
     for (size_t o = 0; o < a->nouts; o++) {
-        if ((r->route_mask & (1u << o)) && batch_add(&a->outs[o], r) != LF_OK) {
+        if ((r->route_mask & (1u << o)) && flow_route(a, o, r) != LF_OK) {
             return LF_ENOMEM;
         }
     }
     return LF_OK;
 }
 
+/* End of a turn: hands this turn's records to the outputs, spills to the spools. */
 static void push_batches(struct lf_agent *a)
 {
+    int64_t now = agent_mono_ms();
     for (size_t o = 0; o < a->nouts; o++) {
         struct out_slot *s = &a->outs[o];
-        if (s->nbatch && lf_output_push(s->ins, s->batch, s->nbatch) != LF_OK) {
-            lf_log_error(&a->log, "out of memory queueing records for %s", s->conf->name);
+        if (s->nbatch) {
+            flow_pushed(a, o, s->nbatch, now);
+            if (lf_output_push(s->ins, s->batch, s->nbatch) != LF_OK) {
+                lf_log_error(&a->log, "out of memory queueing records for %s", s->conf->name);
+            }
         }
         s->nbatch = 0;
+        flow_commit(a, o, false);
     }
 }
 
@@ -160,7 +113,7 @@ static int on_record(void *ctx, struct lf_tail_file *f, const char *text, size_t
         .input = f->tail->conf->name,
         .id_hex = id,
         .offset = start,
-        .read_time_ms = wall_ms(),
+        .read_time_ms = agent_wall_ms(),
         .fields = &f->tail->conf->fields,
         .flags = (flags & LF_ML_TRUNCATED) ? LF_META_TRUNCATED : 0,
     };
@@ -208,8 +161,9 @@ static struct lf_tail_file *file_of(struct lf_rec *r)
     return (struct lf_tail_file *)r->file; /* track is the first member */
 }
 
-static void finish_for_output(struct lf_agent *a, struct lf_rec *r, size_t o)
+void agent_finish_for_output(struct lf_agent *a, struct lf_rec *r, size_t o)
 {
+    (void)a;
     r->done_mask |= 1u << o;
     file_of(r)->ckpt_dirty = true;
 }
@@ -223,31 +177,33 @@ static int64_t backoff_ms(const struct lf_retry_conf *rc, uint32_t attempts)
     return wait < rc->max_backoff_ms ? wait : rc->max_backoff_ms;
 }
 
-static void dead_letter(struct lf_agent *a, size_t o, struct lf_rec *r, const char *reason)
+bool agent_dead_letter(struct lf_agent *a, size_t o, struct lf_rec *r, const char *reason)
 {
     struct out_slot *s = &a->outs[o];
     if (s->dlq.fd < 0 && lf_dlq_open(a->cfg->agent.state_dir, s->conf->name, &s->dlq) != LF_OK) {
         lf_log_errno(LF_LOG_ERROR, &a->log, "cannot open the dead-letter file of %s",
                      s->conf->name);
-        return; /* not acknowledged: the record stays and is re-read after restart */
+        return false; /* not acknowledged: the record stays and is re-read after restart */
     }
     if (lf_dlq_write(&s->dlq, &r->pub, reason) != LF_OK) {
         lf_log_errno(LF_LOG_ERROR, &a->log, "cannot write dead letter to %s", s->dlq.path);
-        return;
+        return false;
     }
     lf_log_warn(&a->log, "output %s: record %s dead-lettered: %s", s->conf->name, r->pub.id,
                 reason ? reason : "rejected");
     a->stats.records_dead_lettered++;
-    finish_for_output(a, r, o);
+    return true;
 }
 
-static void schedule_retry(struct lf_agent *a, size_t o, struct lf_rec *r)
+void agent_schedule_retry(struct lf_agent *a, size_t o, struct lf_rec *r)
 {
     struct out_slot *s = &a->outs[o];
     const struct lf_retry_conf *rc = &s->conf->retry;
     r->pub.attempts++;
     if (rc->attempts > 0 && r->pub.attempts >= (uint32_t)rc->attempts) {
-        dead_letter(a, o, r, "retries exhausted");
+        if (agent_dead_letter(a, o, r, "retries exhausted")) {
+            agent_finish_for_output(a, r, o);
+        }
         return;
     }
     if (s->nretries == s->cap_retries) {
@@ -260,30 +216,8 @@ static void schedule_retry(struct lf_agent *a, size_t o, struct lf_rec *r)
         s->cap_retries = cap;
     }
     s->retries[s->nretries++] =
-        (struct retry_item){.rec = r, .due_ms = mono_ms() + backoff_ms(rc, r->pub.attempts)};
+        (struct retry_item){.rec = r, .due_ms = agent_mono_ms() + backoff_ms(rc, r->pub.attempts)};
     a->stats.records_retried++;
-}
-
-static void apply_ack(struct lf_agent *a, size_t o, struct lf_ack *ack)
-{
-    struct lf_rec *r = lf_rec_of(ack->rec);
-    if (r->done_mask & (1u << o)) {
-        return; /* a second outcome for the same record: ignore */
-    }
-    switch (ack->outcome) {
-    case LF_DELIVERED:
-        a->stats.records_delivered++;
-        finish_for_output(a, r, o);
-        break;
-    case LF_REJECTED:
-        dead_letter(a, o, r, ack->reason);
-        break;
-    default:
-        if (!a->stopping) {
-            schedule_retry(a, o, r);
-        }
-        break;
-    }
 }
 
 static void advance_all(struct lf_agent *a)
@@ -299,14 +233,18 @@ static void advance_all(struct lf_agent *a)
 static void take_acks(struct lf_agent *a, size_t o)
 {
     struct lf_ack *acks;
+    struct rec_list spool_done = {0};
     size_t n = lf_output_take_acks(a->outs[o].ins, &acks);
     for (size_t i = 0; i < n; i++) {
-        apply_ack(a, o, &acks[i]);
+        flow_on_ack(a, o, &acks[i], &spool_done);
     }
-    /* Dead letters must be durable before checkpoints can pass them. */
+    /* Dead letters must be durable before checkpoints or the spool can pass them. */
     if (a->outs[o].dlq.fd >= 0 && lf_dlq_sync(&a->outs[o].dlq) != LF_OK) {
         lf_log_errno(LF_LOG_ERROR, &a->log, "fsync of %s", a->outs[o].dlq.path);
     }
+    flow_spool_done(a, o, &spool_done);
+    free(spool_done.v);
+    flow_drain(a, o, agent_mono_ms());
     for (size_t i = 0; i < n; i++) {
         free(acks[i].reason);
     }
@@ -323,7 +261,7 @@ static void resend_due_retries(struct lf_agent *a, int64_t now)
         size_t keep = 0;
         for (size_t i = 0; i < s->nretries; i++) {
             if (s->retries[i].due_ms <= now && !a->stopping &&
-                batch_add(s, s->retries[i].rec) == LF_OK) {
+                agent_batch_add(s, s->retries[i].rec) == LF_OK) {
                 continue;
             } else {
                 s->retries[keep++] = s->retries[i];
@@ -368,7 +306,7 @@ static void begin_shutdown(struct lf_agent *a)
         return;
     }
     a->stopping = true;
-    a->stop_deadline_ms = mono_ms() + a->cfg->agent.shutdown_timeout_ms;
+    a->stop_deadline_ms = agent_mono_ms() + a->cfg->agent.shutdown_timeout_ms;
     lf_log_info(&a->log,
                 "shutting down: reading stopped, waiting up to %lld ms for %zu bytes "
                 "of records in flight",
@@ -412,12 +350,15 @@ static void handle_tick(struct lf_agent *a)
     uint64_t expirations;
     ssize_t r = read(a->timerfd, &expirations, sizeof(expirations));
     (void)r;
-    int64_t now = mono_ms();
+    int64_t now = agent_mono_ms();
     resend_due_retries(a, now);
     for (size_t i = 0; i < a->nins && !a->stopping; i++) {
         lf_tail_tick(a->ins[i].tail, now);
     }
     push_batches(a);
+    for (size_t o = 0; o < a->nouts; o++) {
+        flow_tick(a, o, now);
+    }
     advance_all(a);
     if (now >= a->next_ckpt_ms) {
         save_checkpoints(a);
@@ -439,8 +380,15 @@ static bool read_inputs(struct lf_agent *a)
         return false; /* resume below 75% so pauses are not one record long */
     }
     a->paused = false;
+    unsigned blocked = 0;
+    for (size_t o = 0; o < a->nouts; o++) {
+        blocked |= flow_blocked(a, o) ? 1u << o : 0;
+    }
     for (size_t i = 0; i < a->nins; i++) {
         bool more = false;
+        if (a->ins[i].route_any & blocked) {
+            continue; /* buffer.when_full: block - the log file is the buffer */
+        }
         int rc = lf_tail_read(a->ins[i].tail, READ_BUDGET / a->nins + 1, &more);
         if (rc != LF_OK) {
             lf_log_error(&a->log, "input %s: %s", a->ins[i].tail->conf->name, lf_strerror(rc));
@@ -472,11 +420,12 @@ static void dispatch(struct lf_agent *a, struct epoll_event *ev)
 
 static void drain_outputs(struct lf_agent *a)
 {
-    int64_t left = a->stop_deadline_ms - mono_ms();
+    int64_t left = a->stop_deadline_ms - agent_mono_ms();
     int flush_ms = left > 1000 ? (int)left : 1000;
     for (size_t o = 0; o < a->nouts; o++) {
         lf_output_stop(a->outs[o].ins, flush_ms);
         take_acks(a, o);
+        flow_shutdown(a, o);
     }
 }
 
@@ -484,7 +433,7 @@ int lf_agent_run(struct lf_agent *a)
 {
     bool more = true;
     while (true) {
-        if (a->stopping && (!any_pending(a) || mono_ms() >= a->stop_deadline_ms)) {
+        if (a->stopping && (!any_pending(a) || agent_mono_ms() >= a->stop_deadline_ms)) {
             break;
         }
         if (a->stop_requests >= 2) {
@@ -507,13 +456,16 @@ int lf_agent_run(struct lf_agent *a)
     drain_outputs(a);
     advance_all(a);
     save_checkpoints(a);
-    lf_log_info(&a->log,
-                "stopped: %llu records read, %llu deliveries, %llu retries, %llu "
-                "dead-lettered",
-                (unsigned long long)a->stats.records_read,
-                (unsigned long long)a->stats.records_delivered,
-                (unsigned long long)a->stats.records_retried,
-                (unsigned long long)a->stats.records_dead_lettered);
+    lf_log_info(
+        &a->log,
+        "stopped: %llu records read, %llu deliveries, %llu retries, %llu "
+        "dead-lettered, %llu spooled, %llu drained from spools, breakers opened %llu "
+        "time(s)",
+        (unsigned long long)a->stats.records_read, (unsigned long long)a->stats.records_delivered,
+        (unsigned long long)a->stats.records_retried,
+        (unsigned long long)a->stats.records_dead_lettered,
+        (unsigned long long)a->stats.records_spooled, (unsigned long long)a->stats.records_drained,
+        (unsigned long long)a->stats.breaker_opens);
     return LF_EXIT_OK;
 }
 
@@ -608,7 +560,11 @@ static int setup_outputs(struct lf_agent *a)
         struct out_slot *s = &a->outs[o];
         s->conf = oc;
         s->dlq.fd = -1;
-        int rc = lf_output_validate(oc, c->agent.name, c->agent.state_dir);
+        int rc = flow_open(a, o);
+        if (rc != LF_OK) {
+            return rc;
+        }
+        rc = lf_output_validate(oc, c->agent.name, c->agent.state_dir);
         if (rc == LF_OK) {
             rc = lf_output_start(oc, (int)o, c->agent.name, c->agent.state_dir,
                                  (enum lf_log_level)c->agent.log_level, &s->ins);
@@ -647,6 +603,7 @@ static int setup_inputs(struct lf_agent *a)
             for (size_t o = 0; o < a->nouts; o++) {
                 if (a->outs[o].conf->match_mask & (1u << t)) {
                     in->route_by_type[t] |= 1u << o;
+                    in->route_any |= 1u << o;
                 }
             }
         }
@@ -692,8 +649,10 @@ int lf_agent_create(const struct lf_config *cfg, struct lf_agent **out)
         lf_agent_destroy(a);
         return rc;
     }
-    a->next_ckpt_ms = mono_ms() + cfg->agent.checkpoint_interval_ms;
+    a->next_ckpt_ms = agent_mono_ms() + cfg->agent.checkpoint_interval_ms;
     save_checkpoints(a); /* remember identities of files seen at start */
+    lf_log_info(&a->log, "started: %zu input(s), %zu output(s), state in %s", a->nins, a->nouts,
+                cfg->agent.state_dir);
     *out = a;
     return LF_OK;
 }
@@ -735,6 +694,7 @@ void lf_agent_destroy(struct lf_agent *a)
         }
         if (s->conf) {
             lf_dlq_close(&s->dlq);
+            flow_close(a, o);
         }
         free(s->batch);
         free(s->retries);

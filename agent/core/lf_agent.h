@@ -29,6 +29,9 @@ struct lf_agent_stats {
     uint64_t records_delivered; /* per output delivery, summed */
     uint64_t records_retried;
     uint64_t records_dead_lettered;
+    uint64_t records_spooled; /* appended to a spool, all outputs */
+    uint64_t records_drained; /* sent from a spool and acknowledged there */
+    uint64_t breaker_opens;
     uint64_t bytes_read;
     size_t live_bytes;
 };
