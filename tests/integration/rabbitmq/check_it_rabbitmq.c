@@ -549,6 +549,48 @@ START_TEST(test_agent_unroutable_dead_lettered)
 }
 END_TEST
 
+/* The broker is stopped while the agent runs: the breaker opens, records go to the
+ * spool (the log file is then deleted), and all arrive once the broker is back. */
+START_TEST(test_agent_outage_spooled_then_drained)
+{
+    char cfg[400], out[300], err[300], logf[400];
+    struct rmq_stats all;
+
+    if (!have_agent()) {
+        return;
+    }
+    path_in(out, sizeof(out), "agent-sp.out");
+    path_in(err, sizeof(err), "agent-sp.err");
+    declare("it.sp.all", "it.sp", "#");
+    agent_setup("sp", 5000, "exchange: it.sp }\n"
+                            "breaker: { failure_threshold: 5, open_for: 1s, max_open_for: 2s, "
+                            "stall_timeout: 2s",
+                cfg, sizeof(cfg));
+    char *argv[] = {RMQ_AGENT, "run", "-c", cfg, NULL};
+    pid_t pid = spawn(argv, out, err);
+    ck_assert_msg(wait_depth("it.sp.all", 5000, 60000), "records before the outage missing");
+    broker_stop();
+    snprintf(logf, sizeof(logf), "%s/agent-sp/in.log", work_dir);
+    FILE *f = fopen(logf, "a");
+    ck_assert_ptr_nonnull(f);
+    for (size_t i = 5000; i < 25000; i++) {
+        fprintf(f, "2024-05-01 12:00:00 line %zu of the sp test\n", i);
+    }
+    fclose(f);
+    ck_assert_msg(wait_log(err, "breaker open", 30000), "the breaker did not open");
+    ck_assert_int_eq(broker_start(), 0);
+    ck_assert_msg(wait_depth("it.sp.all", 25000, 120000), "not all records arrived");
+    ck_assert_msg(wait_log(err, "breaker closed", 1000), "the breaker did not close");
+    kill(pid, SIGTERM);
+    ck_assert_int_eq(wait_exit(pid, 30000), 0);
+    drain("it.sp.all", &all);
+    fprintf(stderr, "it-rabbitmq: outage: %zu unique, %zu duplicates\n", all.unique,
+            all.duplicates);
+    ck_assert_uint_eq(all.unique, 25000);
+    ck_assert_int_ge(count_str(err, "records go to the spool"), 1);
+}
+END_TEST
+
 static Suite *rabbitmq_suite(void)
 {
     Suite *s = suite_create("it-rabbitmq");
@@ -564,6 +606,7 @@ static Suite *rabbitmq_suite(void)
     tcase_add_test(tc, test_broker_restart_no_loss);
     tcase_add_test(tc, test_agent_100k_end_to_end);
     tcase_add_test(tc, test_agent_unroutable_dead_lettered);
+    tcase_add_test(tc, test_agent_outage_spooled_then_drained);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -166,9 +166,9 @@ START_TEST(test_unsupported_key_is_error)
 {
     struct lf_diag d;
     struct lf_config *c;
-    char *y = cat3("breaker: {failure_threshold: 3}\n", IN_OK, OUT_OK);
+    char *y = cat3("alerts: {webhook: 'http://127.0.0.1:9/x'}\n", IN_OK, OUT_OK);
     ck_assert_int_eq(load(y, &d, &c), LF_ECONFIG);
-    ck_assert(lf_diag_has(&d, "breaker.failure_threshold: not yet supported"));
+    ck_assert(lf_diag_has(&d, "alerts.webhook: not yet supported"));
     lf_diag_fini(&d);
     free(y);
 }
