@@ -303,8 +303,16 @@ static void spool_sync(struct lf_agent *a, size_t o)
     struct out_slot *s = &a->outs[o];
     int rc = lf_spool_sync(s->spool);
     if (rc != LF_OK) {
-        lf_log_error(&a->log, "output %s: spool sync failed: %s; retrying", s->conf->name,
-                     lf_strerror(rc));
+        /* A later fsync may report success although these pages were lost: write the
+         * records again (the spool may then hold some twice: at-least-once). */
+        lf_log_error(&a->log, "output %s: spool sync failed: %s; writing %zu record(s) again",
+                     s->conf->name, lf_strerror(rc), s->unsynced.n);
+        for (size_t i = 0; i < s->unsynced.n; i++) {
+            if (list_add(&s->spill, s->unsynced.v[i]) != LF_OK) {
+                break; /* left unacknowledged: read again from the log file after restart */
+            }
+        }
+        s->unsynced.n = 0;
         return;
     }
     for (size_t i = 0; i < s->unsynced.n; i++) {
@@ -516,4 +524,10 @@ void flow_shutdown(struct lf_agent *a, size_t o)
                     s->conf->name, s->spill.n);
     }
     flow_commit(a, o, true);
+    if (s->unsynced.n == 0 && lf_spool_sync(s->spool) != LF_OK) { /* persists the head */
+        lf_log_warn(&a->log,
+                    "output %s: cannot sync its spool at shutdown; records acked "
+                    "since the last sync may be sent again after restart",
+                    s->conf->name);
+    }
 }
