@@ -633,6 +633,43 @@ START_TEST(many_files_few_fds)
 }
 END_TEST
 
+/* A "**" glob: files in subdirectories created while the agent runs (mkdir -p of a
+ * nested tree, a directory renamed into place) are found through inotify, well before
+ * the safety rescan (set to 1 h here), and a file in one of them rotated by logrotate is
+ * followed: 0 lost, 0 duplicated. */
+START_TEST(globstar_new_directories)
+{
+    struct it t;
+    char a[400], b[400], p[400];
+    it_setup(&t, "**/*.log", "    rescan_interval: 1h\n");
+    it_start(&t);
+    wait_log(&t, "no file matches", 10000);
+    logpath(&t, "a/b/c", p, sizeof(p));
+    char cmd[500];
+    pathf(cmd, sizeof(cmd), "mkdir -p %s", p);
+    ck_assert_int_eq(system(cmd), 0);
+    write_file(&t, "a/b/c/deep.log", "g1", 500);
+    wait_lines(&t, 500, 5000);
+    logpath(&t, "staged", a, sizeof(a));
+    ck_assert_int_eq(mkdir(a, 0755), 0);
+    write_file(&t, "staged/x.log", "g2", 300);
+    logpath(&t, "a/moved", b, sizeof(b));
+    ck_assert_int_eq(rename(a, b), 0);
+    wait_lines(&t, 800, 5000);
+    int fd = open_log(&t, "a/b/c/deep.log");
+    write_lines(fd, "g1", 501, 1000);
+    logrotate(&t, "a/b/c/deep.log", "create\nrotate 1");
+    write_lines(fd, "g1", 1001, 1100);
+    close(fd);
+    write_file(&t, "a/b/c/deep.log", "g3", 200);
+    struct expect ex[] = {{"g1", 1100}, {"g2", 300}, {"g3", 200}};
+    wait_lines(&t, total(ex, NEX(ex)), 20000);
+    it_stop(&t);
+    verify(&t, ex, NEX(ex));
+    it_teardown(&t);
+}
+END_TEST
+
 static Suite *rotate_suite(void)
 {
     Suite *s = suite_create("it-rotate");
@@ -651,6 +688,7 @@ static Suite *rotate_suite(void)
         {"rotated_before_opened", rotated_before_opened},
         {"thousand_files", thousand_files},
         {"many_files_few_fds", many_files_few_fds},
+        {"globstar_new_directories", globstar_new_directories},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         TCase *tc = tcase_create(cases[i].name);
