@@ -131,7 +131,8 @@ static const struct lf_opt input_options[] = {
         .flags = LF_OPT_SCALAR_OR_LIST,
         .offset = OFF(lf_input_conf, exclude),
         .desc = "Glob patterns of files to skip: a pattern with a slash is matched against the "
-                "full path, one without against the file name.",
+                "full path (`**` as in paths; a leading `**/` matches below any directory), "
+                "one without against the file name.",
     },
     {
         .name = "type",

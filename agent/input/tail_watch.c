@@ -107,7 +107,9 @@ static bool match_rest(const char *pat, const char *path, int depth)
 
 bool lf_tail_glob_match(const char *pattern, const char *path)
 {
-    if ((pattern[0] == '/') != (path[0] == '/')) {
+    /* a relative pattern starting with ** matches below any directory, also the root */
+    bool anywhere = pattern[0] == '*' && pattern[1] == '*' && (!pattern[2] || pattern[2] == '/');
+    if ((pattern[0] == '/') != (path[0] == '/') && !anywhere) {
         return false;
     }
     return match_rest(pattern, path, 0);
@@ -358,6 +360,10 @@ static void walk(struct walk *w, const char *rest, int depth)
         if (depth == 0) {
             watch_ancestor(w->t, dir);
         }
+        return;
+    }
+    if (star && !last && is_globstar(next, comp_len(next))) {
+        walk(w, next, depth); /* two globstars in a row are one: not exponential */
         return;
     }
     if (star) {

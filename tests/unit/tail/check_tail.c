@@ -691,6 +691,11 @@ START_TEST(glob_match_rules)
         {"a/**/*.log", "/a/x.log", false},
         {"a/**/*.log", "a/x.log", true},
         {"/a/[xy]?/*.log", "/a/x1/f.log", true},
+        {"**/debug/*.log", "/var/log/debug/x.log", true},
+        {"**/debug/*.log", "debug/x.log", true},
+        {"**/debug/*.log", "/var/log/x.log", false},
+        {"/a/**/**/b.log", "/a/b.log", true},
+        {"/a/**/**/b.log", "/a/x/y/z/b.log", true},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         ck_assert_msg(lf_tail_glob_match(cases[i].pat, cases[i].path) == cases[i].want,
