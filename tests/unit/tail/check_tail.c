@@ -666,6 +666,30 @@ START_TEST(close_inactive_reopens_on_inotify)
 }
 END_TEST
 
+/* Without inotify the poll finds writes to a closed file with a stat(2) of its path and
+ * reopens it; an unchanged closed file is not reopened by the poll. */
+START_TEST(close_inactive_reopens_on_poll)
+{
+    struct fx x;
+    fx_init(&x, ", close_inactive: 1s, poll_interval: 10ms");
+    put_lines(x.path, 0, 1, 1, O_TRUNC);
+    fx_open(&x);
+    read_all(&x);
+    ck_assert_int_eq(lf_tail_tick(x.t, tail_test_now() + 5000), LF_OK);
+    ck_assert_uint_eq(x.t->nopen, 0);
+    ck_assert_int_eq(lf_tail_tick(x.t, tail_test_now() + 10000), LF_OK);
+    read_all(&x);
+    ck_assert_uint_eq(x.t->stats.files_reopened, 0);
+    put_lines(x.path, 0, 2, 2, O_APPEND);
+    ck_assert_int_eq(lf_tail_tick(x.t, tail_test_now() + 15000), LF_OK);
+    read_all(&x);
+    ck_assert_int_eq(x.last[0], 2);
+    ck_assert_uint_eq(x.t->stats.files_reopened, 1);
+    ck_assert_int_eq(x.bad, 0);
+    fx_fini(&x);
+}
+END_TEST
+
 /* ---- patterns ----------------------------------------------------------------------- */
 
 START_TEST(glob_match_rules)
@@ -877,6 +901,7 @@ int main(void)
     tcase_add_test(tc, close_inactive_truncated_while_closed);
     tcase_add_test(tc, close_inactive_deleted_while_closed);
     tcase_add_test(tc, close_inactive_reopens_on_inotify);
+    tcase_add_test(tc, close_inactive_reopens_on_poll);
     suite_add_tcase(s, tc);
     tc = tcase_create("patterns");
     tcase_add_test(tc, glob_match_rules);
