@@ -26,6 +26,7 @@
 #define KAFKA_HEADER_MAX    4096
 #define KAFKA_KNOWN_TOPICS  256 /* topics remembered for create_topics / missing warnings */
 #define KAFKA_PURGE_WAIT_MS 2000
+#define KAFKA_BATCH         1024 /* messages per rd_kafka_produce_batch() call */
 
 struct kafka_header_tpl {
     const char *name;
@@ -53,6 +54,8 @@ struct kafka_out {
     struct kafka_header_tpl *headers;
     size_t nheaders;
     struct kafka_inflight inflight;
+    rd_kafka_message_t *batch; /* KAFKA_BATCH messages for produce_batch() */
+    uint32_t *batch_idx;       /* their index in the submitted array */
     struct kafka_known_topic topics[KAFKA_KNOWN_TOPICS];
     size_t ntopics;
     uint64_t delivered, retried, rejected;
@@ -277,6 +280,8 @@ static void kafka_destroy(void *state)
                (unsigned long long)ko->delivered, (unsigned long long)ko->retried,
                (unsigned long long)ko->rejected);
     kafka_inflight_fini(&ko->inflight);
+    free(ko->batch);
+    free(ko->batch_idx);
     for (size_t i = 0; i < ko->nheaders; i++) {
         lf_template_destroy(ko->headers[i].tpl);
     }
@@ -349,6 +354,12 @@ static int kafka_init(struct lf_out_instance *ins, const void *config, void **st
     ko->cfg = config;
     ko->wake_pipe[0] = ko->wake_pipe[1] = -1;
     kafka_inflight_init(&ko->inflight);
+    ko->batch = calloc(KAFKA_BATCH, sizeof(*ko->batch));
+    ko->batch_idx = calloc(KAFKA_BATCH, sizeof(*ko->batch_idx));
+    if (!ko->batch || !ko->batch_idx) {
+        kafka_destroy(ko);
+        return LF_ENOMEM;
+    }
     if (pipe2(ko->wake_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
         lf_log_errno(LF_LOG_ERROR, lf_out_log_ctx(ins), "pipe");
         kafka_destroy(ko);
@@ -478,6 +489,37 @@ static int build_headers(struct kafka_out *ko, const struct lf_record *rec,
 
 enum produce_result { PRODUCED, SETTLED, BACKPRESSURE };
 
+static void reject_oversize(struct kafka_out *ko, struct lf_record *rec, size_t bytes)
+{
+    char reason[160];
+
+    snprintf(reason, sizeof(reason),
+             "record of %zu bytes (with key and headers) is over max_message_bytes %llu", bytes,
+             (unsigned long long)ko->cfg->max_message_bytes);
+    ko->rejected++;
+    lf_out_ack(ko->ins, rec, LF_REJECTED, reason);
+}
+
+/* Acks rec after librdkafka refused it with err (not QUEUE_FULL, not FATAL). */
+static void settle_produce_error(struct kafka_out *ko, struct lf_record *rec, const char *topic,
+                                 rd_kafka_resp_err_t err)
+{
+    enum lf_outcome outcome = kafka_outcome(err, ko->cfg->create_topics);
+    char reason[512];
+
+    if (outcome == LF_DELIVERED) {
+        outcome = LF_RETRY; /* cannot happen; never claim a delivery we did not see */
+    }
+    snprintf(reason, sizeof(reason), "kafka: produce to %s: %s (%s)", topic, rd_kafka_err2str(err),
+             rd_kafka_err2name(err));
+    if (outcome == LF_REJECTED) {
+        ko->rejected++;
+    } else {
+        ko->retried++;
+    }
+    lf_out_ack(ko->ins, rec, outcome, reason);
+}
+
 /* Produces one record. SETTLED: acked here (rejected before sending). BACKPRESSURE: not
  * taken, offer it again later. */
 static enum produce_result produce_one(struct kafka_out *ko, struct lf_record *rec)
@@ -523,12 +565,7 @@ static enum produce_result produce_one(struct kafka_out *ko, struct lf_record *r
         if (hdrs) {
             rd_kafka_headers_destroy(hdrs);
         }
-        snprintf(reason, sizeof(reason),
-                 "record of %zu bytes (with key and headers) is over max_message_bytes %llu",
-                 rec->payload_len + key_len + hdr_bytes,
-                 (unsigned long long)ko->cfg->max_message_bytes);
-        ko->rejected++;
-        lf_out_ack(ko->ins, rec, LF_REJECTED, reason);
+        reject_oversize(ko, rec, rec->payload_len + key_len + hdr_bytes);
         return SETTLED;
     }
     request_topic(ko, topic);
@@ -567,19 +604,102 @@ static enum produce_result produce_one(struct kafka_out *ko, struct lf_record *r
         atomic_store(&ko->fatal, true);
         return BACKPRESSURE;
     }
-    enum lf_outcome outcome = kafka_outcome(err, ko->cfg->create_topics);
-    if (outcome == LF_DELIVERED) {
-        outcome = LF_RETRY; /* cannot happen; never claim a delivery we did not see */
-    }
-    snprintf(reason, sizeof(reason), "kafka: produce to %s: %s (%s)", topic, rd_kafka_err2str(err),
-             rd_kafka_err2name(err));
-    if (outcome == LF_REJECTED) {
-        ko->rejected++;
-    } else {
-        ko->retried++;
-    }
-    lf_out_ack(ko->ins, rec, outcome, reason);
+    settle_produce_error(ko, rec, topic, err);
     return SETTLED;
+}
+
+/* True when every record goes to the same topic handle with no key and no headers: the
+ * case rd_kafka_produce_batch() can take (it has no headers and we would have to keep a
+ * key buffer per message). */
+static bool can_batch(const struct kafka_out *ko)
+{
+    return ko->fixed && ko->fixed->rkt && !ko->key_tpl && ko->nheaders == 0 &&
+           ko->cfg->record_headers == KAFKA_RECHDR_NONE;
+}
+
+/* Produces recs[0..n) with one rd_kafka_produce_batch() call per KAFKA_BATCH records:
+ * librdkafka then takes its topic lock once per call instead of once per message, and
+ * there is no varargs parsing per message. Same outcomes as produce_one(); returns how
+ * many records were taken (produced or settled); the rest are offered again. */
+static size_t produce_batch(struct kafka_out *ko, struct lf_record *const *recs, size_t n)
+{
+    rd_kafka_message_t *msgs = ko->batch;
+    uint32_t *idx = ko->batch_idx;
+    const char *topic = ko->fixed->name;
+    size_t done = 0;
+
+    request_topic(ko, topic);
+    while (done < n) {
+        size_t cnt = 0, i, taken;
+        int last_ok = -1;
+        bool stop = false;
+
+        for (i = done; i < n && cnt < KAFKA_BATCH; i++) {
+            struct lf_record *rec = recs[i];
+            void *opaque;
+
+            if (rec->payload_len > ko->cfg->max_message_bytes) {
+                if (cnt) {
+                    break; /* send the batch first: a settled record never follows one */
+                }
+                reject_oversize(ko, rec, rec->payload_len);
+                continue;
+            }
+            opaque = kafka_inflight_add(&ko->inflight, rec);
+            if (!opaque) {
+                stop = true; /* no memory for a slot: offer the rest again later */
+                break;
+            }
+            msgs[cnt] = (rd_kafka_message_t){
+                .partition = RD_KAFKA_PARTITION_UA,
+                .payload = (void *)rec->payload, /* no copy: alive until acked */
+                .len = rec->payload_len,
+                ._private = opaque,
+            };
+            idx[cnt++] = (uint32_t)i;
+        }
+        taken = i;
+        if (cnt) {
+            rd_kafka_produce_batch(ko->fixed->rkt, RD_KAFKA_PARTITION_UA, 0, msgs, (int)cnt);
+        }
+        for (size_t j = 0; j < cnt; j++) {
+            if (msgs[j].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                last_ok = (int)j;
+            }
+        }
+        /* A record refused with QUEUE_FULL (or FATAL) is offered again, unless a later
+         * one of the batch went out: then it is acked retriable, so that nothing is sent
+         * twice (librdkafka fails every message after the first QUEUE_FULL, so this is
+         * only a safety net). */
+        for (size_t j = 0; j < cnt; j++) {
+            rd_kafka_resp_err_t err = msgs[j].err;
+            bool full = err == RD_KAFKA_RESP_ERR__QUEUE_FULL || err == RD_KAFKA_RESP_ERR__FATAL;
+
+            if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                continue;
+            }
+            kafka_inflight_take(&ko->inflight, msgs[j]._private);
+            if (err == RD_KAFKA_RESP_ERR__FATAL) {
+                atomic_store(&ko->fatal, true);
+            }
+            if (full && (int)j > last_ok) {
+                /* j and every message after it failed: all are offered again */
+                for (size_t k = j + 1; k < cnt; k++) {
+                    kafka_inflight_take(&ko->inflight, msgs[k]._private);
+                }
+                taken = idx[j];
+                stop = true;
+                break;
+            }
+            settle_produce_error(ko, recs[idx[j]], topic,
+                                 full ? RD_KAFKA_RESP_ERR__QUEUE_FULL : err);
+        }
+        done = taken;
+        if (stop) {
+            break;
+        }
+    }
+    return done;
 }
 
 static int kafka_submit(void *state, struct lf_record *const *recs, size_t n, size_t *accepted)
@@ -587,6 +707,10 @@ static int kafka_submit(void *state, struct lf_record *const *recs, size_t n, si
     struct kafka_out *ko = state;
     size_t i;
 
+    if (ko->rk && !atomic_load(&ko->fatal) && can_batch(ko)) {
+        *accepted = produce_batch(ko, recs, n);
+        return LF_OK;
+    }
     for (i = 0; i < n; i++) {
         if (!ko->rk || atomic_load(&ko->fatal)) {
             break; /* service() rebuilds the client; the core offers these again */

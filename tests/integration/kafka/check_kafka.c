@@ -253,6 +253,57 @@ START_TEST(test_oversize_rejected)
 }
 END_TEST
 
+/* One constant topic, no key, no headers: the plugin's rd_kafka_produce_batch() path.
+ * A small librdkafka queue forces QUEUE_FULL inside batches; one record is oversize. */
+START_TEST(test_batch_path_exactly_once)
+{
+    static char line[2 * 1024 * 1024];
+    static struct lf_kv props[] = {{"queue.buffering.max.messages", "500"}};
+    struct mock_kafka mk = {0};
+    struct harness *h = h_create(plugin_path());
+    struct kafka_config *cfg;
+    unsigned char *seen;
+    size_t total = 0, dups = 0, missing = 0;
+    FILE *f;
+
+    start_cluster(&mk, "batch");
+    big_index = 777;
+    cfg = default_config(&mk, "batch");
+    cfg->topic = "batch.raw";
+    cfg->key = NULL;
+    cfg->record_headers = KAFKA_RECHDR_NONE;
+    cfg->librdkafka = (struct lf_kvlist){.n = 1, .v = props};
+    ck_assert_int_eq(h_init(h, cfg), LF_OK);
+    ck_assert_str_eq(mk_cmd(&mk, "err Produce NOT_LEADER_FOR_PARTITION 3"), "ok");
+    h_add_records(h, 20000, make_record);
+    h_run_until(h, h_all_settled, 60000);
+    ck_assert_uint_eq(h->rejected, 1);
+    ck_assert(h->recs[777].rejected);
+    ck_assert_uint_eq(h->delivered, 19999);
+    ck_assert_uint_eq(h->double_acks, 0);
+    seen = calloc(h->nrecs, 1);
+    f = kcat_read(&mk, "batch.raw");
+    ck_assert_ptr_nonnull(f);
+    while (fgets(line, sizeof(line), f)) {
+        long n = field_num(line, "n");
+        ck_assert(n >= 0 && (size_t)n < h->nrecs);
+        total++;
+        dups += seen[n]++ != 0;
+    }
+    pclose(f);
+    for (size_t i = 0; i < h->nrecs; i++) {
+        missing += !h->recs[i].rejected && !seen[i];
+    }
+    fprintf(stderr, "batch path: read back %zu, missing %zu, dups %zu\n", total, missing, dups);
+    ck_assert_uint_eq(missing, 0);
+    ck_assert_uint_eq(dups, 0);
+    free(seen);
+    big_index = SIZE_MAX;
+    h_destroy(h);
+    mk_stop(&mk);
+}
+END_TEST
+
 START_TEST(test_transient_errors_no_loss_no_dup)
 {
     struct mock_kafka mk = {0};
@@ -413,6 +464,7 @@ static Suite *kafka_suite(void)
     tcase_add_test(tc, test_validate_names_rejected_keys);
     tcase_add_test(tc, test_deliver_100k);
     tcase_add_test(tc, test_oversize_rejected);
+    tcase_add_test(tc, test_batch_path_exactly_once);
     tcase_add_test(tc, test_transient_errors_no_loss_no_dup);
     tcase_add_test(tc, test_flush_acks_retry_by_deadline);
     tcase_add_test(tc, test_message_timeout_is_retriable);
