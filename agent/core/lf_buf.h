@@ -30,6 +30,13 @@ int lf_buf_printf(struct lf_buf *b, const char *fmt, ...) __attribute__((format(
 /* Appends s as a JSON string body (no surrounding quotes): escapes ", \, control bytes,
  * and invalid UTF-8 bytes as \u00XX of the byte value... see lf_buf.c for the exact rule. */
 int lf_buf_append_json_escaped(struct lf_buf *b, const char *s, size_t n);
+/* The same escaping into o, which must have room for 6 * n bytes; returns the bytes
+ * written (no NUL). */
+size_t lf_json_escape_to(char *o, const char *s, size_t n);
+/* Length of the prefix of s that needs no JSON escaping (printable ASCII, no " or \). */
+size_t lf_json_plain_prefix(const char *s, size_t n);
+/* Length of the valid UTF-8 sequence (2..4 bytes) at s, or 0 (also for ASCII). */
+size_t lf_utf8_len(const unsigned char *s, size_t n);
 /* Moves the content out: returns data (caller frees), leaves b empty. */
 char *lf_buf_take(struct lf_buf *b, size_t *len);
 

@@ -1,13 +1,10 @@
 /* encode.c - writes one record as one flat JSON object (ECS dotted keys).
  *
- * The output is always valid JSON: strings are escaped with the same rule as
- * lf_buf_append_json_escaped (valid UTF-8 kept, invalid bytes as \u00XX), numbers and
- * JSON values are only copied after a parser checked them.
+ * The output is always valid JSON: strings are escaped by lf_json_escape_to (lf_buf.c:
+ * valid UTF-8 kept, invalid bytes as \u00XX), numbers and JSON values are only copied
+ * after a parser checked them.
  */
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #include "logferry/lf_err.h"
 #include "parse_int.h"
@@ -30,147 +27,6 @@ char *lf_scratch_alloc(struct lf_parser *p, size_t n)
     char *o = p->scratch.data + p->scratch.len;
     p->scratch.len += n;
     return o;
-}
-
-/* Length of the valid UTF-8 sequence at s, or 0 (same rule as lf_buf.c). */
-size_t lf_utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t min, cp;
-    if ((c & 0xE0) == 0xC0) {
-        len = 2, min = 0x80, cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-        len = 3, min = 0x800, cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-        len = 4, min = 0x10000, cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len) {
-        return 0;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) {
-            return 0;
-        }
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-        return 0;
-    }
-    return len;
-}
-
-/* Bytes of the 8-byte word w that need care in a JSON string: < 0x20, '"', '\\', >= 0x80.
- * Returns nonzero if any (SWAR: no per-byte branches on the common path). */
-static inline uint64_t swar_special(uint64_t w)
-{
-    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-    uint64_t q = w ^ (ones * '"');
-    uint64_t b = w ^ (ones * '\\');
-    uint64_t ctl = (w - ones * 0x20) & ~w;
-    uint64_t zq = (q - ones) & ~q;
-    uint64_t zb = (b - ones) & ~b;
-    return (ctl | zq | zb | w) & high;
-}
-
-size_t lf_json_plain_prefix(const char *s, size_t n)
-{
-    size_t i = 0;
-#ifdef __SSE2__
-    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
-                  space = _mm_set1_epi8(0x20);
-    while (i + 16 <= n) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-        /* signed compare: bytes >= 0x80 are negative, so they count as "< 0x20" too */
-        __m128i bad =
-            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-                         _mm_cmplt_epi8(v, space));
-        unsigned m = (unsigned)_mm_movemask_epi8(bad);
-        if (m) {
-            return i + (size_t)__builtin_ctz(m);
-        }
-        i += 16;
-    }
-#endif
-    while (i + 8 <= n) {
-        uint64_t w;
-        memcpy(&w, s + i, 8);
-        if (swar_special(w)) {
-            break;
-        }
-        i += 8;
-    }
-    while (i < n) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
-            break;
-        }
-        i++;
-    }
-    return i;
-}
-
-size_t lf_json_escape_to(char *o, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *p = (const unsigned char *)s;
-    char *start = o;
-    size_t i = 0;
-    while (i < n) {
-        size_t plain = lf_json_plain_prefix(s + i, n - i);
-        if (plain) {
-            memcpy(o, s + i, plain);
-            o += plain;
-            i += plain;
-            if (i >= n) {
-                break;
-            }
-        }
-        unsigned char c = p[i];
-        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-            *o++ = (char)c;
-            i++;
-            continue;
-        }
-        if (c >= 0x80) {
-            size_t l = lf_utf8_len(p + i, n - i);
-            if (l) {
-                memcpy(o, p + i, l);
-                o += l;
-                i += l;
-                continue;
-            }
-        }
-        *o++ = '\\';
-        switch (c) {
-        case '"':
-            *o++ = '"';
-            break;
-        case '\\':
-            *o++ = '\\';
-            break;
-        case '\n':
-            *o++ = 'n';
-            break;
-        case '\r':
-            *o++ = 'r';
-            break;
-        case '\t':
-            *o++ = 't';
-            break;
-        default:
-            *o++ = 'u';
-            *o++ = '0';
-            *o++ = '0';
-            *o++ = hex[c >> 4];
-            *o++ = hex[c & 15];
-            break;
-        }
-        i++;
-    }
-    return (size_t)(o - start);
 }
 
 static char *put(char *o, const char *s, size_t n)

@@ -207,11 +207,7 @@ static inline void lf_f_json(struct lf_parser *p, const char *key, const char *s
 char *lf_scratch_alloc(struct lf_parser *p, size_t n);
 int lf_encode_record(struct lf_parser *p, const struct lf_event_meta *m, const char *text,
                      size_t len, struct lf_buf *out);
-size_t lf_json_escape_to(char *o, const char *s, size_t n);
-/* Length of the prefix of s that needs no JSON escaping (printable ASCII, no " or \). */
-size_t lf_json_plain_prefix(const char *s, size_t n);
-/* Length of the valid UTF-8 sequence (2..4 bytes) at s, or 0. */
-size_t lf_utf8_len(const unsigned char *s, size_t n);
+/* lf_json_escape_to, lf_json_plain_prefix and lf_utf8_len are in lf_buf.h. */
 
 /* parse_time.c */
 int64_t lf_days_from_civil(int64_t y, unsigned m, unsigned d);
