@@ -258,7 +258,7 @@ static const struct lf_opt input_options[] = {
                 "checkpoint, partial line and inotify watch are kept) and reopened on its "
                 "next write or poll, after checking it is still the same file (device, "
                 "inode, fingerprint; if it was rotated meanwhile it is found by identity in "
-                "the watched directories). Rotated files are never closed early. Bytes "
+                "the watched directories). Rotated files are not closed by this. Bytes "
                 "written to a closed file that is deleted before it is reopened are lost. "
                 "0 = never.",
     },
@@ -271,7 +271,9 @@ static const struct lf_opt input_options[] = {
         .offset = OFF(lf_input_conf, max_open_files),
         .desc = "Upper bound of files of this input held open at once. When a file needs "
                 "one more, the least recently active file read to its end is closed (as "
-                "with close_inactive); if none is, the file waits until one is.",
+                "with close_inactive; a rotated file only if no other one can be, and a late "
+                "write to it wakes it through its inotify watch); if none is at its end, "
+                "the file waits until one is.",
     },
     {.name = NULL},
 };

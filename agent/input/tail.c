@@ -8,8 +8,9 @@
  * read) no longer hash the same. Such a file becomes a new identity read from 0; the old
  * one is retired (no more reads, released once its records are acknowledged).
  *
- * Closed files (close_inactive, max_open_files): only a file read to EOF, still under its
- * glob path and not retired is closed; its entry goes to the checkpoint store at once.
+ * Closed files (close_inactive, max_open_files): only a file read to EOF and not retired
+ * is closed (a rotated one only for a slot, as a last resort: see victim()); its entry
+ * goes to the checkpoint store at once.
  * Its struct stays (records point at it), so do its offsets, partial line, multi-line
  * state and inode watch (a watch is no fd: a write still wakes us). It is reopened when
  * it may have data: by its path if that still leads to its device+inode (a changed
@@ -288,18 +289,40 @@ void lf_tail_destroy(struct lf_tail *t)
 
 /* ---- open-file cap, closing and reopening ------------------------------------------ */
 
+/* Open, read to EOF, nothing announced, not retired: may give its fd to another file.
+ * Unlike tail_file_closable this includes rotated files (see victim()). */
+static bool evictable(const struct lf_tail_file *f)
+{
+    return f->fd >= 0 && f->eof && !f->readable && !f->retired;
+}
+
+/* The file to close for a slot: the least recently active file still under its glob
+ * path, else the least recently active rotated one at EOF. Closing a rotated file is a
+ * last resort: if it is deleted before a late write to it is read, that write is lost;
+ * but keeping it open for rotate_wait could hold the slot while other files rotate
+ * twice and vanish unread. Its inode watch stays, so a late write reopens it at once. */
+static struct lf_tail_file *victim(struct lf_tail *t, const struct lf_tail_file *keep)
+{
+    struct lf_tail_file *v = NULL;
+    for (size_t i = 0; i < t->nfiles; i++) {
+        struct lf_tail_file *f = t->files[i];
+        if (f == keep || !evictable(f)) {
+            continue;
+        }
+        if (!v || (v->orphan && !f->orphan) ||
+            (v->orphan == f->orphan && f->last_data_ms < v->last_data_ms)) {
+            v = f;
+        }
+    }
+    return v;
+}
+
 int tail_open_path(struct lf_tail *t, const char *path)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 && (errno == EMFILE || errno == ENFILE) && t->nopen > 0) {
         /* over the process limit: give up one idle file of ours and try once more */
-        struct lf_tail_file *v = NULL;
-        for (size_t i = 0; i < t->nfiles; i++) {
-            struct lf_tail_file *f = t->files[i];
-            if (tail_file_closable(f) && (!v || f->last_data_ms < v->last_data_ms)) {
-                v = f;
-            }
-        }
+        struct lf_tail_file *v = victim(t, NULL);
         if (v) {
             tail_file_close(v);
             fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -332,13 +355,7 @@ bool tail_slot(struct lf_tail *t, const struct lf_tail_file *keep)
     if (t->no_slot) {
         return false; /* spares a walk over every file per waiting file per turn */
     }
-    struct lf_tail_file *v = NULL; /* least recently active */
-    for (size_t i = 0; i < t->nfiles; i++) {
-        struct lf_tail_file *f = t->files[i];
-        if (f != keep && tail_file_closable(f) && (!v || f->last_data_ms < v->last_data_ms)) {
-            v = f;
-        }
-    }
+    struct lf_tail_file *v = victim(t, keep);
     if (!v) {
         t->no_slot = true;
         return false;
@@ -778,7 +795,7 @@ bool tail_slot_possible(const struct lf_tail *t)
         return false;
     }
     for (size_t i = 0; i < t->nfiles; i++) {
-        if (tail_file_closable(t->files[i])) {
+        if (evictable(t->files[i])) {
             return true;
         }
     }

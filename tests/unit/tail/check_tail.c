@@ -690,6 +690,45 @@ START_TEST(close_inactive_reopens_on_poll)
 }
 END_TEST
 
+/* max_open_files 1 and a rotated file held open at EOF (its rotate_wait not over): a new
+ * file gets the fd by closing the rotated one (last resort), and a late write to the
+ * rotated file wakes it through its kept inode watch and is still read (found by
+ * identity). */
+START_TEST(max_open_files_closes_rotated_last)
+{
+    struct fx x;
+    char a[256], a1[300], b[256];
+    fx_init(&x, ", max_open_files: 1");
+    x.inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    ck_assert_int_ge(x.inofd, 0);
+    fpath(&x, a, sizeof(a), "f0.log");
+    fpath(&x, b, sizeof(b), "f1.log");
+    snprintf(a1, sizeof(a1), "%s.1", a);
+    put_lines(a, 0, 1, 5, O_TRUNC);
+    fx_open(&x);
+    pump_capped(&x, 1);
+    int w = open(a, O_WRONLY | O_APPEND); /* the application's handle */
+    ck_assert_int_ge(w, 0);
+    ck_assert_int_eq(rename(a, a1), 0);
+    put_lines(b, 1, 1, 7, O_TRUNC);
+    pump_capped(&x, 1); /* no tick: the rotated file is not released */
+    ck_assert_int_eq(x.last[1], 7);
+    ck_assert_uint_eq(x.t->nfiles, 2);
+    ck_assert_uint_eq(x.t->stats.rotations, 1);
+    ck_assert_int_eq(write(w, "f0 6\n", 5), 5); /* late write through the old handle */
+    close(w);
+    ck_assert_int_gt(drain_events(&x), 0);
+    for (int i = 0; i < 10 && x.last[0] < 6; i++) {
+        read_all(&x);
+    }
+    ck_assert_int_eq(x.last[0], 6);
+    ck_assert_int_eq(x.bad, 0);
+    ck_assert_uint_eq(x.t->stats.closed_gone, 0);
+    ck_assert_uint_le(x.t->nopen, 1);
+    fx_fini(&x);
+}
+END_TEST
+
 /* ---- patterns ----------------------------------------------------------------------- */
 
 START_TEST(glob_match_rules)
@@ -897,6 +936,7 @@ int main(void)
     tcase_add_test(tc, max_open_files_caps_and_reads_all);
     tcase_add_test(tc, max_open_files_closes_least_recent);
     tcase_add_test(tc, closed_file_rotated_found_by_identity);
+    tcase_add_test(tc, max_open_files_closes_rotated_last);
     tcase_add_test(tc, close_inactive_closes_and_reopens);
     tcase_add_test(tc, close_inactive_truncated_while_closed);
     tcase_add_test(tc, close_inactive_deleted_while_closed);
