@@ -381,6 +381,11 @@ static void apply_producer(struct lf_out_instance *ins, const struct kafka_confi
     set_num(ins, conf, "batch_size", "batch.size", (int64_t)cfg->batch_size, errors);
     set_prop(ins, conf, "create_topics", "allow.auto.create.topics",
              cfg->create_topics ? "true" : "false", false, errors);
+    /* Records are produced without copy and the core keeps each one alive until its
+     * delivery report, so librdkafka can send from our buffer too instead of copying every
+     * value into its request buffers (default: values under 64 KB are copied). Measured on
+     * 1M nginx records: peak RSS 29.5 -> 24.4 MiB, CPU the same (docs/performance.md). */
+    set_prop(ins, conf, "batch_size", "message.copy.max.bytes", "0", false, errors);
     /* A local timeout is reported retriable and the core retries, so it only bounds how
      * long librdkafka holds a record; keep librdkafka's default (5 min). */
 }
