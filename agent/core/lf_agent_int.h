@@ -61,6 +61,7 @@ struct out_slot {
     bool need_rewind;         /* a spool record failed: resend from the first unacked */
     bool probe_sent;          /* half-open: the probe batch is out */
     bool blocked;             /* the spool refuses appends (full in block mode, ENOSPC) */
+    int64_t retry_append_ms;  /* while blocked: next append attempt */
     uint64_t dropped_seen;    /* spool drop_oldest count already reported */
     uint64_t spooled, drained;
 };

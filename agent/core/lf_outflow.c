@@ -22,8 +22,9 @@
 #include "logferry/lf_err.h"
 #include "tail.h"
 
-#define DRAIN_WINDOW 4096 /* spool records in flight to one output */
-#define PROBE_BATCH  16   /* spool records sent by a half-open breaker */
+#define DRAIN_WINDOW     4096 /* spool records in flight to one output */
+#define PROBE_BATCH      16   /* spool records sent by a half-open breaker */
+#define BLOCKED_RETRY_MS 1000 /* a refusing spool is offered records again this often */
 
 /* ---- record lists ------------------------------------------------------------------- */
 
@@ -324,8 +325,11 @@ static void spool_sync(struct lf_agent *a, size_t o)
 void flow_commit(struct lf_agent *a, size_t o, bool force_sync)
 {
     struct out_slot *s = &a->outs[o];
-    if (s->spill.n && !spill_held(a, s, agent_mono_ms())) {
+    int64_t now = agent_mono_ms();
+    bool retry_due = !s->blocked || now >= s->retry_append_ms || a->stopping;
+    if (s->spill.n && retry_due && !spill_held(a, s, now)) {
         spill_append(a, o);
+        s->retry_append_ms = now + BLOCKED_RETRY_MS;
     }
     int policy = a->cfg->buffer.fsync;
     if (s->unsynced.n && (force_sync || policy != LF_FSYNC_BATCH)) {

@@ -253,22 +253,22 @@ int lf_spool_sync(struct lf_spool *s)
     if (rc != LF_OK) {
         return rc;
     }
-    struct lf_spool_pos head;
-    spool_head_pos(s, &head);
-    if (!s->head_saved_valid || head.seg != s->head_saved.seg || head.off != s->head_saved.off) {
-        rc = spool_head_store(s, head);
-        if (rc != LF_OK) {
-            return rc;
-        }
-        s->head_saved = head;
-        s->head_saved_valid = true;
-    }
-    if (s->dir_dirty) {
+    if (s->dir_dirty) { /* new segment files are durable only with their directory */
         if (fsync(s->dirfd) != 0) {
             lf_log_errno(LF_LOG_ERROR, s->log, "spool %s: fsync directory", s->dir);
             return LF_EIO;
         }
         s->dir_dirty = false;
+    }
+    /* The frames are durable now. The head only saves re-sending acknowledged frames
+     * after a restart: failing to store it is logged, not an error of this sync. */
+    struct lf_spool_pos head;
+    spool_head_pos(s, &head);
+    if (!s->head_saved_valid || head.seg != s->head_saved.seg || head.off != s->head_saved.off) {
+        if (spool_head_store(s, head) == LF_OK) {
+            s->head_saved = head;
+            s->head_saved_valid = true;
+        }
     }
     return LF_OK;
 }
