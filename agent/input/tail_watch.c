@@ -510,6 +510,28 @@ static void moved_to(struct lf_tail *t, const char *dir, const char *name, uint3
     }
 }
 
+/* True if a directory event can change what the globs match: the directory itself, a
+ * subdirectory (or a symlink to one), a name a pattern matches, or a tracked file's
+ * name. Other names (temp files, other applications' files) do not cost a scan. */
+static bool event_matters(struct lf_tail *t, const char *dir, const struct inotify_event *ev)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    if (!ev->len || (ev->mask & (IN_ISDIR | IN_DELETE_SELF | IN_MOVE_SELF))) {
+        return true;
+    }
+    int n = snprintf(path, sizeof(path), "%s/%s", dir, ev->name);
+    if (n < 0 || (size_t)n >= sizeof(path) || tail_path_wanted(t, path)) {
+        return true;
+    }
+    for (size_t i = 0; i < t->nfiles; i++) {
+        if (strcmp(t->files[i]->path, path) == 0) {
+            return true;
+        }
+    }
+    return (ev->mask & (IN_CREATE | IN_MOVED_TO)) && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 void lf_tail_on_inotify(struct lf_tail *t, const struct inotify_event *ev)
 {
     if (ev->mask & IN_Q_OVERFLOW) {
@@ -530,7 +552,7 @@ void lf_tail_on_inotify(struct lf_tail *t, const struct inotify_event *ev)
             t->need_scan = true;
             return;
         }
-        if (ev->mask & SCAN_EVENTS) {
+        if ((ev->mask & SCAN_EVENTS) && event_matters(t, d->path, ev)) {
             t->need_scan = true;
         }
         if (ev->len && (ev->mask & IN_MOVED_FROM)) {

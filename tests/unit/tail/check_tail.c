@@ -909,6 +909,52 @@ START_TEST(release_many_in_one_tick)
 }
 END_TEST
 
+/* Names no pattern matches (temp files, other files in a watched directory) cost no scan;
+ * a matching one, a subdirectory and a symlink to a directory do. */
+START_TEST(irrelevant_names_cost_no_scan)
+{
+    struct fx x;
+    char p[256], q[160], cmd[200];
+    fx_init_glob(&x, "*/*.log", NULL);
+    x.inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    ck_assert_int_ge(x.inofd, 0);
+    mkdirs(&x, "s1");
+    fx_open(&x);
+    fpath(&x, p, sizeof(p), "s1/x.tmp");
+    put_lines(p, 0, 1, 1, O_TRUNC);
+    fpath(&x, p, sizeof(p), "top.log"); /* the pattern wants one directory level */
+    put_lines(p, 0, 1, 1, O_TRUNC);
+    ck_assert_int_gt(drain_events(&x), 0);
+    ck_assert(!x.t->need_scan);
+    fpath(&x, p, sizeof(p), "s1/f1.log");
+    put_lines(p, 1, 1, 1, O_TRUNC);
+    ck_assert_int_gt(drain_events(&x), 0);
+    ck_assert(x.t->need_scan);
+    read_all(&x);
+    ck_assert_int_eq(x.last[1], 1);
+    mkdirs(&x, "elsewhere");
+    fpath(&x, p, sizeof(p), "elsewhere/f2.log");
+    put_lines(p, 2, 1, 1, O_TRUNC);
+    read_all(&x); /* the mkdir's event is not read yet: nothing */
+    ck_assert_int_gt(drain_events(&x), 0);
+    read_all(&x);
+    ck_assert_int_eq(x.last[2], 1);
+    ck_assert_int_lt(snprintf(q, sizeof(q), "%s-target", x.dir), (int)sizeof(q));
+    ck_assert_int_eq(mkdir(q, 0755), 0);
+    ck_assert_int_lt(snprintf(p, sizeof(p), "%s/f3.log", q), (int)sizeof(p));
+    put_lines(p, 3, 1, 1, O_TRUNC);
+    fpath(&x, p, sizeof(p), "link");
+    ck_assert_int_eq(symlink(q, p), 0);
+    ck_assert_int_gt(drain_events(&x), 0);
+    read_all(&x);
+    ck_assert_int_eq(x.last[3], 1);
+    ck_assert_int_eq(x.bad, 0);
+    fx_fini(&x);
+    ck_assert_int_lt(snprintf(cmd, sizeof(cmd), "rm -rf %s", q), (int)sizeof(cmd));
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("tail");
@@ -948,6 +994,7 @@ int main(void)
     tcase_add_test(tc, globstar_scan);
     tcase_add_test(tc, new_directories_by_inotify);
     tcase_add_test(tc, missing_base_directory_by_inotify);
+    tcase_add_test(tc, irrelevant_names_cost_no_scan);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
