@@ -110,12 +110,15 @@ int lf_tail_create(const struct lf_input_conf *conf, int index, struct lf_ckpt_s
                    const struct lf_log_ctx *log, struct lf_tail **out);
 /* Closes everything. Records must have been dropped by the caller first. NULL-safe. */
 void lf_tail_destroy(struct lf_tail *t);
-/* Reads at most budget bytes, shared over the readable files so one busy file cannot
- * starve the others. Returns LF_OK or an emit error; *more tells whether a file still has
- * unread bytes. */
+/* Reads about budget bytes (at most one 64 KiB share more), shared over the readable
+ * files (at least 64 KiB each; a turn that cannot serve them all goes on with the next
+ * ones in the following turn) so one busy file cannot starve the others. Returns LF_OK
+ * or an emit error; *more tells whether a file still has unread bytes (a closed file
+ * waiting for a slot counts only if a slot can be had). */
 int lf_tail_read(struct lf_tail *t, size_t budget, bool *more);
 /* Handles one inotify event (the watch may belong to another input: then nothing). An
- * IN_Q_OVERFLOW event makes every file readable and rescans the globs. */
+ * IN_Q_OVERFLOW event makes every open file readable and rescans the globs (which finds
+ * changed closed files by stat). */
 void lf_tail_on_inotify(struct lf_tail *t, const struct inotify_event *ev);
 /* Marks the file with watch descriptor wd readable (wd < 0: all open files, and rescan,
  * which reopens a closed file only if its size or inode changed). */

@@ -155,7 +155,7 @@ int main(int argc, char **argv)
         }
         bool more = true;
         while (more) {
-            if (lf_tail_read(t, 4u << 20, &more) != LF_OK) { /* the agent's READ_BUDGET */
+            if (lf_tail_read(t, 1u << 20, &more) != LF_OK) { /* the agent's READ_BUDGET */
                 fprintf(stderr, "read failed\n");
                 return 1;
             }
