@@ -21,12 +21,14 @@
 
 #include "kafka.h"
 
-#define KAFKA_TOPIC_MAX     250 /* Kafka allows 249 characters */
-#define KAFKA_KEY_MAX       4096
-#define KAFKA_HEADER_MAX    4096
-#define KAFKA_KNOWN_TOPICS  256 /* topics remembered for create_topics / missing warnings */
-#define KAFKA_PURGE_WAIT_MS 2000
-#define KAFKA_BATCH         1024 /* messages per rd_kafka_produce_batch() call */
+#define KAFKA_TOPIC_MAX          250 /* Kafka allows 249 characters */
+#define KAFKA_KEY_MAX            4096
+#define KAFKA_HEADER_MAX         4096
+#define KAFKA_KNOWN_TOPICS       256 /* topics remembered for create_topics / missing warnings */
+#define KAFKA_PURGE_WAIT_MS      2000
+#define KAFKA_BATCH              1024 /* messages per rd_kafka_produce_batch() call */
+#define KAFKA_NUDGE_MAX_INFLIGHT 64   /* adaptive linger: "nearly idle" */
+#define KAFKA_NUDGE_MS           1    /* adaptive linger: longest wait in rd_kafka_flush() */
 
 struct kafka_header_tpl {
     const char *name;
@@ -702,6 +704,22 @@ static size_t produce_batch(struct kafka_out *ko, struct lf_record *const *recs,
     return done;
 }
 
+/* Adaptive linger: when only a few messages are in librdkafka (the agent is nearly idle),
+ * send them now instead of after linger. rd_kafka_flush() sets librdkafka's "flushing"
+ * state, in which its broker threads treat linger as elapsed; it returns once the
+ * messages are acknowledged or after KAFKA_NUDGE_MS, serving their delivery reports here.
+ * Under load more than KAFKA_NUDGE_MAX_INFLIGHT messages are queued, nothing is flushed
+ * and linger batches as configured. */
+static void nudge_if_idle(struct kafka_out *ko, size_t produced)
+{
+    if (!ko->cfg->adaptive_linger || !produced || !ko->rk || ko->cfg->linger_ms == 0) {
+        return;
+    }
+    if (rd_kafka_outq_len(ko->rk) <= KAFKA_NUDGE_MAX_INFLIGHT) {
+        rd_kafka_flush(ko->rk, KAFKA_NUDGE_MS);
+    }
+}
+
 static int kafka_submit(void *state, struct lf_record *const *recs, size_t n, size_t *accepted)
 {
     struct kafka_out *ko = state;
@@ -709,6 +727,7 @@ static int kafka_submit(void *state, struct lf_record *const *recs, size_t n, si
 
     if (ko->rk && !atomic_load(&ko->fatal) && can_batch(ko)) {
         *accepted = produce_batch(ko, recs, n);
+        nudge_if_idle(ko, *accepted);
         return LF_OK;
     }
     for (i = 0; i < n; i++) {
@@ -720,6 +739,7 @@ static int kafka_submit(void *state, struct lf_record *const *recs, size_t n, si
         }
     }
     *accepted = i;
+    nudge_if_idle(ko, i);
     return LF_OK;
 }
 

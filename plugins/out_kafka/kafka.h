@@ -57,6 +57,7 @@ struct kafka_config {
     bool idempotence;
     int compression; /* enum kafka_compression */
     int64_t linger_ms;
+    bool adaptive_linger; /* send at once when nearly idle */
     uint64_t batch_size;
     uint64_t max_message_bytes;
     char *client_id;

@@ -144,6 +144,14 @@ const struct lf_opt kafka_options[] = {
         .desc = "How long to wait to fill a batch (linger.ms).",
     },
     {
+        .name = "adaptive_linger",
+        .type = LF_OPT_BOOL,
+        .def = "true",
+        .offset = offsetof(struct kafka_config, adaptive_linger),
+        .desc = "When only a few records are in flight (a nearly idle agent), send them at "
+                "once instead of waiting for linger; under load linger applies as set.",
+    },
+    {
         .name = "batch_size",
         .type = LF_OPT_SIZE,
         .def = "1MiB",
