@@ -146,11 +146,11 @@ int lf_plugin_load(const char *dir, const char *name, struct lf_plugin_handle *o
     return LF_OK;
 }
 
+/* The shared object stays mapped: client libraries such as librdkafka keep global state
+ * and may still be ending threads after destroy, so unmapping their code is a crash risk
+ * for no gain (a process loads each plugin once). It also keeps leak reports readable. */
 void lf_plugin_unload(struct lf_plugin_handle *h)
 {
-    if (h && h->dl) {
-        dlclose(h->dl);
-    }
     if (h) {
         h->dl = NULL;
         h->desc = NULL;

@@ -26,6 +26,7 @@ void lf_plugin_default_dir(char *buf, size_t cap);
  * returns a negative lf_err and a one-line message in err. */
 int lf_plugin_load(const char *dir, const char *name, struct lf_plugin_handle *out, char *err,
                    size_t errlen);
+/* Forgets the handle. The shared object stays mapped until the process exits. */
 void lf_plugin_unload(struct lf_plugin_handle *h);
 
 /* Built-in descriptors (lf_out_builtin.c). */
