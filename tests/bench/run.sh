@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/bench/run.sh - logferry against its peers, file -> Kafka (mock cluster on loopback).
 #
-#   tests/bench/run.sh [throughput|latency|all] [options]
+#   tests/bench/run.sh [throughput|latency|all|idle] [options]
 #
 #   --runs N          throughput runs per agent (default 3; PEERS.md used 5)
 #   --lines N         lines in the throughput file (default 500000; PEERS.md used 2000000)
@@ -10,6 +10,7 @@
 #   --rate R          latency: lines per second (default 1000)
 #   --seconds S       latency: append period (default 20)
 #   --lat-runs N      latency runs per agent (default 1)
+#   --files N         idle: tailed files (default 1000)
 #   --build DIR       meson build dir with agent/logferry, the kafka plugin, mock-kafka and
 #                     tests/bench/pipeline tools (default: BUILD env or <repo>/build-bench,
 #                     set up and built with ninja if needed)
@@ -23,7 +24,10 @@
 # which moment the agent's utime+stime and VmHWM are read from /proc. Latency mode
 # pre-fills 1,000 lines, waits until they are in the broker, then appends RATE lines/s
 # for S seconds, one write(2) each, and a consumer measures write -> arrival
-# (lf-bench-latency); a "floor" row produces the same lines directly. Everything listens
+# (lf-bench-latency); a "floor" row produces the same lines directly. Idle mode (logferry
+# only, not part of "all") tails N one-line files, waits until the N records are in the
+# broker, then reports the agent's CPU and context switches over S seconds (--seconds,
+# default 20) with nothing written. Everything listens
 # on 127.0.0.1; every wait is bounded; all started processes are stopped on exit.
 #
 # Example (the PEERS.md configuration): tests/bench/run.sh all --runs 5 --lines 2000000
@@ -37,6 +41,7 @@ AGENTS=""
 RATE=1000
 SECONDS_LAT=20
 LAT_RUNS=1
+NFILES=1000
 BUILD_DIR="${BUILD:-}"
 WORK=/tmp/lf-bench
 OUT=""
@@ -49,7 +54,7 @@ die() { echo "run.sh: $*" >&2; exit 2; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
-    throughput | latency | all) MODE=$1 ;;
+    throughput | latency | all | idle) MODE=$1 ;;
     --runs) RUNS=$2; shift ;;
     --lines) LINES=$2; shift ;;
     --kind) KIND=$2; shift ;;
@@ -57,6 +62,7 @@ while [ $# -gt 0 ]; do
     --rate) RATE=$2; shift ;;
     --seconds) SECONDS_LAT=$2; shift ;;
     --lat-runs) LAT_RUNS=$2; shift ;;
+    --files) NFILES=$2; shift ;;
     --build) BUILD_DIR=$2; shift ;;
     --work) WORK=$2; shift ;;
     --out) OUT=$2; shift ;;
@@ -66,11 +72,12 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-case "$RUNS$LINES$RATE$SECONDS_LAT$LAT_RUNS" in *[!0-9]*) die "numbers expected" ;; esac
+case "$RUNS$LINES$RATE$SECONDS_LAT$LAT_RUNS$NFILES" in *[!0-9]*) die "numbers expected" ;; esac
 [ "$RUNS" -ge 1 ] && [ "$RUNS" -le 50 ] || die "--runs 1..50"
 [ "$LAT_RUNS" -ge 1 ] && [ "$LAT_RUNS" -le 20 ] || die "--lat-runs 1..20"
 [ "$SECONDS_LAT" -ge 1 ] && [ "$SECONDS_LAT" -le 600 ] || die "--seconds 1..600"
 [ "$LINES" -ge 1000 ] && [ "$LINES" -le 50000000 ] || die "--lines 1000..50000000"
+[ "$NFILES" -ge 1 ] && [ "$NFILES" -le 100000 ] || die "--files 1..100000"
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 LF_CONF_IN=${LF_CONF_IN:-$HERE/configs/logferry.yaml.in}
@@ -255,6 +262,53 @@ latency() {
     done
     done
 }
+
+# ---- idle ------------------------------------------------------------------------
+ctxsw() { # pid -> voluntary+involuntary context switches of all threads
+    cat /proc/"$1"/task/*/status 2>/dev/null |
+        awk '/_ctxt_switches/{n+=$2} END{print n+0}'
+}
+idle() {
+    local d="$RUNDIR/idle" i apid wpid cmd c0 c1 s0 s1 hwm rss
+    mkdir -p "$d/files"
+    for ((i = 0; i < NFILES; i++)); do
+        printf '10.0.0.1 - - [21/Nov/2025:12:00:00 +0000] "GET /idle/%d HTTP/1.1" 200 1 "-" "bench"\n' \
+            "$i" >"$d/files/f$i.log"
+    done
+    start_broker "$d"
+    # lf-bench-run counts the watermark from its own start, so it starts first, with a
+    # stand-in command, and returns once every file's line is in the broker (bounded)
+    "$BRUN" -b "$BROKERS" -t "$TOPIC" -n "$NFILES" -s 0 -T 60 -- sleep 120 >"$d/wait.out" \
+        2>"$d/wait.err" &
+    wpid=$!
+    PIDS+=("$wpid")
+    sleep 0.5
+    cmd=$(agent_cmd logferry "$d" "$d/files/*.log")
+    (ulimit -n $((NFILES + 1024)) 2>/dev/null; exec $cmd) 2>"$d/agent.err" &
+    apid=$!
+    PIDS+=("$apid")
+    wait "$wpid"
+    hwm=$(sed -n 's/.* hwm=\([0-9]*\).*/\1/p' "$d/wait.out")
+    sleep 2 # let startup work (scans, checkpoints) finish
+    c0=$(proc_cpu "$apid"); s0=$(ctxsw "$apid")
+    sleep "$SECONDS_LAT"
+    c1=$(proc_cpu "$apid"); s1=$(ctxsw "$apid")
+    rss=$(awk '/VmRSS/{print $2}' /proc/"$apid"/status 2>/dev/null)
+    stop_pid "$apid" 15
+    stop_broker >/dev/null
+    python3 - "$NFILES" "$SECONDS_LAT" "${hwm:-0}" "$c0" "$c1" "$s0" "$s1" "${rss:-0}" <<'PY' | tee "$RUNDIR/report.md"
+import sys
+n, secs, hwm, c0, c1, s0, s1, rss = sys.argv[1:]
+secs = float(secs); cpu = float(c1) - float(c0)
+print(f"### Idle: logferry tailing {int(n):,} files, nothing written, {secs:.0f} s\n")
+print("| files | records in broker | CPU s | CPU % of a core | context switches/s | RSS MiB |")
+print("|---|---|---|---|---|---|")
+print(f"| {int(n):,} | {int(hwm):,} | {cpu:.2f} | {100 * cpu / secs:.2f} | {(int(s1) - int(s0)) / secs:.1f} | {int(rss) / 1024:.1f} |")
+print("\nCPU from /proc/PID/stat (clock ticks of 10 ms, so 0.00 means under one tick).")
+PY
+}
+
+[ "$MODE" = idle ] && { idle; exit 0; }
 
 [ "$MODE" = latency ] || throughput
 [ "$MODE" = throughput ] || latency
