@@ -610,24 +610,23 @@ static enum produce_result produce_one(struct kafka_out *ko, struct lf_record *r
     return SETTLED;
 }
 
-/* True when every record goes to the same topic handle with no key and no headers: the
- * case rd_kafka_produce_batch() can take (it has no headers and we would have to keep a
- * key buffer per message). */
+/* True when records have no key and no headers: the case rd_kafka_produce_batch() can
+ * take (it has no headers, and we would have to keep a key buffer per message). */
 static bool can_batch(const struct kafka_out *ko)
 {
-    return ko->fixed && ko->fixed->rkt && !ko->key_tpl && ko->nheaders == 0 &&
-           ko->cfg->record_headers == KAFKA_RECHDR_NONE;
+    return !ko->key_tpl && ko->nheaders == 0 && ko->cfg->record_headers == KAFKA_RECHDR_NONE;
 }
 
 /* Produces recs[0..n) with one rd_kafka_produce_batch() call per KAFKA_BATCH records:
  * librdkafka then takes its topic lock once per call instead of once per message, and
  * there is no varargs parsing per message. Same outcomes as produce_one(); returns how
  * many records were taken (produced or settled); the rest are offered again. */
-static size_t produce_batch(struct kafka_out *ko, struct lf_record *const *recs, size_t n)
+static size_t produce_batch(struct kafka_out *ko, struct kafka_known_topic *kt,
+                            struct lf_record *const *recs, size_t n)
 {
     rd_kafka_message_t *msgs = ko->batch;
     uint32_t *idx = ko->batch_idx;
-    const char *topic = ko->fixed->name;
+    const char *topic = kt->name;
     size_t done = 0;
 
     request_topic(ko, topic);
@@ -662,7 +661,7 @@ static size_t produce_batch(struct kafka_out *ko, struct lf_record *const *recs,
         }
         taken = i;
         if (cnt) {
-            rd_kafka_produce_batch(ko->fixed->rkt, RD_KAFKA_PARTITION_UA, 0, msgs, (int)cnt);
+            rd_kafka_produce_batch(kt->rkt, RD_KAFKA_PARTITION_UA, 0, msgs, (int)cnt);
         }
         for (size_t j = 0; j < cnt; j++) {
             if (msgs[j].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -720,13 +719,54 @@ static void nudge_if_idle(struct kafka_out *ko, size_t produced)
     }
 }
 
+/* Templated topic without key and headers: each run of consecutive records with the same
+ * topic goes to produce_batch(); a record whose topic is invalid or has no handle goes
+ * through produce_one(). Returns how many records were taken. */
+static size_t produce_by_topic(struct kafka_out *ko, struct lf_record *const *recs, size_t n)
+{
+    char topic[KAFKA_TOPIC_MAX + 1], next[KAFKA_TOPIC_MAX + 1];
+    size_t i = 0;
+
+    while (i < n) {
+        size_t len = lf_template_render(ko->topic_tpl, recs[i], topic, sizeof(topic));
+        struct kafka_known_topic *kt = NULL;
+        size_t run = 1, taken;
+
+        if (len > 0 && len <= KAFKA_TOPIC_MAX - 1) {
+            kt = known_topic(ko, topic);
+        }
+        if (kt) {
+            topic_open(ko, kt);
+        }
+        if (!kt || !kt->rkt) {
+            if (produce_one(ko, recs[i]) == BACKPRESSURE) {
+                break; /* produce_one renders again and reports an invalid name itself */
+            }
+            i++;
+            continue;
+        }
+        while (i + run < n &&
+               lf_template_render(ko->topic_tpl, recs[i + run], next, sizeof(next)) == len &&
+               memcmp(next, topic, len) == 0) {
+            run++;
+        }
+        taken = produce_batch(ko, kt, recs + i, run);
+        i += taken;
+        if (taken < run) {
+            break; /* backpressure */
+        }
+    }
+    return i;
+}
+
 static int kafka_submit(void *state, struct lf_record *const *recs, size_t n, size_t *accepted)
 {
     struct kafka_out *ko = state;
     size_t i;
 
     if (ko->rk && !atomic_load(&ko->fatal) && can_batch(ko)) {
-        *accepted = produce_batch(ko, recs, n);
+        *accepted = ko->fixed && ko->fixed->rkt ? produce_batch(ko, ko->fixed, recs, n)
+                                                : produce_by_topic(ko, recs, n);
         nudge_if_idle(ko, *accepted);
         return LF_OK;
     }

@@ -253,23 +253,26 @@ START_TEST(test_oversize_rejected)
 }
 END_TEST
 
-/* One constant topic, no key, no headers: the plugin's rd_kafka_produce_batch() path.
- * A small librdkafka queue forces QUEUE_FULL inside batches; one record is oversize. */
-START_TEST(test_batch_path_exactly_once)
+/* No key, no headers: the plugin's rd_kafka_produce_batch() path, with one constant topic
+ * or a topic per type (runs of one record: types alternate). A small librdkafka queue
+ * forces QUEUE_FULL inside batches; one record is oversize; every record is read back
+ * exactly once. */
+static void run_batch_path(const char *prefix, bool templated)
 {
     static char line[2 * 1024 * 1024];
     static struct lf_kv props[] = {{"queue.buffering.max.messages", "500"}};
+    static char topic_tpl[128];
     struct mock_kafka mk = {0};
     struct harness *h = h_create(plugin_path());
     struct kafka_config *cfg;
     unsigned char *seen;
     size_t total = 0, dups = 0, missing = 0;
-    FILE *f;
 
-    start_cluster(&mk, "batch");
+    start_cluster(&mk, prefix);
     big_index = 777;
-    cfg = default_config(&mk, "batch");
-    cfg->topic = "batch.raw";
+    cfg = default_config(&mk, prefix);
+    snprintf(topic_tpl, sizeof(topic_tpl), templated ? "%s.{{type}}" : "%s.raw", prefix);
+    cfg->topic = topic_tpl;
     cfg->key = NULL;
     cfg->record_headers = KAFKA_RECHDR_NONE;
     cfg->librdkafka = (struct lf_kvlist){.n = 1, .v = props};
@@ -282,25 +285,44 @@ START_TEST(test_batch_path_exactly_once)
     ck_assert_uint_eq(h->delivered, 19999);
     ck_assert_uint_eq(h->double_acks, 0);
     seen = calloc(h->nrecs, 1);
-    f = kcat_read(&mk, "batch.raw");
-    ck_assert_ptr_nonnull(f);
-    while (fgets(line, sizeof(line), f)) {
-        long n = field_num(line, "n");
-        ck_assert(n >= 0 && (size_t)n < h->nrecs);
-        total++;
-        dups += seen[n]++ != 0;
+    for (int t = 0; t < (templated ? 4 : 1); t++) {
+        char topic[160];
+        FILE *f;
+
+        snprintf(topic, sizeof(topic), "%s.%s", prefix, templated ? types[t] : "raw");
+        f = kcat_read(&mk, topic);
+        ck_assert_ptr_nonnull(f);
+        while (fgets(line, sizeof(line), f)) {
+            long n = field_num(line, "n");
+            ck_assert(n >= 0 && (size_t)n < h->nrecs);
+            ck_assert(!templated || (size_t)n % 4 == (size_t)t);
+            total++;
+            dups += seen[n]++ != 0;
+        }
+        pclose(f);
     }
-    pclose(f);
     for (size_t i = 0; i < h->nrecs; i++) {
         missing += !h->recs[i].rejected && !seen[i];
     }
-    fprintf(stderr, "batch path: read back %zu, missing %zu, dups %zu\n", total, missing, dups);
+    fprintf(stderr, "batch path (%s): read back %zu, missing %zu, dups %zu\n", topic_tpl, total,
+            missing, dups);
     ck_assert_uint_eq(missing, 0);
     ck_assert_uint_eq(dups, 0);
     free(seen);
     big_index = SIZE_MAX;
     h_destroy(h);
     mk_stop(&mk);
+}
+
+START_TEST(test_batch_path_exactly_once)
+{
+    run_batch_path("batch", false);
+}
+END_TEST
+
+START_TEST(test_batch_by_topic_exactly_once)
+{
+    run_batch_path("bytopic", true);
 }
 END_TEST
 
@@ -465,6 +487,7 @@ static Suite *kafka_suite(void)
     tcase_add_test(tc, test_deliver_100k);
     tcase_add_test(tc, test_oversize_rejected);
     tcase_add_test(tc, test_batch_path_exactly_once);
+    tcase_add_test(tc, test_batch_by_topic_exactly_once);
     tcase_add_test(tc, test_transient_errors_no_loss_no_dup);
     tcase_add_test(tc, test_flush_acks_retry_by_deadline);
     tcase_add_test(tc, test_message_timeout_is_retriable);
