@@ -234,9 +234,11 @@ static int client_open(struct kafka_out *ko)
     return LF_OK;
 }
 
-/* Purges what librdkafka still holds, serves the resulting reports, then acks whatever is
- * left with outcome. After this no record of ours is in flight. */
-static void settle_inflight(struct kafka_out *ko, const char *reason)
+/* Purges what librdkafka still holds and serves the resulting delivery reports (purged
+ * records are acked LF_RETRY from dr_msg_cb) for up to KAFKA_PURGE_WAIT_MS. A record
+ * without a report yet stays ours to settle: librdkafka may still read its value (values
+ * are not copied), so it must not be handed back before the handle is destroyed. */
+static void purge_and_serve(struct kafka_out *ko)
 {
     if (ko->rk && ko->inflight.used) {
         int64_t deadline = now_ms() + KAFKA_PURGE_WAIT_MS;
@@ -246,6 +248,12 @@ static void settle_inflight(struct kafka_out *ko, const char *reason)
             rd_kafka_poll(ko->rk, 10);
         }
     }
+}
+
+/* Acks LF_RETRY for every record still in flight. Only after rd_kafka_destroy, or from
+ * flush() (the core takes those acks after destroy() has returned). */
+static void settle_inflight(struct kafka_out *ko, const char *reason)
+{
     size_t n = kafka_inflight_settle_all(&ko->inflight, ko->ins, LF_RETRY, reason);
     ko->retried += n;
 }
@@ -255,7 +263,7 @@ static void client_close(struct kafka_out *ko)
     if (!ko->rk) {
         return;
     }
-    settle_inflight(ko, "kafka: client closed with the record in flight");
+    purge_and_serve(ko);
     if (ko->adminq) {
         rd_kafka_queue_destroy(ko->adminq);
         ko->adminq = NULL;
@@ -268,6 +276,7 @@ static void client_close(struct kafka_out *ko)
     }
     rd_kafka_destroy(ko->rk);
     ko->rk = NULL;
+    settle_inflight(ko, "kafka: client closed with the record in flight");
 }
 
 static void kafka_destroy(void *state)
@@ -828,6 +837,7 @@ static int kafka_flush(void *state, int timeout_ms)
         lf_out_log(ko->ins, LF_LOG_WARN,
                    "%u record(s) still in flight after %d ms; reporting them retriable",
                    ko->inflight.used, timeout_ms);
+        purge_and_serve(ko);
         settle_inflight(ko, "kafka: not acknowledged before the shutdown deadline");
     }
     return LF_OK;
@@ -839,9 +849,12 @@ static int kafka_purge(void *state)
     struct kafka_out *ko = state;
 
     if (ko->inflight.used) {
-        lf_out_log(ko->ins, LF_LOG_WARN, "breaker open: handing back %u record(s) in flight",
-                   ko->inflight.used);
-        settle_inflight(ko, "kafka: purged when the breaker opened");
+        unsigned before = ko->inflight.used;
+        purge_and_serve(ko); /* the reports hand the records back; late ones follow */
+        lf_out_log(ko->ins, LF_LOG_WARN,
+                   "breaker open: handed back %u of %u record(s) in flight (the rest when "
+                   "librdkafka reports them)",
+                   before - ko->inflight.used, before);
     }
     return LF_OK;
 }
