@@ -235,8 +235,9 @@ static void take_acks(struct lf_agent *a, size_t o)
     struct lf_ack *acks;
     struct rec_list spool_done = {0};
     size_t n = lf_output_take_acks(a->outs[o].ins, &acks);
+    int64_t now = agent_mono_ms(); /* once per batch of outcomes */
     for (size_t i = 0; i < n; i++) {
-        flow_on_ack(a, o, &acks[i], &spool_done);
+        flow_on_ack(a, o, &acks[i], now, &spool_done);
     }
     /* Dead letters must be durable before checkpoints or the spool can pass them. */
     if (a->outs[o].dlq.fd >= 0 && lf_dlq_sync(&a->outs[o].dlq) != LF_OK) {
@@ -244,7 +245,7 @@ static void take_acks(struct lf_agent *a, size_t o)
     }
     flow_spool_done(a, o, &spool_done);
     free(spool_done.v);
-    flow_drain(a, o, agent_mono_ms());
+    flow_drain(a, o, now);
     for (size_t i = 0; i < n; i++) {
         free(acks[i].reason);
     }

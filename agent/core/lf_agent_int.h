@@ -114,7 +114,8 @@ int flow_route(struct lf_agent *a, size_t o, struct lf_rec *r);
 void flow_pushed(struct lf_agent *a, size_t o, size_t n, int64_t now);
 /* Applies one outcome. Spool records may be queued in *spool_done to be acknowledged in
  * the spool once the dead-letter file is durable (flow_spool_done). */
-void flow_on_ack(struct lf_agent *a, size_t o, struct lf_ack *ack, struct rec_list *spool_done);
+void flow_on_ack(struct lf_agent *a, size_t o, struct lf_ack *ack, int64_t now,
+                 struct rec_list *spool_done);
 void flow_spool_done(struct lf_agent *a, size_t o, struct rec_list *done);
 /* Tick: stall detection, breaker timers, spill to the spool, group commit, drain. */
 void flow_tick(struct lf_agent *a, size_t o, int64_t now);

@@ -325,11 +325,13 @@ static void spool_sync(struct lf_agent *a, size_t o)
 void flow_commit(struct lf_agent *a, size_t o, bool force_sync)
 {
     struct out_slot *s = &a->outs[o];
-    int64_t now = agent_mono_ms();
-    bool retry_due = !s->blocked || now >= s->retry_append_ms || a->stopping;
-    if (s->spill.n && retry_due && !spill_held(a, s, now)) {
-        spill_append(a, o);
-        s->retry_append_ms = now + BLOCKED_RETRY_MS;
+    if (s->spill.n) {
+        int64_t now = agent_mono_ms();
+        bool retry_due = !s->blocked || now >= s->retry_append_ms || a->stopping;
+        if (retry_due && !spill_held(a, s, now)) {
+            spill_append(a, o);
+            s->retry_append_ms = now + BLOCKED_RETRY_MS;
+        }
     }
     int policy = a->cfg->buffer.fsync;
     if (s->unsynced.n && (force_sync || policy != LF_FSYNC_BATCH)) {
@@ -347,7 +349,7 @@ void flow_commit(struct lf_agent *a, size_t o, bool force_sync)
 /* ---- outcomes --------------------------------------------------------------------------- */
 
 static void on_spool_record_ack(struct lf_agent *a, size_t o, struct lf_rec *r, struct lf_ack *ack,
-                                struct rec_list *spool_done)
+                                int64_t now, struct rec_list *spool_done)
 {
     struct out_slot *s = &a->outs[o];
     if (s->drain_inflight) {
@@ -371,7 +373,7 @@ static void on_spool_record_ack(struct lf_agent *a, size_t o, struct lf_rec *r, 
      * unacknowledged one once the window is empty. */
     s->need_rewind = true;
     if (!a->stopping) {
-        breaker_failed(a, o, agent_mono_ms());
+        breaker_failed(a, o, now);
     }
     free(r);
 }
@@ -389,14 +391,14 @@ void flow_spool_done(struct lf_agent *a, size_t o, struct rec_list *done)
     done->n = 0;
 }
 
-void flow_on_ack(struct lf_agent *a, size_t o, struct lf_ack *ack, struct rec_list *spool_done)
+void flow_on_ack(struct lf_agent *a, size_t o, struct lf_ack *ack, int64_t now,
+                 struct rec_list *spool_done)
 {
     struct out_slot *s = &a->outs[o];
     struct lf_rec *r = lf_rec_of(ack->rec);
-    int64_t now = agent_mono_ms();
     s->last_outcome_ms = now;
     if (!r->file) {
-        on_spool_record_ack(a, o, r, ack, spool_done);
+        on_spool_record_ack(a, o, r, ack, now, spool_done);
         return;
     }
     if (s->inflight) {
