@@ -77,25 +77,53 @@ static int64_t mono_ms(void)
 
 /* ---- plugin-facing API ------------------------------------------------------------ */
 
+/* Makes room for n more acks; called and returns with ack_mu held. An ack must never be
+ * lost: without memory it waits (unlocked) and tries again. */
+static void acks_reserve(struct lf_out_instance *ins, size_t n)
+{
+    while (ins->nacks + n > ins->cap_acks) {
+        size_t cap = ins->cap_acks ? ins->cap_acks * 2 : 1024;
+        while (cap < ins->nacks + n) {
+            cap *= 2;
+        }
+        struct lf_ack *a = realloc(ins->acks, cap * sizeof(*a));
+        if (a) {
+            ins->acks = a;
+            ins->cap_acks = cap;
+            return;
+        }
+        pthread_mutex_unlock(&ins->ack_mu);
+        usleep(1000);
+        pthread_mutex_lock(&ins->ack_mu);
+    }
+}
+
 void lf_out_ack(struct lf_out_instance *ins, struct lf_record *rec, enum lf_outcome outcome,
                 const char *reason)
 {
     char *r = reason ? strdup(reason) : NULL;
     pthread_mutex_lock(&ins->ack_mu);
-    if (ins->nacks == ins->cap_acks) {
-        size_t cap = ins->cap_acks ? ins->cap_acks * 2 : 1024;
-        struct lf_ack *a = realloc(ins->acks, cap * sizeof(*a));
-        while (!a) { /* an ack must never be lost: wait for memory */
-            pthread_mutex_unlock(&ins->ack_mu);
-            usleep(1000);
-            pthread_mutex_lock(&ins->ack_mu);
-            a = realloc(ins->acks, cap * sizeof(*a));
-        }
-        ins->acks = a;
-        ins->cap_acks = cap;
-    }
+    acks_reserve(ins, 1);
     bool was_empty = ins->nacks == 0;
     ins->acks[ins->nacks++] = (struct lf_ack){.rec = rec, .outcome = outcome, .reason = r};
+    pthread_mutex_unlock(&ins->ack_mu);
+    if (was_empty) {
+        efd_signal(ins->ack_efd);
+    }
+}
+
+void lf_out_ack_many(struct lf_out_instance *ins, struct lf_record *const *recs, size_t n,
+                     enum lf_outcome outcome)
+{
+    if (n == 0) {
+        return;
+    }
+    pthread_mutex_lock(&ins->ack_mu);
+    acks_reserve(ins, n);
+    bool was_empty = ins->nacks == 0;
+    for (size_t i = 0; i < n; i++) {
+        ins->acks[ins->nacks++] = (struct lf_ack){.rec = recs[i], .outcome = outcome};
+    }
     pthread_mutex_unlock(&ins->ack_mu);
     if (was_empty) {
         efd_signal(ins->ack_efd);

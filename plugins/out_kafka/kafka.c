@@ -28,6 +28,7 @@
 #define KAFKA_PURGE_WAIT_MS      2000
 #define KAFKA_BATCH              1024 /* messages per rd_kafka_produce_batch() call */
 #define KAFKA_NUDGE_MAX_INFLIGHT 64   /* adaptive linger: "nearly idle" */
+#define KAFKA_DR_BATCH           512  /* deliveries acked with one lf_out_ack_many() */
 #define KAFKA_NUDGE_MS           1    /* adaptive linger: longest wait in rd_kafka_flush() */
 
 struct kafka_header_tpl {
@@ -61,6 +62,8 @@ struct kafka_out {
     struct kafka_known_topic topics[KAFKA_KNOWN_TOPICS];
     size_t ntopics;
     uint64_t delivered, retried, rejected;
+    struct lf_record *dr_ok[KAFKA_DR_BATCH]; /* deliveries reported, not yet acked */
+    unsigned ndr_ok;
 };
 
 static int64_t now_ms(void)
@@ -107,6 +110,26 @@ static void report_missing_topic(struct kafka_out *ko, const char *topic)
                topic);
 }
 
+/* Acks the deliveries collected by dr_msg_cb. Every call that can run delivery reports
+ * (kafka_poll, kafka_flush_wait) ends with it, so none waits past its poll. */
+static void dr_flush(struct kafka_out *ko)
+{
+    lf_out_ack_many(ko->ins, ko->dr_ok, ko->ndr_ok, LF_DELIVERED);
+    ko->ndr_ok = 0;
+}
+
+static void kafka_poll(struct kafka_out *ko, int timeout_ms)
+{
+    rd_kafka_poll(ko->rk, timeout_ms);
+    dr_flush(ko);
+}
+
+static void kafka_flush_wait(struct kafka_out *ko, int timeout_ms)
+{
+    rd_kafka_flush(ko->rk, timeout_ms);
+    dr_flush(ko);
+}
+
 static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 {
     struct kafka_out *ko = opaque;
@@ -124,7 +147,10 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaqu
             ko->ready = true;
             lf_out_set_ready(ko->ins, true);
         }
-        lf_out_ack(ko->ins, rec, LF_DELIVERED, NULL);
+        ko->dr_ok[ko->ndr_ok++] = rec;
+        if (ko->ndr_ok == KAFKA_DR_BATCH) {
+            dr_flush(ko);
+        }
         return;
     }
     const char *topic = msg->rkt ? rd_kafka_topic_name(msg->rkt) : "?";
@@ -245,7 +271,7 @@ static void purge_and_serve(struct kafka_out *ko)
         rd_kafka_purge(ko->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT |
                                    RD_KAFKA_PURGE_F_NON_BLOCKING);
         while (ko->inflight.used && now_ms() < deadline) {
-            rd_kafka_poll(ko->rk, 10);
+            kafka_poll(ko, 10);
         }
     }
 }
@@ -254,6 +280,7 @@ static void purge_and_serve(struct kafka_out *ko)
  * flush() (the core takes those acks after destroy() has returned). */
 static void settle_inflight(struct kafka_out *ko, const char *reason)
 {
+    dr_flush(ko);
     size_t n = kafka_inflight_settle_all(&ko->inflight, ko->ins, LF_RETRY, reason);
     ko->retried += n;
 }
@@ -724,7 +751,7 @@ static void nudge_if_idle(struct kafka_out *ko, size_t produced)
         return;
     }
     if (rd_kafka_outq_len(ko->rk) <= KAFKA_NUDGE_MAX_INFLIGHT) {
-        rd_kafka_flush(ko->rk, KAFKA_NUDGE_MS);
+        kafka_flush_wait(ko, KAFKA_NUDGE_MS);
     }
 }
 
@@ -806,7 +833,7 @@ static int kafka_service(void *state)
 
     drain_wake_pipe(ko); /* before polling, so an event enqueued meanwhile wakes us again */
     if (ko->rk) {
-        rd_kafka_poll(ko->rk, 0);
+        kafka_poll(ko, 0);
         serve_admin(ko);
     }
     if (ko->rk && atomic_load(&ko->fatal)) {
@@ -831,7 +858,7 @@ static int kafka_flush(void *state, int timeout_ms)
             break;
         }
         /* rd_kafka_flush serves delivery reports on this thread while it waits. */
-        rd_kafka_flush(ko->rk, (int)(left < 100 ? left : 100));
+        kafka_flush_wait(ko, (int)(left < 100 ? left : 100));
     }
     if (ko->inflight.used) {
         lf_out_log(ko->ins, LF_LOG_WARN,

@@ -79,6 +79,10 @@ typedef const struct lf_output_plugin *lf_output_plugin_entry_fn(void);
  * in logs and dead letters. Any thread. */
 LF_EXPORT void lf_out_ack(struct lf_out_instance *ins, struct lf_record *rec,
                           enum lf_outcome outcome, const char *reason);
+/* The same outcome, with no reason, for n records: like n calls of lf_out_ack() but taking
+ * the core's lock once (a batch of delivery reports). Any thread. */
+LF_EXPORT void lf_out_ack_many(struct lf_out_instance *ins, struct lf_record *const *recs,
+                               size_t n, enum lf_outcome outcome);
 /* Asks the worker to also wait on fd (readable) and call service() when it fires. */
 LF_EXPORT void lf_out_set_wake_fd(struct lf_out_instance *ins, int fd);
 /* Readiness shown by `logferry status` (connected and authorised). Any thread. */

@@ -66,6 +66,14 @@ void lf_out_ack(struct lf_out_instance *ins, struct lf_record *rec, enum lf_outc
     h_on_ack(ins->h, rec, outcome, reason);
 }
 
+void lf_out_ack_many(struct lf_out_instance *ins, struct lf_record *const *recs, size_t n,
+                     enum lf_outcome outcome)
+{
+    for (size_t i = 0; i < n; i++) {
+        h_on_ack(ins->h, recs[i], outcome, NULL);
+    }
+}
+
 void lf_out_set_wake_fd(struct lf_out_instance *ins, int fd)
 {
     ins->h->wake_fd = fd;
