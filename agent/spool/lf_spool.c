@@ -76,7 +76,7 @@ void spool_head_pos(const struct lf_spool *s, struct lf_spool_pos *head)
     }
 }
 
-static int add_seg(struct lf_spool *s, struct spool_seg *seg)
+int spool_add_seg(struct lf_spool *s, struct spool_seg *seg)
 {
     if (s->nsegs == s->capsegs) {
         size_t ncap = s->capsegs ? s->capsegs * 2 : 16;
@@ -169,7 +169,7 @@ static int recover_seg(struct lf_spool *s, uint64_t id)
     }
     close(fd);
     if (rc == LF_OK && (st == SPOOL_SCAN_OK || st == SPOOL_SCAN_BAD_FRAME)) {
-        rc = add_seg(s, seg);
+        rc = spool_add_seg(s, seg);
         seg = rc == LF_OK ? NULL : seg;
     }
     spool_seg_free(seg);

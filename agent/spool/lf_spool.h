@@ -120,8 +120,9 @@ void lf_spool_close(struct lf_spool *s);
 int lf_spool_append(struct lf_spool *s, const struct lf_spool_rec *rec);
 /* Makes every append so far durable and persists the head. LF_OK or LF_EIO/LF_ENOSPC
  * when a segment or the directory could not be synced. Failing to store the head is
- * logged but still LF_OK (the frames are durable; a restart may resend acked ones). Costs one fdatasync per segment written since the last sync, one for the head if it
- * moved, and one of the directory if segments were created or deleted. */
+ * logged but still LF_OK (the frames are durable; a restart may resend acked ones). Costs one
+ * fdatasync per segment written since the last sync, one for the head if it moved, and one of the
+ * directory if segments were created or deleted. */
 int lf_spool_sync(struct lf_spool *s);
 
 /* Reads the next frame at the cursor: LF_OK (*rec, *pos filled), LF_ENOTFOUND when the

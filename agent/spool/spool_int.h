@@ -105,6 +105,8 @@ bool spool_seg_parse_name(const char *name, uint64_t *id);
 /* Lists the segment ids in dirfd, oldest first (modulo 2^64). Returns LF_OK/LF_EIO/ENOMEM. */
 int spool_list_ids(int dirfd, uint64_t **ids, size_t *n);
 struct spool_seg *spool_seg_new(uint64_t id);
+/* Appends seg (oldest first) and counts its bytes and unacknowledged frames. */
+int spool_add_seg(struct lf_spool *s, struct spool_seg *seg);
 void spool_seg_free(struct spool_seg *seg);
 /* Makes room for one more frame in the index (then push cannot fail). */
 int spool_seg_reserve(struct spool_seg *seg);

@@ -57,21 +57,6 @@ static void seal_writer(struct lf_spool *s)
     w->fd = -1;
 }
 
-static int push_seg(struct lf_spool *s, struct spool_seg *seg)
-{
-    if (s->nsegs == s->capsegs) {
-        size_t ncap = s->capsegs ? s->capsegs * 2 : 16;
-        struct spool_seg **nv = realloc(s->segs, ncap * sizeof(*nv));
-        if (!nv) {
-            return LF_ENOMEM;
-        }
-        s->segs = nv;
-        s->capsegs = ncap;
-    }
-    s->segs[s->nsegs++] = seg;
-    return LF_OK;
-}
-
 static int create_writer(struct lf_spool *s)
 {
     char name[SPOOL_NAME_MAX];
@@ -88,7 +73,7 @@ static int create_writer(struct lf_spool *s)
         lf_log_errno(LF_LOG_ERROR, s->log, "spool %s: create %s", s->dir, name);
     }
     struct spool_seg *seg = e ? NULL : spool_seg_new(id);
-    int rc = e ? errno_to_lf(e) : seg ? push_seg(s, seg) : LF_ENOMEM;
+    int rc = e ? errno_to_lf(e) : seg ? spool_add_seg(s, seg) : LF_ENOMEM;
     if (rc != LF_OK) {
         spool_seg_free(seg);
         if (fd >= 0) {
@@ -100,8 +85,7 @@ static int create_writer(struct lf_spool *s)
     seg->fd = fd;
     seg->dirty = true;
     s->writer = seg;
-    s->next_id++;
-    s->bytes += SPOOL_SEG_HDR;
+    s->next_id++; /* spool_add_seg counted its header bytes */
     s->dir_dirty = true;
     return LF_OK;
 }

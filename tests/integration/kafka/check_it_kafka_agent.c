@@ -85,22 +85,6 @@ static int agent_stop(struct agent *a)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-/* Waits until the topic's high watermark reaches want (deadline ms); returns it. */
-static long wait_hwm(struct mock_kafka *mk, const char *topic, long want, int64_t deadline_ms)
-{
-    int64_t end = h_now_ms() + deadline_ms;
-    long hwm = -1;
-
-    while (h_now_ms() < end) {
-        hwm = mk_hwm(mk, topic);
-        if (hwm >= want) {
-            break;
-        }
-        usleep(100 * 1000); /* poll interval of a bounded wait, not a synchronisation */
-    }
-    return hwm;
-}
-
 /* Reads the topic back: counts messages, distinct line numbers and duplicates. */
 static void read_topic(struct mock_kafka *mk, const char *topic, size_t nlines, size_t *total,
                        size_t *distinct, size_t *dups)
@@ -141,7 +125,7 @@ START_TEST(test_agent_100k_exactly_once)
     write_lines(&a, 0, 100000, SIZE_MAX);
     int64_t t0 = h_now_ms();
     agent_start(&a);
-    long hwm = wait_hwm(&mk, "it1.raw", 100000, 90000);
+    long hwm = mk_wait_hwm(&mk, "it1.raw", 100000, 90000);
     int64_t dt = h_now_ms() - t0;
     fprintf(stderr, "agent: 100000 lines in Kafka after %lld ms (%.0f lines/s, incl. startup)\n",
             (long long)dt, 100000.0 * 1000.0 / (double)(dt ? dt : 1));
@@ -166,7 +150,7 @@ START_TEST(test_agent_oversize_dead_lettered)
     agent_setup(&a, &mk, "it2.{{type}}", ", max_message_bytes: 2KiB");
     write_lines(&a, 0, 1000, 500);
     agent_start(&a);
-    long hwm = wait_hwm(&mk, "it2.raw", 999, 30000);
+    long hwm = mk_wait_hwm(&mk, "it2.raw", 999, 30000);
     ck_assert_int_eq(agent_stop(&a), 0);
     ck_assert_int_eq(hwm, 999);
     read_topic(&mk, "it2.raw", 1000, &total, &distinct, &dups);
@@ -193,7 +177,7 @@ START_TEST(test_agent_sigterm_mid_stream_restart)
     agent_setup(&a, &mk, "it3.{{type}}", ", linger: 20ms, batch_size: 4KiB");
     write_lines(&a, 0, 50000, SIZE_MAX);
     agent_start(&a);
-    long hwm = wait_hwm(&mk, "it3.raw", 1000, 30000);
+    long hwm = mk_wait_hwm(&mk, "it3.raw", 1000, 30000);
     ck_assert_int_ge(hwm, 1000);
     int rc = agent_stop(&a);
     ck_assert(rc == 0 || rc == 75);
@@ -202,7 +186,7 @@ START_TEST(test_agent_sigterm_mid_stream_restart)
     ck_assert_int_lt(hwm, 50000); /* really mid-stream */
     ck_assert_str_eq(mk_cmd(&mk, "rtt all 0"), "ok");
     agent_start(&a); /* restart: re-reads from the checkpoint */
-    wait_hwm(&mk, "it3.raw", 50000, 60000);
+    mk_wait_hwm(&mk, "it3.raw", 50000, 60000);
     ck_assert_int_eq(agent_stop(&a), 0);
     read_topic(&mk, "it3.raw", 50000, &total, &distinct, &dups);
     fprintf(stderr, "after restart: %zu messages, %zu distinct, %zu re-sent\n", total, distinct,

@@ -482,6 +482,21 @@ void mk_stop(struct mock_kafka *mk)
 }
 
 /* Reads a whole topic with kcat: one line per message, "partition\tkey\theaders\tvalue". */
+long mk_wait_hwm(struct mock_kafka *mk, const char *topic, long want, int64_t timeout_ms)
+{
+    int64_t end = h_now_ms() + timeout_ms;
+    long hwm = -1;
+
+    while (h_now_ms() < end) {
+        hwm = mk_hwm(mk, topic);
+        if (hwm >= want) {
+            break;
+        }
+        usleep(100 * 1000); /* poll interval of a bounded wait, not a synchronisation */
+    }
+    return hwm;
+}
+
 FILE *kcat_read(struct mock_kafka *mk, const char *topic)
 {
     char cmd[1024];

@@ -57,6 +57,9 @@ int mk_start(struct mock_kafka *mk, const char *const *args);
 const char *mk_cmd(struct mock_kafka *mk, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 long mk_hwm(struct mock_kafka *mk, const char *topic);
+/* Polls the topic's high watermark until it reaches want or timeout_ms passes; returns the
+ * last value (-1 while no broker answers). */
+long mk_wait_hwm(struct mock_kafka *mk, const char *topic, long want, int64_t timeout_ms);
 void mk_stop(struct mock_kafka *mk);
 FILE *kcat_read(struct mock_kafka *mk, const char *topic);
 

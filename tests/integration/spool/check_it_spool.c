@@ -151,20 +151,6 @@ static bool wait_spooled(const struct agent *a, const char *path, int64_t timeou
     return false;
 }
 
-static long wait_hwm(struct mock_kafka *mk, const char *topic, long want, int64_t timeout_ms)
-{
-    int64_t end = h_now_ms() + timeout_ms;
-    long hwm = -1;
-    while (h_now_ms() < end) {
-        hwm = mk_hwm(mk, topic);
-        if (hwm >= want) {
-            break;
-        }
-        usleep(200 * 1000); /* poll interval of a bounded wait */
-    }
-    return hwm;
-}
-
 /* Waits until the agent's log contains text. */
 static bool wait_log(const struct agent *a, const char *text, int64_t timeout_ms)
 {
@@ -240,7 +226,7 @@ static void wait_all(struct mock_kafka *mk, const char *topic, size_t n, size_t 
     int64_t end = h_now_ms() + timeout_ms;
     memset(rb, 0, sizeof(*rb));
     while (h_now_ms() < end) {
-        if (wait_hwm(mk, topic, (long)n, end - h_now_ms()) < (long)n) {
+        if (mk_wait_hwm(mk, topic, (long)n, end - h_now_ms()) < (long)n) {
             break;
         }
         read_topic(mk, topic, n, gen_of, rb);
@@ -289,7 +275,7 @@ START_TEST(test_outage_with_rotation_delivers_all_in_order)
     in_log(&a, path, sizeof(path));
     write_lines(path, 0, 1000);
     agent_start(&a);
-    ck_assert_int_eq(wait_hwm(&mk, "sp1.raw", 1000, 30000), 1000); /* healthy first */
+    ck_assert_int_eq(mk_wait_hwm(&mk, "sp1.raw", 1000, 30000), 1000); /* healthy first */
 
     ck_assert_str_eq(mk_cmd(&mk, "down all"), "ok");
     int64_t outage_start = h_now_ms();
