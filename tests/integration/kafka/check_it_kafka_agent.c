@@ -196,6 +196,63 @@ START_TEST(test_agent_sigterm_mid_stream_restart)
 }
 END_TEST
 
+/* Peak resident memory of a process so far (VmHWM), in KiB; -1 if gone. */
+static long vm_hwm_kib(pid_t pid)
+{
+    char path[64], line[256];
+    long kib = -1;
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        if (sscanf(line, "VmHWM: %ld kB", &kib) == 1) {
+            break;
+        }
+    }
+    fclose(f);
+    return kib;
+}
+
+/* A slow output (300 ms round trips) behind 200,000 lines (about 160 MB of records): with
+ * agent.memory_limit 1 MiB the reader must stop and wait, so the agent's peak memory stays
+ * far below what holding the records would need. */
+START_TEST(test_agent_memory_bounded_when_output_slow)
+{
+    struct mock_kafka mk = {0};
+    const char *args[] = {"-b", "1", "-t", "it4.raw:4:1", NULL};
+    struct agent a;
+
+    ck_assert_int_eq(mk_start(&mk, args), 0);
+    ck_assert_str_eq(mk_cmd(&mk, "rtt all 300"), "ok");
+    agent_setup(&a, &mk, "it4.{{type}}", NULL);
+    /* memory_limit goes in the agent section, the config's first line */
+    char cmd[700];
+    snprintf(cmd, sizeof(cmd),
+             "sed -i '1s/shutdown_timeout: 10s/shutdown_timeout: 10s, memory_limit: 1MiB/' %s",
+             a.cfg);
+    ck_assert_int_eq(system(cmd), 0);
+    write_lines(&a, 0, 200000, SIZE_MAX);
+    agent_start(&a);
+    long peak = 0;
+    int64_t end = h_now_ms() + 120000;
+    long hwm = 0;
+    while (h_now_ms() < end && hwm < 200000) {
+        long k = vm_hwm_kib(a.pid);
+        peak = k > peak ? k : peak;
+        hwm = mk_hwm(&mk, "it4.raw");
+        usleep(200 * 1000); /* sampling interval of a bounded wait */
+    }
+    fprintf(stderr, "slow output: %ld of 200000 delivered, agent peak RSS %ld KiB\n", hwm, peak);
+    ck_assert_int_eq(agent_stop(&a), 0);
+    ck_assert_int_eq(hwm, 200000);
+    ck_assert_int_gt(peak, 0);
+    ck_assert_int_lt(peak, 64 * 1024); /* holding the records would take > 160 MiB */
+    mk_stop(&mk);
+}
+END_TEST
+
 static Suite *agent_suite(void)
 {
     Suite *s = suite_create("kafka-agent");
@@ -205,6 +262,7 @@ static Suite *agent_suite(void)
     tcase_add_test(tc, test_agent_100k_exactly_once);
     tcase_add_test(tc, test_agent_oversize_dead_lettered);
     tcase_add_test(tc, test_agent_sigterm_mid_stream_restart);
+    tcase_add_test(tc, test_agent_memory_bounded_when_output_slow);
     suite_add_tcase(s, tc);
     return s;
 }
