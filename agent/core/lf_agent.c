@@ -27,26 +27,13 @@
 #include "lf_acktrack.h"
 #include "lf_agent_int.h"
 #include "lf_ckpt.h"
+#include "lf_clock.h"
 #include "lf_dlq.h"
 #include "lf_output.h"
 #include "lf_rec.h"
 #include "lf_recid.h"
 #include "logferry/lf_err.h"
 #include "tail.h"
-
-int64_t agent_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t agent_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- records ---------------------------------------------------------------------- */
 
@@ -85,7 +72,7 @@ static int route_record(struct lf_agent *a, struct lf_rec *r)
 /* End of a turn: hands this turn's records to the outputs, spills to the spools. */
 static void push_batches(struct lf_agent *a)
 {
-    int64_t now = agent_mono_ms();
+    int64_t now = lf_mono_ms();
     for (size_t o = 0; o < a->nouts; o++) {
         struct out_slot *s = &a->outs[o];
         if (s->nbatch) {
@@ -113,7 +100,7 @@ static int on_record(void *ctx, struct lf_tail_file *f, const char *text, size_t
         .input = f->tail->conf->name,
         .id_hex = id,
         .offset = start,
-        .read_time_ms = agent_wall_ms(),
+        .read_time_ms = lf_wall_ms(),
         .fields = &f->tail->conf->fields,
         .flags = (flags & LF_ML_TRUNCATED) ? LF_META_TRUNCATED : 0,
     };
@@ -156,16 +143,11 @@ static int on_record(void *ctx, struct lf_tail_file *f, const char *text, size_t
 
 /* ---- acks, retries, dead letters ---------------------------------------------------- */
 
-static struct lf_tail_file *file_of(struct lf_rec *r)
-{
-    return (struct lf_tail_file *)r->file; /* track is the first member */
-}
-
 void agent_finish_for_output(struct lf_agent *a, struct lf_rec *r, size_t o)
 {
     (void)a;
     r->done_mask |= 1u << o;
-    file_of(r)->ckpt_dirty = true;
+    rec_tail_file(r)->ckpt_dirty = true;
 }
 
 static int64_t backoff_ms(const struct lf_retry_conf *rc, uint32_t attempts)
@@ -216,7 +198,7 @@ void agent_schedule_retry(struct lf_agent *a, size_t o, struct lf_rec *r)
         s->cap_retries = cap;
     }
     s->retries[s->nretries++] =
-        (struct retry_item){.rec = r, .due_ms = agent_mono_ms() + backoff_ms(rc, r->pub.attempts)};
+        (struct retry_item){.rec = r, .due_ms = lf_mono_ms() + backoff_ms(rc, r->pub.attempts)};
     a->stats.records_retried++;
 }
 
@@ -235,7 +217,7 @@ static void take_acks(struct lf_agent *a, size_t o)
     struct lf_ack *acks;
     struct rec_list spool_done = {0};
     size_t n = lf_output_take_acks(a->outs[o].ins, &acks);
-    int64_t now = agent_mono_ms(); /* once per batch of outcomes */
+    int64_t now = lf_mono_ms(); /* once per batch of outcomes */
     for (size_t i = 0; i < n; i++) {
         flow_on_ack(a, o, &acks[i], now, &spool_done);
     }
@@ -245,7 +227,7 @@ static void take_acks(struct lf_agent *a, size_t o)
     }
     flow_spool_done(a, o, &spool_done);
     free(spool_done.v);
-    flow_drain(a, o, now);
+    flow_drain(a, o);
     for (size_t i = 0; i < n; i++) {
         free(acks[i].reason);
     }
@@ -307,7 +289,7 @@ static void begin_shutdown(struct lf_agent *a)
         return;
     }
     a->stopping = true;
-    a->stop_deadline_ms = agent_mono_ms() + a->cfg->agent.shutdown_timeout_ms;
+    a->stop_deadline_ms = lf_mono_ms() + a->cfg->agent.shutdown_timeout_ms;
     lf_log_info(&a->log,
                 "shutting down: reading stopped, waiting up to %lld ms for %zu bytes "
                 "of records in flight",
@@ -351,7 +333,7 @@ static void handle_tick(struct lf_agent *a)
     uint64_t expirations;
     ssize_t r = read(a->timerfd, &expirations, sizeof(expirations));
     (void)r;
-    int64_t now = agent_mono_ms();
+    int64_t now = lf_mono_ms();
     resend_due_retries(a, now);
     for (size_t i = 0; i < a->nins && !a->stopping; i++) {
         lf_tail_tick(a->ins[i].tail, now);
@@ -421,7 +403,7 @@ static void dispatch(struct lf_agent *a, struct epoll_event *ev)
 
 static void drain_outputs(struct lf_agent *a)
 {
-    int64_t left = a->stop_deadline_ms - agent_mono_ms();
+    int64_t left = a->stop_deadline_ms - lf_mono_ms();
     int flush_ms = left > 1000 ? (int)left : 1000;
     for (size_t o = 0; o < a->nouts; o++) {
         lf_output_stop(a->outs[o].ins, flush_ms);
@@ -434,7 +416,7 @@ int lf_agent_run(struct lf_agent *a)
 {
     bool more = true;
     while (true) {
-        if (a->stopping && (!any_pending(a) || agent_mono_ms() >= a->stop_deadline_ms)) {
+        if (a->stopping && (!any_pending(a) || lf_mono_ms() >= a->stop_deadline_ms)) {
             break;
         }
         if (a->stop_requests >= 2) {
@@ -650,7 +632,7 @@ int lf_agent_create(const struct lf_config *cfg, struct lf_agent **out)
         lf_agent_destroy(a);
         return rc;
     }
-    a->next_ckpt_ms = agent_mono_ms() + cfg->agent.checkpoint_interval_ms;
+    a->next_ckpt_ms = lf_mono_ms() + cfg->agent.checkpoint_interval_ms;
     save_checkpoints(a); /* remember identities of files seen at start */
     lf_log_info(&a->log, "started: %zu input(s), %zu output(s), state in %s", a->nins, a->nouts,
                 cfg->agent.state_dir);

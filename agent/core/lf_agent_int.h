@@ -63,7 +63,6 @@ struct out_slot {
     bool blocked;             /* the spool refuses appends (full in block mode, ENOSPC) */
     int64_t retry_append_ms;  /* while blocked: next append attempt */
     uint64_t dropped_seen;    /* spool drop_oldest count already reported */
-    uint64_t spooled, drained;
 };
 
 struct input_slot {
@@ -94,9 +93,16 @@ struct lf_agent {
     struct lf_agent_stats stats;
 };
 
+struct lf_tail_file;
+
+/* The tail file a log-file record belongs to (track is its first member); NULL for a
+ * record read back from a spool. */
+static inline struct lf_tail_file *rec_tail_file(const struct lf_rec *r)
+{
+    return (struct lf_tail_file *)r->file;
+}
+
 /* lf_agent.c */
-int64_t agent_mono_ms(void);
-int64_t agent_wall_ms(void);
 int agent_batch_add(struct out_slot *s, struct lf_rec *r);
 void agent_finish_for_output(struct lf_agent *a, struct lf_rec *r, size_t o);
 /* Writes r to the output's dead-letter file; true when it is durable-pending (the caller
@@ -120,7 +126,7 @@ void flow_spool_done(struct lf_agent *a, size_t o, struct rec_list *done);
 /* Tick: stall detection, breaker timers, spill to the spool, group commit, drain. */
 void flow_tick(struct lf_agent *a, size_t o, int64_t now);
 /* After acks: keep the drain window full. */
-void flow_drain(struct lf_agent *a, size_t o, int64_t now);
+void flow_drain(struct lf_agent *a, size_t o);
 /* Appends spill to the spool and, per buffer.fsync, makes it durable (end of a turn). */
 void flow_commit(struct lf_agent *a, size_t o, bool force_sync);
 /* True when output o refuses more records for now (its spool is blocked). */

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "lf_agent_int.h"
+#include "lf_clock.h"
 #include "logferry/lf_err.h"
 #include "tail.h"
 
@@ -63,14 +64,9 @@ static int spill_cmp(const void *pa, const void *pb)
 
 /* ---- spool records -------------------------------------------------------------------- */
 
-static struct lf_tail_file *file_of(const struct lf_rec *r)
-{
-    return (struct lf_tail_file *)r->file; /* track is the first member */
-}
-
 static void to_frame(const struct lf_rec *r, struct lf_spool_rec *f)
 {
-    const struct lf_tail_file *tf = file_of(r);
+    const struct lf_tail_file *tf = rec_tail_file(r);
     *f = (struct lf_spool_rec){
         .payload = r->pub.payload,
         .payload_len = r->pub.payload_len,
@@ -166,7 +162,6 @@ int flow_open(struct lf_agent *a, size_t o)
 void flow_close(struct lf_agent *a, size_t o)
 {
     struct out_slot *s = &a->outs[o];
-    (void)a;
     if (s->spool) {
         lf_spool_close(s->spool);
     }
@@ -281,7 +276,6 @@ static void spill_append(struct lf_agent *a, size_t o)
         if (rc != LF_OK || list_add(&s->unsynced, s->spill.v[done]) != LF_OK) {
             break;
         }
-        s->spooled++;
         a->stats.records_spooled++;
     }
     memmove(s->spill.v, s->spill.v + done, (s->spill.n - done) * sizeof(*s->spill.v));
@@ -326,7 +320,7 @@ void flow_commit(struct lf_agent *a, size_t o, bool force_sync)
 {
     struct out_slot *s = &a->outs[o];
     if (s->spill.n) {
-        int64_t now = agent_mono_ms();
+        int64_t now = lf_mono_ms();
         bool retry_due = !s->blocked || now >= s->retry_append_ms || a->stopping;
         if (retry_due && !spill_held(a, s, now)) {
             spill_append(a, o);
@@ -381,10 +375,8 @@ static void on_spool_record_ack(struct lf_agent *a, size_t o, struct lf_rec *r, 
 void flow_spool_done(struct lf_agent *a, size_t o, struct rec_list *done)
 {
     struct out_slot *s = &a->outs[o];
-    (void)a;
     for (size_t i = 0; i < done->n; i++) {
         lf_spool_ack(s->spool, pos_of(done->v[i]));
-        s->drained++;
         a->stats.records_drained++;
         free(done->v[i]);
     }
@@ -420,7 +412,7 @@ void flow_on_ack(struct lf_agent *a, size_t o, struct lf_ack *ack, int64_t now,
         break;
     default:
         if (!r->first_failure_ms) {
-            r->first_failure_ms = agent_wall_ms();
+            r->first_failure_ms = lf_wall_ms();
         }
         if (!a->stopping) {
             breaker_failed(a, o, now);
@@ -459,7 +451,7 @@ static bool push_from_spool(struct lf_agent *a, size_t o, size_t max)
     }
     if (pushed) {
         if (s->inflight + s->drain_inflight == 0) {
-            s->last_outcome_ms = agent_mono_ms();
+            s->last_outcome_ms = lf_mono_ms();
         }
         s->drain_inflight += pushed;
         if (lf_output_push(s->ins, s->batch, s->nbatch) != LF_OK) {
@@ -470,10 +462,9 @@ static bool push_from_spool(struct lf_agent *a, size_t o, size_t max)
     return pushed > 0;
 }
 
-void flow_drain(struct lf_agent *a, size_t o, int64_t now)
+void flow_drain(struct lf_agent *a, size_t o)
 {
     struct out_slot *s = &a->outs[o];
-    (void)now;
     if (a->stopping || s->nbatch) {
         return; /* nbatch: log-file records of this turn are pushed first */
     }
@@ -513,7 +504,7 @@ void flow_tick(struct lf_agent *a, size_t o, int64_t now)
         lf_log_info(&a->log, "output %s: breaker half-open; sending a probe", s->conf->name);
     }
     flow_commit(a, o, true);
-    flow_drain(a, o, now);
+    flow_drain(a, o);
 }
 
 void flow_shutdown(struct lf_agent *a, size_t o)

@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "lf_clock.h"
 #include "logferry/lf_err.h"
 
 #define OUT_BATCH   1024
@@ -66,13 +66,6 @@ static void efd_drain(int fd)
     uint64_t v;
     ssize_t r = read(fd, &v, sizeof(v));
     (void)r;
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- plugin-facing API ------------------------------------------------------------ */
@@ -267,7 +260,7 @@ static void *worker_main(void *arg)
     }
     struct worker_batch *b = calloc(1, sizeof(*b));
     bool stop = false;
-    int64_t next_tick = mono_ms() + OUT_TICK_MS;
+    int64_t next_tick = lf_mono_ms() + OUT_TICK_MS;
     while (b) {
         bool have = worker_fill(o, b, &stop);
         if (stop) {
@@ -278,10 +271,10 @@ static void *worker_main(void *arg)
             worker_submit(o, b);
         }
         bool progressed = b->off > before;
-        int64_t now = mono_ms();
+        int64_t now = lf_mono_ms();
         int timeout = progressed ? 0 : (int)(next_tick > now ? next_tick - now : 0);
         bool fd_ready = worker_wait(o, timeout);
-        now = mono_ms();
+        now = lf_mono_ms();
         if (fd_ready || now >= next_tick) {
             if (o->plugin->service) {
                 o->plugin->service(o->state);
@@ -438,11 +431,6 @@ void lf_output_purge(struct lf_out_instance *o)
     o->purge_req = true;
     pthread_mutex_unlock(&o->mu);
     efd_signal(o->worker_efd);
-}
-
-bool lf_output_ready(const struct lf_out_instance *o)
-{
-    return __atomic_load_n(&o->ready, __ATOMIC_RELAXED);
 }
 
 void lf_output_stop(struct lf_out_instance *o, int timeout_ms)

@@ -75,8 +75,6 @@ size_t lf_output_queued(struct lf_out_instance *o);
  * not given to the plugin, and the plugin to do the same with what its client holds
  * (lf_output_plugin.purge). Used when the output's breaker opens. */
 void lf_output_purge(struct lf_out_instance *o);
-/* The plugin's last lf_out_set_ready() value. */
-bool lf_output_ready(const struct lf_out_instance *o);
 /* Tells the worker to flush within timeout_ms and exit; joins it; destroys the plugin
  * state. Acks produced by the flush remain takeable. */
 void lf_output_stop(struct lf_out_instance *o, int timeout_ms);

@@ -29,19 +29,11 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
 #include "logferry/lf_err.h"
 #include "logferry/lf_log.h"
-
-int64_t tail_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- identity --------------------------------------------------------------------- */
 
@@ -161,7 +153,7 @@ static int file_alloc(struct lf_tail *t, const char *path, int fd, struct lf_tai
     f->fd = fd;
     t->nopen++; /* f owns fd now */
     f->partial_since = -1;
-    f->last_data_ms = tail_now_ms();
+    f->last_data_ms = lf_mono_ms();
     lf_buf_init(&f->carry, t->conf->max_line_bytes + 1);
     f->path = strdup(path);
     if (!f->path) {
@@ -258,7 +250,7 @@ int lf_tail_create(const struct lf_input_conf *conf, int index, struct lf_ckpt_s
         return rc;
     }
     tail_resume_rotated(t);
-    int64_t now = tail_now_ms();
+    int64_t now = lf_mono_ms();
     t->next_rescan_ms = now + conf->rescan_interval_ms;
     t->next_poll_ms = now + conf->poll_interval_ms;
     *out = t;
@@ -394,7 +386,7 @@ static int file_gone(struct lf_tail_file *f)
                 "%s: gone while closed (deleted, or moved out of the watched directories); "
                 "read up to offset %llu, bytes written after the close are lost",
                 f->path, (unsigned long long)f->read_offset);
-    int rc = emit_partial(f, tail_now_ms());
+    int rc = emit_partial(f, lf_mono_ms());
     if (rc == LF_OK) {
         rc = flush_ml(f);
     }
@@ -654,7 +646,7 @@ static int read_file(struct lf_tail_file *f, size_t *budget)
             return n < 0 ? LF_EIO : LF_OK;
         }
         uint64_t off = f->read_offset;
-        int64_t now = tail_now_ms();
+        int64_t now = lf_mono_ms();
         f->read_offset += (uint64_t)n;
         f->last_data_ms = now;
         f->eof = false;
@@ -721,7 +713,7 @@ int lf_tail_read(struct lf_tail *t, size_t budget, bool *more)
 int lf_tail_flush_pending(struct lf_tail *t, int64_t now, bool force)
 {
     if (force) {
-        now = tail_now_ms(); /* callers at shutdown may pass 0 */
+        now = lf_mono_ms(); /* callers at shutdown may pass 0 */
     }
     for (size_t i = 0; i < t->nfiles; i++) {
         struct lf_tail_file *f = t->files[i];

@@ -5,6 +5,7 @@
 #ifndef LF_TAIL_INT_H
 #define LF_TAIL_INT_H
 
+#include "lf_clock.h"
 #include "tail.h"
 
 struct tail_dir {
@@ -24,7 +25,6 @@ enum tail_open_mode {
     TAIL_OPEN_ORPHAN,  /* rotated while stopped: only from a matching checkpoint */
 };
 
-int64_t tail_now_ms(void);
 /* Opens path (or takes fd if >= 0), identifies and positions it, adds it to t->files.
  * Returns LF_OK, LF_EIO (cannot open: logged), LF_EAGAIN (orphan without a matching
  * checkpoint: not added) or LF_ENOMEM. */

@@ -703,7 +703,7 @@ char *tail_find_inode(struct lf_tail *t, const struct lf_tail_file *f)
 void tail_resume_rotated(struct lf_tail *t)
 {
     char dir[PATH_MAX];
-    int64_t now = tail_now_ms();
+    int64_t now = lf_mono_ms();
     size_t n = t->ckpt->n;
     /* Copy the keys: opening files adds entries to the store. */
     struct lf_ckpt_entry *v = malloc((n ? n : 1) * sizeof(*v));
