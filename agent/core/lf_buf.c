@@ -8,10 +8,12 @@
  */
 #include "lf_buf.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -247,6 +249,22 @@ size_t lf_json_escape_to(char *o, const char *s, size_t n)
         i++;
     }
     return (size_t)(o - start);
+}
+
+int lf_buf_write_fd(const struct lf_buf *b, int fd)
+{
+    size_t off = 0;
+    while (off < b->len) {
+        ssize_t w = write(fd, b->data + off, b->len - off);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            return errno == ENOSPC ? LF_ENOSPC : LF_EIO;
+        }
+        off += (size_t)w;
+    }
+    return LF_OK;
 }
 
 int lf_buf_append_json_escaped(struct lf_buf *b, const char *s, size_t n)

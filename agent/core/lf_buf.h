@@ -27,6 +27,9 @@ int lf_buf_append(struct lf_buf *b, const void *p, size_t n);
 int lf_buf_append_str(struct lf_buf *b, const char *s);
 int lf_buf_append_char(struct lf_buf *b, char c);
 int lf_buf_printf(struct lf_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Writes all of b to fd, retrying after EINTR and short writes. LF_OK, LF_ENOSPC or
+ * LF_EIO (errno tells why). */
+int lf_buf_write_fd(const struct lf_buf *b, int fd);
 /* Appends s as a JSON string body (no surrounding quotes): escapes ", \, control bytes,
  * and invalid UTF-8 bytes as \u00XX of the byte value... see lf_buf.c for the exact rule. */
 int lf_buf_append_json_escaped(struct lf_buf *b, const char *s, size_t n);

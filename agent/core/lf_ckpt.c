@@ -289,18 +289,7 @@ static int write_temp(struct lf_ckpt_store *s, char *tmp, size_t cap)
         lf_buf_fini(&b);
         return errno == ENOSPC ? LF_ENOSPC : LF_EIO;
     }
-    size_t off = 0;
-    while (off < b.len) {
-        ssize_t w = write(fd, b.data + off, b.len - off);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            rc = errno == ENOSPC ? LF_ENOSPC : LF_EIO;
-            break;
-        }
-        off += (size_t)w;
-    }
+    rc = lf_buf_write_fd(&b, fd);
     if (rc == LF_OK && fsync(fd) != 0) {
         rc = LF_EIO;
     }

@@ -62,17 +62,8 @@ int lf_dlq_write(struct lf_dlq *d, const struct lf_record *rec, const char *reas
     lf_buf_append_str(&b, "\",\"record\":");
     lf_buf_append(&b, rec->payload, rec->payload_len);
     int rc = lf_buf_append_str(&b, "}\n");
-    size_t off = 0;
-    while (rc == LF_OK && off < b.len) {
-        ssize_t w = write(d->fd, b.data + off, b.len - off);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            rc = errno == ENOSPC ? LF_ENOSPC : LF_EIO;
-            break;
-        }
-        off += (size_t)w;
+    if (rc == LF_OK) {
+        rc = lf_buf_write_fd(&b, d->fd);
     }
     lf_buf_fini(&b);
     d->unsynced = true;
