@@ -100,7 +100,7 @@ static int on_record(void *ctx, struct lf_tail_file *f, const char *text, size_t
         .input = f->tail->conf->name,
         .id_hex = id,
         .offset = start,
-        .read_time_ms = lf_wall_ms(),
+        .read_time_ms = a->turn_wall_ms, /* one clock read per turn, not per record */
         .fields = &f->tail->conf->fields,
         .flags = (flags & LF_ML_TRUNCATED) ? LF_META_TRUNCATED : 0,
     };
@@ -431,6 +431,7 @@ int lf_agent_run(struct lf_agent *a)
             lf_log_errno(LF_LOG_ERROR, &a->log, "epoll_wait");
             break;
         }
+        a->turn_wall_ms = lf_wall_ms();
         for (int i = 0; i < n; i++) {
             dispatch(a, &evs[i]);
         }
@@ -607,6 +608,7 @@ int lf_agent_create(const struct lf_config *cfg, struct lf_agent **out)
         return LF_ENOMEM;
     }
     a->cfg = cfg;
+    a->turn_wall_ms = lf_wall_ms();
     a->log.prefix = "[agent]";
     a->log.level = (enum lf_log_level)cfg->agent.log_level;
     a->epfd = a->sigfd = a->timerfd = a->inofd = a->lockfd = a->stop_efd = -1;

@@ -89,6 +89,7 @@ struct lf_agent {
     int stop_requests; /* signals received */
     int64_t stop_deadline_ms;
     int64_t next_ckpt_ms;
+    int64_t turn_wall_ms; /* wall clock at the start of this loop turn: records' read time */
     int stop_efd;
     struct lf_agent_stats stats;
 };
