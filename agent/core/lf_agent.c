@@ -29,6 +29,7 @@
 #include "lf_ckpt.h"
 #include "lf_clock.h"
 #include "lf_dlq.h"
+#include "lf_fsutil.h"
 #include "lf_output.h"
 #include "lf_rec.h"
 #include "lf_recid.h"
@@ -468,27 +469,11 @@ void lf_agent_get_stats(const struct lf_agent *a, struct lf_agent_stats *st)
 
 /* ---- setup ------------------------------------------------------------------------ */
 
-static int mkdir_p(const char *path)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof(tmp), "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0750) != 0 && errno != EEXIST) {
-                return LF_EIO;
-            }
-            *p = '/';
-        }
-    }
-    return mkdir(tmp, 0750) == 0 || errno == EEXIST ? LF_OK : LF_EIO;
-}
-
 static int lock_state_dir(struct lf_agent *a)
 {
     const char *dir = a->cfg->agent.state_dir;
     char path[4096];
-    if (mkdir_p(dir) != LF_OK) {
+    if (lf_mkdir_p(dir) != LF_OK) {
         lf_log_errno(LF_LOG_ERROR, &a->log, "cannot create state_dir %s", dir);
         return LF_EIO;
     }

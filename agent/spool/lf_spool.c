@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lf_fsutil.h"
 #include "logferry/lf_err.h"
 #include "spool_int.h"
 
@@ -247,34 +248,6 @@ static int recover(struct lf_spool *s)
     return rc;
 }
 
-/* mkdir -p for the spool directory (its parents are <state_dir>/spool). */
-static int make_dirs(const struct lf_spool *s)
-{
-    char *p = strdup(s->dir);
-    int rc = LF_OK;
-    if (!p) {
-        return LF_ENOMEM;
-    }
-    for (char *q = p + 1;; q++) {
-        if (*q != '/' && *q != '\0') {
-            continue;
-        }
-        char c = *q;
-        *q = '\0';
-        if (mkdir(p, 0750) != 0 && errno != EEXIST) {
-            lf_log_errno(LF_LOG_ERROR, s->log, "spool: mkdir %s", p);
-            rc = LF_EIO;
-            break;
-        }
-        *q = c;
-        if (c == '\0') {
-            break;
-        }
-    }
-    free(p);
-    return rc;
-}
-
 static void set_opts(struct lf_spool *s, const struct lf_spool_opts *opts)
 {
     if (opts) {
@@ -302,7 +275,10 @@ int lf_spool_open(const char *dir, const struct lf_spool_opts *opts, const struc
     s->log = log;
     s->dir = strdup(dir);
     set_opts(s, opts);
-    int rc = s->dir ? make_dirs(s) : LF_ENOMEM;
+    int rc = s->dir ? lf_mkdir_p(dir) : LF_ENOMEM;
+    if (rc == LF_EIO) {
+        lf_log_errno(LF_LOG_ERROR, log, "spool: mkdir -p %s", dir);
+    }
     if (rc == LF_OK) {
         s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (s->dirfd < 0) {
