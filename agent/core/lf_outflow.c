@@ -249,8 +249,13 @@ static bool spill_held(const struct lf_agent *a, const struct out_slot *s, int64
            now - s->opened_ms < a->cfg->breaker.stall_timeout_ms;
 }
 
+/* Only drop_oldest drops; lf_spool_get_stats reads a frame header from disk, so the
+ * other mode does not pay it on every append. */
 static void note_dropped(struct lf_agent *a, struct out_slot *s)
 {
+    if (a->cfg->buffer.when_full != LF_SPOOL_DROP_OLDEST) {
+        return;
+    }
     struct lf_spool_stats st;
     lf_spool_get_stats(s->spool, &st);
     if (st.dropped_records > s->dropped_seen) {
