@@ -1,0 +1,25 @@
+/* lf_failalloc.h - allocation-failure injection for tests (no production code changes).
+ *
+ * A test executable linked with lf_failalloc_dep has malloc, calloc and realloc wrapped
+ * (ld --wrap) in every object linked into it, the core library included; libc's own
+ * allocations are not affected. By default every call goes through. lf_failalloc_arm(k, n)
+ * makes the k-th call from now (0 = the next one) and the n-1 after it return NULL, so a
+ * test can fail exactly the allocation it aims at and check that nothing is lost. Calls are
+ * counted so a test can first measure how many allocations a step makes.
+ * Not thread-safe beyond atomic counting: arm it where one thread allocates.
+ */
+#ifndef LF_FAILALLOC_H
+#define LF_FAILALLOC_H
+
+#include <stdint.h>
+
+/* Fails `count` allocations starting `skip` calls from now. */
+void lf_failalloc_arm(uint64_t skip, uint64_t count);
+/* Lets every allocation through again. */
+void lf_failalloc_disarm(void);
+/* Allocation calls (malloc, calloc, realloc) seen since the start of the process. */
+uint64_t lf_failalloc_calls(void);
+/* Allocations failed on purpose since the start of the process. */
+uint64_t lf_failalloc_failed(void);
+
+#endif
