@@ -1,10 +1,12 @@
-/* lf_agent.c - the main loop: read, parse, route, track acks, retry, checkpoint, drain.
+/* lf_agent.c - the agent: setup, and the epoll loop that drives the pipeline.
  *
  * One thread (the caller of lf_agent_run) owns all of this state. It waits in epoll on
  * a signalfd (TERM, INT, HUP), a timerfd tick (retries, multi-line deadlines, checkpoint
- * interval, safety poll), an inotify fd (appends) and one eventfd per output (acks).
- * Reading stops while the records held in memory exceed agent.memory_limit: the reader
- * simply does not read, and the log files are the buffer.
+ * interval, safety poll), an inotify fd (appends) and one ack fd per output path. The
+ * data flow itself lives in agent/pipeline/: tails emit into the router, the router hands
+ * records to the tracker and the output paths, the output paths report what is done to
+ * the tracker, the checkpoint policy writes the store. Reading stops while the records
+ * held in memory exceed agent.memory_limit: the log files are the buffer then.
  */
 #include "lf_agent.h"
 
@@ -18,270 +20,71 @@
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <sys/timerfd.h>
-#include <time.h>
 #include <unistd.h>
-#include <xxhash.h>
 
-#include "lf_acktrack.h"
-#include "lf_agent_int.h"
-#include "lf_ckpt.h"
+#include "lf_ckpt_policy.h"
 #include "lf_clock.h"
-#include "lf_dlq.h"
 #include "lf_fsutil.h"
-#include "lf_output.h"
-#include "lf_rec.h"
-#include "lf_recid.h"
+#include "lf_outpath.h"
+#include "lf_router.h"
+#include "lf_tracker.h"
 #include "logferry/lf_err.h"
 #include "tail.h"
 
-/* ---- records ---------------------------------------------------------------------- */
+#define TICK_MS     100
+#define READ_BUDGET (1u << 20) /* bytes read per loop turn before serving acks */
+#define MAX_OUTPUTS 32
 
-static void release_record(void *ctx, struct lf_rec *r)
-{
-    struct lf_agent *a = ctx;
-    a->live_bytes -= r->mem;
-    free(r);
-}
+enum ev_tag {
+    EV_SIGNAL = 1,
+    EV_TIMER,
+    EV_INOTIFY,
+    EV_STOP,
+    EV_OUTPUT_BASE = 16, /* + output index */
+};
 
-int agent_batch_add(struct out_slot *s, struct lf_rec *r)
-{
-    if (s->nbatch == s->cap_batch) {
-        size_t cap = s->cap_batch ? s->cap_batch * 2 : 256;
-        struct lf_record **b = realloc(s->batch, cap * sizeof(*b));
-        if (!b) {
-            return LF_ENOMEM;
-        }
-        s->batch = b;
-        s->cap_batch = cap;
-    }
-    s->batch[s->nbatch++] = &r->pub;
-    return LF_OK;
-}
+struct lf_agent {
+    const struct lf_config *cfg;
+    struct lf_log_ctx log;
+    int epfd, sigfd, timerfd, inofd, lockfd, stop_efd;
+    struct lf_ckpt_store *ckpt;
+    struct lf_ckpt_policy ckpt_policy;
+    struct lf_rec_budget budget;
+    struct lf_tracker *tracker;
+    struct lf_outpath *outs[MAX_OUTPUTS];
+    size_t nouts;
+    struct lf_router *router;
+    struct lf_tail **tails;
+    size_t ntails;
+    bool paused;
+    bool stopping;
+    int stop_requests; /* signals received */
+    int64_t stop_deadline_ms;
+};
 
-static int route_record(struct lf_agent *a, struct lf_rec *r)
-{
-    for (size_t o = 0; o < a->nouts; o++) {
-        if ((r->route_mask & (1u << o)) && flow_route(a, o, r) != LF_OK) {
-            return LF_ENOMEM;
-        }
-    }
-    return LF_OK;
-}
+/* ---- the steps of a loop turn ------------------------------------------------------- */
 
-/* End of a turn: hands this turn's records to the outputs, spills to the spools. */
-static void push_batches(struct lf_agent *a)
+static void end_turn(struct lf_agent *a)
 {
     int64_t now = lf_mono_ms();
     for (size_t o = 0; o < a->nouts; o++) {
-        struct out_slot *s = &a->outs[o];
-        if (s->nbatch) {
-            flow_pushed(a, o, s->nbatch, now);
-            if (lf_output_push(s->ins, s->batch, s->nbatch) != LF_OK) {
-                lf_log_error(&a->log, "out of memory queueing records for %s", s->conf->name);
-            }
-        }
-        s->nbatch = 0;
-        flow_commit(a, o, false);
+        lf_outpath_end_turn(a->outs[o], now);
     }
 }
 
-/* The tail's emit callback: parse, encode, make the record, route it. */
-static int on_record(void *ctx, struct lf_tail_file *f, const char *text, size_t len,
-                     uint64_t start, uint64_t end, unsigned flags)
+static void save_checkpoints(struct lf_agent *a, int64_t now)
 {
-    struct lf_agent *a = ctx;
-    struct input_slot *in = &a->ins[f->tail->index];
-    char id[LF_RECORD_ID_HEX];
-    lf_record_make_id(&f->id, start, id);
-    struct lf_event_meta meta = {
-        .host_name = a->host,
-        .path = f->path,
-        .input = f->tail->conf->name,
-        .id_hex = id,
-        .offset = start,
-        .read_time_ms = a->turn_wall_ms, /* one clock read per turn, not per record */
-        .fields = &f->tail->conf->fields,
-        .flags = (flags & LF_ML_TRUNCATED) ? LF_META_TRUNCATED : 0,
-    };
-    enum lf_record_type type = (enum lf_record_type)f->tail->conf->type;
-    int64_t ts = meta.read_time_ms;
-    lf_buf_reset(&a->enc);
-    int rc = lf_parser_encode(in->parser, &meta, text, len, &a->enc, &type, &ts);
-    a->stats.records_read++;
-    if (rc < 0) {
-        return rc;
+    for (size_t i = 0; i < a->ntails; i++) {
+        lf_tail_checkpoint(a->tails[i]);
     }
-    unsigned mask = type < LF_TYPE_COUNT ? in->route_by_type[type] : 0;
-    if (rc == LF_PARSE_DROP || mask == 0) {
-        a->stats.records_filtered++;
-        return lf_track_skip(&f->track, end);
-    }
-    size_t mem = sizeof(struct lf_rec) + a->enc.len + 1;
-    struct lf_rec *r = malloc(mem);
-    if (!r) {
-        return LF_ENOMEM;
-    }
-    memset(r, 0, sizeof(*r));
-    memcpy(r->payload, a->enc.data, a->enc.len + 1);
-    r->pub.payload = r->payload;
-    r->pub.payload_len = a->enc.len;
-    r->pub.type = type;
-    memcpy(r->pub.id, id, sizeof(id));
-    r->pub.source = f->path;
-    r->pub.input = f->tail->conf->name;
-    r->pub.timestamp_ms = ts;
-    r->file = &f->track;
-    r->start_offset = start;
-    r->end_offset = end;
-    r->route_mask = mask;
-    r->mem = mem;
-    a->live_bytes += mem;
-    lf_track_push(&f->track, r);
-    return route_record(a, r);
+    lf_ckpt_policy_save(&a->ckpt_policy, now);
 }
 
-/* ---- acks, retries, dead letters ---------------------------------------------------- */
-
-void agent_finish_for_output(struct lf_agent *a, struct lf_rec *r, size_t o)
+static void on_outcomes(struct lf_agent *a, size_t o)
 {
-    (void)a;
-    r->done_mask |= 1u << o;
-    rec_tail_file(r)->ckpt_dirty = true;
-}
-
-static int64_t backoff_ms(const struct lf_retry_conf *rc, uint32_t attempts)
-{
-    int64_t wait = rc->backoff_ms;
-    for (uint32_t i = 1; i < attempts && wait < rc->max_backoff_ms; i++) {
-        wait *= rc->multiplier;
-    }
-    return wait < rc->max_backoff_ms ? wait : rc->max_backoff_ms;
-}
-
-bool agent_dead_letter(struct lf_agent *a, size_t o, struct lf_rec *r, const char *reason)
-{
-    struct out_slot *s = &a->outs[o];
-    if (s->dlq.fd < 0 && lf_dlq_open(a->cfg->agent.state_dir, s->conf->name, &s->dlq) != LF_OK) {
-        lf_log_errno(LF_LOG_ERROR, &a->log, "cannot open the dead-letter file of %s",
-                     s->conf->name);
-        return false; /* not acknowledged: the record stays and is re-read after restart */
-    }
-    if (lf_dlq_write(&s->dlq, &r->pub, reason) != LF_OK) {
-        lf_log_errno(LF_LOG_ERROR, &a->log, "cannot write dead letter to %s", s->dlq.path);
-        return false;
-    }
-    lf_log_warn(&a->log, "output %s: record %s dead-lettered: %s", s->conf->name, r->pub.id,
-                reason ? reason : "rejected");
-    a->stats.records_dead_lettered++;
-    return true;
-}
-
-void agent_schedule_retry(struct lf_agent *a, size_t o, struct lf_rec *r)
-{
-    struct out_slot *s = &a->outs[o];
-    const struct lf_retry_conf *rc = &s->conf->retry;
-    r->pub.attempts++;
-    if (rc->attempts > 0 && r->pub.attempts >= (uint32_t)rc->attempts) {
-        if (agent_dead_letter(a, o, r, "retries exhausted")) {
-            agent_finish_for_output(a, r, o);
-        }
-        return;
-    }
-    if (s->nretries == s->cap_retries) {
-        size_t cap = s->cap_retries ? s->cap_retries * 2 : 64;
-        struct retry_item *v = realloc(s->retries, cap * sizeof(*v));
-        if (!v) {
-            return; /* stays unacknowledged; re-read after restart */
-        }
-        s->retries = v;
-        s->cap_retries = cap;
-    }
-    s->retries[s->nretries++] =
-        (struct retry_item){.rec = r, .due_ms = lf_mono_ms() + backoff_ms(rc, r->pub.attempts)};
-    a->stats.records_retried++;
-}
-
-static void advance_all(struct lf_agent *a)
-{
-    for (size_t i = 0; i < a->nins; i++) {
-        struct lf_tail *t = a->ins[i].tail;
-        for (size_t k = 0; k < t->nfiles; k++) {
-            lf_track_advance(&t->files[k]->track, release_record, a);
-        }
-    }
-}
-
-static void take_acks(struct lf_agent *a, size_t o)
-{
-    struct lf_ack *acks;
-    struct rec_list spool_done = {0};
-    size_t n = lf_output_take_acks(a->outs[o].ins, &acks);
-    int64_t now = lf_mono_ms(); /* once per batch of outcomes */
-    for (size_t i = 0; i < n; i++) {
-        flow_on_ack(a, o, &acks[i], now, &spool_done);
-    }
-    /* Dead letters must be durable before checkpoints or the spool can pass them. */
-    if (a->outs[o].dlq.fd >= 0 && lf_dlq_sync(&a->outs[o].dlq) != LF_OK) {
-        lf_log_errno(LF_LOG_ERROR, &a->log, "fsync of %s", a->outs[o].dlq.path);
-    }
-    flow_spool_done(a, o, &spool_done);
-    free(spool_done.v);
-    flow_drain(a, o);
-    for (size_t i = 0; i < n; i++) {
-        free(acks[i].reason);
-    }
-    free(acks);
-    if (n) {
-        advance_all(a);
-    }
-}
-
-static void resend_due_retries(struct lf_agent *a, int64_t now)
-{
-    for (size_t o = 0; o < a->nouts; o++) {
-        struct out_slot *s = &a->outs[o];
-        size_t keep = 0;
-        for (size_t i = 0; i < s->nretries; i++) {
-            if (s->retries[i].due_ms <= now && !a->stopping &&
-                agent_batch_add(s, s->retries[i].rec) == LF_OK) {
-                continue;
-            } else {
-                s->retries[keep++] = s->retries[i];
-            }
-        }
-        s->nretries = keep;
-    }
-    push_batches(a);
-}
-
-/* ---- checkpoints ------------------------------------------------------------------ */
-
-static void save_checkpoints(struct lf_agent *a)
-{
-    for (size_t i = 0; i < a->nins; i++) {
-        struct lf_tail *t = a->ins[i].tail;
-        lf_tail_checkpoint(t);
-    }
-    if (lf_ckpt_save(a->ckpt) != LF_OK) {
-        lf_log_errno(LF_LOG_ERROR, &a->log, "cannot write checkpoints to %s", a->ckpt->file);
-    }
-}
-
-/* ---- loop ------------------------------------------------------------------------- */
-
-static bool any_pending(struct lf_agent *a)
-{
-    for (size_t i = 0; i < a->nins; i++) {
-        struct lf_tail *t = a->ins[i].tail;
-        for (size_t k = 0; k < t->nfiles; k++) {
-            if (t->files[k]->track.pending) {
-                return true;
-            }
-        }
-    }
-    return false;
+    lf_outpath_on_outcomes(a->outs[o], lf_mono_ms());
+    lf_tracker_advance(a->tracker);
 }
 
 static void begin_shutdown(struct lf_agent *a)
@@ -294,11 +97,14 @@ static void begin_shutdown(struct lf_agent *a)
     lf_log_info(&a->log,
                 "shutting down: reading stopped, waiting up to %lld ms for %zu bytes "
                 "of records in flight",
-                (long long)a->cfg->agent.shutdown_timeout_ms, a->live_bytes);
-    for (size_t i = 0; i < a->nins; i++) {
-        lf_tail_flush_pending(a->ins[i].tail, 0, true);
+                (long long)a->cfg->agent.shutdown_timeout_ms, a->budget.live_bytes);
+    for (size_t i = 0; i < a->ntails; i++) {
+        lf_tail_flush_pending(a->tails[i], 0, true);
     }
-    push_batches(a);
+    for (size_t o = 0; o < a->nouts; o++) {
+        lf_outpath_begin_shutdown(a->outs[o]);
+    }
+    end_turn(a);
 }
 
 static void handle_signal(struct lf_agent *a)
@@ -321,8 +127,8 @@ static void handle_inotify(struct lf_agent *a)
     while ((n = read(a->inofd, buf, sizeof(buf))) > 0) {
         for (char *p = buf; p < buf + n;) {
             struct inotify_event *ev = (struct inotify_event *)p;
-            for (size_t i = 0; i < a->nins; i++) {
-                lf_tail_on_inotify(a->ins[i].tail, ev);
+            for (size_t i = 0; i < a->ntails; i++) {
+                lf_tail_on_inotify(a->tails[i], ev);
             }
             p += sizeof(*ev) + ev->len;
         }
@@ -335,51 +141,64 @@ static void handle_tick(struct lf_agent *a)
     ssize_t r = read(a->timerfd, &expirations, sizeof(expirations));
     (void)r;
     int64_t now = lf_mono_ms();
-    resend_due_retries(a, now);
-    for (size_t i = 0; i < a->nins && !a->stopping; i++) {
-        lf_tail_tick(a->ins[i].tail, now);
-    }
-    push_batches(a);
     for (size_t o = 0; o < a->nouts; o++) {
-        flow_tick(a, o, now);
+        lf_outpath_tick(a->outs[o], now);
     }
-    advance_all(a);
-    if (now >= a->next_ckpt_ms) {
-        save_checkpoints(a);
-        a->next_ckpt_ms = now + a->cfg->agent.checkpoint_interval_ms;
+    for (size_t i = 0; i < a->ntails && !a->stopping; i++) {
+        lf_tail_tick(a->tails[i], now);
     }
+    end_turn(a);
+    lf_tracker_advance(a->tracker);
+    if (lf_ckpt_policy_due(&a->ckpt_policy, now)) {
+        save_checkpoints(a, now);
+    }
+}
+
+/* The outputs whose spool refuses records: inputs routed to them do not read. */
+static unsigned blocked_outputs(const struct lf_agent *a)
+{
+    unsigned blocked = 0;
+    for (size_t o = 0; o < a->nouts; o++) {
+        blocked |= lf_outpath_blocked(a->outs[o]) ? 1u << o : 0;
+    }
+    return blocked;
+}
+
+/* Memory limit with hysteresis: pause at the limit, resume below 75% so that pauses are
+ * not one record long. */
+static bool may_read(struct lf_agent *a)
+{
+    size_t limit = a->cfg->agent.memory_limit;
+    if (a->stopping) {
+        return false;
+    }
+    if (a->budget.live_bytes >= limit) {
+        a->paused = true;
+    } else if (!a->paused || a->budget.live_bytes <= limit / 4 * 3) {
+        a->paused = false;
+    }
+    return !a->paused;
 }
 
 static bool read_inputs(struct lf_agent *a)
 {
     bool more_any = false;
-    if (a->stopping) {
+    if (!may_read(a)) {
         return false;
     }
-    if (a->live_bytes >= a->cfg->agent.memory_limit) {
-        a->paused = true;
-        return false;
-    }
-    if (a->paused && a->live_bytes > a->cfg->agent.memory_limit / 4 * 3) {
-        return false; /* resume below 75% so pauses are not one record long */
-    }
-    a->paused = false;
-    unsigned blocked = 0;
-    for (size_t o = 0; o < a->nouts; o++) {
-        blocked |= flow_blocked(a, o) ? 1u << o : 0;
-    }
-    for (size_t i = 0; i < a->nins; i++) {
+    unsigned blocked = blocked_outputs(a);
+    for (size_t i = 0; i < a->ntails; i++) {
         bool more = false;
-        if (a->ins[i].route_any & blocked) {
+        if (lf_router_outputs_of(a->router, i) & blocked) {
             continue; /* buffer.when_full: block - the log file is the buffer */
         }
-        int rc = lf_tail_read(a->ins[i].tail, READ_BUDGET / a->nins + 1, &more);
+        int rc = lf_tail_read(a->tails[i], READ_BUDGET / a->ntails + 1, &more);
         if (rc != LF_OK) {
-            lf_log_error(&a->log, "input %s: %s", a->ins[i].tail->conf->name, lf_strerror(rc));
+            lf_log_error(&a->log, "input %s: %s", a->tails[i]->conf->name, lf_strerror(rc));
         }
         more_any = more_any || more;
     }
-    push_batches(a);
+    end_turn(a);
     return more_any;
 }
 
@@ -398,32 +217,46 @@ static void dispatch(struct lf_agent *a, struct epoll_event *ev)
         (void)r;
         begin_shutdown(a);
     } else if (tag >= EV_OUTPUT_BASE && tag - EV_OUTPUT_BASE < a->nouts) {
-        take_acks(a, tag - EV_OUTPUT_BASE);
+        on_outcomes(a, tag - EV_OUTPUT_BASE);
     }
 }
+
+/* ---- run ---------------------------------------------------------------------------- */
 
 static void drain_outputs(struct lf_agent *a)
 {
     int64_t left = a->stop_deadline_ms - lf_mono_ms();
     int flush_ms = left > 1000 ? (int)left : 1000;
     for (size_t o = 0; o < a->nouts; o++) {
-        lf_output_stop(a->outs[o].ins, flush_ms);
-        take_acks(a, o);
-        flow_shutdown(a, o);
+        lf_outpath_drain(a->outs[o], flush_ms);
     }
+    lf_tracker_advance(a->tracker);
+}
+
+static void log_totals(struct lf_agent *a)
+{
+    struct lf_agent_stats st;
+    lf_agent_get_stats(a, &st);
+    lf_log_info(&a->log,
+                "stopped: %llu records read, %llu deliveries, %llu retries, %llu "
+                "dead-lettered, %llu spooled, %llu drained from spools, breakers opened %llu "
+                "time(s)",
+                (unsigned long long)st.records_read, (unsigned long long)st.records_delivered,
+                (unsigned long long)st.records_retried,
+                (unsigned long long)st.records_dead_lettered,
+                (unsigned long long)st.records_spooled, (unsigned long long)st.records_drained,
+                (unsigned long long)st.breaker_opens);
 }
 
 int lf_agent_run(struct lf_agent *a)
 {
     bool more = true;
-    while (true) {
-        if (a->stopping && (!any_pending(a) || lf_mono_ms() >= a->stop_deadline_ms)) {
-            break;
-        }
+    while (!a->stopping ||
+           (lf_tracker_any_pending(a->tracker) && lf_mono_ms() < a->stop_deadline_ms)) {
         if (a->stop_requests >= 2) {
             lf_log_warn(&a->log, "second signal: exiting now; unacknowledged records will be "
                                  "read again after restart");
-            save_checkpoints(a);
+            save_checkpoints(a, lf_mono_ms());
             return LF_EXIT_FORCED;
         }
         struct epoll_event evs[16];
@@ -432,25 +265,15 @@ int lf_agent_run(struct lf_agent *a)
             lf_log_errno(LF_LOG_ERROR, &a->log, "epoll_wait");
             break;
         }
-        a->turn_wall_ms = lf_wall_ms();
+        lf_router_set_read_time(a->router, lf_wall_ms());
         for (int i = 0; i < n; i++) {
             dispatch(a, &evs[i]);
         }
         more = read_inputs(a) || (more && a->paused);
     }
     drain_outputs(a);
-    advance_all(a);
-    save_checkpoints(a);
-    lf_log_info(
-        &a->log,
-        "stopped: %llu records read, %llu deliveries, %llu retries, %llu "
-        "dead-lettered, %llu spooled, %llu drained from spools, breakers opened %llu "
-        "time(s)",
-        (unsigned long long)a->stats.records_read, (unsigned long long)a->stats.records_delivered,
-        (unsigned long long)a->stats.records_retried,
-        (unsigned long long)a->stats.records_dead_lettered,
-        (unsigned long long)a->stats.records_spooled, (unsigned long long)a->stats.records_drained,
-        (unsigned long long)a->stats.breaker_opens);
+    save_checkpoints(a, lf_mono_ms());
+    log_totals(a);
     return LF_EXIT_OK;
 }
 
@@ -463,8 +286,23 @@ void lf_agent_stop(struct lf_agent *a)
 
 void lf_agent_get_stats(const struct lf_agent *a, struct lf_agent_stats *st)
 {
-    *st = a->stats;
-    st->live_bytes = a->live_bytes;
+    struct lf_router_stats rs;
+    lf_router_get_stats(a->router, &rs);
+    *st = (struct lf_agent_stats){
+        .records_read = rs.records_read,
+        .records_filtered = rs.records_filtered,
+        .live_bytes = a->budget.live_bytes,
+    };
+    for (size_t o = 0; o < a->nouts; o++) {
+        struct lf_outpath_stats os;
+        lf_outpath_get_stats(a->outs[o], &os);
+        st->records_delivered += os.delivered;
+        st->records_retried += os.retried;
+        st->records_dead_lettered += os.dead_lettered;
+        st->records_spooled += os.spooled;
+        st->records_drained += os.drained;
+        st->breaker_opens += os.breaker_opens;
+    }
 }
 
 /* ---- setup ------------------------------------------------------------------------ */
@@ -521,66 +359,63 @@ static int setup_fds(struct lf_agent *a)
     return LF_OK;
 }
 
+static int setup_state(struct lf_agent *a)
+{
+    char err[1024];
+    int rc = lock_state_dir(a);
+    if (rc == LF_OK) {
+        rc = lf_ckpt_open(a->cfg->agent.state_dir, &a->ckpt, err, sizeof(err));
+        if (rc != LF_OK) {
+            lf_log_error(&a->log, "%s", err);
+        }
+    }
+    if (rc == LF_OK) {
+        rc = lf_tracker_create(lf_rec_release, &a->budget, &a->tracker);
+    }
+    if (rc == LF_OK) {
+        lf_ckpt_policy_init(&a->ckpt_policy, a->ckpt, a->tracker,
+                            a->cfg->agent.checkpoint_interval_ms, &a->log, lf_mono_ms());
+    }
+    return rc;
+}
+
 static int setup_outputs(struct lf_agent *a)
 {
-    const struct lf_config *c = a->cfg;
-    for (size_t o = 0; o < c->outputs.n; o++) {
-        const struct lf_output_conf *oc = lf_conf_output(c, o);
-        struct out_slot *s = &a->outs[o];
-        s->conf = oc;
-        s->dlq.fd = -1;
-        int rc = flow_open(a, o);
+    if (a->cfg->outputs.n > MAX_OUTPUTS) {
+        lf_log_error(&a->log, "at most %d outputs", MAX_OUTPUTS);
+        return LF_ECONFIG;
+    }
+    for (size_t o = 0; o < a->cfg->outputs.n; o++) {
+        int rc = lf_outpath_open(a->cfg, o, a->tracker, &a->log, &a->outs[o]);
         if (rc != LF_OK) {
-            return rc;
-        }
-        rc = lf_output_validate(oc, c->agent.name, c->agent.state_dir);
-        if (rc == LF_OK) {
-            rc = lf_output_start(oc, (int)o, c->agent.name, c->agent.state_dir,
-                                 (enum lf_log_level)c->agent.log_level, &s->ins);
-        }
-        if (rc != LF_OK) {
-            lf_log_error(&a->log, "output %s (%s): cannot start: %s", oc->name,
-                         oc->handle.desc->name, lf_strerror(rc));
             return rc;
         }
         a->nouts++;
-        if (add_fd(a, s->ins->ack_efd, EV_OUTPUT_BASE + (uint32_t)o) != LF_OK) {
+        if (add_fd(a, lf_outpath_ack_fd(a->outs[o]), EV_OUTPUT_BASE + (uint32_t)o) != LF_OK) {
             return LF_EIO;
         }
     }
-    return LF_OK;
+    return lf_router_create(a->cfg, a->tracker, a->outs, a->nouts, &a->budget, &a->log,
+                            &a->router);
 }
 
 static int setup_inputs(struct lf_agent *a)
 {
     const struct lf_config *c = a->cfg;
-    a->ins = calloc(c->inputs.n, sizeof(*a->ins));
-    if (!a->ins) {
+    struct lf_tail_sink sink;
+    lf_ckpt_policy_sink(&a->ckpt_policy, &sink);
+    lf_router_sink(a->router, &sink);
+    a->tails = calloc(c->inputs.n ? c->inputs.n : 1, sizeof(*a->tails));
+    if (!a->tails) {
         return LF_ENOMEM;
     }
     for (size_t i = 0; i < c->inputs.n; i++) {
-        const struct lf_input_conf *ic = lf_conf_input(c, i);
-        struct input_slot *in = &a->ins[i];
-        char err[512];
-        int rc = lf_parser_create(&ic->parser, &ic->filter, (enum lf_record_type)ic->type, err,
-                                  sizeof(err), &in->parser);
-        if (rc != LF_OK) {
-            lf_log_error(&a->log, "input %s: parser: %s", ic->name, err);
-            return rc;
-        }
-        for (int t = 0; t < LF_TYPE_COUNT; t++) {
-            for (size_t o = 0; o < a->nouts; o++) {
-                if (a->outs[o].conf->match_mask & (1u << t)) {
-                    in->route_by_type[t] |= 1u << o;
-                    in->route_any |= 1u << o;
-                }
-            }
-        }
-        rc = lf_tail_create(ic, (int)i, a->ckpt, a->inofd, on_record, a, &a->log, &in->tail);
+        int rc = lf_tail_create(lf_conf_input(c, i), (int)i, a->ckpt, a->inofd, &sink, &a->log,
+                                &a->tails[i]);
         if (rc != LF_OK) {
             return rc;
         }
-        a->nins++;
+        a->ntails++;
     }
     return LF_OK;
 }
@@ -588,24 +423,14 @@ static int setup_inputs(struct lf_agent *a)
 int lf_agent_create(const struct lf_config *cfg, struct lf_agent **out)
 {
     struct lf_agent *a = calloc(1, sizeof(*a));
-    char err[1024];
     if (!a) {
         return LF_ENOMEM;
     }
     a->cfg = cfg;
-    a->turn_wall_ms = lf_wall_ms();
     a->log.prefix = "[agent]";
     a->log.level = (enum lf_log_level)cfg->agent.log_level;
     a->epfd = a->sigfd = a->timerfd = a->inofd = a->lockfd = a->stop_efd = -1;
-    lf_buf_init(&a->enc, 0);
-    snprintf(a->host, sizeof(a->host), "%s", cfg->agent.name);
-    int rc = lock_state_dir(a);
-    if (rc == LF_OK) {
-        rc = lf_ckpt_open(cfg->agent.state_dir, &a->ckpt, err, sizeof(err));
-        if (rc != LF_OK) {
-            lf_log_error(&a->log, "%s", err);
-        }
-    }
+    int rc = setup_state(a);
     if (rc == LF_OK) {
         rc = setup_fds(a);
     }
@@ -619,10 +444,10 @@ int lf_agent_create(const struct lf_config *cfg, struct lf_agent **out)
         lf_agent_destroy(a);
         return rc;
     }
-    a->next_ckpt_ms = lf_mono_ms() + cfg->agent.checkpoint_interval_ms;
-    save_checkpoints(a); /* remember identities of files seen at start */
-    lf_log_info(&a->log, "started: %zu input(s), %zu output(s), state in %s", a->nins, a->nouts,
-                cfg->agent.state_dir);
+    lf_router_set_read_time(a->router, lf_wall_ms());
+    save_checkpoints(a, lf_mono_ms()); /* remember identities of files seen at start */
+    lf_log_info(&a->log, "started: %zu input(s), %zu output(s), state in %s", a->ntails,
+                a->nouts, cfg->agent.state_dir);
     *out = a;
     return LF_OK;
 }
@@ -634,43 +459,23 @@ static void close_fd(int fd)
     }
 }
 
+/* Order: the plugins stop before any record they may still read is freed; the tails
+ * close their files in the tracker, which releases what is left. */
 void lf_agent_destroy(struct lf_agent *a)
 {
     if (!a) {
         return;
     }
-    for (size_t o = 0; o < a->nouts; o++) {
-        lf_output_stop(a->outs[o].ins, 0);
+    for (size_t o = 0; o < a->nouts || (o < MAX_OUTPUTS && a->outs[o]); o++) {
+        lf_outpath_close(a->outs[o]);
     }
-    for (size_t i = 0; i < a->nins; i++) {
-        struct lf_tail *t = a->ins[i].tail;
-        for (size_t k = 0; t && k < t->nfiles; k++) {
-            lf_track_drop_all(&t->files[k]->track, release_record, a);
-        }
-        lf_tail_destroy(t);
-        lf_parser_destroy(a->ins[i].parser);
+    for (size_t i = 0; i < a->ntails; i++) {
+        lf_tail_destroy(a->tails[i]);
     }
-    free(a->ins);
-    for (size_t o = 0; o < MAX_OUTPUTS; o++) {
-        struct out_slot *s = &a->outs[o];
-        if (s->ins) {
-            struct lf_ack *acks;
-            size_t n = lf_output_take_acks(s->ins, &acks);
-            for (size_t i = 0; i < n; i++) {
-                free(acks[i].reason);
-            }
-            free(acks);
-            lf_output_destroy(s->ins);
-        }
-        if (s->conf) {
-            lf_dlq_close(&s->dlq);
-            flow_close(a, o);
-        }
-        free(s->batch);
-        free(s->retries);
-    }
+    free(a->tails);
+    lf_router_destroy(a->router);
+    lf_tracker_destroy(a->tracker);
     lf_ckpt_close(a->ckpt);
-    lf_buf_fini(&a->enc);
     close_fd(a->epfd);
     close_fd(a->sigfd);
     close_fd(a->timerfd);

@@ -22,25 +22,35 @@
 
 /* ---- pointer ring --------------------------------------------------------------- */
 
-static int ptrq_push(struct lf_ptrq *q, void *p)
+/* Makes room for n more pointers. LF_OK or LF_ENOMEM (then the queue is unchanged). */
+static int ptrq_reserve(struct lf_ptrq *q, size_t n)
 {
-    if (q->len == q->cap) {
-        size_t cap = q->cap ? q->cap * 2 : 256;
-        void **v = malloc(cap * sizeof(*v));
-        if (!v) {
-            return LF_ENOMEM;
-        }
-        for (size_t i = 0; i < q->len; i++) {
-            v[i] = q->v[(q->head + i) % q->cap];
-        }
-        free(q->v);
-        q->v = v;
-        q->cap = cap;
-        q->head = 0;
+    if (q->len + n <= q->cap) {
+        return LF_OK;
     }
+    size_t cap = q->cap ? q->cap * 2 : 256;
+    while (cap < q->len + n) {
+        cap *= 2;
+    }
+    void **v = malloc(cap * sizeof(*v));
+    if (!v) {
+        return LF_ENOMEM;
+    }
+    for (size_t i = 0; i < q->len; i++) {
+        v[i] = q->v[(q->head + i) % q->cap];
+    }
+    free(q->v);
+    q->v = v;
+    q->cap = cap;
+    q->head = 0;
+    return LF_OK;
+}
+
+/* Appends p; the caller reserved room. */
+static void ptrq_push(struct lf_ptrq *q, void *p)
+{
     q->v[(q->head + q->len) % q->cap] = p;
     q->len++;
-    return LF_OK;
 }
 
 static size_t ptrq_pop_many(struct lf_ptrq *q, void **out, size_t max)
@@ -391,14 +401,14 @@ int lf_output_start(const struct lf_output_conf *conf, int index, const char *ag
 
 int lf_output_push(struct lf_out_instance *o, struct lf_record *const *recs, size_t n)
 {
-    int rc = LF_OK;
     pthread_mutex_lock(&o->mu);
     bool was_empty = o->sendq.len == 0;
+    int rc = ptrq_reserve(&o->sendq, n);
     for (size_t i = 0; i < n && rc == LF_OK; i++) {
-        rc = ptrq_push(&o->sendq, recs[i]);
+        ptrq_push(&o->sendq, recs[i]);
     }
     pthread_mutex_unlock(&o->mu);
-    if (was_empty && n) {
+    if (was_empty && n && rc == LF_OK) {
         efd_signal(o->worker_efd);
     }
     return rc;

@@ -65,7 +65,9 @@ struct lf_out_instance {
  * Returns LF_OK or the plugin's error (the instance is destroyed then). */
 int lf_output_start(const struct lf_output_conf *conf, int index, const char *agent_name,
                     const char *state_dir, enum lf_log_level level, struct lf_out_instance **out);
-/* Hands n records to the worker (main thread). The records stay owned by the core. */
+/* Hands n records to the worker (main thread): all of them, or none on LF_ENOMEM (then
+ * the caller still holds them and must push them again later). The records stay owned
+ * by the core. */
 int lf_output_push(struct lf_out_instance *o, struct lf_record *const *recs, size_t n);
 /* Moves queued acks into *acks (caller frees the array and each reason). */
 size_t lf_output_take_acks(struct lf_out_instance *o, struct lf_ack **acks);

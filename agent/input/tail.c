@@ -85,6 +85,9 @@ static void file_free(struct lf_tail_file *f)
         f->tail->nopen--;
         f->tail->no_slot = false;
     }
+    if (f->key) {
+        f->tail->sink.file_close(f->tail->sink.files_ctx, f->key);
+    }
     lf_ml_destroy(f->ml);
     lf_buf_fini(&f->carry);
     free(f->path);
@@ -101,12 +104,26 @@ bool tail_wd_shared(const struct lf_tail *t, const struct lf_tail_file *f)
     return false;
 }
 
+size_t tail_pending(const struct lf_tail_file *f)
+{
+    return f->key ? f->tail->sink.pending(f->tail->sink.files_ctx, f->key) : 0;
+}
+
+void tail_remember(struct lf_tail_file *f, bool force)
+{
+    struct lf_tail *t = f->tail;
+    bool changed = force || f->ckpt_dirty || !f->in_ckpt;
+    f->in_ckpt = t->sink.remember(t->sink.files_ctx, f->key, &f->id, f->path, changed) == LF_OK;
+    f->ckpt_dirty = f->ckpt_dirty && !f->in_ckpt;
+}
+
 /* Positions f from its checkpoint, or per mode. Returns false for an orphan without a
  * usable checkpoint. */
 static bool file_position(struct lf_tail_file *f, uint64_t size, enum tail_open_mode mode)
 {
     struct lf_tail *t = f->tail;
-    struct lf_ckpt_entry *e = lf_ckpt_find(t->ckpt, f->id.dev, f->id.ino);
+    struct lf_ckpt_entry *e =
+        mode == TAIL_OPEN_RESTART ? NULL : lf_ckpt_find(t->ckpt, f->id.dev, f->id.ino);
     if (e && lf_tail_id_matches(f->fd, &e->id) && e->offset <= size) {
         f->id = e->id; /* keep the remembered fingerprint: ids stay stable */
         f->read_offset = e->offset;
@@ -123,7 +140,6 @@ static bool file_position(struct lf_tail_file *f, uint64_t size, enum tail_open_
     f->line_start = f->read_offset;
     f->head_len = f->id.fp_len;
     f->head_hash = f->id.fp_hash;
-    lf_track_init(&f->track, f->read_offset);
     return true;
 }
 
@@ -199,7 +215,8 @@ int tail_file_open(struct lf_tail *t, const char *path, int fd, enum tail_open_m
         file_free(f);
         return LF_EAGAIN;
     }
-    if (files_push(t, f) != LF_OK) {
+    if (t->sink.file_open(t->sink.files_ctx, &f->id, f->read_offset, &f->key) != LF_OK ||
+        files_push(t, f) != LF_OK) {
         file_free(f);
         return LF_ENOMEM;
     }
@@ -225,8 +242,8 @@ int tail_file_open(struct lf_tail *t, const char *path, int fd, enum tail_open_m
 }
 
 int lf_tail_create(const struct lf_input_conf *conf, int index, struct lf_ckpt_store *ckpt,
-                   int inotify_fd, lf_tail_emit_fn *emit, void *emit_ctx,
-                   const struct lf_log_ctx *log, struct lf_tail **out)
+                   int inotify_fd, const struct lf_tail_sink *sink, const struct lf_log_ctx *log,
+                   struct lf_tail **out)
 {
     struct lf_tail *t = calloc(1, sizeof(*t));
     if (!t) {
@@ -234,8 +251,7 @@ int lf_tail_create(const struct lf_input_conf *conf, int index, struct lf_ckpt_s
     }
     t->conf = conf;
     t->index = index;
-    t->emit = emit;
-    t->emit_ctx = emit_ctx;
+    t->sink = *sink;
     t->ckpt = ckpt;
     t->log = log;
     t->inofd = inotify_fd;
@@ -331,8 +347,7 @@ bool tail_file_closable(const struct lf_tail_file *f)
 void tail_file_close(struct lf_tail_file *f)
 {
     struct lf_tail *t = f->tail;
-    f->in_ckpt = lf_ckpt_set(t->ckpt, &f->id, f->path, f->track.committed) == LF_OK;
-    f->ckpt_dirty = !f->in_ckpt;
+    tail_remember(f, true);
     close(f->fd);
     f->fd = -1;
     t->nopen--;
@@ -390,7 +405,7 @@ static int file_gone(struct lf_tail_file *f)
     if (rc == LF_OK) {
         rc = flush_ml(f);
     }
-    lf_ckpt_remove(t->ckpt, f->id.dev, f->id.ino);
+    t->sink.forget(t->sink.files_ctx, f->id.dev, f->id.ino);
     f->retired = true;
     f->readable = false;
     f->ckpt_dirty = false;
@@ -464,7 +479,9 @@ static int ml_emit(void *ctx, const char *text, size_t len, uint64_t start, uint
                    unsigned flags)
 {
     struct emit_ctx *e = ctx;
-    return e->t->emit(e->t->emit_ctx, e->f, text, len, start, end, flags);
+    struct lf_tail_src src = {
+        .key = e->f->key, .path = e->f->path, .id = &e->f->id, .input = e->t->index};
+    return e->t->sink.emit(e->t->sink.emit_ctx, &src, text, len, start, end, flags);
 }
 
 static int push_line(struct lf_tail_file *f, const char *p, size_t len, uint64_t start,
@@ -590,12 +607,10 @@ static int file_restart(struct lf_tail_file *f)
     close(f->fd); /* the old identity only waits for acks: its slot goes to the new one */
     f->fd = -1;
     t->nopen--;
-    int orc = tail_file_open(t, f->path, fd, TAIL_OPEN_NEW, &nf);
+    /* The inode is the same, so the old checkpoint entry may match the new head if it is
+     * short: a truncated file is always read from 0. */
+    int orc = tail_file_open(t, f->path, fd, TAIL_OPEN_RESTART, &nf);
     if (orc == LF_OK) {
-        /* The inode is the same, so the old checkpoint entry may match the new head if it
-         * is short: a truncated file is always read from 0. */
-        nf->read_offset = nf->line_start = 0;
-        lf_track_init(&nf->track, 0);
         nf->ckpt_dirty = true;
         nf->orphan = f->orphan;
         if (nf->wd < 0) {
@@ -753,7 +768,7 @@ static bool orphan_done(struct lf_tail_file *f, int64_t now, int *rc)
         *rc = flush_ml(f);
     }
     return *rc == LF_OK && quiet >= c->rotate_wait_ms && f->partial_since < 0 &&
-           lf_ml_deadline(f->ml) < 0 && f->track.pending == 0;
+           lf_ml_deadline(f->ml) < 0 && tail_pending(f) == 0;
 }
 
 static void file_release(struct lf_tail *t, struct lf_tail_file *f, int64_t now)
@@ -763,9 +778,9 @@ static void file_release(struct lf_tail *t, struct lf_tail_file *f, int64_t now)
         bool deleted = f->fd >= 0 && fstat(f->fd, &st) == 0 && st.st_nlink == 0;
         if (deleted) {
             /* Gone for good: its inode may be reused, so forget its checkpoint now. */
-            lf_ckpt_remove(t->ckpt, f->id.dev, f->id.ino);
+            t->sink.forget(t->sink.files_ctx, f->id.dev, f->id.ino);
         } else {
-            lf_ckpt_set(t->ckpt, &f->id, f->path, f->track.committed);
+            tail_remember(f, true);
             tail_gone_add(t, f->id.dev, f->id.ino, now);
         }
         lf_log_info(t->log, "%s: rotated file read to its end (%llu bytes), released", f->path,
@@ -802,7 +817,7 @@ int lf_tail_tick(struct lf_tail *t, int64_t now)
     for (size_t i = 0; i < t->nfiles; i++) {
         struct lf_tail_file *f = t->files[i];
         int orc = LF_OK;
-        bool done = f->retired ? f->track.pending == 0 : f->orphan && orphan_done(f, now, &orc);
+        bool done = f->retired ? tail_pending(f) == 0 : f->orphan && orphan_done(f, now, &orc);
         if (rc == LF_OK) {
             rc = orc;
         }
@@ -848,10 +863,6 @@ void lf_tail_checkpoint(struct lf_tail *t)
         if (f->retired) {
             continue; /* its inode now belongs to the new identity */
         }
-        /* in_ckpt spares a lookup per idle file per checkpoint interval */
-        if (f->ckpt_dirty || !f->in_ckpt) {
-            f->in_ckpt = lf_ckpt_set(t->ckpt, &f->id, f->path, f->track.committed) == LF_OK;
-            f->ckpt_dirty = !f->in_ckpt;
-        }
+        tail_remember(f, false);
     }
 }

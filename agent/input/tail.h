@@ -3,11 +3,12 @@
  * The directories of every glob are watched (create, move, delete); each matched file is
  * opened, identified (device, inode, fingerprint of its first bytes), resumed from its
  * checkpoint or per start_at, and read in large blocks split into lines and handed to the
- * multi-line assembler, whose records go to the emit callback. A file renamed away or
+ * multi-line assembler, whose records go to the sink's emit callback. A file renamed away or
  * deleted keeps being read through its fd to EOF and is released only once its records
  * are acknowledged and no write came for rotate_wait. A truncated (copytruncate) file is
- * a new identity read from 0. Does not: parse, route or ack records (the agent does).
- * Main thread only.
+ * a new identity read from 0. Does not: parse, route or ack records, nor write the
+ * checkpoint store (it reads it to resume): all of that is its sink's (struct
+ * lf_tail_sink), which the tail knows only through a key per file. Main thread only.
  *
  * Open files: at most max_open_files fds per input. A file read to EOF may be closed
  * (after close_inactive without data, or as the least recently active one when another
@@ -23,7 +24,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lf_acktrack.h"
 #include "lf_buf.h"
 #include "lf_ckpt.h"
 #include "lf_conf.h"
@@ -32,8 +32,8 @@
 struct inotify_event;
 
 struct lf_tail_file {
-    struct lf_track_file track; /* first: records point here */
     struct lf_tail *tail;
+    uint64_t key; /* the sink's key of this file identity (file_open); 0 before */
     char *path;
     int fd; /* -1 while closed (idle, or over max_open_files) */
     int wd; /* inotify watch of the inode, -1 if none (kept while closed) */
@@ -43,8 +43,8 @@ struct lf_tail_file {
     struct lf_buf carry;   /* partial line */
     bool skipping;         /* inside an over-long line being skipped */
     bool readable;         /* may have unread bytes */
-    bool ckpt_dirty;       /* committed moved since the last checkpoint write */
-    bool in_ckpt;          /* the store has an entry for this identity */
+    bool ckpt_dirty;       /* its path changed since the sink last remembered it */
+    bool in_ckpt;          /* the sink remembered this identity */
     bool eof;              /* the last read reached the end of the file */
     bool orphan;           /* no glob path leads here any more: rotated away or deleted */
     bool retired;          /* truncated: content gone, only waits for its acks */
@@ -56,9 +56,38 @@ struct lf_tail_file {
     struct lf_ml *ml;
 };
 
-/* Receives each complete record. Returns LF_OK or an error (reading stops). */
-typedef int lf_tail_emit_fn(void *ctx, struct lf_tail_file *f, const char *text, size_t len,
-                            uint64_t start, uint64_t end, unsigned flags);
+/* The file a record comes from, as the tail tells its sink. All borrowed for the call. */
+struct lf_tail_src {
+    uint64_t key;                /* the sink's key (from file_open) */
+    const char *path;            /* current path */
+    const struct lf_file_id *id; /* identity (record ids are made from it) */
+    int input;                   /* the tail's index */
+};
+
+/* What the tail needs from its owner: where records go, and the bookkeeping of each file
+ * identity it follows. The tail never sees the state behind it. */
+struct lf_tail_sink {
+    void *emit_ctx;  /* for emit (the router) */
+    void *files_ctx; /* for the file bookkeeping below (the checkpoint policy) */
+    /* A complete record: bytes [start, end) of the file. LF_OK or an error (reading
+     * stops). */
+    int (*emit)(void *ctx, const struct lf_tail_src *src, const char *text, size_t len,
+                uint64_t start, uint64_t end, unsigned flags);
+    /* The tail follows a file identity from offset on. LF_OK with *key (never 0) set, or
+     * LF_ENOMEM. */
+    int (*file_open)(void *ctx, const struct lf_file_id *id, uint64_t offset, uint64_t *key);
+    /* The tail lets the file go (released, or the tail is destroyed). */
+    void (*file_close)(void *ctx, uint64_t key);
+    /* Records of the file that are not finished yet (a rotated file is released only at
+     * 0). */
+    size_t (*pending)(void *ctx, uint64_t key);
+    /* The identity lives at path: keep its checkpoint (with the done offset). force: the
+     * path changed or was never remembered. LF_OK or LF_ENOMEM. */
+    int (*remember)(void *ctx, uint64_t key, const struct lf_file_id *id, const char *path,
+                    bool force);
+    /* The identity dev+ino is gone for good: forget its checkpoint. */
+    void (*forget)(void *ctx, uint64_t dev, uint64_t ino);
+};
 
 struct lf_tail_stats {
     uint64_t files_opened;
@@ -83,9 +112,8 @@ struct lf_tail {
     size_t nopen; /* files with an fd: at most conf->max_open_files once a turn ends */
     bool no_slot; /* tail_slot found no file to close, and none became closable since */
     char *read_buf;
-    lf_tail_emit_fn *emit;
-    void *emit_ctx;
-    struct lf_ckpt_store *ckpt;   /* borrowed */
+    struct lf_tail_sink sink;
+    struct lf_ckpt_store *ckpt;   /* borrowed, read only: where to resume */
     const struct lf_log_ctx *log; /* borrowed */
     int inofd;                    /* borrowed, -1: no inotify */
     struct tail_dir *dirs;        /* watched directories */
@@ -104,11 +132,12 @@ struct lf_tail {
 
 /* Expands the globs, watches their directories, opens and positions every file (a file
  * rotated while the agent was stopped and still in a watched directory is resumed from its
- * checkpoint too). inotify_fd may be -1 (then only the rescan finds changes). */
+ * checkpoint too). inotify_fd may be -1 (then only the rescan finds changes). The sink is
+ * copied; its ctx, ckpt and log are borrowed and must outlive the tail. */
 int lf_tail_create(const struct lf_input_conf *conf, int index, struct lf_ckpt_store *ckpt,
-                   int inotify_fd, lf_tail_emit_fn *emit, void *emit_ctx,
-                   const struct lf_log_ctx *log, struct lf_tail **out);
-/* Closes everything. Records must have been dropped by the caller first. NULL-safe. */
+                   int inotify_fd, const struct lf_tail_sink *sink, const struct lf_log_ctx *log,
+                   struct lf_tail **out);
+/* Closes everything; each file's key is closed in the sink. NULL-safe. */
 void lf_tail_destroy(struct lf_tail *t);
 /* Reads about budget bytes (at most one 64 KiB share more), shared over the readable
  * files (at least 64 KiB each; a turn that cannot serve them all goes on with the next
@@ -130,8 +159,8 @@ int lf_tail_tick(struct lf_tail *t, int64_t now_ms);
 /* Flushes multi-line records whose deadline passed (all of them if force). With force
  * (shutdown), a partial last line waiting longer than partial_timeout is emitted too. */
 int lf_tail_flush_pending(struct lf_tail *t, int64_t now_ms, bool force);
-/* Writes the committed offset of every live file to the checkpoint store (in memory;
- * the caller saves the store). */
+/* Asks the sink to remember every live file identity (its checkpoint policy writes the
+ * done offset to the store; the caller saves the store). */
 void lf_tail_checkpoint(struct lf_tail *t);
 
 /* Identity rule. The fingerprint is the xxh64 of the first min(size, 1 KiB) bytes seen the

@@ -23,6 +23,7 @@ enum tail_open_mode {
     TAIL_OPEN_INITIAL, /* found at start: checkpoint, else start_at */
     TAIL_OPEN_NEW,     /* appeared later: checkpoint if it matches, else offset 0 */
     TAIL_OPEN_ORPHAN,  /* rotated while stopped: only from a matching checkpoint */
+    TAIL_OPEN_RESTART, /* truncated in place: a new identity, always from 0 */
 };
 
 /* Opens path (or takes fd if >= 0), identifies and positions it, adds it to t->files.
@@ -30,6 +31,11 @@ enum tail_open_mode {
  * checkpoint: not added) or LF_ENOMEM. */
 int tail_file_open(struct lf_tail *t, const char *path, int fd, enum tail_open_mode mode,
                    struct lf_tail_file **out);
+/* Records of f its sink still waits for. */
+size_t tail_pending(const struct lf_tail_file *f);
+/* Asks the sink to remember f's identity at its path (force: even if unchanged); sets
+ * in_ckpt and clears ckpt_dirty on success. */
+void tail_remember(struct lf_tail_file *f, bool force);
 /* True if another file of t shares f's inotify watch. */
 bool tail_wd_shared(const struct lf_tail *t, const struct lf_tail_file *f);
 /* Makes room for one more fd under max_open_files, closing the least recently active

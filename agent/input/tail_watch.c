@@ -611,7 +611,7 @@ void tail_prune(struct lf_tail *t, int64_t now)
             continue; /* back under a glob: no longer gone */
         }
         if (now - g->since_ms >= t->conf->forget_after_ms) {
-            lf_ckpt_remove(t->ckpt, g->dev, g->ino);
+            t->sink.forget(t->sink.files_ctx, g->dev, g->ino);
             continue;
         }
         t->gone[keep++] = *g;

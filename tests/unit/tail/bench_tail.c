@@ -22,15 +22,18 @@
 #include "lf_ckpt.h"
 #include "lf_conf.h"
 #include "logferry/lf_err.h"
+#include "lf_ckpt_policy.h"
+#include "lf_tracker.h"
 #include "tail.h"
 
 struct sink {
     uint64_t records;
     uint64_t bytes;
+    struct lf_tracker *tr;
 };
 
-static int count(void *ctx, struct lf_tail_file *f, const char *text, size_t len, uint64_t start,
-                 uint64_t end, unsigned flags)
+static int count(void *ctx, const struct lf_tail_src *f, const char *text, size_t len,
+                 uint64_t start, uint64_t end, unsigned flags)
 {
     struct sink *s = ctx;
     (void)text;
@@ -38,7 +41,7 @@ static int count(void *ctx, struct lf_tail_file *f, const char *text, size_t len
     (void)flags;
     s->records++;
     s->bytes += len + 1;
-    return lf_track_skip(&f->track, end);
+    return lf_tracker_skip(s->tr, f->key, end);
 }
 
 static double now_s(void)
@@ -148,8 +151,15 @@ int main(int argc, char **argv)
             return 1;
         }
         lf_diag_fini(&d);
+        struct lf_ckpt_policy cp;
+        struct lf_tail_sink sink = {.emit = count, .emit_ctx = &s};
+        if (lf_tracker_create(NULL, NULL, &s.tr) != LF_OK) {
+            return 1;
+        }
+        lf_ckpt_policy_init(&cp, ckpt, s.tr, 1000, &log, 0);
+        lf_ckpt_policy_sink(&cp, &sink);
         double t0 = now_s();
-        if (lf_tail_create(lf_conf_input(cfg, 0), 0, ckpt, -1, count, &s, &log, &t) != LF_OK) {
+        if (lf_tail_create(lf_conf_input(cfg, 0), 0, ckpt, -1, &sink, &log, &t) != LF_OK) {
             fprintf(stderr, "lf_tail_create failed\n");
             return 1;
         }
@@ -163,6 +173,7 @@ int main(int argc, char **argv)
         double el = now_s() - t0;
         stats = t->stats;
         lf_tail_destroy(t);
+        lf_tracker_destroy(s.tr);
         lf_ckpt_close(ckpt);
         lf_conf_free(cfg);
         if (s.records != (uint64_t)lines) {

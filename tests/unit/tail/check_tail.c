@@ -19,7 +19,9 @@
 #include <xxhash.h>
 
 #include "lf_ckpt.h"
+#include "lf_ckpt_policy.h"
 #include "lf_conf.h"
+#include "lf_tracker.h"
 #include "logferry/lf_err.h"
 #include "tail.h"
 
@@ -28,6 +30,8 @@ struct fx {
     char path[192];
     struct lf_config *cfg;
     struct lf_ckpt_store *ckpt;
+    struct lf_tracker *tr; /* the real tracker and checkpoint policy behind the sink */
+    struct lf_ckpt_policy cp;
     struct lf_log_ctx log;
     struct lf_tail *t;
     char got[64][256]; /* the first 64 records */
@@ -40,8 +44,8 @@ struct fx {
     int bad;
 };
 
-static int capture(void *ctx, struct lf_tail_file *f, const char *text, size_t len, uint64_t start,
-                   uint64_t end, unsigned flags)
+static int capture(void *ctx, const struct lf_tail_src *f, const char *text, size_t len,
+                   uint64_t start, uint64_t end, unsigned flags)
 {
     struct fx *x = ctx;
     if (x->n < 64) {
@@ -58,7 +62,7 @@ static int capture(void *ctx, struct lf_tail_file *f, const char *text, size_t l
         x->bad += seq != x->last[k] + 1; /* lost, duplicated or reordered */
         x->last[k] = seq;
     }
-    return lf_track_skip(&f->track, end); /* acknowledged at once */
+    return lf_tracker_skip(x->tr, f->key, end); /* acknowledged at once */
 }
 
 /* glob: the input's pattern below the test directory. */
@@ -84,6 +88,8 @@ static void fx_init_glob(struct fx *x, const char *glob, const char *extra)
     ck_assert_int_eq(lf_ckpt_open(x->dir, &x->ckpt, err, sizeof(err)), LF_OK);
     x->log.prefix = "[tail-test]";
     x->log.level = LF_LOG_ERROR;
+    ck_assert_int_eq(lf_tracker_create(NULL, NULL, &x->tr), LF_OK); /* records: none */
+    lf_ckpt_policy_init(&x->cp, x->ckpt, x->tr, 1000, &x->log, 0);
 }
 
 static void fx_init(struct fx *x, const char *extra)
@@ -93,8 +99,10 @@ static void fx_init(struct fx *x, const char *extra)
 
 static void fx_open(struct fx *x)
 {
+    struct lf_tail_sink sink = {.emit = capture, .emit_ctx = x};
+    lf_ckpt_policy_sink(&x->cp, &sink);
     ck_assert_int_eq(
-        lf_tail_create(lf_conf_input(x->cfg, 0), 0, x->ckpt, x->inofd, capture, x, &x->log, &x->t),
+        lf_tail_create(lf_conf_input(x->cfg, 0), 0, x->ckpt, x->inofd, &sink, &x->log, &x->t),
         LF_OK);
 }
 
@@ -110,6 +118,7 @@ static void fx_fini(struct fx *x)
     if (x->inofd >= 0) {
         close(x->inofd);
     }
+    lf_tracker_destroy(x->tr);
     lf_ckpt_close(x->ckpt);
     lf_conf_free(x->cfg);
     char cmd[200];
@@ -232,7 +241,7 @@ START_TEST(shutdown_emits_partial)
     ck_assert_int_eq(lf_tail_flush_pending(x.t, 0, true), LF_OK);
     ck_assert_int_eq(x.n, 2);
     ck_assert_str_eq(x.got[1], "half");
-    ck_assert_uint_eq(x.t->files[0]->track.committed, 9);
+    ck_assert_uint_eq(lf_tracker_committed(x.tr, x.t->files[0]->key), 9);
     fx_fini(&x);
 }
 END_TEST

@@ -44,7 +44,7 @@ int lf_track_skip(struct lf_track_file *t, uint64_t end)
     }
     marker->start_offset = last->end_offset;
     marker->end_offset = end;
-    marker->file = last->file;
+    marker->file_key = last->file_key;
     lf_track_push(t, marker);
     return LF_OK;
 }

@@ -1,0 +1,285 @@
+/* lf_outpath.c - the output path's front: routing, pushing to the output instance,
+ * outcomes, retries and its lifecycle (see lf_outpath.h). The breaker, spool and drain are
+ * in outpath_flow.c, the dead letters in outpath_dead.c.
+ *
+ * Nothing an outcome needs can fail for lack of memory: before records are pushed, room
+ * is reserved for each possible consequence of their outcomes (a retry slot, a spill
+ * slot, a dead-letter slot, a spool-ack slot). A push whose reservation or queueing fails
+ * keeps its records for the next turn: backpressure, never a loss.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lf_clock.h"
+#include "outpath_int.h"
+#include "logferry/lf_err.h"
+
+/* ---- open / close ---------------------------------------------------------------------- */
+
+static int start_instance(struct lf_outpath *op)
+{
+    const struct lf_config *c = op->cfg;
+    int rc = lf_output_validate(op->conf, c->agent.name, c->agent.state_dir);
+    if (rc == LF_OK) {
+        rc = lf_output_start(op->conf, (int)op->index, c->agent.name, c->agent.state_dir,
+                             (enum lf_log_level)c->agent.log_level, &op->ins);
+    }
+    if (rc != LF_OK) {
+        lf_log_error(op->log, "output %s (%s): cannot start: %s", op->conf->name, op->conf->plugin,
+                     lf_strerror(rc));
+    }
+    return rc;
+}
+
+int lf_outpath_open(const struct lf_config *cfg, size_t index, struct lf_tracker *tracker,
+                    const struct lf_log_ctx *log, struct lf_outpath **out)
+{
+    struct lf_outpath *op = calloc(1, sizeof(*op));
+    if (!op) {
+        return LF_ENOMEM;
+    }
+    op->cfg = cfg;
+    op->conf = lf_conf_output(cfg, index);
+    op->index = (unsigned)index;
+    op->tracker = tracker;
+    op->log = log;
+    op->dlq.fd = -1;
+    int rc = outpath_flow_open(op);
+    if (rc == LF_OK) {
+        rc = start_instance(op);
+    }
+    if (rc != LF_OK) {
+        lf_outpath_close(op);
+        return rc;
+    }
+    *out = op;
+    return LF_OK;
+}
+
+/* Outcomes never applied (close without drain): spool records are ours to free. */
+static void drop_outcomes(struct lf_outpath *op)
+{
+    struct lf_ack *acks;
+    size_t n = lf_output_take_acks(op->ins, &acks);
+    for (size_t i = 0; i < n; i++) {
+        if (!lf_rec_of(acks[i].rec)->file_key) {
+            free(lf_rec_of(acks[i].rec));
+        }
+        free(acks[i].reason);
+    }
+    free(acks);
+}
+
+void lf_outpath_close(struct lf_outpath *op)
+{
+    if (!op) {
+        return;
+    }
+    if (op->ins) {
+        lf_output_stop(op->ins, 0);
+        drop_outcomes(op);
+        lf_output_destroy(op->ins);
+    }
+    outpath_dead_fini(op);
+    outpath_spool_done(op); /* spool records whose outcome was final: acked, freed */
+    outpath_flow_close(op);
+    free(op->spool_done.v);
+    free(op->batch);
+    free(op->retries);
+    free(op);
+}
+
+int lf_outpath_ack_fd(const struct lf_outpath *op)
+{
+    return op->ins->ack_efd;
+}
+
+const char *lf_outpath_name(const struct lf_outpath *op)
+{
+    return op->conf->name;
+}
+
+/* ---- routing and pushing ---------------------------------------------------------------- */
+
+int lf_outpath_reserve(struct lf_outpath *op, size_t n)
+{
+    /* A routed record goes to the batch, or to the spill while spooling; the spill also
+     * keeps room for every record in flight (a retriable outcome while the breaker is
+     * open lands there). */
+    if (lf_vec_reserve(&op->batch, &op->cap_batch, op->nbatch + n) != LF_OK ||
+        rec_list_reserve(&op->spill, op->inflight + n) != LF_OK) {
+        return LF_ENOMEM;
+    }
+    return LF_OK;
+}
+
+void lf_outpath_route(struct lf_outpath *op, struct lf_rec *r)
+{
+    if (outpath_spooling(op)) {
+        rec_list_put(&op->spill, r);
+    } else {
+        op->batch[op->nbatch++] = &r->pub;
+    }
+}
+
+static void push_batch(struct lf_outpath *op, int64_t now)
+{
+    size_t n = op->nbatch;
+    if (outpath_reserve_outcomes(op, n) != LF_OK || lf_output_push(op->ins, op->batch, n) != LF_OK) {
+        if (op->stats.push_failures++ % 1000 == 0) {
+            lf_log_error(op->log, "output %s: out of memory queueing %zu record(s); kept, pushed "
+                                  "again at the next turn",
+                         op->conf->name, n);
+        }
+        return;
+    }
+    outpath_pushed(op, n, now);
+    op->nbatch = 0;
+}
+
+void lf_outpath_end_turn(struct lf_outpath *op, int64_t now_ms)
+{
+    if (op->nbatch) {
+        push_batch(op, now_ms);
+    }
+    outpath_commit(op, false);
+}
+
+/* ---- outcomes and retries ----------------------------------------------------------------- */
+
+static int64_t backoff_ms(const struct lf_retry_conf *rc, uint32_t attempts)
+{
+    int64_t wait = rc->backoff_ms;
+    for (uint32_t i = 1; i < attempts && wait < rc->max_backoff_ms; i++) {
+        wait *= rc->multiplier;
+    }
+    return wait < rc->max_backoff_ms ? wait : rc->max_backoff_ms;
+}
+
+/* A retriable outcome with the breaker closed: try again later, or dead-letter it when
+ * retry.attempts are used up. Room was reserved at push time. */
+static void schedule_retry(struct lf_outpath *op, struct lf_rec *r, int64_t now)
+{
+    const struct lf_retry_conf *rc = &op->conf->retry;
+    r->pub.attempts++;
+    if (rc->attempts > 0 && r->pub.attempts >= (uint32_t)rc->attempts) {
+        outpath_dead_add(op, r, "retries exhausted");
+        return;
+    }
+    op->retries[op->nretries++] =
+        (struct retry_item){.rec = r, .due_ms = now + backoff_ms(rc, r->pub.attempts)};
+    op->stats.retried++;
+}
+
+static void on_retriable(struct lf_outpath *op, struct lf_rec *r, int64_t now)
+{
+    if (!r->first_failure_ms) {
+        r->first_failure_ms = lf_wall_ms();
+    }
+    if (!op->stopping) {
+        outpath_breaker_failed(op, now);
+    }
+    if (op->stopping || op->breaker.state != LF_BREAKER_CLOSED) {
+        rec_list_put(&op->spill, r);
+    } else {
+        schedule_retry(op, r, now);
+    }
+}
+
+static void apply_outcome(struct lf_outpath *op, const struct lf_ack *ack, int64_t now)
+{
+    struct lf_rec *r = lf_rec_of(ack->rec);
+    op->last_outcome_ms = now;
+    if (!r->file_key) {
+        outpath_spool_outcome(op, r, ack, now);
+        return;
+    }
+    if (op->inflight) {
+        op->inflight--;
+    }
+    if (r->done_mask & (1u << op->index)) {
+        return; /* a second outcome for the same record: ignore */
+    }
+    if (ack->outcome == LF_DELIVERED) {
+        op->stats.delivered++;
+        outpath_breaker_succeeded(op);
+        lf_tracker_finish(op->tracker, r, op->index);
+    } else if (ack->outcome == LF_REJECTED) {
+        outpath_dead_add(op, r, ack->reason);
+    } else {
+        on_retriable(op, r, now);
+    }
+}
+
+void lf_outpath_on_outcomes(struct lf_outpath *op, int64_t now_ms)
+{
+    struct lf_ack *acks;
+    size_t n = lf_output_take_acks(op->ins, &acks);
+    for (size_t i = 0; i < n; i++) {
+        apply_outcome(op, &acks[i], now_ms);
+    }
+    /* Dead letters must be durable before checkpoints or the spool can pass them. */
+    outpath_dead_flush(op);
+    outpath_spool_done(op);
+    outpath_drain_spool(op);
+    for (size_t i = 0; i < n; i++) {
+        free(acks[i].reason);
+    }
+    free(acks);
+}
+
+/* Moves the retries that are due to the send batch (those without room stay). */
+static void resend_due(struct lf_outpath *op, int64_t now)
+{
+    if (op->stopping || op->nretries == 0 ||
+        lf_vec_reserve(&op->batch, &op->cap_batch, op->nbatch + op->nretries) != LF_OK) {
+        return;
+    }
+    size_t keep = 0;
+    for (size_t i = 0; i < op->nretries; i++) {
+        if (op->retries[i].due_ms <= now) {
+            op->batch[op->nbatch++] = &op->retries[i].rec->pub;
+        } else {
+            op->retries[keep++] = op->retries[i];
+        }
+    }
+    op->nretries = keep;
+}
+
+void lf_outpath_tick(struct lf_outpath *op, int64_t now_ms)
+{
+    resend_due(op, now_ms);
+    if (op->nbatch) {
+        push_batch(op, now_ms);
+    }
+    outpath_flow_tick(op, now_ms);
+    outpath_commit(op, true);
+    outpath_dead_flush(op); /* a failed dead-letter write is tried again */
+    outpath_spool_done(op);
+    outpath_drain_spool(op);
+}
+
+bool lf_outpath_blocked(const struct lf_outpath *op)
+{
+    return op->blocked;
+}
+
+/* ---- shutdown ---------------------------------------------------------------------------- */
+
+void lf_outpath_begin_shutdown(struct lf_outpath *op)
+{
+    op->stopping = true;
+}
+
+void lf_outpath_drain(struct lf_outpath *op, int flush_ms)
+{
+    op->stopping = true;
+    lf_output_stop(op->ins, flush_ms);
+    lf_outpath_on_outcomes(op, lf_mono_ms());
+    outpath_flow_shutdown(op);
+}
+
+void lf_outpath_get_stats(const struct lf_outpath *op, struct lf_outpath_stats *st)
+{
+    *st = op->stats;
+}

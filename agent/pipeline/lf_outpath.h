@@ -1,0 +1,83 @@
+/* lf_outpath.h - one output path per output instance: everything an output's records
+ * go through between the router and the plugin.
+ *
+ * It owns the output instance (plugin + worker thread), the records routed to it this
+ * turn, its retry schedule, its circuit breaker, its spool and the drain of it, and its
+ * dead letters. Outcomes come back from the plugin through the instance's ack fd
+ * (lf_outpath_ack_fd, watched by the loop); whatever is finally done for this output
+ * (delivered, durably spooled, durably dead-lettered) is reported to the tracker with
+ * lf_tracker_finish. It never calls back into the agent.
+ *
+ * Verbs, in the order the loop uses them: open; reserve + route (from the router);
+ * end_turn (push this turn's records, spill to the spool); on_outcomes (ack fd); tick
+ * (every ~100 ms: retries due, breaker timers, group commit, drain); begin_shutdown;
+ * drain (flush the plugin, spool what is left); close.
+ * Thread: main thread only (the instance's worker runs the plugin).
+ */
+#ifndef LF_OUTPATH_H
+#define LF_OUTPATH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lf_conf.h"
+#include "lf_rec.h"
+#include "lf_tracker.h"
+#include "logferry/lf_log.h"
+
+struct lf_outpath;
+
+struct lf_outpath_stats {
+    uint64_t delivered;      /* outcomes "delivered" (log-file and spool records) */
+    uint64_t retried;        /* retries scheduled */
+    uint64_t dead_lettered;  /* durably dead-lettered */
+    uint64_t spooled;        /* appended to the spool */
+    uint64_t drained;        /* sent from the spool and acknowledged there */
+    uint64_t breaker_opens;
+    uint64_t push_failures;  /* a push to the worker failed (kept and pushed again) */
+    uint64_t dead_failures;  /* a dead-letter write or sync failed (written again) */
+    uint64_t held_outcomes;  /* outcome batches held for lack of memory, applied later */
+};
+
+/* Opens output `index` of cfg: its spool, breaker and dead-letter file, then starts its
+ * instance (plugin init). cfg, tracker and log are borrowed and must outlive it.
+ * LF_OK, or an error (logged). */
+int lf_outpath_open(const struct lf_config *cfg, size_t index, struct lf_tracker *tracker,
+                    const struct lf_log_ctx *log, struct lf_outpath **out);
+/* Frees everything (after lf_outpath_drain, or on a failed start). Records it still holds
+ * from a spool are freed; log-file records stay the tracker's. NULL-safe. */
+void lf_outpath_close(struct lf_outpath *op);
+
+/* The fd that becomes readable when outcomes wait (epoll). */
+int lf_outpath_ack_fd(const struct lf_outpath *op);
+/* The output's name, for logs. */
+const char *lf_outpath_name(const struct lf_outpath *op);
+
+/* Makes room for n more records routed this turn, so that lf_outpath_route cannot fail.
+ * LF_OK or LF_ENOMEM (nothing changed). */
+int lf_outpath_reserve(struct lf_outpath *op, size_t n);
+/* Takes a log-file record (lent by the tracker): to this turn's send batch, or to the
+ * spill list while the breaker is not closed or the spool holds older records. The
+ * caller reserved room. */
+void lf_outpath_route(struct lf_outpath *op, struct lf_rec *r);
+/* End of a loop turn: pushes this turn's records to the worker (kept for the next turn
+ * if that fails), appends the spill to the spool and syncs it per buffer.fsync. */
+void lf_outpath_end_turn(struct lf_outpath *op, int64_t now_ms);
+/* Applies the outcomes waiting on the ack fd. */
+void lf_outpath_on_outcomes(struct lf_outpath *op, int64_t now_ms);
+/* Periodic work: resends retries that are due, outcomes held back, stall detection,
+ * breaker timers, the group commit of the spool, dead letters to write again, the drain. */
+void lf_outpath_tick(struct lf_outpath *op, int64_t now_ms);
+/* True while the spool refuses records: the inputs routed here should not read. */
+bool lf_outpath_blocked(const struct lf_outpath *op);
+
+/* Shutdown begins: no more retries or drain; failures go to the spool. */
+void lf_outpath_begin_shutdown(struct lf_outpath *op);
+/* Shutdown: lets the plugin flush for up to flush_ms, applies the last outcomes, and
+ * writes whatever is still owed to the spool (durably). */
+void lf_outpath_drain(struct lf_outpath *op, int flush_ms);
+
+void lf_outpath_get_stats(const struct lf_outpath *op, struct lf_outpath_stats *st);
+
+#endif

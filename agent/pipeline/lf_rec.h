@@ -1,0 +1,55 @@
+/* lf_rec.h - the core's record: the public struct lf_record plus delivery bookkeeping.
+ *
+ * One allocation holds the struct and the JSON payload. A record is made by the router
+ * from what an input emitted, owned by the pipeline (main thread only), lent to output
+ * plugins until they ack it, and freed when its file's acknowledged prefix passes it
+ * (lf_tracker). A record read back from an output's spool has file_key 0, belongs to that
+ * output only and is freed when its outcome arrives (lf_outpath).
+ */
+#ifndef LF_REC_H
+#define LF_REC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "logferry/lf_record.h"
+
+struct lf_rec {
+    struct lf_record pub; /* must stay first: plugins get &rec->pub */
+    struct lf_rec *next;  /* per-file FIFO in read order (lf_acktrack) */
+    uint64_t file_key;    /* the tracker's key of its file; 0: read back from a spool */
+    uint64_t start_offset;
+    uint64_t end_offset;
+    uint32_t route_mask;           /* outputs this record goes to */
+    uint32_t done_mask;            /* outputs that delivered, dead-lettered or spooled it */
+    size_t mem;                    /* bytes accounted against agent.memory_limit */
+    int64_t first_failure_ms;      /* wall clock of the first retriable outcome; 0 none */
+    uint64_t spool_seg, spool_off; /* a record read back from a spool (file_key 0): its frame */
+    char payload[];                /* NUL-terminated JSON */
+};
+
+_Static_assert(offsetof(struct lf_rec, pub) == 0, "plugins get &rec->pub: it must be first");
+
+static inline struct lf_rec *lf_rec_of(struct lf_record *pub)
+{
+    return (struct lf_rec *)pub;
+}
+
+/* The bytes of records alive: added by the router when it makes one, taken off by
+ * lf_rec_release when the tracker lets it go. The agent reads reading's memory limit
+ * off it. Main thread only. */
+struct lf_rec_budget {
+    size_t live_bytes;
+};
+
+/* The tracker's release callback: frees a log-file record and takes its bytes off the
+ * budget (ctx is the struct lf_rec_budget). */
+void lf_rec_release(void *budget, struct lf_rec *r);
+
+static inline bool lf_rec_is_done(const struct lf_rec *r)
+{
+    return (r->done_mask & r->route_mask) == r->route_mask;
+}
+
+#endif

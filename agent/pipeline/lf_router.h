@@ -1,0 +1,46 @@
+/* lf_router.h - the router: records from what the inputs emit, handed to the outputs.
+ *
+ * It is the emit side of every tail's sink (lf_router_sink): each record's text is built
+ * into its id and JSON (lf_recbuild, with the input's parser and filter), matched to the
+ * outputs whose `match:` lists its type, pushed to the tracker (which owns it from then
+ * on) and routed to each of those output paths. Filtered text is reported to the tracker
+ * as done at once. Record memory is counted in a budget the agent reads to pause reading.
+ * Thread: main thread only.
+ */
+#ifndef LF_ROUTER_H
+#define LF_ROUTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lf_conf.h"
+#include "lf_outpath.h"
+#include "lf_rec.h"
+#include "lf_tracker.h"
+#include "tail.h"
+
+struct lf_router;
+
+struct lf_router_stats {
+    uint64_t records_read;     /* records built (before the filter) */
+    uint64_t records_filtered; /* dropped by an input's filter, or matched by no output */
+};
+
+/* Builds a parser per input of cfg and the routing tables over outs[0..nouts). cfg, the
+ * tracker, outs, budget and log are borrowed and must outlive the router. LF_OK, or an
+ * error (logged, e.g. a parser that does not compile). */
+int lf_router_create(const struct lf_config *cfg, struct lf_tracker *tracker,
+                     struct lf_outpath *const *outs, size_t nouts, struct lf_rec_budget *budget,
+                     const struct lf_log_ctx *log, struct lf_router **out);
+void lf_router_destroy(struct lf_router *rt);
+
+/* Sets the emit side of a tail sink (emit, emit_ctx) to this router. */
+void lf_router_sink(struct lf_router *rt, struct lf_tail_sink *sink);
+/* Wall-clock read time given to the records made from now on (one clock read per loop
+ * turn, not per record). */
+void lf_router_set_read_time(struct lf_router *rt, int64_t wall_ms);
+/* Bit mask of the outputs input `input` routes to (bit o = outs[o]). */
+unsigned lf_router_outputs_of(const struct lf_router *rt, size_t input);
+void lf_router_get_stats(const struct lf_router *rt, struct lf_router_stats *st);
+
+#endif

@@ -1,0 +1,130 @@
+/* outpath_int.h - the output path's state, shared by its three files, one layer each:
+ * lf_outpath.c (route, push, outcomes, retries, lifecycle) uses outpath_flow.c (breaker,
+ * spool, drain), which uses outpath_dead.c (dead letters). No file calls a layer above
+ * it. Not for use outside agent/pipeline/.
+ */
+#ifndef OUTPATH_INT_H
+#define OUTPATH_INT_H
+
+#include "lf_breaker.h"
+#include "lf_dlq.h"
+#include "lf_outpath.h"
+#include "lf_output.h"
+#include "lf_spool.h"
+#include "lf_vec.h"
+
+#define OUTPATH_DRAIN_WINDOW 4096 /* spool records in flight to one output */
+#define OUTPATH_PROBE_BATCH  16   /* spool records sent by a half-open breaker */
+#define OUTPATH_BLOCKED_MS   1000 /* a refusing spool is offered records again this often */
+
+struct retry_item {
+    struct lf_rec *rec;
+    int64_t due_ms;
+};
+
+/* Records in order; the list does not own them. */
+struct rec_list {
+    struct lf_rec **v;
+    size_t n, cap;
+};
+
+/* A record waiting to be durably dead-lettered. */
+struct dead_item {
+    struct lf_rec *rec;
+    char *reason;  /* owned; may be NULL */
+    bool written;  /* written to the file since its last failed sync */
+};
+
+struct lf_outpath {
+    const struct lf_config *cfg;         /* borrowed */
+    const struct lf_output_conf *conf;   /* borrowed */
+    unsigned index;                      /* bit in route masks and done masks */
+    struct lf_tracker *tracker;          /* borrowed */
+    const struct lf_log_ctx *log;        /* borrowed */
+    struct lf_out_instance *ins;
+
+    struct lf_record **batch; /* routed this turn (or read from the spool), not yet pushed */
+    size_t nbatch, cap_batch;
+    struct retry_item *retries;
+    size_t nretries, cap_retries;
+    struct lf_ack *held; /* outcomes taken but not applied yet (no memory to apply them) */
+    size_t nheld;
+
+    struct lf_breaker breaker;
+    struct lf_spool *spool;
+    struct rec_list spill;     /* bound for the spool, in order, not yet appended */
+    struct rec_list unsynced;  /* appended to the spool, not yet durable */
+    struct rec_list spool_done; /* spool records whose outcome is final, to ack in the spool */
+    size_t inflight;          /* log-file records pushed to the output, no outcome yet */
+    size_t drain_inflight;    /* spool records pushed to the output, no outcome yet */
+    int64_t last_outcome_ms;  /* last outcome, or when inflight rose from 0 */
+    int64_t opened_ms;        /* when the breaker last opened */
+    bool need_rewind;         /* a spool record failed: resend from the first unacked */
+    bool probe_sent;          /* half-open: the probe batch is out */
+    bool blocked;             /* the spool refuses appends (full in block mode, ENOSPC) */
+    bool stopping;
+    int64_t retry_append_ms;  /* while blocked: next append attempt */
+    uint64_t dropped_seen;    /* spool drop_oldest count already reported */
+
+    struct lf_dlq dlq;
+    struct dead_item *dead; /* waiting for a durable dead letter */
+    size_t ndead, cap_dead;
+
+    struct lf_outpath_stats stats;
+};
+
+static inline int rec_list_reserve(struct rec_list *l, size_t extra)
+{
+    return lf_vec_reserve(&l->v, &l->cap, l->n + extra);
+}
+
+/* Appends r; the caller reserved room. */
+static inline void rec_list_put(struct rec_list *l, struct lf_rec *r)
+{
+    l->v[l->n++] = r;
+}
+
+/* outpath_dead.c: dead letters, durable before they count. */
+/* Makes room for n more dead letters. LF_OK or LF_ENOMEM. */
+int outpath_dead_reserve(struct lf_outpath *op, size_t n);
+/* Queues r for the dead-letter file (reason copied; on no memory for the copy the
+ * reason is left out). The caller reserved room. */
+void outpath_dead_add(struct lf_outpath *op, struct lf_rec *r, const char *reason);
+/* Writes what is queued, syncs the file, and on success finishes each record: a log-file
+ * record for the tracker, a spool record into spool_done. On a failed write or sync
+ * everything queued stays and is written again at the next call. */
+void outpath_dead_flush(struct lf_outpath *op);
+/* Frees what is queued (close): spool records and reasons; log-file records stay the
+ * tracker's. */
+void outpath_dead_fini(struct lf_outpath *op);
+
+/* outpath_flow.c: breaker, spool and drain. */
+int outpath_flow_open(struct lf_outpath *op);
+void outpath_flow_close(struct lf_outpath *op);
+/* True while records must go to the spool rather than straight to the output. */
+bool outpath_spooling(const struct lf_outpath *op);
+/* Room for every consequence of the outcomes of n more records in flight (a retry, a
+ * spill, a dead letter, a spool ack), so that applying an outcome never allocates.
+ * LF_OK or LF_ENOMEM (then the records are not pushed). */
+int outpath_reserve_outcomes(struct lf_outpath *op, size_t n);
+/* Counts records pushed to the output (for the stall detector). */
+void outpath_pushed(struct lf_outpath *op, size_t n, int64_t now);
+/* A retriable outcome while closed / any success: the breaker's bookkeeping. */
+void outpath_breaker_failed(struct lf_outpath *op, int64_t now);
+void outpath_breaker_succeeded(struct lf_outpath *op);
+/* The outcome of a record read back from the spool (the caller reserved room in
+ * spool_done and the dead list). */
+void outpath_spool_outcome(struct lf_outpath *op, struct lf_rec *r, const struct lf_ack *ack,
+                           int64_t now);
+/* Acks spool_done in the spool and frees those records. */
+void outpath_spool_done(struct lf_outpath *op);
+/* Appends the spill to the spool and makes it durable per buffer.fsync (force: now). */
+void outpath_commit(struct lf_outpath *op, bool force_sync);
+/* Keeps the drain window full (or sends the half-open probe). */
+void outpath_drain_spool(struct lf_outpath *op);
+/* Stall detection and breaker timers. */
+void outpath_flow_tick(struct lf_outpath *op, int64_t now);
+/* Shutdown: everything still owed goes to the spool, durably. */
+void outpath_flow_shutdown(struct lf_outpath *op);
+
+#endif

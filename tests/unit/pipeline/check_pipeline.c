@@ -1,0 +1,408 @@
+/* check_pipeline.c - the pipeline's middle: the tracker keyed by file, and the output
+ * path's error paths, each driven with the real output instance, worker thread, spool
+ * and dead-letter file around a test plugin (out_scripted) whose outcomes follow the
+ * record's text. Allocation failures are injected with lf_failalloc on the test's own
+ * thread only (the worker thread is never failed), so every case is deterministic.
+ *
+ * What each error-path case proves (each fails with the old code path restored):
+ *   push_failure_keeps_batch  - a push to the worker that fails at any allocation keeps
+ *                               the batch and pushes it later (was: dropped, unacked);
+ *   spool_push_failure        - a drain push that fails does not count records in flight
+ *                               (was: drain_inflight raised for good, the spool wedged);
+ *   dead_letter_sync_failure  - records count as dead-lettered only after a successful
+ *                               fsync, and are written again after a failed one (was:
+ *                               finished before the sync, the failure only logged);
+ *   retry_without_memory      - a retriable outcome is rescheduled even when no memory
+ *                               can be had (was: the record silently dropped).
+ */
+#include <check.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lf_clock.h"
+#include "lf_conf.h"
+#include "lf_failalloc.h"
+#include "lf_outpath.h"
+#include "lf_spool.h"
+#include "lf_testlib.h"
+#include "lf_tracker.h"
+#include "logferry/lf_err.h"
+#include "outpath_int.h"
+
+/* ---- tracker ------------------------------------------------------------------------- */
+
+static struct lf_rec *mkrec(uint64_t start, uint64_t end, uint32_t routes)
+{
+    struct lf_rec *r = calloc(1, sizeof(*r) + 1);
+    ck_assert_ptr_nonnull(r);
+    r->start_offset = start;
+    r->end_offset = end;
+    r->route_mask = routes;
+    r->pub.payload = r->payload;
+    return r;
+}
+
+START_TEST(tracker_keys_files)
+{
+    struct lf_tracker *tr;
+    uint64_t a, b, dev, ino;
+    ck_assert_int_eq(lf_tracker_create(NULL, NULL, &tr), LF_OK);
+    ck_assert_int_eq(lf_tracker_file_open(tr, 1, 10, 0, &a), LF_OK);
+    ck_assert_int_eq(lf_tracker_file_open(tr, 1, 11, 50, &b), LF_OK);
+    ck_assert_uint_ne(a, 0);
+    ck_assert_uint_ne(a, b);
+    ck_assert(lf_tracker_ident(tr, b, &dev, &ino));
+    ck_assert_uint_eq(ino, 11);
+    ck_assert_uint_eq(lf_tracker_committed(tr, b), 50);
+    struct lf_rec *r0 = mkrec(0, 10, 1), *r1 = mkrec(10, 20, 3);
+    lf_tracker_push(tr, a, r0);
+    lf_tracker_push(tr, a, r1);
+    ck_assert_uint_eq(r1->file_key, a);
+    lf_tracker_finish(tr, r1, 0);
+    lf_tracker_finish(tr, r1, 1);
+    ck_assert_uint_eq(lf_tracker_advance(tr), 0); /* r0 still owed */
+    ck_assert_uint_eq(lf_tracker_committed(tr, a), 0);
+    lf_tracker_finish(tr, r0, 0);
+    ck_assert_uint_eq(lf_tracker_advance(tr), 2);
+    ck_assert_uint_eq(lf_tracker_committed(tr, a), 20);
+    ck_assert(!lf_tracker_any_pending(tr));
+    lf_tracker_destroy(tr);
+}
+END_TEST
+
+/* A closed file's key never reaches the next file in its slot. */
+START_TEST(tracker_stale_key)
+{
+    struct lf_tracker *tr;
+    uint64_t a, b;
+    ck_assert_int_eq(lf_tracker_create(NULL, NULL, &tr), LF_OK);
+    ck_assert_int_eq(lf_tracker_file_open(tr, 1, 10, 7, &a), LF_OK);
+    lf_tracker_push(tr, a, mkrec(7, 9, 1)); /* released unacknowledged by the close */
+    ck_assert_uint_eq(lf_tracker_pending(tr, a), 1);
+    lf_tracker_file_close(tr, a);
+    ck_assert_int_eq(lf_tracker_file_open(tr, 1, 12, 3, &b), LF_OK);
+    ck_assert_uint_ne(a, b);
+    ck_assert_uint_eq(lf_tracker_committed(tr, a), 0);
+    ck_assert_uint_eq(lf_tracker_pending(tr, a), 0);
+    ck_assert_uint_eq(lf_tracker_committed(tr, b), 3);
+    ck_assert_int_eq(lf_tracker_skip(tr, a, 100), LF_EINVAL);
+    lf_tracker_destroy(tr);
+}
+END_TEST
+
+/* take_moved: new files and moved offsets are reported once; idle files not at all. */
+START_TEST(tracker_take_moved)
+{
+    struct lf_tracker *tr;
+    uint64_t a;
+    ck_assert_int_eq(lf_tracker_create(NULL, NULL, &tr), LF_OK);
+    ck_assert_int_eq(lf_tracker_file_open(tr, 1, 10, 0, &a), LF_OK);
+    ck_assert(lf_tracker_take_moved(tr, a));
+    ck_assert(!lf_tracker_take_moved(tr, a));
+    ck_assert_int_eq(lf_tracker_skip(tr, a, 5), LF_OK);
+    ck_assert(lf_tracker_take_moved(tr, a));
+    struct lf_rec *r = mkrec(5, 8, 1);
+    lf_tracker_push(tr, a, r);
+    lf_tracker_advance(tr);
+    ck_assert(!lf_tracker_take_moved(tr, a));
+    lf_tracker_finish(tr, r, 0);
+    lf_tracker_advance(tr);
+    ck_assert(lf_tracker_take_moved(tr, a));
+    ck_assert_uint_eq(lf_tracker_committed(tr, a), 8);
+    lf_tracker_destroy(tr);
+}
+END_TEST
+
+/* ---- output path fixture -------------------------------------------------------------- */
+
+struct fx {
+    char *dir;
+    struct lf_config *cfg;
+    struct lf_log_ctx log;
+    struct lf_tracker *tr;
+    struct lf_outpath *op;
+    uint64_t key;
+    uint64_t next_off;
+};
+
+static void fx_config(struct fx *x, const char *output_extra)
+{
+    char yaml[2048];
+    const char *pdir = getenv("LF_TEST_PLUGIN_DIR");
+    ck_assert_ptr_nonnull(pdir);
+    snprintf(yaml, sizeof(yaml),
+             "agent: {state_dir: %s, plugin_dir: %s}\n"
+             "inputs: [{name: i, paths: ['%s/*.log']}]\n"
+             "outputs: [{name: o, plugin: scripted%s}]\n",
+             x->dir, pdir, x->dir, output_extra ? output_extra : "");
+    struct lf_diag d;
+    lf_diag_init(&d, "t.yaml");
+    int rc = lf_conf_load_string(yaml, "t.yaml", NULL, &d, &x->cfg);
+    if (rc != LF_OK) {
+        lf_diag_print(&d, stderr);
+    }
+    lf_diag_fini(&d);
+    ck_assert_int_eq(rc, LF_OK);
+}
+
+static void fx_init(struct fx *x, const char *output_extra)
+{
+    memset(x, 0, sizeof(*x));
+    x->dir = lft_mkdtemp("lf-unit-pipeline");
+    x->log.prefix = "[pipeline-test]";
+    x->log.level = LF_LOG_ERROR;
+    fx_config(x, output_extra);
+    ck_assert_int_eq(lf_tracker_create(NULL, NULL, &x->tr), LF_OK);
+    ck_assert_int_eq(lf_tracker_file_open(x->tr, 1, 42, 0, &x->key), LF_OK);
+    ck_assert_int_eq(lf_outpath_open(x->cfg, 0, x->tr, &x->log, &x->op), LF_OK);
+}
+
+static void fx_fini(struct fx *x)
+{
+    lf_outpath_close(x->op);
+    lf_tracker_destroy(x->tr);
+    lf_conf_free(x->cfg);
+    lft_rmtree(x->dir);
+    free(x->dir);
+}
+
+/* A record of this file with message `text`, tracked and routed to the output. */
+static void fx_route(struct fx *x, const char *text)
+{
+    char payload[256];
+    int len = snprintf(payload, sizeof(payload), "{\"message\":\"%s\"}", text);
+    struct lf_rec *r = calloc(1, sizeof(*r) + (size_t)len + 1);
+    ck_assert_ptr_nonnull(r);
+    memcpy(r->payload, payload, (size_t)len + 1);
+    r->pub.payload = r->payload;
+    r->pub.payload_len = (size_t)len;
+    snprintf(r->pub.id, sizeof(r->pub.id), "%032llx", (unsigned long long)x->next_off);
+    r->start_offset = x->next_off;
+    r->end_offset = x->next_off += 10;
+    r->route_mask = 1;
+    lf_tracker_push(x->tr, x->key, r);
+    ck_assert_int_eq(lf_outpath_reserve(x->op, 1), LF_OK);
+    lf_outpath_route(x->op, r);
+}
+
+/* Waits for outcomes (bounded by the ack fd's poll), applies them, ticks. */
+static void fx_turn(struct fx *x)
+{
+    struct pollfd p = {.fd = lf_outpath_ack_fd(x->op), .events = POLLIN};
+    int64_t now = lf_mono_ms();
+    if (poll(&p, 1, 20) > 0) {
+        lf_outpath_on_outcomes(x->op, now);
+    }
+    lf_outpath_tick(x->op, now);
+    lf_outpath_end_turn(x->op, now);
+    lf_tracker_advance(x->tr);
+}
+
+/* Runs turns until the file's committed offset reaches want (at most 5 s). */
+static uint64_t fx_pump_until(struct fx *x, uint64_t want)
+{
+    int64_t deadline = lf_mono_ms() + 5000;
+    while (lf_tracker_committed(x->tr, x->key) < want && lf_mono_ms() < deadline) {
+        fx_turn(x);
+    }
+    return lf_tracker_committed(x->tr, x->key);
+}
+
+static struct lf_outpath_stats fx_stats(struct fx *x)
+{
+    struct lf_outpath_stats st;
+    lf_outpath_get_stats(x->op, &st);
+    return st;
+}
+
+static size_t fx_delivered_lines(struct fx *x)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/scripted.out", x->dir);
+    return lft_count_lines(path);
+}
+
+/* ---- error paths ---------------------------------------------------------------------- */
+
+/* Fails, one at a time, each allocation a push makes (k = 0, 1, ...) until a push needs
+ * no more than k allocations: every time the batch is kept and delivered later. */
+START_TEST(push_failure_keeps_batch)
+{
+    for (uint64_t k = 0;; k++) {
+        struct fx x;
+        fx_init(&x, NULL);
+        for (int i = 0; i < 10; i++) {
+            fx_route(&x, "hello");
+        }
+        lf_failalloc_arm_this_thread(k, 1);
+        uint64_t failed = lf_failalloc_failed();
+        lf_outpath_end_turn(x.op, lf_mono_ms());
+        bool hit = lf_failalloc_failed() > failed;
+        lf_failalloc_disarm();
+        ck_assert_uint_eq(fx_stats(&x).push_failures, hit ? 1 : 0);
+        ck_assert_uint_eq(fx_pump_until(&x, 100), 100);
+        ck_assert_uint_eq(fx_delivered_lines(&x), 10);
+        fx_fini(&x);
+        if (!hit) {
+            ck_assert_uint_ge(k, 2); /* the push path did allocate: the loop tested it */
+            break;
+        }
+    }
+}
+END_TEST
+
+/* Writes n frames to output o's spool as a previous run would have left them. */
+static void spool_prefill(const char *state_dir, int n)
+{
+    char dir[512];
+    snprintf(dir, sizeof(dir), "%s/spool/o", state_dir);
+    struct lf_spool_opts opts = {.max_size = 1 << 20, .segment_size = 1 << 16};
+    struct lf_log_ctx log = {.prefix = "[prefill]", .level = LF_LOG_ERROR};
+    struct lf_spool *s;
+    ck_assert_int_eq(lf_spool_open(dir, &opts, &log, &s), LF_OK);
+    for (int i = 0; i < n; i++) {
+        char payload[64], id[40];
+        int len = snprintf(payload, sizeof(payload), "{\"message\":\"spooled %d\"}", i);
+        snprintf(id, sizeof(id), "%032d", i);
+        struct lf_spool_rec f = {.payload = payload, .payload_len = (size_t)len, .id = id,
+                                 .source = "/x.log", .input = "i", .start_offset = 10u * i,
+                                 .end_offset = 10u * i + 10};
+        ck_assert_int_eq(lf_spool_append(s, &f), LF_OK);
+    }
+    ck_assert_int_eq(lf_spool_sync(s), LF_OK);
+    lf_spool_close(s);
+}
+
+/* A drain push that fails at any allocation is read again from the spool later. */
+START_TEST(spool_push_failure)
+{
+    for (uint64_t k = 0;; k++) {
+        struct fx x;
+        fx_init(&x, NULL);
+        lf_outpath_close(x.op);
+        spool_prefill(x.dir, 20);
+        ck_assert_int_eq(lf_outpath_open(x.cfg, 0, x.tr, &x.log, &x.op), LF_OK);
+        lf_failalloc_arm_this_thread(k, 1);
+        uint64_t failed = lf_failalloc_failed();
+        lf_outpath_tick(x.op, lf_mono_ms()); /* the first drain push */
+        bool hit = lf_failalloc_failed() > failed;
+        lf_failalloc_disarm();
+        int64_t deadline = lf_mono_ms() + 5000;
+        while (fx_stats(&x).drained < 20 && lf_mono_ms() < deadline) {
+            fx_turn(&x);
+        }
+        ck_assert_uint_eq(fx_stats(&x).drained, 20);
+        ck_assert_uint_eq(x.op->drain_inflight, 0);
+        ck_assert(lf_spool_empty(x.op->spool));
+        fx_fini(&x);
+        if (!hit) {
+            ck_assert_uint_ge(k, 2);
+            break;
+        }
+    }
+}
+END_TEST
+
+/* The dead-letter file's fsync fails (its fd is a pipe for a while): the rejected records
+ * are not done until a later write and fsync succeed. */
+START_TEST(dead_letter_sync_failure)
+{
+    struct fx x;
+    int p[2];
+    fx_init(&x, NULL);
+    ck_assert_int_eq(lf_dlq_open(x.dir, "o", &x.op->dlq), LF_OK);
+    int real = dup(x.op->dlq.fd);
+    ck_assert_int_ge(real, 0);
+    ck_assert_int_eq(pipe(p), 0);
+    ck_assert_int_ge(dup2(p[1], x.op->dlq.fd), 0); /* fdatasync on a pipe: EINVAL */
+    for (int i = 0; i < 3; i++) {
+        fx_route(&x, "reject me");
+    }
+    int64_t deadline = lf_mono_ms() + 5000;
+    while (fx_stats(&x).dead_failures < 3 && lf_mono_ms() < deadline) {
+        fx_turn(&x);
+    }
+    ck_assert_uint_ge(fx_stats(&x).dead_failures, 3); /* the outcome, then two ticks */
+    ck_assert_uint_eq(fx_stats(&x).dead_lettered, 0);
+    ck_assert_uint_eq(lf_tracker_committed(x.tr, x.key), 0);
+    ck_assert_int_ge(dup2(real, x.op->dlq.fd), 0); /* the disk is back */
+    ck_assert_uint_eq(fx_pump_until(&x, 30), 30);
+    ck_assert_uint_eq(fx_stats(&x).dead_lettered, 3);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/dead-letter/o.jsonl", x.dir);
+    ck_assert_uint_eq(lft_count_lines(path), 3); /* the failed writes went to the pipe */
+    close(real);
+    close(p[0]);
+    close(p[1]);
+    fx_fini(&x);
+}
+END_TEST
+
+/* Retriable outcomes applied while no memory at all can be had are still rescheduled. */
+START_TEST(retry_without_memory)
+{
+    struct fx x;
+    fx_init(&x, ", retry: {backoff: 10ms}");
+    for (int i = 0; i < 3; i++) {
+        fx_route(&x, "retry once");
+    }
+    lf_outpath_end_turn(x.op, lf_mono_ms());
+    struct pollfd pfd = {.fd = lf_outpath_ack_fd(x.op), .events = POLLIN};
+    int64_t deadline = lf_mono_ms() + 5000;
+    while (x.op->inflight > 0 && lf_mono_ms() < deadline) {
+        if (poll(&pfd, 1, 100) > 0) {
+            lf_failalloc_arm_this_thread(0, UINT64_MAX / 2);
+            lf_outpath_on_outcomes(x.op, lf_mono_ms());
+            lf_failalloc_disarm();
+        }
+    }
+    ck_assert_uint_eq(fx_stats(&x).retried, 3);
+    ck_assert_uint_eq(fx_pump_until(&x, 30), 30);
+    ck_assert_uint_eq(fx_delivered_lines(&x), 3);
+    fx_fini(&x);
+}
+END_TEST
+
+/* retry.attempts used up: the record is dead-lettered, durably, and then done. */
+START_TEST(retries_exhausted_dead_letter)
+{
+    struct fx x;
+    fx_init(&x, ", retry: {attempts: 1, backoff: 10ms}");
+    fx_route(&x, "retry once");
+    ck_assert_uint_eq(fx_pump_until(&x, 10), 10);
+    ck_assert_uint_eq(fx_stats(&x).dead_lettered, 1);
+    ck_assert_uint_eq(fx_delivered_lines(&x), 0);
+    fx_fini(&x);
+}
+END_TEST
+
+static Suite *pipeline_suite(void)
+{
+    Suite *s = suite_create("pipeline");
+    TCase *tc = tcase_create("tracker");
+    tcase_add_test(tc, tracker_keys_files);
+    tcase_add_test(tc, tracker_stale_key);
+    tcase_add_test(tc, tracker_take_moved);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("outpath-errors");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, push_failure_keeps_batch);
+    tcase_add_test(tc, spool_push_failure);
+    tcase_add_test(tc, dead_letter_sync_failure);
+    tcase_add_test(tc, retry_without_memory);
+    tcase_add_test(tc, retries_exhausted_dead_letter);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(pipeline_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
