@@ -2,6 +2,7 @@
 #include "lf_dlq.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,27 +47,37 @@ void lf_dlq_close(struct lf_dlq *d)
     d->fd = -1;
 }
 
-int lf_dlq_write(struct lf_dlq *d, const struct lf_record *rec, const char *reason)
+/* One dead-letter line into b. Every append is checked: a line missing a part (no
+ * memory) is never written. LF_OK or LF_ENOMEM. */
+static int dlq_render(struct lf_buf *b, const char *output, const struct lf_record *rec,
+                      const char *reason)
 {
-    struct lf_buf b;
     char ts[32];
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    bool bad = lf_buf_printf(b, "{\"time\":\"%s\",\"output\":\"", ts) != LF_OK;
+    bad |= lf_buf_append_json_escaped(b, output, strlen(output)) != LF_OK;
+    bad |= lf_buf_printf(b, "\",\"id\":\"%s\",\"reason\":\"", rec->id) != LF_OK;
+    bad |= lf_buf_append_json_escaped(b, reason ? reason : "", reason ? strlen(reason) : 0) !=
+           LF_OK;
+    bad |= lf_buf_append_str(b, "\",\"record\":") != LF_OK;
+    bad |= lf_buf_append(b, rec->payload, rec->payload_len) != LF_OK;
+    bad |= lf_buf_append_str(b, "}\n") != LF_OK;
+    return bad ? LF_ENOMEM : LF_OK;
+}
+
+int lf_dlq_write(struct lf_dlq *d, const struct lf_record *rec, const char *reason)
+{
+    struct lf_buf b;
     lf_buf_init(&b, 0);
-    lf_buf_printf(&b, "{\"time\":\"%s\",\"output\":\"", ts);
-    lf_buf_append_json_escaped(&b, d->output, strlen(d->output));
-    lf_buf_printf(&b, "\",\"id\":\"%s\",\"reason\":\"", rec->id);
-    lf_buf_append_json_escaped(&b, reason ? reason : "", reason ? strlen(reason) : 0);
-    lf_buf_append_str(&b, "\",\"record\":");
-    lf_buf_append(&b, rec->payload, rec->payload_len);
-    int rc = lf_buf_append_str(&b, "}\n");
+    int rc = dlq_render(&b, d->output, rec, reason);
     if (rc == LF_OK) {
         rc = lf_buf_write_fd(&b, d->fd);
+        d->unsynced = true;
     }
     lf_buf_fini(&b);
-    d->unsynced = true;
     return rc;
 }
 

@@ -12,6 +12,8 @@
  *   dead_letter_sync_failure  - records count as dead-lettered only after a successful
  *                               fsync, and are written again after a failed one (was:
  *                               finished before the sync, the failure only logged);
+ *   dead_letter_render_failure - a dead-letter line with a part that could not be
+ *                               rendered is not written (was: written with parts missing);
  *   retry_without_memory      - a retriable outcome is rescheduled even when no memory
  *                               can be had (was: the record silently dropped).
  */
@@ -24,6 +26,7 @@
 
 #include "lf_clock.h"
 #include "lf_conf.h"
+#include "lf_dlq.h"
 #include "lf_failalloc.h"
 #include "lf_outpath.h"
 #include "lf_spool.h"
@@ -341,6 +344,45 @@ START_TEST(dead_letter_sync_failure)
 }
 END_TEST
 
+/* A dead-letter line that cannot be rendered whole (an allocation fails at any point) is
+ * not written at all: the file never holds a line with a part missing. */
+START_TEST(dead_letter_render_failure)
+{
+    char *dir = lft_mkdtemp("lf-unit-pipeline");
+    struct lf_dlq d;
+    ck_assert_int_eq(lf_dlq_open(dir, "o", &d), LF_OK);
+    struct lf_rec *r = mkrec(0, 10, 1);
+    r->pub.payload = "{\"message\":\"m\"}";
+    r->pub.payload_len = strlen(r->pub.payload);
+    size_t written = 0;
+    for (uint64_t k = 0; k < 64; k++) {
+        lf_failalloc_arm_this_thread(k, 1);
+        uint64_t failed = lf_failalloc_failed();
+        int rc = lf_dlq_write(&d, &r->pub, "a reason long enough to make the buffer grow, twice");
+        bool hit = lf_failalloc_failed() > failed;
+        lf_failalloc_disarm();
+        ck_assert_int_eq(rc, hit ? LF_ENOMEM : LF_OK);
+        written += rc == LF_OK;
+        if (!hit) {
+            break;
+        }
+    }
+    char path[512];
+    snprintf(path, sizeof(path), "%s/dead-letter/o.jsonl", dir);
+    size_t len;
+    char *text = lft_read_file(path, &len);
+    ck_assert_uint_eq(written, 1);
+    ck_assert_uint_eq(lft_count_lines(path), 1);
+    ck_assert_ptr_nonnull(strstr(text, "\"reason\":\"a reason long"));
+    ck_assert_ptr_nonnull(strstr(text, "\"record\":{\"message\":\"m\"}}"));
+    free(text);
+    free(r);
+    lf_dlq_close(&d);
+    lft_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* Retriable outcomes applied while no memory at all can be had are still rescheduled. */
 START_TEST(retry_without_memory)
 {
@@ -392,6 +434,7 @@ static Suite *pipeline_suite(void)
     tcase_add_test(tc, push_failure_keeps_batch);
     tcase_add_test(tc, spool_push_failure);
     tcase_add_test(tc, dead_letter_sync_failure);
+    tcase_add_test(tc, dead_letter_render_failure);
     tcase_add_test(tc, retry_without_memory);
     tcase_add_test(tc, retries_exhausted_dead_letter);
     suite_add_tcase(s, tc);
