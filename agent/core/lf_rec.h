@@ -10,6 +10,7 @@
 #define LF_REC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "logferry/lf_record.h"
@@ -29,6 +30,7 @@ struct lf_rec {
     uint64_t spool_seg, spool_off; /* a record read back from a spool (file NULL): its frame */
     char payload[];                /* NUL-terminated JSON */
 };
+_Static_assert(offsetof(struct lf_rec, pub) == 0, "lf_rec_of() casts a plugin's &rec->pub back");
 
 static inline struct lf_rec *lf_rec_of(struct lf_record *pub)
 {
