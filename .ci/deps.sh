@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs everything logferry needs to build and test on Debian 12 (bookworm).
 set -euo pipefail
+# clang-format-14 is pinned by major version (.ci/checksrc refuses any other: formatting
+# differs between versions); pmccabe measures function length for .ci/checksrc.
 pkgs=(
-  gcc meson ninja-build pkg-config clang-format
+  gcc meson ninja-build pkg-config clang-format-14 pmccabe
   libfyaml-dev librdkafka-dev librabbitmq-dev libcurl4-openssl-dev libpcre2-dev
   libxxhash-dev libsystemd-dev check
   rabbitmq-server amqp-tools kcat logrotate python3 procps

@@ -28,6 +28,7 @@ struct lf_rec {
     uint64_t spool_seg, spool_off; /* a record read back from a spool (file_key 0): its frame */
     char payload[];                /* NUL-terminated JSON */
 };
+_Static_assert(offsetof(struct lf_rec, pub) == 0, "lf_rec_of() casts a plugin's &rec->pub back");
 
 _Static_assert(offsetof(struct lf_rec, pub) == 0, "plugins get &rec->pub: it must be first");
 
