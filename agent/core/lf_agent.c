@@ -395,8 +395,7 @@ static int setup_outputs(struct lf_agent *a)
             return LF_EIO;
         }
     }
-    return lf_router_create(a->cfg, a->tracker, a->outs, a->nouts, &a->budget, &a->log,
-                            &a->router);
+    return lf_router_create(a->cfg, a->tracker, a->outs, a->nouts, &a->budget, &a->log, &a->router);
 }
 
 static int setup_inputs(struct lf_agent *a)
@@ -446,8 +445,8 @@ int lf_agent_create(const struct lf_config *cfg, struct lf_agent **out)
     }
     lf_router_set_read_time(a->router, lf_wall_ms());
     save_checkpoints(a, lf_mono_ms()); /* remember identities of files seen at start */
-    lf_log_info(&a->log, "started: %zu input(s), %zu output(s), state in %s", a->ntails,
-                a->nouts, cfg->agent.state_dir);
+    lf_log_info(&a->log, "started: %zu input(s), %zu output(s), state in %s", a->ntails, a->nouts,
+                cfg->agent.state_dir);
     *out = a;
     return LF_OK;
 }

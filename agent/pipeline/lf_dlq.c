@@ -2,8 +2,8 @@
 #include "lf_dlq.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,8 +60,8 @@ static int dlq_render(struct lf_buf *b, const char *output, const struct lf_reco
     bool bad = lf_buf_printf(b, "{\"time\":\"%s\",\"output\":\"", ts) != LF_OK;
     bad |= lf_buf_append_json_escaped(b, output, strlen(output)) != LF_OK;
     bad |= lf_buf_printf(b, "\",\"id\":\"%s\",\"reason\":\"", rec->id) != LF_OK;
-    bad |= lf_buf_append_json_escaped(b, reason ? reason : "", reason ? strlen(reason) : 0) !=
-           LF_OK;
+    bad |=
+        lf_buf_append_json_escaped(b, reason ? reason : "", reason ? strlen(reason) : 0) != LF_OK;
     bad |= lf_buf_append_str(b, "\",\"record\":") != LF_OK;
     bad |= lf_buf_append(b, rec->payload, rec->payload_len) != LF_OK;
     bad |= lf_buf_append_str(b, "}\n") != LF_OK;

@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "lf_clock.h"
-#include "outpath_int.h"
 #include "logferry/lf_err.h"
+#include "outpath_int.h"
 
 /* ---- open / close ---------------------------------------------------------------------- */
 
@@ -125,10 +125,12 @@ void lf_outpath_route(struct lf_outpath *op, struct lf_rec *r)
 static void push_batch(struct lf_outpath *op, int64_t now)
 {
     size_t n = op->nbatch;
-    if (outpath_reserve_outcomes(op, n) != LF_OK || lf_output_push(op->ins, op->batch, n) != LF_OK) {
+    if (outpath_reserve_outcomes(op, n) != LF_OK ||
+        lf_output_push(op->ins, op->batch, n) != LF_OK) {
         if (op->stats.push_failures++ % 1000 == 0) {
-            lf_log_error(op->log, "output %s: out of memory queueing %zu record(s); kept, pushed "
-                                  "again at the next turn",
+            lf_log_error(op->log,
+                         "output %s: out of memory queueing %zu record(s); kept, pushed "
+                         "again at the next turn",
                          op->conf->name, n);
         }
         return;

@@ -29,15 +29,15 @@
 struct lf_outpath;
 
 struct lf_outpath_stats {
-    uint64_t delivered;      /* outcomes "delivered" (log-file and spool records) */
-    uint64_t retried;        /* retries scheduled */
-    uint64_t dead_lettered;  /* durably dead-lettered */
-    uint64_t spooled;        /* appended to the spool */
-    uint64_t drained;        /* sent from the spool and acknowledged there */
+    uint64_t delivered;     /* outcomes "delivered" (log-file and spool records) */
+    uint64_t retried;       /* retries scheduled */
+    uint64_t dead_lettered; /* durably dead-lettered */
+    uint64_t spooled;       /* appended to the spool */
+    uint64_t drained;       /* sent from the spool and acknowledged there */
     uint64_t breaker_opens;
-    uint64_t push_failures;  /* a push to the worker failed (kept and pushed again) */
-    uint64_t dead_failures;  /* a dead-letter write or sync failed (written again) */
-    uint64_t held_outcomes;  /* outcome batches held for lack of memory, applied later */
+    uint64_t push_failures; /* a push to the worker failed (kept and pushed again) */
+    uint64_t dead_failures; /* a dead-letter write or sync failed (written again) */
+    uint64_t held_outcomes; /* outcome batches held for lack of memory, applied later */
 };
 
 /* Opens output `index` of cfg: its spool, breaker and dead-letter file, then starts its

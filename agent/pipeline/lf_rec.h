@@ -30,7 +30,6 @@ struct lf_rec {
 };
 _Static_assert(offsetof(struct lf_rec, pub) == 0, "lf_rec_of() casts a plugin's &rec->pub back");
 
-
 static inline struct lf_rec *lf_rec_of(struct lf_record *pub)
 {
     return (struct lf_rec *)pub;

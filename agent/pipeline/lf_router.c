@@ -59,8 +59,13 @@ int lf_router_create(const struct lf_config *cfg, struct lf_tracker *tracker,
         free(rt);
         return LF_ENOMEM;
     }
-    *rt = (struct lf_router){.cfg = cfg, .tracker = tracker, .outs = outs, .nouts = nouts,
-                             .budget = budget, .log = log, .ins = rt->ins};
+    *rt = (struct lf_router){.cfg = cfg,
+                             .tracker = tracker,
+                             .outs = outs,
+                             .nouts = nouts,
+                             .budget = budget,
+                             .log = log,
+                             .ins = rt->ins};
     lf_buf_init(&rt->enc, 0);
     for (; rt->nins < cfg->inputs.n; rt->nins++) {
         int rc = input_init(rt, rt->nins);
@@ -144,8 +149,8 @@ static int router_emit(void *ctx, const struct lf_tail_src *src, const char *tex
         rt->stats.records_filtered++;
         return lf_tracker_skip(rt->tracker, src->key, end);
     }
-    struct lf_rec *r = reserve_routes(rt, mask) == LF_OK ? make_record(rt, src, &b, start, end)
-                                                         : NULL;
+    struct lf_rec *r =
+        reserve_routes(rt, mask) == LF_OK ? make_record(rt, src, &b, start, end) : NULL;
     if (!r) {
         return LF_ENOMEM;
     }

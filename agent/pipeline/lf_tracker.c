@@ -17,11 +17,11 @@
 struct track_slot {
     struct lf_track_file fifo;
     uint64_t dev, ino;
-    uint32_t gen;       /* bumped at close */
+    uint32_t gen; /* bumped at close */
     bool live;
-    bool moved;         /* committed moved since lf_tracker_take_moved */
-    bool touched;       /* on the touched chain */
-    uint32_t next;      /* touched chain, or free list */
+    bool moved;    /* committed moved since lf_tracker_take_moved */
+    bool touched;  /* on the touched chain */
+    uint32_t next; /* touched chain, or free list */
 };
 
 struct lf_tracker {

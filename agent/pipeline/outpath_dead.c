@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "outpath_int.h"
 #include "logferry/lf_err.h"
+#include "outpath_int.h"
 
 int outpath_dead_reserve(struct lf_outpath *op, size_t n)
 {

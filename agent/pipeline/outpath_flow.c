@@ -19,8 +19,8 @@
 #include <string.h>
 
 #include "lf_clock.h"
-#include "outpath_int.h"
 #include "logferry/lf_err.h"
+#include "outpath_int.h"
 
 /* Spill order: by file, then by offset, so each file's records enter the spool in the
  * order they were read even when some came back late from the plugin. */
@@ -113,7 +113,8 @@ int outpath_flow_open(struct lf_outpath *op)
     struct lf_spool_stats st;
     lf_spool_get_stats(op->spool, &st);
     if (st.records) {
-        lf_log_info(op->log, "output %s: spool holds %llu record(s) from before; sending them first",
+        lf_log_info(op->log,
+                    "output %s: spool holds %llu record(s) from before; sending them first",
                     op->conf->name, (unsigned long long)st.records);
     }
     if (st.quarantined) {
@@ -152,7 +153,8 @@ static void on_breaker_open(struct lf_outpath *op, int64_t now, const char *why)
     op->opened_ms = now;
     op->probe_sent = false;
     op->stats.breaker_opens++;
-    lf_log_warn(op->log, "output %s: breaker open (%s); records go to the spool, next probe in %lld ms",
+    lf_log_warn(op->log,
+                "output %s: breaker open (%s); records go to the spool, next probe in %lld ms",
                 op->conf->name, why, (long long)op->breaker.open_ms);
     lf_output_purge(op->ins);
     retries_to_spill(op);
@@ -223,7 +225,8 @@ static void set_blocked(struct lf_outpath *op, bool blocked, int rc)
         lf_log_error(op->log,
                      "output %s: spool refuses records (%s); reading the inputs routed to it "
                      "stops until it accepts them again",
-                     op->conf->name, rc == LF_ETOOBIG ? "buffer.max_size reached" : lf_strerror(rc));
+                     op->conf->name,
+                     rc == LF_ETOOBIG ? "buffer.max_size reached" : lf_strerror(rc));
     } else if (!blocked && op->blocked) {
         lf_log_info(op->log, "output %s: spool accepts records again", op->conf->name);
     }

@@ -31,16 +31,16 @@ struct rec_list {
 /* A record waiting to be durably dead-lettered. */
 struct dead_item {
     struct lf_rec *rec;
-    char *reason;  /* owned; may be NULL */
-    bool written;  /* written to the file since its last failed sync */
+    char *reason; /* owned; may be NULL */
+    bool written; /* written to the file since its last failed sync */
 };
 
 struct lf_outpath {
-    const struct lf_config *cfg;         /* borrowed */
-    const struct lf_output_conf *conf;   /* borrowed */
-    unsigned index;                      /* bit in route masks and done masks */
-    struct lf_tracker *tracker;          /* borrowed */
-    const struct lf_log_ctx *log;        /* borrowed */
+    const struct lf_config *cfg;       /* borrowed */
+    const struct lf_output_conf *conf; /* borrowed */
+    unsigned index;                    /* bit in route masks and done masks */
+    struct lf_tracker *tracker;        /* borrowed */
+    const struct lf_log_ctx *log;      /* borrowed */
     struct lf_out_instance *ins;
 
     struct lf_record **batch; /* routed this turn (or read from the spool), not yet pushed */
@@ -52,19 +52,19 @@ struct lf_outpath {
 
     struct lf_breaker breaker;
     struct lf_spool *spool;
-    struct rec_list spill;     /* bound for the spool, in order, not yet appended */
-    struct rec_list unsynced;  /* appended to the spool, not yet durable */
+    struct rec_list spill;      /* bound for the spool, in order, not yet appended */
+    struct rec_list unsynced;   /* appended to the spool, not yet durable */
     struct rec_list spool_done; /* spool records whose outcome is final, to ack in the spool */
-    size_t inflight;          /* log-file records pushed to the output, no outcome yet */
-    size_t drain_inflight;    /* spool records pushed to the output, no outcome yet */
-    int64_t last_outcome_ms;  /* last outcome, or when inflight rose from 0 */
-    int64_t opened_ms;        /* when the breaker last opened */
-    bool need_rewind;         /* a spool record failed: resend from the first unacked */
-    bool probe_sent;          /* half-open: the probe batch is out */
-    bool blocked;             /* the spool refuses appends (full in block mode, ENOSPC) */
+    size_t inflight;            /* log-file records pushed to the output, no outcome yet */
+    size_t drain_inflight;      /* spool records pushed to the output, no outcome yet */
+    int64_t last_outcome_ms;    /* last outcome, or when inflight rose from 0 */
+    int64_t opened_ms;          /* when the breaker last opened */
+    bool need_rewind;           /* a spool record failed: resend from the first unacked */
+    bool probe_sent;            /* half-open: the probe batch is out */
+    bool blocked;               /* the spool refuses appends (full in block mode, ENOSPC) */
     bool stopping;
-    int64_t retry_append_ms;  /* while blocked: next append attempt */
-    uint64_t dropped_seen;    /* spool drop_oldest count already reported */
+    int64_t retry_append_ms; /* while blocked: next append attempt */
+    uint64_t dropped_seen;   /* spool drop_oldest count already reported */
 
     struct lf_dlq dlq;
     struct dead_item *dead; /* waiting for a durable dead letter */

@@ -270,8 +270,12 @@ static void spool_prefill(const char *state_dir, int n)
         char payload[64], id[40];
         int len = snprintf(payload, sizeof(payload), "{\"message\":\"spooled %d\"}", i);
         snprintf(id, sizeof(id), "%032d", i);
-        struct lf_spool_rec f = {.payload = payload, .payload_len = (size_t)len, .id = id,
-                                 .source = "/x.log", .input = "i", .start_offset = 10u * i,
+        struct lf_spool_rec f = {.payload = payload,
+                                 .payload_len = (size_t)len,
+                                 .id = id,
+                                 .source = "/x.log",
+                                 .input = "i",
+                                 .start_offset = 10u * i,
                                  .end_offset = 10u * i + 10};
         ck_assert_int_eq(lf_spool_append(s, &f), LF_OK);
     }
