@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_help.h"
+#include "lf_agent.h" /* LF_EXIT_* */
 #include "lf_buf.h"
 #include "lf_conf.h"
 #include "lf_multiline.h"
@@ -185,7 +187,14 @@ static const struct lf_input_conf *find_input(const struct lf_config *c, const c
     return NULL;
 }
 
-int lf_cmd_parse(int argc, char **argv)
+struct parse_args {
+    const char *parser, *format, *ml; /* -p, --format, -m */
+    const char *config, *input;       /* -c, -i */
+    int first_file;                   /* argv index of the first FILE */
+};
+
+/* Reads the options into a; returns -1 to go on, or the exit code (help, bad usage). */
+static int parse_options(int argc, char **argv, struct parse_args *a)
 {
     static const struct option longopts[] = {
         {"parser", required_argument, NULL, 'p'},
@@ -196,75 +205,86 @@ int lf_cmd_parse(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *parser = NULL, *format = NULL, *ml = NULL, *config = NULL, *input = NULL;
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "p:f:m:c:i:h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'p':
-            parser = optarg;
+            a->parser = optarg;
             break;
         case 'f':
-            format = optarg;
+            a->format = optarg;
             break;
         case 'm':
-            ml = optarg;
+            a->ml = optarg;
             break;
         case 'c':
-            config = optarg;
+            a->config = optarg;
             break;
         case 'i':
-            input = optarg;
+            a->input = optarg;
             break;
         case 'h':
-            lf_cmd_help_command(stdout, "parse");
-            return 0;
+            cli_help_command(stdout, "parse");
+            return LF_EXIT_OK;
         default:
-            lf_cmd_help_command(stderr, "parse");
-            return 64;
+            cli_help_command(stderr, "parse");
+            return LF_EXIT_USAGE;
         }
     }
-    if ((!parser && !config) || (config && (!input || parser || format || ml))) {
+    if ((!a->parser && !a->config) ||
+        (a->config && (!a->input || a->parser || a->format || a->ml))) {
         fprintf(stderr, "logferry parse: give -p PARSER [--format S] [-m PRESET], or -c FILE "
                         "-i INPUT\n");
-        return 64;
+        return LF_EXIT_USAGE;
     }
-    struct lf_config *cfg = NULL;
+    a->first_file = optind;
+    return -1;
+}
+
+/* Loads the config file (-c) or the one-input config of -p/--format/-m into *cfg (the
+ * caller frees it, also on failure). Returns the input to parse with, or NULL (reported). */
+static const struct lf_input_conf *load_input(const struct parse_args *a, struct lf_config **cfg)
+{
     int rc;
-    if (config) {
+    *cfg = NULL;
+    if (a->config) {
         struct lf_diag d;
-        lf_diag_init(&d, config);
-        rc = lf_conf_load(config, NULL, &d, &cfg);
+        lf_diag_init(&d, a->config);
+        rc = lf_conf_load(a->config, NULL, &d, cfg);
         lf_diag_print(&d, stderr);
         lf_diag_fini(&d);
     } else {
-        rc = load_adhoc(parser, format, ml, &cfg);
+        rc = load_adhoc(a->parser, a->format, a->ml, cfg);
     }
     if (rc != LF_OK) {
-        return 78;
+        return NULL;
     }
-    const struct lf_input_conf *in = config ? find_input(cfg, input) : lf_conf_input(cfg, 0);
+    const struct lf_input_conf *in =
+        a->config ? find_input(*cfg, a->input) : lf_conf_input(*cfg, 0);
     if (!in) {
-        fprintf(stderr, "logferry parse: %s has no input named '%s'\n", config, input);
-        lf_conf_free(cfg);
-        return 78;
+        fprintf(stderr, "logferry parse: %s has no input named '%s'\n", a->config, a->input);
     }
+    return in;
+}
+
+/* Parses files[0..nfiles) (stdin if nfiles is 0) with input `in` of cfg and prints the
+ * summary. Returns the exit code. */
+static int parse_files(const struct lf_config *cfg, const struct lf_input_conf *in, int nfiles,
+                       char **files)
+{
     struct parse_run r = {.in = in};
     char err[512];
-    lf_buf_init(&r.out, 0);
-    snprintf(r.host, sizeof(r.host), "%s", cfg->agent.name);
-    rc = lf_parser_create(&in->parser, &in->filter, (enum lf_record_type)in->type, err, sizeof(err),
-                          &r.parser);
+    int rc = lf_parser_create(&in->parser, &in->filter, (enum lf_record_type)in->type, err,
+                              sizeof(err), &r.parser);
     if (rc != LF_OK) {
         fprintf(stderr, "logferry parse: %s\n", err);
-        lf_conf_free(cfg);
-        return 78;
+        return LF_EXIT_CONFIG;
     }
-    for (int i = optind; i < argc || (i == optind && optind == argc); i++) {
-        rc = parse_one(&r, i < argc ? argv[i] : NULL);
-        if (rc != LF_OK) {
-            break;
-        }
+    lf_buf_init(&r.out, 0);
+    snprintf(r.host, sizeof(r.host), "%s", cfg->agent.name);
+    for (int i = 0; rc == LF_OK && (i < nfiles || (i == 0 && nfiles == 0)); i++) {
+        rc = parse_one(&r, i < nfiles ? files[i] : NULL);
     }
     fflush(stdout);
     fprintf(stderr, "logferry parse: %llu records, %llu unparsable, %llu filtered\n",
@@ -272,6 +292,19 @@ int lf_cmd_parse(int argc, char **argv)
             (unsigned long long)lf_parser_filtered(r.parser));
     lf_parser_destroy(r.parser);
     lf_buf_fini(&r.out);
+    return rc == LF_OK ? LF_EXIT_OK : LF_EXIT_FAILURE;
+}
+
+int lf_cmd_parse(int argc, char **argv)
+{
+    struct parse_args a = {0};
+    int code = parse_options(argc, argv, &a);
+    if (code >= 0) {
+        return code;
+    }
+    struct lf_config *cfg;
+    const struct lf_input_conf *in = load_input(&a, &cfg);
+    code = in ? parse_files(cfg, in, argc - a.first_file, argv + a.first_file) : LF_EXIT_CONFIG;
     lf_conf_free(cfg);
-    return rc == LF_OK ? 0 : 1;
+    return code;
 }
