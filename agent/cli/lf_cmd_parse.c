@@ -6,6 +6,7 @@
  */
 #include "lf_cmd.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "lf_agent.h" /* LF_EXIT_* */
 #include "lf_buf.h"
 #include "lf_conf.h"
+#include "lf_linesplit.h"
 #include "lf_multiline.h"
 #include "lf_parse.h"
 #include "lf_recid.h"
@@ -29,6 +31,7 @@ struct parse_run {
     const struct lf_input_conf *in;
     struct lf_file_id id;
     const char *path;
+    struct lf_ml *ml; /* of the file being parsed */
     struct lf_buf out;
     char host[256];
     uint64_t records;
@@ -81,41 +84,38 @@ static int emit_record(void *ctx, const char *text, size_t len, uint64_t start, 
     return rc < 0 ? rc : LF_OK;
 }
 
-static int parse_stream(struct parse_run *r, int fd, struct lf_ml *ml)
+/* The splitter's lines go to the multi-line assembler, its records to emit_record. */
+static int push_line(void *ctx, const char *text, size_t len, uint64_t start, uint64_t end,
+                     unsigned flags)
 {
-    struct lf_buf line;
+    struct parse_run *r = ctx;
+    return lf_ml_push(r->ml, text, len, start, end, flags, 0, emit_record, r);
+}
+
+/* Reads fd to its end, split into lines exactly as the tail splits (lf_linesplit.h). */
+static int parse_stream(struct parse_run *r, int fd)
+{
+    struct lf_linesplit split;
     char buf[65536];
-    uint64_t off = 0, line_start = 0;
-    ssize_t n;
+    uint64_t off = 0;
+    ssize_t n = 0;
     int rc = LF_OK;
-    lf_buf_init(&line, r->in->max_line_bytes + 1);
-    bool cut = false;
+    lf_linesplit_init(&split, r->in->max_line_bytes, 0);
     while (rc == LF_OK && (n = read(fd, buf, sizeof(buf))) > 0) {
-        for (ssize_t i = 0; i < n && rc == LF_OK; i++) {
-            if (buf[i] != '\n') {
-                cut |= lf_buf_append_char(&line, buf[i]) != LF_OK;
-                continue;
-            }
-            size_t len = line.len;
-            if (len && line.data[len - 1] == '\r') {
-                len--;
-            }
-            rc = lf_ml_push(ml, line.data ? line.data : "", len, line_start, off + (uint64_t)i + 1,
-                            cut ? LF_ML_TRUNCATED : 0, 0, emit_record, r);
-            lf_buf_reset(&line);
-            cut = false;
-            line_start = off + (uint64_t)i + 1;
-        }
+        rc = lf_linesplit_feed(&split, buf, (size_t)n, off, push_line, r);
         off += (uint64_t)n;
     }
-    if (rc == LF_OK && line.len) { /* a last line without newline: the file is complete */
-        rc = lf_ml_push(ml, line.data, line.len, line_start, off, cut ? LF_ML_TRUNCATED : 0, 0,
-                        emit_record, r);
+    if (rc == LF_OK && n < 0) {
+        fprintf(stderr, "logferry parse: cannot read %s: %s\n", r->path, strerror(errno));
+        rc = LF_EIO;
+    }
+    if (rc == LF_OK) { /* the file is complete: so is its last line, newline or not */
+        rc = lf_linesplit_finish(&split, off, push_line, r);
     }
     if (rc == LF_OK) {
-        rc = lf_ml_flush(ml, emit_record, r);
+        rc = lf_ml_flush(r->ml, emit_record, r);
     }
-    lf_buf_fini(&line);
+    lf_linesplit_fini(&split);
     return rc;
 }
 
@@ -134,14 +134,14 @@ static int parse_one(struct parse_run *r, const char *path)
     }
     r->path = path ? path : "-";
     char err[512];
-    struct lf_ml *ml;
     int rc = lf_ml_create(&r->in->multiline, lf_parser_default_multiline(&r->in->parser), err,
-                          sizeof(err), &ml);
+                          sizeof(err), &r->ml);
     if (rc != LF_OK) {
         fprintf(stderr, "logferry parse: multiline: %s\n", err);
     } else {
-        rc = parse_stream(r, fd, ml);
-        lf_ml_destroy(ml);
+        rc = parse_stream(r, fd);
+        lf_ml_destroy(r->ml);
+        r->ml = NULL;
     }
     if (path) {
         close(fd);
