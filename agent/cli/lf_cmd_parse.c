@@ -13,27 +13,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli_help.h"
 #include "lf_agent.h" /* LF_EXIT_* */
 #include "lf_buf.h"
+#include "lf_clock.h"
 #include "lf_conf.h"
 #include "lf_linesplit.h"
 #include "lf_multiline.h"
 #include "lf_parse.h"
-#include "lf_recid.h"
+#include "lf_recbuild.h"
 #include "logferry/lf_err.h"
 
 struct parse_run {
     struct lf_parser *parser;
-    const struct lf_input_conf *in;
+    struct lf_recbuild_src src; /* host, input, and the file being parsed: path, id */
     struct lf_file_id id;
-    const char *path;
     struct lf_ml *ml; /* of the file being parsed */
     struct lf_buf out;
-    char host[256];
     uint64_t records;
 };
 
@@ -49,33 +47,14 @@ static void yaml_quote(struct lf_buf *b, const char *s)
     lf_buf_append_char(b, '\'');
 }
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
+/* Builds the record as the agent does (lf_recbuild) and prints it. */
 static int emit_record(void *ctx, const char *text, size_t len, uint64_t start, uint64_t end,
                        unsigned flags)
 {
     struct parse_run *r = ctx;
-    char id[LF_RECORD_ID_HEX];
-    lf_record_make_id(&r->id, start, id);
-    struct lf_event_meta m = {
-        .host_name = r->host,
-        .path = r->path,
-        .input = r->in->name,
-        .id_hex = id,
-        .offset = start,
-        .read_time_ms = wall_ms(),
-        .fields = &r->in->fields,
-        .flags = (flags & LF_ML_TRUNCATED) ? LF_META_TRUNCATED : 0,
-    };
-    enum lf_record_type type = (enum lf_record_type)r->in->type;
-    int64_t ts;
-    lf_buf_reset(&r->out);
-    int rc = lf_parser_encode(r->parser, &m, text, len, &r->out, &type, &ts);
+    struct lf_built built;
+    int rc =
+        lf_recbuild(r->parser, &r->src, text, len, start, flags, lf_wall_ms(), &r->out, &built);
     if (rc == LF_PARSE_EMIT) {
         fwrite(r->out.data, 1, r->out.len, stdout);
         fputc('\n', stdout);
@@ -100,13 +79,13 @@ static int parse_stream(struct parse_run *r, int fd)
     uint64_t off = 0;
     ssize_t n = 0;
     int rc = LF_OK;
-    lf_linesplit_init(&split, r->in->max_line_bytes, 0);
+    lf_linesplit_init(&split, r->src.input->max_line_bytes, 0);
     while (rc == LF_OK && (n = read(fd, buf, sizeof(buf))) > 0) {
         rc = lf_linesplit_feed(&split, buf, (size_t)n, off, push_line, r);
         off += (uint64_t)n;
     }
     if (rc == LF_OK && n < 0) {
-        fprintf(stderr, "logferry parse: cannot read %s: %s\n", r->path, strerror(errno));
+        fprintf(stderr, "logferry parse: cannot read %s: %s\n", r->src.path, strerror(errno));
         rc = LF_EIO;
     }
     if (rc == LF_OK) { /* the file is complete: so is its last line, newline or not */
@@ -132,10 +111,11 @@ static int parse_one(struct parse_run *r, const char *path)
         r->id.dev = (uint64_t)st.st_dev;
         r->id.ino = (uint64_t)st.st_ino;
     }
-    r->path = path ? path : "-";
+    r->src.path = path ? path : "-";
     char err[512];
-    int rc = lf_ml_create(&r->in->multiline, lf_parser_default_multiline(&r->in->parser), err,
-                          sizeof(err), &r->ml);
+    int rc =
+        lf_ml_create(&r->src.input->multiline, lf_parser_default_multiline(&r->src.input->parser),
+                     err, sizeof(err), &r->ml);
     if (rc != LF_OK) {
         fprintf(stderr, "logferry parse: multiline: %s\n", err);
     } else {
@@ -273,7 +253,8 @@ static const struct lf_input_conf *load_input(const struct parse_args *a, struct
 static int parse_files(const struct lf_config *cfg, const struct lf_input_conf *in, int nfiles,
                        char **files)
 {
-    struct parse_run r = {.in = in};
+    struct parse_run r = {0};
+    r.src = (struct lf_recbuild_src){.host_name = cfg->agent.name, .input = in, .file_id = &r.id};
     char err[512];
     int rc = lf_parser_create(&in->parser, &in->filter, (enum lf_record_type)in->type, err,
                               sizeof(err), &r.parser);
@@ -282,7 +263,6 @@ static int parse_files(const struct lf_config *cfg, const struct lf_input_conf *
         return LF_EXIT_CONFIG;
     }
     lf_buf_init(&r.out, 0);
-    snprintf(r.host, sizeof(r.host), "%s", cfg->agent.name);
     for (int i = 0; rc == LF_OK && (i < nfiles || (i == 0 && nfiles == 0)); i++) {
         rc = parse_one(&r, i < nfiles ? files[i] : NULL);
     }
