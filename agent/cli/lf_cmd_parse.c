@@ -2,7 +2,9 @@
  *
  * The parser, multi-line and filter settings come either from -p/--format/-m (turned
  * into a one-input config so they are validated by the same tables as a real config) or
- * from an input of a config file (-c FILE -i INPUT).
+ * from an input of a config file (-c FILE -i INPUT). Lines are cut by the tail's splitter
+ * (lf_linesplit.h) and records built by the router's builder (lf_recbuild.h), so what is
+ * printed is what the agent would send (but for the read time).
  */
 #include "lf_cmd.h"
 
