@@ -89,7 +89,7 @@ static void file_free(struct lf_tail_file *f)
         f->tail->sink.file_close(f->tail->sink.files_ctx, f->key);
     }
     lf_ml_destroy(f->ml);
-    lf_buf_fini(&f->carry);
+    lf_linesplit_fini(&f->split);
     free(f->path);
     free(f);
 }
@@ -137,7 +137,7 @@ static bool file_position(struct lf_tail_file *f, uint64_t size, enum tail_open_
         bool at_end = mode == TAIL_OPEN_INITIAL && t->conf->start_at == LF_START_END;
         f->read_offset = at_end ? size : 0;
     }
-    f->line_start = f->read_offset;
+    lf_linesplit_reset(&f->split, f->read_offset);
     f->head_len = f->id.fp_len;
     f->head_hash = f->id.fp_hash;
     return true;
@@ -170,7 +170,7 @@ static int file_alloc(struct lf_tail *t, const char *path, int fd, struct lf_tai
     t->nopen++; /* f owns fd now */
     f->partial_since = -1;
     f->last_data_ms = lf_mono_ms();
-    lf_buf_init(&f->carry, t->conf->max_line_bytes + 1);
+    lf_linesplit_init(&f->split, t->conf->max_line_bytes, 0);
     f->path = strdup(path);
     if (!f->path) {
         file_free(f);
@@ -473,6 +473,7 @@ static bool closed_changed(const struct lf_tail_file *f)
 struct emit_ctx {
     struct lf_tail *t;
     struct lf_tail_file *f;
+    int64_t now; /* when the lines were read */
 };
 
 static int ml_emit(void *ctx, const char *text, size_t len, uint64_t start, uint64_t end,
@@ -484,49 +485,22 @@ static int ml_emit(void *ctx, const char *text, size_t len, uint64_t start, uint
     return e->t->sink.emit(e->t->sink.emit_ctx, &src, text, len, start, end, flags);
 }
 
-static int push_line(struct lf_tail_file *f, const char *p, size_t len, uint64_t start,
-                     uint64_t end, unsigned flags, int64_t now)
+/* The splitter's lines go to the multi-line assembler. */
+static int push_line(void *ctx, const char *text, size_t len, uint64_t start, uint64_t end,
+                     unsigned flags)
 {
-    struct emit_ctx e = {.t = f->tail, .f = f};
-    if (len && p[len - 1] == '\r') {
-        len--;
-    }
-    return lf_ml_push(f->ml, p, len, start, end, flags, now, ml_emit, &e);
+    struct emit_ctx *e = ctx;
+    return lf_ml_push(e->f->ml, text, len, start, end, flags, e->now, ml_emit, e);
 }
 
-/* Handles one chunk read at file offset `off`. An over-long line keeps its first
- * max_line_bytes in carry and is emitted, marked truncated, once its newline arrives, with
- * an end offset past the skipped rest: the rest never becomes a record of its own. */
+/* Handles one chunk read at file offset `off` (lf_linesplit.h: an over-long line is cut,
+ * its rest skipped, never a record of its own) and notes since when a partial last line
+ * waits. */
 static int split_chunk(struct lf_tail_file *f, const char *buf, size_t n, uint64_t off, int64_t now)
 {
-    const size_t max = f->tail->conf->max_line_bytes;
-    size_t i = 0;
-    int rc = LF_OK;
-    while (i < n && rc == LF_OK) {
-        const char *nl = memchr(buf + i, '\n', n - i);
-        size_t seg = nl ? (size_t)(nl - (buf + i)) : n - i;
-        uint64_t seg_end = off + i + seg + (nl ? 1 : 0);
-        if (!f->skipping && nl && f->carry.len == 0 && seg <= max) {
-            rc = push_line(f, buf + i, seg, f->line_start, seg_end, 0, now);
-            f->line_start = seg_end;
-        } else {
-            if (!f->skipping) {
-                size_t room = max - f->carry.len;
-                f->skipping = seg > room;
-                lf_buf_append(&f->carry, buf + i, f->skipping ? room : seg);
-            }
-            if (nl) {
-                rc = push_line(f, f->carry.data, f->carry.len, f->line_start, seg_end,
-                               f->skipping ? LF_ML_TRUNCATED : 0, now);
-                lf_buf_reset(&f->carry);
-                f->skipping = false;
-                f->line_start = seg_end;
-            }
-        }
-        i += seg + (nl ? 1 : 0);
-    }
-    bool partial = f->line_start < off + n;
-    if (!partial) {
+    struct emit_ctx e = {.t = f->tail, .f = f, .now = now};
+    int rc = lf_linesplit_feed(&f->split, buf, n, off, push_line, &e);
+    if (!lf_linesplit_has_partial(&f->split, off + n)) {
         f->partial_since = -1;
     } else if (f->partial_since < 0) {
         f->partial_since = now;
@@ -537,16 +511,9 @@ static int split_chunk(struct lf_tail_file *f, const char *buf, size_t n, uint64
 /* Emits the partial last line (no newline yet) as a record of its own. */
 static int emit_partial(struct lf_tail_file *f, int64_t now)
 {
-    if (f->line_start >= f->read_offset) {
-        return LF_OK;
-    }
-    int rc = push_line(f, f->carry.data, f->carry.len, f->line_start, f->read_offset,
-                       f->skipping ? LF_ML_TRUNCATED : 0, now);
-    lf_buf_reset(&f->carry);
-    f->skipping = false;
-    f->line_start = f->read_offset;
+    struct emit_ctx e = {.t = f->tail, .f = f, .now = now};
     f->partial_since = -1;
-    return rc;
+    return lf_linesplit_finish(&f->split, f->read_offset, push_line, &e);
 }
 
 static int flush_ml(struct lf_tail_file *f)
@@ -596,7 +563,7 @@ static int file_restart(struct lf_tail_file *f)
     lf_log_info(t->log, "%s: truncated at offset %llu (truncation #%llu), reading from 0", f->path,
                 (unsigned long long)f->read_offset, (unsigned long long)t->stats.truncations);
     int rc = flush_ml(f); /* the lines it holds were read: send them */
-    lf_buf_reset(&f->carry);
+    lf_linesplit_reset(&f->split, f->read_offset);
     f->retired = true;
     f->readable = false;
     f->ckpt_dirty = false;

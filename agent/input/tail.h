@@ -27,6 +27,7 @@
 #include "lf_buf.h"
 #include "lf_ckpt.h"
 #include "lf_conf.h"
+#include "lf_linesplit.h"
 #include "lf_multiline.h"
 
 struct inotify_event;
@@ -39,9 +40,6 @@ struct lf_tail_file {
     int wd; /* inotify watch of the inode, -1 if none (kept while closed) */
     struct lf_file_id id;
     uint64_t read_offset;  /* next byte to read */
-    uint64_t line_start;   /* file offset of carry's first byte */
-    struct lf_buf carry;   /* partial line */
-    bool skipping;         /* inside an over-long line being skipped */
     bool readable;         /* may have unread bytes */
     bool ckpt_dirty;       /* its path changed since the sink last remembered it */
     bool in_ckpt;          /* the sink remembered this identity */
@@ -52,7 +50,9 @@ struct lf_tail_file {
     uint32_t head_len;     /* restart check: xxh64 of the first head_len bytes */
     uint64_t head_hash;    /*   (grows to 1 KiB as the file is read) */
     int64_t last_data_ms;  /* last time bytes were read (or the file was opened) */
-    int64_t partial_since; /* when carry became non-empty, -1 if empty */
+    int64_t partial_since; /* since when split holds a partial line, -1 if none */
+    /* the lines of the bytes read; holds the partial last line */
+    struct lf_linesplit split;
     struct lf_ml *ml;
 };
 

@@ -1,0 +1,70 @@
+/* cli_help.c - the help texts of the commands: usage line and description of each. */
+#include "cli_help.h"
+
+#include <string.h>
+
+static const struct {
+    const char *name;
+    const char *usage;
+    const char *text;
+} commands[] = {
+    {"run", "logferry run [-c FILE]",
+     "Runs the agent in the foreground until SIGTERM or SIGINT. On the first signal it stops\n"
+     "reading, waits up to agent.shutdown_timeout for in-flight records to be acknowledged,\n"
+     "writes checkpoints and exits 0. A second signal exits at once (75); checkpoints never\n"
+     "pass an unacknowledged record, so those records are read again after restart.\n"
+     "SIGHUP is logged and ignored (reload is not supported yet).\n"
+     "  -c, --config FILE   configuration (default " CLI_DEFAULT_CONFIG ")\n"},
+    {"check", "logferry check [-c FILE]",
+     "Validates a configuration: YAML syntax, keys, types, units, environment variables,\n"
+     "plugins and their options. Prints every problem as FILE:LINE:COL: message and exits\n"
+     "78, or exits 0 (warnings are printed but do not fail).\n"},
+    {"parse",
+     "logferry parse -p PARSER [--format STRING] [-m PRESET] [FILE...]\n"
+     "       logferry parse -c FILE -i INPUT [FILE...]",
+     "Parses files (or stdin) and prints one encoded JSON record per line, to try a parser\n"
+     "on your own logs. --format takes the parser's format string (nginx log_format, Apache\n"
+     "LogFormat, logback pattern, regex). -m picks a multi-line preset. With -c and -i the\n"
+     "parser, multi-line and filter settings of that input of a config file are used.\n"
+     "A summary (records, unparsable, filtered) goes to stderr.\n"},
+    {"status", "logferry status", "Asks the running agent for its state. Not supported yet.\n"},
+    {"spool", "logferry spool inspect [-c FILE] [OUTPUT]",
+     "Prints, for the spool of OUTPUT (default: every output of the config), in\n"
+     "<agent.state_dir>/spool/<output>/: the persisted head, each segment with its bytes,\n"
+     "frames and unacknowledged frames, bad parts that the next start will quarantine,\n"
+     "the age of the oldest unacknowledged record and the files in quarantine/.\n"
+     "Read only: safe while the agent runs. Exits 0 (also when an output has no spool),\n"
+     "64 for an unknown OUTPUT, 78 for a bad config, 1 when a spool cannot be read.\n"
+     "  -c, --config FILE   configuration (default " CLI_DEFAULT_CONFIG ")\n"},
+    {"dlq", "logferry dlq list | show ID | replay [ID...] | purge [ID...]",
+     "Dead-letter tooling. Not supported yet; dead letters are JSON lines in\n"
+     "<state_dir>/dead-letter/<output>.jsonl.\n"},
+    {"help", "logferry help [COMMAND | config]",
+     "Shows help for a command, or the configuration reference (help config).\n"},
+};
+
+void cli_help_command(FILE *fp, const char *command)
+{
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (command && strcmp(commands[i].name, command) == 0) {
+            fprintf(fp, "usage: %s\n\n%s", commands[i].usage, commands[i].text);
+            return;
+        }
+    }
+    fprintf(fp,
+            "logferry %s - tails log files, parses them into records, forwards them to "
+            "Kafka or RabbitMQ\n\nusage:\n",
+            LF_VERSION);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        fprintf(fp, "  %s\n", commands[i].usage);
+    }
+    fprintf(fp, "  logferry --version\n\n"
+                "exit codes:\n"
+                "  0   success\n"
+                "  1   runtime failure (state dir, checkpoint file, output start, unreadable "
+                "spool)\n"
+                "  64  bad command line\n"
+                "  69  command not supported yet\n"
+                "  75  stopped by a second signal before in-flight records were acknowledged\n"
+                "  78  configuration error (EX_CONFIG)\n");
+}
