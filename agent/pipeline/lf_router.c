@@ -130,6 +130,21 @@ static struct lf_rec *make_record(struct lf_router *rt, const struct lf_tail_src
     return r;
 }
 
+/* A record that could not be built or tracked (no memory): it is not lost, the file's
+ * checkpoint stays before it, so it is read again after a restart. Reading goes on. */
+static int unbuilt(struct lf_router *rt, const struct lf_tail_src *src, uint64_t start, int rc)
+{
+    lf_tracker_hold(rt->tracker, src->key, start);
+    if (rt->stats.records_unbuilt++ % 1000 == 0) {
+        lf_log_error(rt->log,
+                     "%s: record at offset %llu not sent (%s); the checkpoint stays before it "
+                     "until a restart reads it again (%llu such record(s))",
+                     src->path, (unsigned long long)start, lf_strerror(rc),
+                     (unsigned long long)rt->stats.records_unbuilt);
+    }
+    return LF_OK;
+}
+
 /* The tail sink's emit: build, filter, track, route. */
 static int router_emit(void *ctx, const struct lf_tail_src *src, const char *text, size_t len,
                        uint64_t start, uint64_t end, unsigned flags)
@@ -142,17 +157,18 @@ static int router_emit(void *ctx, const struct lf_tail_src *src, const char *tex
     int rc = lf_recbuild(in->parser, &bs, text, len, start, flags, rt->read_time_ms, &rt->enc, &b);
     rt->stats.records_read++;
     if (rc < 0) {
-        return rc;
+        return unbuilt(rt, src, start, rc);
     }
     unsigned mask = b.type < LF_TYPE_COUNT ? in->route_by_type[b.type] : 0;
     if (rc == LF_PARSE_DROP || mask == 0) {
         rt->stats.records_filtered++;
-        return lf_tracker_skip(rt->tracker, src->key, end);
+        rc = lf_tracker_skip(rt->tracker, src->key, end);
+        return rc == LF_OK ? LF_OK : unbuilt(rt, src, start, rc);
     }
     struct lf_rec *r =
         reserve_routes(rt, mask) == LF_OK ? make_record(rt, src, &b, start, end) : NULL;
     if (!r) {
-        return LF_ENOMEM;
+        return unbuilt(rt, src, start, LF_ENOMEM);
     }
     r->route_mask = mask;
     rt->budget->live_bytes += r->mem;

@@ -4,8 +4,9 @@
  * into its id and JSON (lf_recbuild, with the input's parser and filter), matched to the
  * outputs whose `match:` lists its type, pushed to the tracker (which owns it from then
  * on) and routed to each of those output paths. Filtered text is reported to the tracker
- * as done at once. Record memory is counted in a budget the agent reads to pause reading.
- * Thread: main thread only.
+ * as done at once. A record that cannot be built for lack of memory holds its file's
+ * checkpoint before it (lf_tracker_hold): never lost, read again after a restart. Record memory is
+ * counted in a budget the agent reads to pause reading. Thread: main thread only.
  */
 #ifndef LF_ROUTER_H
 #define LF_ROUTER_H
@@ -24,6 +25,7 @@ struct lf_router;
 struct lf_router_stats {
     uint64_t records_read;     /* records built (before the filter) */
     uint64_t records_filtered; /* dropped by an input's filter, or matched by no output */
+    uint64_t records_unbuilt;  /* not built or tracked for lack of memory (checkpoint held) */
 };
 
 /* Builds a parser per input of cfg and the routing tables over outs[0..nouts). cfg, the

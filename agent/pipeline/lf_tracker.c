@@ -17,7 +17,8 @@
 struct track_slot {
     struct lf_track_file fifo;
     uint64_t dev, ino;
-    uint32_t gen; /* bumped at close */
+    uint64_t hold; /* the committed offset never passes it (lf_tracker_hold) */
+    uint32_t gen;  /* bumped at close */
     bool live;
     bool moved;    /* committed moved since lf_tracker_take_moved */
     bool touched;  /* on the touched chain */
@@ -103,6 +104,7 @@ int lf_tracker_file_open(struct lf_tracker *tr, uint64_t dev, uint64_t ino, uint
     struct track_slot *s = &tr->slots[idx];
     lf_track_init(&s->fifo, committed);
     s->moved = true; /* never remembered yet */
+    s->hold = UINT64_MAX;
     s->dev = dev;
     s->ino = ino;
     s->live = true;
@@ -208,7 +210,19 @@ bool lf_tracker_take_moved(struct lf_tracker *tr, uint64_t key)
 uint64_t lf_tracker_committed(const struct lf_tracker *tr, uint64_t key)
 {
     const struct track_slot *s = slot_of(tr, key);
-    return s ? s->fifo.committed : 0;
+    if (!s) {
+        return 0;
+    }
+    return s->fifo.committed < s->hold ? s->fifo.committed : s->hold;
+}
+
+void lf_tracker_hold(struct lf_tracker *tr, uint64_t key, uint64_t offset)
+{
+    struct track_slot *s = slot_of(tr, key);
+    if (s && offset < s->hold) {
+        s->hold = offset;
+        s->moved = true;
+    }
 }
 
 size_t lf_tracker_pending(const struct lf_tracker *tr, uint64_t key)

@@ -51,7 +51,11 @@ size_t lf_tracker_advance(struct lf_tracker *tr);
 /* True if the file's committed offset moved (or the file is new) since the last call for
  * it; clears the mark. For the checkpoint policy: idle files cost no store lookup. */
 bool lf_tracker_take_moved(struct lf_tracker *tr, uint64_t key);
-/* Committed offset of the file (0 for an unknown key). */
+/* The bytes from offset on could not be tracked (no memory for their record): the file's
+ * committed offset stays at or before offset for as long as the file is tracked, so a
+ * restart reads them again. Never allocates. */
+void lf_tracker_hold(struct lf_tracker *tr, uint64_t key, uint64_t offset);
+/* Committed offset of the file (0 for an unknown key), never past a hold. */
 uint64_t lf_tracker_committed(const struct lf_tracker *tr, uint64_t key);
 /* Records (and skip markers) of the file not yet released. */
 size_t lf_tracker_pending(const struct lf_tracker *tr, uint64_t key);

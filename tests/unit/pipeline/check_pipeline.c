@@ -15,7 +15,9 @@
  *   dead_letter_render_failure - a dead-letter line with a part that could not be
  *                               rendered is not written (was: written with parts missing);
  *   retry_without_memory      - a retriable outcome is rescheduled even when no memory
- *                               can be had (was: the record silently dropped).
+ *                               can be had (was: the record silently dropped);
+ *   router_no_memory_holds_checkpoint - a record that cannot be built holds its file's
+ *                               checkpoint before it (was: lost, the checkpoint passed it).
  */
 #include <check.h>
 #include <poll.h>
@@ -29,6 +31,7 @@
 #include "lf_dlq.h"
 #include "lf_failalloc.h"
 #include "lf_outpath.h"
+#include "lf_router.h"
 #include "lf_spool.h"
 #include "lf_testlib.h"
 #include "lf_tracker.h"
@@ -412,6 +415,42 @@ START_TEST(retry_without_memory)
 }
 END_TEST
 
+/* A record the router cannot build or track for lack of memory is not lost: its file's
+ * checkpoint stays before it (a restart reads it again), the records after it still go. */
+START_TEST(router_no_memory_holds_checkpoint)
+{
+    struct fx x;
+    fx_init(&x, NULL);
+    struct lf_rec_budget budget = {0};
+    struct lf_router *rt;
+    struct lf_outpath *outs[1] = {x.op};
+    ck_assert_int_eq(lf_router_create(x.cfg, x.tr, outs, 1, &budget, &x.log, &rt), LF_OK);
+    struct lf_tail_sink sink = {0};
+    lf_router_sink(rt, &sink);
+    struct lf_file_id id = {.dev = 1, .ino = 42};
+    struct lf_tail_src src = {.key = x.key, .path = "/x.log", .id = &id, .input = 0};
+    ck_assert_int_eq(sink.emit(sink.emit_ctx, &src, "line 0", 6, 0, 10, 0), LF_OK);
+    lf_failalloc_arm_this_thread(0, UINT64_MAX / 2);
+    int rc = sink.emit(sink.emit_ctx, &src, "line 1", 6, 10, 20, 0);
+    lf_failalloc_disarm();
+    ck_assert_int_eq(rc, LF_OK); /* reading goes on */
+    ck_assert_int_eq(sink.emit(sink.emit_ctx, &src, "line 2", 6, 20, 30, 0), LF_OK);
+    lf_outpath_end_turn(x.op, lf_mono_ms());
+    int64_t deadline = lf_mono_ms() + 5000;
+    while (fx_delivered_lines(&x) < 2 && lf_mono_ms() < deadline) {
+        fx_turn(&x);
+    }
+    fx_turn(&x);
+    struct lf_router_stats rs;
+    lf_router_get_stats(rt, &rs);
+    ck_assert_uint_eq(rs.records_unbuilt, 1);
+    ck_assert_uint_eq(fx_delivered_lines(&x), 2);
+    ck_assert_uint_eq(lf_tracker_committed(x.tr, x.key), 10); /* held before "line 1" */
+    lf_router_destroy(rt);
+    fx_fini(&x);
+}
+END_TEST
+
 /* retry.attempts used up: the record is dead-lettered, durably, and then done. */
 START_TEST(retries_exhausted_dead_letter)
 {
@@ -441,6 +480,7 @@ static Suite *pipeline_suite(void)
     tcase_add_test(tc, dead_letter_render_failure);
     tcase_add_test(tc, retry_without_memory);
     tcase_add_test(tc, retries_exhausted_dead_letter);
+    tcase_add_test(tc, router_no_memory_holds_checkpoint);
     suite_add_tcase(s, tc);
     return s;
 }
