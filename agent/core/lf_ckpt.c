@@ -18,6 +18,7 @@
 #include <xxhash.h>
 
 #include "lf_buf.h"
+#include "lf_vec.h"
 #include "logferry/lf_err.h"
 
 #define CKPT_HEADER "logferry-checkpoints 1\n"
@@ -77,21 +78,6 @@ int lf_ckpt_unescape_path(const char *s, size_t n, char **out)
     return LF_OK;
 }
 
-static int grow(struct lf_ckpt_store *s)
-{
-    if (s->n < s->cap) {
-        return LF_OK;
-    }
-    size_t cap = s->cap ? s->cap * 2 : 16;
-    struct lf_ckpt_entry *v = realloc(s->v, cap * sizeof(*v));
-    if (!v) {
-        return LF_ENOMEM;
-    }
-    s->v = v;
-    s->cap = cap;
-    return LF_OK;
-}
-
 static int parse_line(struct lf_ckpt_store *s, const char *line, size_t len)
 {
     struct lf_ckpt_entry e;
@@ -109,7 +95,7 @@ static int parse_line(struct lf_ckpt_store *s, const char *line, size_t len)
     if (rc != LF_OK) {
         return rc;
     }
-    rc = grow(s);
+    rc = lf_vec_reserve(&s->v, &s->cap, s->n + 1);
     if (rc != LF_OK) {
         free(e.path);
         return rc;
@@ -280,7 +266,7 @@ int lf_ckpt_set(struct lf_ckpt_store *s, const struct lf_file_id *id, const char
         s->dirty = true;
         return LF_OK;
     }
-    int rc = grow(s);
+    int rc = lf_vec_reserve(&s->v, &s->cap, s->n + 1);
     if (rc != LF_OK) {
         return rc;
     }
