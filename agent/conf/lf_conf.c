@@ -530,6 +530,7 @@ const struct lf_opt lf_config_options[] = {
 struct loader {
     struct lf_optfill fill;
     struct lf_config *cfg;
+    const struct lf_plugin_resolver *plugins;
 };
 
 /* libfyaml reports "NAME:LINE:COL: error: MESSAGE" lines (plus source excerpts) to this
@@ -642,12 +643,17 @@ static int load_inputs(struct loader *l, struct fy_node *root, struct fy_node *s
 static int load_output_plugin(struct loader *l, struct lf_output_conf *out, struct fy_node *item,
                               const char *where)
 {
-    char err[512];
+    char err[512] = "";
     struct fy_node *pn = lf_node_lookup(item, "plugin");
     int line, col;
     lf_node_pos(pn ? pn : item, &line, &col);
-    int rc = lf_plugin_load(l->cfg->agent.plugin_dir, out->plugin, &out->handle, err, sizeof(err));
-    if (rc != LF_OK) {
+    int rc = l->plugins->resolve(l->plugins->ctx, l->cfg->agent.plugin_dir, out->plugin,
+                                 &out->handle.desc, err, sizeof(err));
+    if (rc != LF_OK || !out->handle.desc) {
+        out->handle.desc = NULL;
+        if (!err[0]) {
+            snprintf(err, sizeof(err), "plugin '%s': %s", out->plugin, lf_strerror(rc));
+        }
         lf_diag_add(l->fill.diag, LF_DIAG_ERROR, line, col, "%s.plugin: %s", where, err);
         return 1;
     }
@@ -825,10 +831,8 @@ static int load_root(struct loader *l, struct fy_node *root)
     int errors = lf_optfill_sets(&l->fill, &set, 1, root, "", by_hand);
     struct lf_agent_conf *a = &l->cfg->agent;
     set_default_name(a);
-    if (!a->plugin_dir) {
-        char dir[4096];
-        lf_plugin_default_dir(dir, sizeof(dir));
-        a->plugin_dir = strdup(dir);
+    if (!a->plugin_dir && l->plugins->default_dir) {
+        a->plugin_dir = strdup(l->plugins->default_dir);
     }
     errors += load_inputs(l, root, lf_node_lookup(root, "inputs"));
     errors += load_outputs(l, root, lf_node_lookup(root, "outputs"));
@@ -836,14 +840,15 @@ static int load_root(struct loader *l, struct fy_node *root)
 }
 
 static int load_document(struct fy_document *doc, const char *name, char **envp,
-                         struct lf_diag *diag, struct lf_config **out)
+                         const struct lf_plugin_resolver *plugins, struct lf_diag *diag,
+                         struct lf_config **out)
 {
     struct lf_config *c = calloc(1, sizeof(*c));
     if (!c) {
         return LF_ENOMEM;
     }
     c->path = strdup(name);
-    struct loader l = {.fill = {.diag = diag, .envp = envp}, .cfg = c};
+    struct loader l = {.fill = {.diag = diag, .envp = envp}, .cfg = c, .plugins = plugins};
     struct fy_node *root = fy_document_root(doc);
     if (!root || !fy_node_is_mapping(root)) {
         lf_diag_add(diag, LF_DIAG_ERROR, 1, 1,
@@ -862,7 +867,8 @@ static int load_document(struct fy_document *doc, const char *name, char **envp,
 }
 
 static int load_common(const char *yaml, size_t len, const char *path, const char *name,
-                       char **envp, struct lf_diag *diag, struct lf_config **out)
+                       char **envp, const struct lf_plugin_resolver *plugins, struct lf_diag *diag,
+                       struct lf_config **out)
 {
     *out = NULL;
     struct fy_diag *fyd = make_fy_diag(diag);
@@ -885,22 +891,24 @@ static int load_common(const char *yaml, size_t len, const char *path, const cha
         }
         rc = LF_ECONFIG;
     } else {
-        rc = load_document(doc, name, envp, diag, out);
+        rc = load_document(doc, name, envp, plugins, diag, out);
         fy_document_destroy(doc);
     }
     fy_diag_destroy(fyd);
     return rc;
 }
 
-int lf_conf_load(const char *path, char **envp, struct lf_diag *diag, struct lf_config **out)
+int lf_conf_load_with(const char *path, char **envp, const struct lf_plugin_resolver *plugins,
+                      struct lf_diag *diag, struct lf_config **out)
 {
-    return load_common(NULL, 0, path, path, envp, diag, out);
+    return load_common(NULL, 0, path, path, envp, plugins, diag, out);
 }
 
-int lf_conf_load_string(const char *yaml, const char *name, char **envp, struct lf_diag *diag,
-                        struct lf_config **out)
+int lf_conf_load_string_with(const char *yaml, const char *name, char **envp,
+                             const struct lf_plugin_resolver *plugins, struct lf_diag *diag,
+                             struct lf_config **out)
 {
-    return load_common(yaml, strlen(yaml), NULL, name, envp, diag, out);
+    return load_common(yaml, strlen(yaml), NULL, name, envp, plugins, diag, out);
 }
 
 void lf_conf_free(struct lf_config *c)
@@ -919,7 +927,6 @@ void lf_conf_free(struct lf_config *c)
         }
         free(o->plugin_config);
         lf_opt_free(lf_output_core_options, o);
-        lf_plugin_unload(&o->handle);
     }
     free(c->outputs.v);
     c->inputs.n = 0;
@@ -931,9 +938,10 @@ void lf_conf_free(struct lf_config *c)
     free(c);
 }
 
-int lf_conf_doc_md(const char *plugin_dir, struct lf_buf *out)
+int lf_conf_doc_md_with(const struct lf_plugin_resolver *plugins, const char *plugin_dir,
+                        struct lf_buf *out)
 {
-    static const char *const plugins[] = {"stdout", "file", "kafka", "rabbitmq"};
+    static const char *const names[] = {"stdout", "file", "kafka", "rabbitmq"};
     lf_buf_append_str(out,
                       "# Configuration reference\n\n"
                       "Generated from the option tables by `logferry help config`; do not edit "
@@ -945,21 +953,22 @@ int lf_conf_doc_md(const char *plugin_dir, struct lf_buf *out)
     lf_opt_doc_md(agent_options, "agent", out);
     lf_opt_doc_md(input_options, "inputs[]", out);
     lf_opt_doc_md(lf_output_core_options, "outputs[]", out);
-    for (size_t i = 0; i < sizeof(plugins) / sizeof(plugins[0]); i++) {
-        struct lf_plugin_handle h;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        const struct lf_output_plugin *desc = NULL;
         char err[512];
         char path[128];
-        if (lf_plugin_load(plugin_dir, plugins[i], &h, err, sizeof(err)) != LF_OK) {
+        if (plugins->resolve(plugins->ctx, plugin_dir, names[i], &desc, err, sizeof(err)) !=
+                LF_OK ||
+            !desc) {
             lf_buf_printf(out,
                           "\n### `outputs[]` with `plugin: %s`\n\n(plugin not found when "
                           "this page was generated)\n",
-                          plugins[i]);
+                          names[i]);
             continue;
         }
-        snprintf(path, sizeof(path), "outputs[] with plugin: %s", plugins[i]);
-        lf_buf_printf(out, "\n%s\n", h.desc->description ? h.desc->description : "");
-        lf_opt_doc_md(h.desc->options, path, out);
-        lf_plugin_unload(&h);
+        snprintf(path, sizeof(path), "outputs[] with plugin: %s", names[i]);
+        lf_buf_printf(out, "\n%s\n", desc->description ? desc->description : "");
+        lf_opt_doc_md(desc->options, path, out);
     }
     lf_opt_doc_md(buffer_options, "buffer", out);
     lf_opt_doc_md(breaker_options, "breaker", out);

@@ -1,9 +1,11 @@
 /* lf_conf.h - the configuration: schema (option tables), loading and validation.
  *
- * lf_conf_load reads a YAML file with libfyaml, fills struct lf_config through the
- * option tables, loads the output plugins named by `plugin:` (to validate their keys),
- * and reports every problem as FILE:LINE:COL in the diag. The tables below are also the
- * source of docs/config.md (lf_conf_doc_md).
+ * lf_conf_load_with reads a YAML file with libfyaml, fills struct lf_config through the
+ * option tables, asks the caller's plugin resolver for the descriptor of each output's
+ * `plugin:` (to validate its keys), and reports every problem as FILE:LINE:COL in the
+ * diag. conf/ knows plugins only through the public ABI (logferry/lf_plugin.h): finding
+ * and loading them (dlopen) is the resolver's job. The tables below are also the source
+ * of docs/config.md (lf_conf_doc_md_with).
  */
 #ifndef LF_CONF_H
 #define LF_CONF_H
@@ -15,8 +17,8 @@
 #include "lf_diag.h"
 #include "lf_multiline.h"
 #include "lf_parse.h"
-#include "lf_plugin_loader.h"
 #include "logferry/lf_opt.h"
+#include "logferry/lf_plugin.h"
 
 enum lf_start_at {
     LF_START_BEGINNING = 0,
@@ -30,7 +32,7 @@ struct lf_http_conf {
 struct lf_agent_conf {
     char *name; /* default: host name */
     char *state_dir;
-    char *plugin_dir; /* default: lf_plugin_default_dir() */
+    char *plugin_dir; /* default: the resolver's default_dir */
     int64_t shutdown_timeout_ms;
     int64_t checkpoint_interval_ms;
     uint64_t memory_limit;
@@ -72,6 +74,25 @@ struct lf_dead_letter_conf {
     char *topic_suffix;
 };
 
+/* The plugin of an output: its descriptor, borrowed from the resolver, which keeps it
+ * valid for the life of the process. (The field keeps the name `handle` for its users;
+ * it holds no dlopen handle.) */
+struct lf_plugin_ref {
+    const struct lf_output_plugin *desc;
+};
+
+/* Finds output plugins for the loader. resolve() looks up plugin `name` in directory
+ * `dir` (agent.plugin_dir) and returns LF_OK with *out set to a descriptor that stays
+ * valid for the life of the process, or a negative lf_err with a one-line message in
+ * err (errlen bytes). ctx is passed back as is. default_dir (may be NULL) becomes
+ * agent.plugin_dir when the configuration sets none. */
+struct lf_plugin_resolver {
+    int (*resolve)(void *ctx, const char *dir, const char *name,
+                   const struct lf_output_plugin **out, char *err, size_t errlen);
+    void *ctx;
+    const char *default_dir;
+};
+
 struct lf_output_conf {
     char *name;
     char *plugin;
@@ -79,8 +100,8 @@ struct lf_output_conf {
     struct lf_retry_conf retry;
     struct lf_dead_letter_conf dead_letter;
     /* Filled by the loader from the plugin's own table. */
-    struct lf_plugin_handle handle;
-    void *plugin_config; /* handle.desc->config_size bytes */
+    struct lf_plugin_ref handle;
+    void *plugin_config; /* handle.desc->config_size bytes, owned */
     unsigned match_mask; /* bit per enum lf_record_type */
     int line;
     int col;
@@ -125,11 +146,21 @@ extern const struct lf_opt lf_config_options[];
 extern const struct lf_opt lf_output_core_options[];
 extern const char *const lf_record_type_names[];
 
-/* Loads and validates path. Returns LF_OK and *out (free with lf_conf_free), or
- * LF_ECONFIG with every problem in diag (*out NULL). envp: NULL = process environment.
- * Warnings (e.g. `match` naming a type no input produces) do not fail the load. */
-int lf_conf_load(const char *path, char **envp, struct lf_diag *diag, struct lf_config **out);
+/* Loads and validates path, finding plugins through `plugins` (borrowed for the call).
+ * Returns LF_OK and *out (free with lf_conf_free), or LF_ECONFIG with every problem in
+ * diag (*out NULL). envp: NULL = process environment. Warnings (e.g. `match` naming a
+ * type no input produces) do not fail the load. */
+int lf_conf_load_with(const char *path, char **envp, const struct lf_plugin_resolver *plugins,
+                      struct lf_diag *diag, struct lf_config **out);
 /* Same from a string (tests, embedded default); name is used in messages. */
+int lf_conf_load_string_with(const char *yaml, const char *name, char **envp,
+                             const struct lf_plugin_resolver *plugins, struct lf_diag *diag,
+                             struct lf_config **out);
+
+/* The same with the agent's plugin loader (built-ins, or dlopen of out_<name>.so in
+ * agent.plugin_dir, default lf_plugin_default_dir()). Defined in core/lf_config_load.c,
+ * not in conf/: conf/ code never calls them. */
+int lf_conf_load(const char *path, char **envp, struct lf_diag *diag, struct lf_config **out);
 int lf_conf_load_string(const char *yaml, const char *name, char **envp, struct lf_diag *diag,
                         struct lf_config **out);
 void lf_conf_free(struct lf_config *c);
@@ -145,7 +176,10 @@ static inline struct lf_output_conf *lf_conf_output(const struct lf_config *c, s
 }
 
 /* The full reference (docs/config.md) generated from the tables, including the option
- * tables of the built-in outputs and of the plugins found in plugin_dir (may be NULL). */
+ * tables of the plugins `plugins` finds in plugin_dir (may be NULL). */
+int lf_conf_doc_md_with(const struct lf_plugin_resolver *plugins, const char *plugin_dir,
+                        struct lf_buf *out);
+/* The same with the agent's plugin loader (core/lf_config_load.c). */
 int lf_conf_doc_md(const char *plugin_dir, struct lf_buf *out);
 
 #endif

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lf_vec.h"
+#include "logferry/lf_err.h"
+
 void lf_diag_init(struct lf_diag *d, const char *file)
 {
     memset(d, 0, sizeof(*d));
@@ -33,14 +36,8 @@ void lf_diag_add(struct lf_diag *d, enum lf_diag_kind kind, int line, int col, c
     } else {
         d->warnings++;
     }
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 8;
-        struct lf_diag_msg *m = realloc(d->msgs, cap * sizeof(*m));
-        if (!m) {
-            return; /* counted, not kept: the exit code still reports the failure */
-        }
-        d->msgs = m;
-        d->cap = cap;
+    if (lf_vec_reserve(&d->msgs, &d->cap, d->n + 1) != LF_OK) {
+        return; /* counted, not kept: the exit code still reports the failure */
     }
     char line_buf[1200];
     const char *sev = kind == LF_DIAG_WARNING ? "warning: " : "";

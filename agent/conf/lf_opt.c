@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lf_vec.h"
 #include "logferry/lf_err.h"
 
 #define OPT_MAX_KEYS 64 /* keys per table; checked by lf_opt_table_validate */
@@ -514,13 +515,14 @@ static int fill_list(struct lf_optfill *f, const struct lf_opt *o, struct lf_lis
     return errors;
 }
 
-static int map_add(struct lf_kvlist *m, const char *key, const char *value)
+/* struct lf_kvlist is plugin ABI (no room for a capacity), so the fill keeps the
+ * capacity of m->v in *cap while it appends. */
+static int map_add(struct lf_kvlist *m, size_t *cap, const char *key, const char *value)
 {
-    struct lf_kv *v = realloc(m->v, (m->n + 1) * sizeof(*v));
-    if (!v) {
+    if (lf_vec_reserve(&m->v, cap, m->n + 1) != LF_OK) {
         return LF_ENOMEM;
     }
-    m->v = v;
+    struct lf_kv *v = m->v;
     v[m->n].key = strdup(key);
     v[m->n].value = strdup(value);
     if (!v[m->n].key || !v[m->n].value) {
@@ -534,7 +536,7 @@ static int map_add(struct lf_kvlist *m, const char *key, const char *value)
 
 /* Nested mappings are flattened to dotted keys: {service: {name: x}} -> service.name. */
 static int fill_map_rec(struct lf_optfill *f, const struct lf_opt *o, struct lf_kvlist *m,
-                        struct fy_node *n, const char *prefix, const char *where,
+                        size_t *cap, struct fy_node *n, const char *prefix, const char *where,
                         struct lf_buf *scratch)
 {
     int errors = 0;
@@ -546,7 +548,7 @@ static int fill_map_rec(struct lf_optfill *f, const struct lf_opt *o, struct lf_
         char key[512];
         snprintf(key, sizeof(key), "%s%s%s", prefix, *prefix ? "." : "", k ? k : "");
         if (v && fy_node_is_mapping(v)) {
-            errors += fill_map_rec(f, o, m, v, key, where, scratch);
+            errors += fill_map_rec(f, o, m, cap, v, key, where, scratch);
             continue;
         }
         const char *s = v ? scalar_text(f, v, where, o->name, scratch) : "";
@@ -554,7 +556,7 @@ static int fill_map_rec(struct lf_optfill *f, const struct lf_opt *o, struct lf_
             errors++;
             continue;
         }
-        if (map_add(m, key, s) != LF_OK) {
+        if (map_add(m, cap, key, s) != LF_OK) {
             errors++;
         }
     }
@@ -569,8 +571,9 @@ static int fill_map(struct lf_optfill *f, const struct lf_opt *o, struct lf_kvli
         return 1;
     }
     struct lf_buf scratch;
+    size_t cap = m->n; /* m->v has room for what it holds */
     lf_buf_init(&scratch, 0);
-    int errors = fill_map_rec(f, o, m, n, "", where, &scratch);
+    int errors = fill_map_rec(f, o, m, &cap, n, "", where, &scratch);
     lf_buf_fini(&scratch);
     return errors;
 }

@@ -18,23 +18,41 @@
 #include <xxhash.h>
 
 #include "lf_buf.h"
+#include "lf_vec.h"
 #include "logferry/lf_err.h"
 
 #define CKPT_HEADER "logferry-checkpoints 1\n"
 
-static void escape_path(struct lf_buf *b, const char *p)
+static int escape_path(struct lf_buf *b, const char *p)
 {
-    for (; *p; p++) {
+    int rc = LF_OK;
+    for (; *p && rc == LF_OK; p++) {
         unsigned char c = (unsigned char)*p;
         if (c <= ' ' || c == '%' || c >= 0x7f) {
-            lf_buf_printf(b, "%%%02X", c);
+            rc = lf_buf_printf(b, "%%%02X", c);
         } else {
-            lf_buf_append_char(b, (char)c);
+            rc = lf_buf_append_char(b, (char)c);
         }
     }
+    return rc;
 }
 
-static int unescape_path(const char *s, size_t n, char **out)
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    return -1;
+}
+
+/* Only the n bytes of the entry are read: an escape needs both its digits before n. */
+int lf_ckpt_unescape_path(const char *s, size_t n, char **out)
 {
     char *o = malloc(n + 1);
     size_t k = 0;
@@ -42,35 +60,21 @@ static int unescape_path(const char *s, size_t n, char **out)
         return LF_ENOMEM;
     }
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n + 1) {
-            unsigned v;
-            if (sscanf(s + i + 1, "%2X", &v) != 1) {
-                free(o);
-                return LF_ECORRUPT;
-            }
-            o[k++] = (char)v;
-            i += 2;
-        } else {
+        if (s[i] != '%') {
             o[k++] = s[i];
+            continue;
         }
+        int hi = i + 2 < n ? hex_value(s[i + 1]) : -1;
+        int lo = i + 2 < n ? hex_value(s[i + 2]) : -1;
+        if (hi < 0 || lo < 0) {
+            free(o);
+            return LF_ECORRUPT;
+        }
+        o[k++] = (char)(hi << 4 | lo);
+        i += 2;
     }
     o[k] = '\0';
     *out = o;
-    return LF_OK;
-}
-
-static int grow(struct lf_ckpt_store *s)
-{
-    if (s->n < s->cap) {
-        return LF_OK;
-    }
-    size_t cap = s->cap ? s->cap * 2 : 16;
-    struct lf_ckpt_entry *v = realloc(s->v, cap * sizeof(*v));
-    if (!v) {
-        return LF_ENOMEM;
-    }
-    s->v = v;
-    s->cap = cap;
     return LF_OK;
 }
 
@@ -87,11 +91,11 @@ static int parse_line(struct lf_ckpt_store *s, const char *line, size_t len)
         consumed == 0 || (size_t)consumed > len) {
         return LF_ECORRUPT;
     }
-    int rc = unescape_path(line + consumed, len - (size_t)consumed, &e.path);
+    int rc = lf_ckpt_unescape_path(line + consumed, len - (size_t)consumed, &e.path);
     if (rc != LF_OK) {
         return rc;
     }
-    rc = grow(s);
+    rc = lf_vec_reserve(&s->v, &s->cap, s->n + 1);
     if (rc != LF_OK) {
         free(e.path);
         return rc;
@@ -129,9 +133,12 @@ static int parse_content(struct lf_ckpt_store *s, const char *data, size_t len, 
     const char *p = data + hlen;
     while (p < trailer) {
         const char *nl = memchr(p, '\n', (size_t)(trailer - p));
-        if (!nl || parse_line(s, p, (size_t)(nl - p)) != LF_OK) {
+        int rc = nl ? parse_line(s, p, (size_t)(nl - p)) : LF_ECORRUPT;
+        if (rc == LF_ECORRUPT) {
             snprintf(why, cap, "bad entry line");
-            return LF_ECORRUPT;
+        }
+        if (rc != LF_OK) {
+            return rc; /* out of memory is not corruption: never advise deleting the file */
         }
         p = nl + 1;
     }
@@ -157,43 +164,55 @@ static int read_all(const char *path, struct lf_buf *b)
             break;
         }
     }
+    int saved = errno;
+    close(fd);
     if (n < 0) {
+        errno = saved;
         rc = LF_EIO;
     }
-    close(fd);
     return rc;
+}
+
+/* Loads s->file into s. A missing file is an empty store. Fills err on failure. */
+static int load_file(struct lf_ckpt_store *s, char *err, size_t errlen)
+{
+    struct lf_buf b;
+    lf_buf_init(&b, 0);
+    char why[128] = "";
+    int rc = read_all(s->file, &b);
+    if (rc == LF_EIO) {
+        snprintf(why, sizeof(why), "%s", strerror(errno)); /* before anything else runs */
+    } else if (rc == LF_OK) {
+        rc = parse_content(s, b.data ? b.data : "", b.len, why, sizeof(why));
+    }
+    lf_buf_fini(&b);
+    if (rc == LF_ECORRUPT) {
+        snprintf(err, errlen,
+                 "checkpoint file %s is corrupt (%s). logferry will not guess offsets. To "
+                 "recover, stop the agent and move the file away: files are then read "
+                 "again according to each input's start_at (beginning: records are sent "
+                 "again, with the same ids)",
+                 s->file, why);
+    } else if (rc != LF_OK && rc != LF_ENOTFOUND) {
+        snprintf(err, errlen, "cannot read checkpoint file %s: %s", s->file,
+                 rc == LF_EIO ? why : lf_strerror(rc));
+    }
+    return rc == LF_ENOTFOUND ? LF_OK : rc;
 }
 
 int lf_ckpt_open(const char *state_dir, struct lf_ckpt_store **out, char *err, size_t errlen)
 {
     struct lf_ckpt_store *s = calloc(1, sizeof(*s));
     if (!s) {
+        snprintf(err, errlen, "cannot open the checkpoint store: %s", lf_strerror(LF_ENOMEM));
         return LF_ENOMEM;
     }
     if (asprintf(&s->file, "%s/%s", state_dir, LF_CKPT_FILE) < 0) {
+        snprintf(err, errlen, "cannot open the checkpoint store: %s", lf_strerror(LF_ENOMEM));
         free(s);
         return LF_ENOMEM;
     }
-    struct lf_buf b;
-    lf_buf_init(&b, 0);
-    int rc = read_all(s->file, &b);
-    if (rc == LF_ENOTFOUND) {
-        rc = LF_OK;
-    } else if (rc == LF_OK) {
-        char why[128];
-        rc = parse_content(s, b.data ? b.data : "", b.len, why, sizeof(why));
-        if (rc == LF_ECORRUPT) {
-            snprintf(err, errlen,
-                     "checkpoint file %s is corrupt (%s). logferry will not guess offsets. To "
-                     "recover, stop the agent and move the file away: files are then read "
-                     "again according to each input's start_at (beginning: records are sent "
-                     "again, with the same ids)",
-                     s->file, why);
-        }
-    } else {
-        snprintf(err, errlen, "cannot read checkpoint file %s: %s", s->file, strerror(errno));
-    }
-    lf_buf_fini(&b);
+    int rc = load_file(s, err, errlen);
     if (rc != LF_OK) {
         lf_ckpt_close(s);
         return rc;
@@ -247,7 +266,7 @@ int lf_ckpt_set(struct lf_ckpt_store *s, const struct lf_file_id *id, const char
         s->dirty = true;
         return LF_OK;
     }
-    int rc = grow(s);
+    int rc = lf_vec_reserve(&s->v, &s->cap, s->n + 1);
     if (rc != LF_OK) {
         return rc;
     }
@@ -260,15 +279,29 @@ int lf_ckpt_set(struct lf_ckpt_store *s, const struct lf_file_id *id, const char
     return LF_OK;
 }
 
+static int render_entry(struct lf_buf *b, const struct lf_ckpt_entry *e)
+{
+    int rc = lf_buf_printf(b, "%" PRIu64 " %" PRIu64 " %" PRIu32 " %016" PRIx64 " %" PRIu64 " ",
+                           e->id.dev, e->id.ino, e->id.fp_len, e->id.fp_hash, e->offset);
+    if (rc == LF_OK) {
+        rc = escape_path(b, e->path);
+    }
+    if (rc == LF_OK) {
+        rc = lf_buf_append_char(b, '\n');
+    }
+    return rc;
+}
+
+/* Any failed append fails the whole rendering: a file with a valid checksum but missing
+ * bytes would replace good offsets with wrong ones. */
 static int render(struct lf_ckpt_store *s, struct lf_buf *b)
 {
-    lf_buf_append_str(b, CKPT_HEADER);
-    for (size_t i = 0; i < s->n; i++) {
-        const struct lf_ckpt_entry *e = &s->v[i];
-        lf_buf_printf(b, "%" PRIu64 " %" PRIu64 " %" PRIu32 " %016" PRIx64 " %" PRIu64 " ",
-                      e->id.dev, e->id.ino, e->id.fp_len, e->id.fp_hash, e->offset);
-        escape_path(b, e->path);
-        lf_buf_append_char(b, '\n');
+    int rc = lf_buf_append_str(b, CKPT_HEADER);
+    for (size_t i = 0; i < s->n && rc == LF_OK; i++) {
+        rc = render_entry(b, &s->v[i]);
+    }
+    if (rc != LF_OK) {
+        return rc;
     }
     uint64_t sum = XXH64(b->data, b->len, 0);
     return lf_buf_printf(b, "end %zu %016" PRIx64 "\n", s->n, sum);
@@ -283,7 +316,10 @@ static int write_temp(struct lf_ckpt_store *s, char *tmp, size_t cap)
         lf_buf_fini(&b);
         return rc;
     }
-    snprintf(tmp, cap, "%s.tmp", s->file);
+    if ((size_t)snprintf(tmp, cap, "%s.tmp", s->file) >= cap) {
+        lf_buf_fini(&b);
+        return LF_ETOOBIG; /* a cut name would write (and rename) some other file */
+    }
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         lf_buf_fini(&b);
@@ -293,7 +329,9 @@ static int write_temp(struct lf_ckpt_store *s, char *tmp, size_t cap)
     if (rc == LF_OK && fsync(fd) != 0) {
         rc = LF_EIO;
     }
-    close(fd);
+    if (close(fd) != 0 && rc == LF_OK) {
+        rc = LF_EIO; /* a deferred write error (NFS) shows only here */
+    }
     lf_buf_fini(&b);
     if (rc != LF_OK) {
         int saved = errno;
@@ -312,7 +350,9 @@ int lf_ckpt_write_temp_only(struct lf_ckpt_store *s)
 static int fsync_dir_of(const char *file)
 {
     char dir[4096];
-    snprintf(dir, sizeof(dir), "%s", file);
+    if ((size_t)snprintf(dir, sizeof(dir), "%s", file) >= sizeof(dir)) {
+        return LF_ETOOBIG;
+    }
     char *slash = strrchr(dir, '/');
     if (slash) {
         *slash = '\0';

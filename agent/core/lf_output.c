@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "lf_clock.h"
+#include "lf_vec.h"
 #include "logferry/lf_err.h"
 
 #define OUT_BATCH   1024
@@ -84,17 +85,7 @@ static void efd_drain(int fd)
  * lost: without memory it waits (unlocked) and tries again. */
 static void acks_reserve(struct lf_out_instance *ins, size_t n)
 {
-    while (ins->nacks + n > ins->cap_acks) {
-        size_t cap = ins->cap_acks ? ins->cap_acks * 2 : 1024;
-        while (cap < ins->nacks + n) {
-            cap *= 2;
-        }
-        struct lf_ack *a = realloc(ins->acks, cap * sizeof(*a));
-        if (a) {
-            ins->acks = a;
-            ins->cap_acks = cap;
-            return;
-        }
+    while (lf_vec_reserve(&ins->acks, &ins->cap_acks, ins->nacks + n) != LF_OK) {
         pthread_mutex_unlock(&ins->ack_mu);
         usleep(1000);
         pthread_mutex_lock(&ins->ack_mu);

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "lf_conf.h"
+#include "lf_plugin_loader.h" /* where the outputs' plugins come from */
 #include "logferry/lf_plugin.h"
 
 struct lf_ack {

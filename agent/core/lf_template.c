@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lf_vec.h"
 #include "logferry/lf_err.h"
 #include "logferry/lf_record.h"
 
@@ -122,16 +123,15 @@ struct tmpl_part {
 
 struct lf_template {
     struct tmpl_part *parts;
-    size_t n;
+    size_t n, cap;
 };
 
 static int add_part(struct lf_template *t, const char *s, size_t n, int is_field)
 {
-    struct tmpl_part *p = realloc(t->parts, (t->n + 1) * sizeof(*p));
-    if (!p) {
+    if (lf_vec_reserve(&t->parts, &t->cap, t->n + 1) != LF_OK) {
         return LF_ENOMEM;
     }
-    t->parts = p;
+    struct tmpl_part *p = t->parts;
     p[t->n].text = strndup(s, n);
     p[t->n].is_field = is_field;
     if (!p[t->n].text) {

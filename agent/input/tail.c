@@ -32,6 +32,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "lf_vec.h"
 #include "logferry/lf_err.h"
 #include "logferry/lf_log.h"
 
@@ -145,11 +146,9 @@ static bool file_position(struct lf_tail_file *f, uint64_t size, enum tail_open_
 
 static int files_push(struct lf_tail *t, struct lf_tail_file *f)
 {
-    struct lf_tail_file **v = realloc(t->files, (t->nfiles + 1) * sizeof(*v));
-    if (!v) {
+    if (lf_vec_reserve(&t->files, &t->files_cap, t->nfiles + 1) != LF_OK) {
         return LF_ENOMEM;
     }
-    t->files = v;
     t->files[t->nfiles++] = f;
     return LF_OK;
 }

@@ -108,7 +108,7 @@ struct lf_tail {
     const struct lf_input_conf *conf; /* borrowed */
     int index;
     struct lf_tail_file **files;
-    size_t nfiles;
+    size_t nfiles, files_cap;
     size_t nopen; /* files with an fd: at most conf->max_open_files once a turn ends */
     bool no_slot; /* tail_slot found no file to close, and none became closable since */
     char *read_buf;
@@ -117,9 +117,9 @@ struct lf_tail {
     const struct lf_log_ctx *log; /* borrowed */
     int inofd;                    /* borrowed, -1: no inotify */
     struct tail_dir *dirs;        /* watched directories */
-    size_t ndirs;
+    size_t ndirs, dirs_cap;
     struct tail_gone *gone; /* checkpoint entries of released files */
-    size_t ngone;
+    size_t ngone, gone_cap;
     bool need_scan;         /* a directory changed: re-expand the globs */
     int64_t next_rescan_ms; /* slow safety rescan */
     int64_t next_poll_ms;   /* poll of files without an inode watch */

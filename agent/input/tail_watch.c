@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lf_vec.h"
 #include "logferry/lf_err.h"
 #include "logferry/lf_log.h"
 
@@ -176,16 +177,11 @@ static bool dir_add(struct lf_tail *t, const char *dir)
     if (t->inofd >= 0 && wd < 0) {
         return false;
     }
-    struct tail_dir *v = realloc(t->dirs, (t->ndirs + 1) * sizeof(*v));
     char *p = strdup(dir);
-    if (!v || !p) {
+    if (!p || lf_vec_reserve(&t->dirs, &t->dirs_cap, t->ndirs + 1) != LF_OK) {
         free(p);
-        if (v) {
-            t->dirs = v;
-        }
         return true; /* unwatched: the rescan still lists it */
     }
-    t->dirs = v;
     t->dirs[t->ndirs++] = (struct tail_dir){.path = p, .wd = wd};
     return true;
 }
@@ -594,11 +590,9 @@ void lf_tail_mark_readable(struct lf_tail *t, int wd)
 
 void tail_gone_add(struct lf_tail *t, uint64_t dev, uint64_t ino, int64_t now)
 {
-    struct tail_gone *v = realloc(t->gone, (t->ngone + 1) * sizeof(*v));
-    if (!v) {
+    if (lf_vec_reserve(&t->gone, &t->gone_cap, t->ngone + 1) != LF_OK) {
         return; /* not pruned: the store keeps one stale line */
     }
-    t->gone = v;
     t->gone[t->ngone++] = (struct tail_gone){.dev = dev, .ino = ino, .since_ms = now};
 }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "lf_fsutil.h"
+#include "lf_vec.h"
 #include "logferry/lf_err.h"
 #include "spool_int.h"
 
@@ -79,14 +80,8 @@ void spool_head_pos(const struct lf_spool *s, struct lf_spool_pos *head)
 
 int spool_add_seg(struct lf_spool *s, struct spool_seg *seg)
 {
-    if (s->nsegs == s->capsegs) {
-        size_t ncap = s->capsegs ? s->capsegs * 2 : 16;
-        struct spool_seg **nv = realloc(s->segs, ncap * sizeof(*nv));
-        if (!nv) {
-            return LF_ENOMEM;
-        }
-        s->segs = nv;
-        s->capsegs = ncap;
+    if (lf_vec_reserve(&s->segs, &s->capsegs, s->nsegs + 1) != LF_OK) {
+        return LF_ENOMEM;
     }
     s->segs[s->nsegs++] = seg;
     s->bytes += seg->size;

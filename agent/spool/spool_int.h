@@ -30,7 +30,9 @@ struct spool_seg {
     uint64_t size;          /* header + whole frames: the good part of the file */
     uint32_t *off;          /* offset of each frame */
     uint64_t *acked;        /* bit per frame */
-    uint32_t nframes, cap;  /* frames indexed, room in off/acked */
+    size_t off_cap;         /* room in off (frames) */
+    size_t acked_words;     /* room in acked (64 frames a word) */
+    uint32_t nframes;       /* frames indexed */
     uint32_t nacked;        /* bits set in acked */
     uint32_t first_unacked; /* every frame before it is acknowledged */
     int fd;

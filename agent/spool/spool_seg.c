@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lf_vec.h"
 #include "logferry/lf_err.h"
 #include "spool_int.h"
 
@@ -77,14 +78,8 @@ static void rotate_oldest_first(uint64_t *ids, size_t n)
 
 static int push_id(uint64_t **ids, size_t *n, size_t *cap, uint64_t id)
 {
-    if (*n == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 16;
-        uint64_t *nv = realloc(*ids, ncap * sizeof(*nv));
-        if (!nv) {
-            return LF_ENOMEM;
-        }
-        *ids = nv;
-        *cap = ncap;
+    if (lf_vec_reserve(ids, cap, *n + 1) != LF_OK) {
+        return LF_ENOMEM;
     }
     (*ids)[(*n)++] = id;
     return LF_OK;
@@ -149,24 +144,19 @@ void spool_seg_free(struct spool_seg *seg)
     free(seg);
 }
 
+/* Bits past nframes are always clear (forget_tail clears what it drops), so only the
+ * words the bitmap gains need zeroing. */
 int spool_seg_reserve(struct spool_seg *seg)
 {
-    if (seg->nframes == seg->cap) {
-        uint32_t ncap = seg->cap ? seg->cap * 2 : 64;
-        uint32_t *noff = realloc(seg->off, (size_t)ncap * sizeof(*noff));
-        if (!noff) {
-            return LF_ENOMEM;
-        }
-        seg->off = noff;
-        size_t oldw = (seg->cap + 63) / 64, neww = (ncap + 63) / 64;
-        uint64_t *nacked = realloc(seg->acked, neww * sizeof(*nacked));
-        if (!nacked) {
-            return LF_ENOMEM;
-        }
-        memset(nacked + oldw, 0, (neww - oldw) * sizeof(*nacked));
-        seg->acked = nacked;
-        seg->cap = ncap;
+    size_t need = (size_t)seg->nframes + 1;
+    if (lf_vec_reserve(&seg->off, &seg->off_cap, need) != LF_OK) {
+        return LF_ENOMEM;
     }
+    size_t old_words = seg->acked_words;
+    if (lf_vec_reserve(&seg->acked, &seg->acked_words, (need + 63) / 64) != LF_OK) {
+        return LF_ENOMEM;
+    }
+    memset(seg->acked + old_words, 0, (seg->acked_words - old_words) * sizeof(*seg->acked));
     return LF_OK;
 }
 

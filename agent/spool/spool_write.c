@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lf_vec.h"
 #include "logferry/lf_err.h"
 #include "spool_int.h"
 
@@ -142,24 +143,6 @@ static int write_frame(struct lf_spool *s, struct spool_seg *w, size_t flen)
     return errno_to_lf(e);
 }
 
-static int reserve_wbuf(struct lf_spool *s, size_t n)
-{
-    if (n <= s->wcap) {
-        return LF_OK;
-    }
-    size_t ncap = s->wcap ? s->wcap : 4096;
-    while (ncap < n) {
-        ncap *= 2;
-    }
-    unsigned char *nb = realloc(s->wbuf, ncap);
-    if (!nb) {
-        return LF_ENOMEM;
-    }
-    s->wbuf = nb;
-    s->wcap = ncap;
-    return LF_OK;
-}
-
 int lf_spool_append(struct lf_spool *s, const struct lf_spool_rec *rec)
 {
     size_t body = spool_body_size(rec);
@@ -176,7 +159,7 @@ int lf_spool_append(struct lf_spool *s, const struct lf_spool_rec *rec)
         rc = create_writer(s);
     }
     if (rc == LF_OK) {
-        rc = reserve_wbuf(s, (size_t)flen);
+        rc = lf_vec_reserve(&s->wbuf, &s->wcap, (size_t)flen);
     }
     if (rc != LF_OK) {
         return rc;

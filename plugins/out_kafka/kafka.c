@@ -558,82 +558,71 @@ static void settle_produce_error(struct kafka_out *ko, struct lf_record *rec, co
     lf_out_ack(ko->ins, rec, outcome, reason);
 }
 
-/* Produces one record. SETTLED: acked here (rejected before sending). BACKPRESSURE: not
- * taken, offer it again later. */
-static enum produce_result produce_one(struct kafka_out *ko, struct lf_record *rec)
+/* The topic of rec: the fixed one, or its rendering into buf (KAFKA_TOPIC_MAX + 1 bytes)
+ * with the handle opened when the known-topic table has room (*kt NULL otherwise:
+ * librdkafka looks the name up). False when the rendered name is invalid: rec is then
+ * rejected here. */
+static bool record_topic(struct kafka_out *ko, struct lf_record *rec, char *buf, const char **topic,
+                         struct kafka_known_topic **kt)
 {
-    char topic_buf[KAFKA_TOPIC_MAX + 1];
-    char key[KAFKA_KEY_MAX];
     char reason[512];
-    size_t key_len = 0, hdr_bytes;
-    struct kafka_known_topic *kt = ko->fixed;
-    const char *topic;
-    rd_kafka_headers_t *hdrs;
-    rd_kafka_resp_err_t err;
-    void *opaque;
 
-    if (kt) {
-        topic = kt->name;
-    } else {
-        size_t topic_len = lf_template_render(ko->topic_tpl, rec, topic_buf, sizeof(topic_buf));
-        if (topic_len == 0 || topic_len > KAFKA_TOPIC_MAX - 1) {
-            snprintf(reason, sizeof(reason),
-                     "invalid topic name (%zu characters) from template '%s'", topic_len,
-                     ko->cfg->topic);
-            ko->rejected++;
-            lf_out_ack(ko->ins, rec, LF_REJECTED, reason);
-            return SETTLED;
-        }
-        topic = topic_buf;
-        kt = known_topic(ko, topic); /* NULL when the table is full: librdkafka looks up */
-        if (kt) {
-            topic_open(ko, kt);
-        }
+    *kt = ko->fixed;
+    if (*kt) {
+        *topic = (*kt)->name;
+        return true;
     }
-    if (ko->key_tpl) {
-        key_len = lf_template_render(ko->key_tpl, rec, key, sizeof(key));
-        if (key_len >= sizeof(key)) {
-            key_len = sizeof(key) - 1;
-        }
+    size_t topic_len = lf_template_render(ko->topic_tpl, rec, buf, KAFKA_TOPIC_MAX + 1);
+    if (topic_len == 0 || topic_len > KAFKA_TOPIC_MAX - 1) {
+        snprintf(reason, sizeof(reason), "invalid topic name (%zu characters) from template '%s'",
+                 topic_len, ko->cfg->topic);
+        ko->rejected++;
+        lf_out_ack(ko->ins, rec, LF_REJECTED, reason);
+        return false;
     }
-    if (build_headers(ko, rec, &hdrs, &hdr_bytes) != 0) {
-        return BACKPRESSURE;
+    *topic = buf;
+    *kt = known_topic(ko, buf);
+    if (*kt) {
+        topic_open(ko, *kt);
     }
-    if (rec->payload_len + key_len + hdr_bytes > ko->cfg->max_message_bytes) {
-        if (hdrs) {
-            rd_kafka_headers_destroy(hdrs);
-        }
-        reject_oversize(ko, rec, rec->payload_len + key_len + hdr_bytes);
-        return SETTLED;
+    return true;
+}
+
+/* Renders the key of rec into key (KAFKA_KEY_MAX bytes, cut to fit); 0 without key. */
+static size_t record_key(const struct kafka_out *ko, const struct lf_record *rec, char *key)
+{
+    if (!ko->key_tpl) {
+        return 0;
     }
-    request_topic(ko, topic);
-    opaque = kafka_inflight_add(&ko->inflight, rec);
-    if (!opaque) {
-        if (hdrs) {
-            rd_kafka_headers_destroy(hdrs);
-        }
-        return BACKPRESSURE;
-    }
-    /* No copy: the core keeps the payload alive until the delivery report acks it. */
+    size_t key_len = lf_template_render(ko->key_tpl, rec, key, KAFKA_KEY_MAX);
+    return key_len < KAFKA_KEY_MAX ? key_len : KAFKA_KEY_MAX - 1;
+}
+
+/* One message to librdkafka, by topic handle when there is one. No copy: the core keeps
+ * the payload alive until the delivery report acks it. On success hdrs belong to the
+ * message. */
+static rd_kafka_resp_err_t send_one(struct kafka_out *ko, const struct kafka_known_topic *kt,
+                                    const char *topic, const struct lf_record *rec, const char *key,
+                                    size_t key_len, rd_kafka_headers_t *hdrs, void *opaque)
+{
     if (kt && kt->rkt) {
-        err =
-            rd_kafka_producev(ko->rk, RD_KAFKA_V_RKT(kt->rkt), RD_KAFKA_V_MSGFLAGS(0),
-                              RD_KAFKA_V_VALUE((void *)rec->payload, rec->payload_len),
-                              RD_KAFKA_V_KEY(key_len ? key : NULL, key_len),
-                              RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
-    } else {
-        err =
-            rd_kafka_producev(ko->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(0),
-                              RD_KAFKA_V_VALUE((void *)rec->payload, rec->payload_len),
-                              RD_KAFKA_V_KEY(key_len ? key : NULL, key_len),
-                              RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+        return rd_kafka_producev(ko->rk, RD_KAFKA_V_RKT(kt->rkt), RD_KAFKA_V_MSGFLAGS(0),
+                                 RD_KAFKA_V_VALUE((void *)rec->payload, rec->payload_len),
+                                 RD_KAFKA_V_KEY(key_len ? key : NULL, key_len),
+                                 RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(opaque),
+                                 RD_KAFKA_V_END);
     }
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        return PRODUCED; /* hdrs now belong to the message */
-    }
-    if (hdrs) {
-        rd_kafka_headers_destroy(hdrs);
-    }
+    return rd_kafka_producev(ko->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(0),
+                             RD_KAFKA_V_VALUE((void *)rec->payload, rec->payload_len),
+                             RD_KAFKA_V_KEY(key_len ? key : NULL, key_len),
+                             RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+}
+
+/* librdkafka refused rec with err: takes its in-flight slot back and either offers it
+ * again (QUEUE_FULL, FATAL) or acks it. */
+static enum produce_result produce_refused(struct kafka_out *ko, struct lf_record *rec,
+                                           const char *topic, void *opaque, rd_kafka_resp_err_t err)
+{
     kafka_inflight_take(&ko->inflight, opaque);
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         return BACKPRESSURE;
@@ -646,11 +635,137 @@ static enum produce_result produce_one(struct kafka_out *ko, struct lf_record *r
     return SETTLED;
 }
 
+/* Produces one record. SETTLED: acked here (rejected before sending). BACKPRESSURE: not
+ * taken, offer it again later. */
+static enum produce_result produce_one(struct kafka_out *ko, struct lf_record *rec)
+{
+    char topic_buf[KAFKA_TOPIC_MAX + 1];
+    char key[KAFKA_KEY_MAX];
+    size_t key_len, hdr_bytes;
+    struct kafka_known_topic *kt;
+    const char *topic;
+    rd_kafka_headers_t *hdrs;
+    rd_kafka_resp_err_t err;
+    void *opaque;
+
+    if (!record_topic(ko, rec, topic_buf, &topic, &kt)) {
+        return SETTLED;
+    }
+    key_len = record_key(ko, rec, key);
+    if (build_headers(ko, rec, &hdrs, &hdr_bytes) != 0) {
+        return BACKPRESSURE;
+    }
+    if (rec->payload_len + key_len + hdr_bytes > ko->cfg->max_message_bytes) {
+        if (hdrs) {
+            rd_kafka_headers_destroy(hdrs);
+        }
+        reject_oversize(ko, rec, rec->payload_len + key_len + hdr_bytes);
+        return SETTLED;
+    }
+    request_topic(ko, topic);
+    opaque = kafka_inflight_add(&ko->inflight, rec);
+    err = opaque ? send_one(ko, kt, topic, rec, key, key_len, hdrs, opaque)
+                 : RD_KAFKA_RESP_ERR__QUEUE_FULL; /* no memory for a slot: later */
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return PRODUCED; /* hdrs now belong to the message */
+    }
+    if (hdrs) {
+        rd_kafka_headers_destroy(hdrs);
+    }
+    return opaque ? produce_refused(ko, rec, topic, opaque, err) : BACKPRESSURE;
+}
+
 /* True when records have no key and no headers: the case rd_kafka_produce_batch() can
  * take (it has no headers, and we would have to keep a key buffer per message). */
 static bool can_batch(const struct kafka_out *ko)
 {
     return !ko->key_tpl && ko->nheaders == 0 && ko->cfg->record_headers == KAFKA_RECHDR_NONE;
+}
+
+/* Fills ko->batch with up to KAFKA_BATCH messages from recs[from..n). An oversize record
+ * is rejected on the spot while the batch is empty, and ends the batch otherwise (a
+ * settled record never follows a sent one). Sets *cnt, and *stop when no in-flight slot
+ * was free. Returns the index after the last record taken into the batch or settled. */
+static size_t fill_batch(struct kafka_out *ko, struct lf_record *const *recs, size_t from, size_t n,
+                         size_t *cnt, bool *stop)
+{
+    rd_kafka_message_t *msgs = ko->batch;
+    size_t i;
+
+    *cnt = 0;
+    for (i = from; i < n && *cnt < KAFKA_BATCH; i++) {
+        struct lf_record *rec = recs[i];
+        void *opaque;
+
+        if (rec->payload_len > ko->cfg->max_message_bytes) {
+            if (*cnt) {
+                break;
+            }
+            reject_oversize(ko, rec, rec->payload_len);
+            continue;
+        }
+        opaque = kafka_inflight_add(&ko->inflight, rec);
+        if (!opaque) {
+            *stop = true; /* no memory for a slot: offer the rest again later */
+            break;
+        }
+        msgs[*cnt] = (rd_kafka_message_t){
+            .partition = RD_KAFKA_PARTITION_UA,
+            .payload = (void *)rec->payload, /* no copy: alive until acked */
+            .len = rec->payload_len,
+            ._private = opaque,
+        };
+        ko->batch_idx[(*cnt)++] = (uint32_t)i;
+    }
+    return i;
+}
+
+static int last_produced(const rd_kafka_message_t *msgs, size_t cnt)
+{
+    int last_ok = -1;
+
+    for (size_t j = 0; j < cnt; j++) {
+        if (msgs[j].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            last_ok = (int)j;
+        }
+    }
+    return last_ok;
+}
+
+/* After rd_kafka_produce_batch() of cnt messages: a message refused with QUEUE_FULL (or
+ * FATAL) is offered again, with every later one, unless a later one went out: then it
+ * is acked retriable, so that nothing is sent twice (librdkafka fails every message
+ * after the first QUEUE_FULL, so this is only a safety net). Other errors are acked.
+ * Returns how many records are taken: `taken`, or fewer (and *stop) when some are
+ * offered again. */
+static size_t settle_batch(struct kafka_out *ko, struct lf_record *const *recs, const char *topic,
+                           size_t cnt, size_t taken, bool *stop)
+{
+    rd_kafka_message_t *msgs = ko->batch;
+    int last_ok = last_produced(msgs, cnt);
+
+    for (size_t j = 0; j < cnt; j++) {
+        rd_kafka_resp_err_t err = msgs[j].err;
+        bool full = err == RD_KAFKA_RESP_ERR__QUEUE_FULL || err == RD_KAFKA_RESP_ERR__FATAL;
+
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            continue;
+        }
+        kafka_inflight_take(&ko->inflight, msgs[j]._private);
+        if (err == RD_KAFKA_RESP_ERR__FATAL) {
+            atomic_store(&ko->fatal, true);
+        }
+        if (full && (int)j > last_ok) {
+            for (size_t k = j + 1; k < cnt; k++) {
+                kafka_inflight_take(&ko->inflight, msgs[k]._private);
+            }
+            *stop = true;
+            return ko->batch_idx[j];
+        }
+        settle_produce_error(ko, recs[ko->batch_idx[j]], topic,
+                             full ? RD_KAFKA_RESP_ERR__QUEUE_FULL : err);
+    }
+    return taken;
 }
 
 /* Produces recs[0..n) with one rd_kafka_produce_batch() call per KAFKA_BATCH records:
@@ -660,81 +775,19 @@ static bool can_batch(const struct kafka_out *ko)
 static size_t produce_batch(struct kafka_out *ko, struct kafka_known_topic *kt,
                             struct lf_record *const *recs, size_t n)
 {
-    rd_kafka_message_t *msgs = ko->batch;
-    uint32_t *idx = ko->batch_idx;
-    const char *topic = kt->name;
     size_t done = 0;
+    bool stop = false;
 
-    request_topic(ko, topic);
-    while (done < n) {
-        size_t cnt = 0, i, taken;
-        int last_ok = -1;
-        bool stop = false;
+    request_topic(ko, kt->name);
+    while (done < n && !stop) {
+        size_t cnt;
+        size_t taken = fill_batch(ko, recs, done, n, &cnt, &stop);
 
-        for (i = done; i < n && cnt < KAFKA_BATCH; i++) {
-            struct lf_record *rec = recs[i];
-            void *opaque;
-
-            if (rec->payload_len > ko->cfg->max_message_bytes) {
-                if (cnt) {
-                    break; /* send the batch first: a settled record never follows one */
-                }
-                reject_oversize(ko, rec, rec->payload_len);
-                continue;
-            }
-            opaque = kafka_inflight_add(&ko->inflight, rec);
-            if (!opaque) {
-                stop = true; /* no memory for a slot: offer the rest again later */
-                break;
-            }
-            msgs[cnt] = (rd_kafka_message_t){
-                .partition = RD_KAFKA_PARTITION_UA,
-                .payload = (void *)rec->payload, /* no copy: alive until acked */
-                .len = rec->payload_len,
-                ._private = opaque,
-            };
-            idx[cnt++] = (uint32_t)i;
-        }
-        taken = i;
         if (cnt) {
-            rd_kafka_produce_batch(kt->rkt, RD_KAFKA_PARTITION_UA, 0, msgs, (int)cnt);
-        }
-        for (size_t j = 0; j < cnt; j++) {
-            if (msgs[j].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-                last_ok = (int)j;
-            }
-        }
-        /* A record refused with QUEUE_FULL (or FATAL) is offered again, unless a later
-         * one of the batch went out: then it is acked retriable, so that nothing is sent
-         * twice (librdkafka fails every message after the first QUEUE_FULL, so this is
-         * only a safety net). */
-        for (size_t j = 0; j < cnt; j++) {
-            rd_kafka_resp_err_t err = msgs[j].err;
-            bool full = err == RD_KAFKA_RESP_ERR__QUEUE_FULL || err == RD_KAFKA_RESP_ERR__FATAL;
-
-            if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-                continue;
-            }
-            kafka_inflight_take(&ko->inflight, msgs[j]._private);
-            if (err == RD_KAFKA_RESP_ERR__FATAL) {
-                atomic_store(&ko->fatal, true);
-            }
-            if (full && (int)j > last_ok) {
-                /* j and every message after it failed: all are offered again */
-                for (size_t k = j + 1; k < cnt; k++) {
-                    kafka_inflight_take(&ko->inflight, msgs[k]._private);
-                }
-                taken = idx[j];
-                stop = true;
-                break;
-            }
-            settle_produce_error(ko, recs[idx[j]], topic,
-                                 full ? RD_KAFKA_RESP_ERR__QUEUE_FULL : err);
+            rd_kafka_produce_batch(kt->rkt, RD_KAFKA_PARTITION_UA, 0, ko->batch, (int)cnt);
+            taken = settle_batch(ko, recs, kt->name, cnt, taken, &stop);
         }
         done = taken;
-        if (stop) {
-            break;
-        }
     }
     return done;
 }

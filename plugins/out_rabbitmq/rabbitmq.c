@@ -383,7 +383,12 @@ static int rmq_init(struct lf_out_instance *ins, const void *config, void **stat
         return LF_ENOMEM;
     }
     pthread_mutex_init(&st->lock, NULL);
-    pthread_cond_init(&st->changed, NULL);
+    rc = rmq_cond_init(&st->changed);
+    if (rc != 0) {
+        pthread_mutex_destroy(&st->lock);
+        free(st);
+        return LF_ENOMEM;
+    }
     st->ins = ins;
     st->cfg = cfg;
     st->sockfd = -1;
@@ -459,19 +464,13 @@ static int rmq_submit(void *state, struct lf_record *const *recs, size_t n, size
 static int rmq_flush(void *state, int timeout_ms)
 {
     struct rmq_state *st = state;
-    struct timespec until;
-    int64_t deadline = rmq_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    int64_t deadline = rmq_deadline_in(timeout_ms);
     size_t left;
 
     pthread_mutex_lock(&st->lock);
-    while (st->inflight > 0 && st->running && rmq_now_ms() < deadline) {
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 50 * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&st->changed, &st->lock, &until);
+    while (st->inflight > 0 && st->running && !rmq_deadline_passed(deadline)) {
+        int64_t wait_ms = rmq_deadline_left_ms(deadline);
+        rmq_cond_wait_ms(&st->changed, &st->lock, wait_ms < 50 ? wait_ms : 50);
     }
     left = st->inflight;
     pthread_mutex_unlock(&st->lock);

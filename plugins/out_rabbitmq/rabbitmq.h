@@ -15,6 +15,8 @@
 
 #include <logferry/lf_plugin.h>
 
+#include "rabbitmq_deadline.h"
+
 #define RMQ_CHANNEL 1
 
 struct rmq_topology {
@@ -85,7 +87,7 @@ struct rmq_state {
 
     /* Shared with submit()/flush() on the core's worker thread; under lock. */
     pthread_mutex_t lock;
-    pthread_cond_t changed;     /* inflight dropped, thread exited, stop requested */
+    pthread_cond_t changed;     /* inflight dropped, thread exited, stop requested; rmq_cond_init */
     struct lf_record **pending; /* ring of accepted, not yet published records */
     size_t pending_head, pending_len;
     size_t inflight; /* pending + unconfirmed: bounded by max_in_flight */
@@ -105,7 +107,7 @@ struct rmq_state {
     uint64_t unconf_first_tag;
     size_t next_endpoint;
     int64_t backoff_ms;
-    int64_t next_attempt_ms;
+    int64_t next_attempt_ms; /* deadline (rabbitmq_deadline.h) of the next connect */
     unsigned int rand_seed;
     char *scratch; /* rendering buffers for routing key and headers */
     size_t scratch_cap;
@@ -124,7 +126,6 @@ int rmq_connect(struct rmq_state *st, const struct rmq_endpoint *ep);
 void rmq_disconnect(struct rmq_state *st, bool polite);
 /* Formats an amqp_rpc_reply_t into buf. */
 void rmq_reply_str(amqp_rpc_reply_t r, char *buf, size_t cap);
-int64_t rmq_now_ms(void);
 
 /* rabbitmq_worker.c */
 int rmq_worker_start(struct rmq_state *st);

@@ -16,13 +16,7 @@
 
 #include "rabbitmq.h"
 
-int64_t rmq_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#define RMQ_CLOSE_TIMEOUT_MS 1000 /* a polite close waits no longer for the broker */
 
 static char *rmq_display_url(const struct amqp_connection_info *ci)
 {
@@ -140,16 +134,10 @@ void rmq_reply_str(amqp_rpc_reply_t r, char *buf, size_t cap)
     }
 }
 
-static struct timeval rmq_tv(int64_t ms)
-{
-    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-    return tv;
-}
-
 static int rmq_socket_open(struct rmq_state *st, const struct rmq_endpoint *ep)
 {
     const struct rmq_config *cfg = st->cfg;
-    struct timeval tv = rmq_tv(cfg->connect_timeout_ms);
+    struct timeval tv = rmq_timeval_ms(cfg->connect_timeout_ms);
     amqp_socket_t *sock;
     int rc;
 
@@ -418,7 +406,7 @@ static int rmq_setup_channel(struct rmq_state *st)
 
 int rmq_connect(struct rmq_state *st, const struct rmq_endpoint *ep)
 {
-    struct timeval tv = rmq_tv(st->cfg->connect_timeout_ms);
+    struct timeval tv = rmq_timeval_ms(st->cfg->connect_timeout_ms);
     int rc;
 
     st->conn = amqp_new_connection();
@@ -441,7 +429,7 @@ int rmq_connect(struct rmq_state *st, const struct rmq_endpoint *ep)
 
 void rmq_disconnect(struct rmq_state *st, bool polite)
 {
-    struct timeval tv = {.tv_sec = 1, .tv_usec = 0};
+    struct timeval tv = rmq_timeval_ms(RMQ_CLOSE_TIMEOUT_MS);
 
     if (st->conn == NULL) {
         return;

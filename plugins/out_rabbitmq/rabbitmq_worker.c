@@ -161,8 +161,9 @@ static void rmq_lost(struct rmq_state *st, const char *why)
     rmq_disconnect(st, false);
     rmq_retry_inflight(st, why, true);
     st->backoff_ms = st->cfg->reconnect_backoff_ms;
-    st->next_attempt_ms = rmq_now_ms() + st->backoff_ms / 2 +
-                          (int64_t)(rand_r(&st->rand_seed) % (unsigned)(st->backoff_ms / 2 + 1));
+    st->next_attempt_ms =
+        rmq_deadline_in(st->backoff_ms / 2 +
+                        (int64_t)(rand_r(&st->rand_seed) % (unsigned)(st->backoff_ms / 2 + 1)));
 }
 
 /* One connection attempt on the next URL. After a whole round of URLs failed, waits
@@ -187,12 +188,12 @@ static void rmq_try_connect(struct rmq_state *st)
     }
     st->next_endpoint = (st->next_endpoint + 1) % st->n_endpoints;
     if (st->next_endpoint != 0) {
-        st->next_attempt_ms = rmq_now_ms(); /* failover: next URL at once */
+        st->next_attempt_ms = rmq_deadline_in(0); /* failover: next URL at once */
         return;
     }
     wait_ms = st->backoff_ms - st->backoff_ms / 4 +
               (int64_t)(rand_r(&st->rand_seed) % (unsigned)(st->backoff_ms / 2 + 1));
-    st->next_attempt_ms = rmq_now_ms() + wait_ms;
+    st->next_attempt_ms = rmq_deadline_in(wait_ms);
     lf_out_log(st->ins, LF_LOG_WARN, "all %zu broker URL(s) failed; next attempt in %lld ms",
                st->n_endpoints, (long long)wait_ms);
     st->backoff_ms *= 2;
@@ -406,7 +407,7 @@ static bool rmq_on_method(struct rmq_state *st, const amqp_frame_t *frame, char 
 /* Reads every frame already available (timeout 0; also serves heartbeats). */
 static bool rmq_read_frames(struct rmq_state *st)
 {
-    struct timeval zero = {0, 0};
+    struct timeval zero = rmq_timeval_ms(0);
     amqp_frame_t frame;
     char why[512];
     int rc;
@@ -485,11 +486,10 @@ static void *rmq_thread_main(void *arg)
             rmq_step_connected(st);
             continue;
         }
-        int64_t now = rmq_now_ms();
-        if (now >= st->next_attempt_ms) {
+        int64_t left = rmq_deadline_left_ms(st->next_attempt_ms);
+        if (left == 0) {
             rmq_try_connect(st);
         } else {
-            int64_t left = st->next_attempt_ms - now;
             rmq_wait(st, left < 100 ? (int)left : 100);
         }
     }
@@ -531,7 +531,7 @@ int rmq_worker_start(struct rmq_state *st)
 
 void rmq_worker_stop(struct rmq_state *st, int grace_ms)
 {
-    int64_t deadline = rmq_now_ms() + grace_ms;
+    int64_t deadline = rmq_deadline_in(grace_ms);
     uint64_t one = 1;
     bool forced = false;
     bool joinable;
@@ -548,9 +548,7 @@ void rmq_worker_stop(struct rmq_state *st, int grace_ms)
     }
     pthread_mutex_lock(&st->lock);
     while (st->running) {
-        struct timespec until;
-
-        if (!forced && rmq_now_ms() >= deadline) {
+        if (!forced && rmq_deadline_passed(deadline)) {
             /* Stuck in a blocking send (e.g. the broker stopped reading while blocked):
              * shutting the socket down makes librabbitmq return an error. */
             if (st->sockfd >= 0) {
@@ -558,13 +556,7 @@ void rmq_worker_stop(struct rmq_state *st, int grace_ms)
             }
             forced = true;
         }
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 20 * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&st->changed, &st->lock, &until);
+        rmq_cond_wait_ms(&st->changed, &st->lock, 20);
     }
     pthread_mutex_unlock(&st->lock);
     pthread_join(st->thread, NULL);

@@ -45,20 +45,45 @@ struct lf_output_plugin {
     const struct lf_opt *options; /* plugin keys of an output section */
     size_t config_size;           /* core allocates, zeroes and fills via offsets */
 
+    /* Return values. Every callback returns LF_OK or a negative enum lf_err (lf_err.h).
+     * What the core does with them is stated at each callback; where it says "ignored",
+     * the value is not even logged: a plugin reports its own problems with lf_out_log.
+     * Records are never dropped because of a return value: the only way a record
+     * leaves an output is its lf_out_ack(), or the core handing it back as LF_RETRY
+     * when submit() never accepted it. */
+
     /* Optional. Cross-field checks beyond the option table (e.g. librdkafka rejecting a
-     * property). Log each problem with lf_out_log and return LF_ECONFIG. No I/O. */
+     * property). Log each problem with lf_out_log and return LF_ECONFIG. No I/O.
+     * Runs before init() at agent start and in `logferry check`. LF_OK: valid. Any
+     * error: `check` reports the output as rejected by its plugin; at start the agent
+     * logs "output NAME (PLUGIN): cannot start: <lf_strerror>" and does not start. */
     int (*validate)(struct lf_out_instance *ins, const void *config);
-    /* Creates the plugin state. config stays valid (core-owned) until destroy. */
+    /* Creates the plugin state. config stays valid (core-owned) until destroy.
+     * LF_OK: *state is set and the worker starts calling submit/service. Any error
+     * (LF_ENOMEM, LF_ECONFIG, LF_EBROKER...): the core neither calls destroy nor any
+     * other callback of this instance (init must free what it made), and the agent
+     * does not start, logging the error's lf_strerror. Connecting is better left to
+     * later (a broker that is down at start is not an init error). */
     int (*init)(struct lf_out_instance *ins, const void *config, void **state);
     /* Offers n records. Sets *accepted to how many (a prefix) it took: those now await
      * lf_out_ack(). Taking fewer is backpressure; the core offers the rest again after
-     * the wake fd fires or the next tick. Must not block for long. */
+     * the wake fd fires or the next tick. Must not block for long.
+     * Only *accepted counts (clamped to n). LF_OK and LF_EAGAIN (backpressure) are
+     * silent; any other error is logged as a warning ("submit: <lf_strerror>") and the
+     * records not accepted are offered again like after backpressure, so an error
+     * must not be returned for a record the plugin can never take: ack it LF_REJECTED
+     * (counted as accepted) instead. */
     int (*submit)(void *state, struct lf_record *const *recs, size_t n, size_t *accepted);
     /* Optional. Called when the wake fd (lf_out_set_wake_fd) is readable, and on a tick
-     * (every 100 ms) so the plugin can serve callbacks, confirms, timers. */
+     * (every 100 ms) so the plugin can serve callbacks, confirms, timers.
+     * The return value is ignored: service runs again on the next wake or tick. */
     int (*service)(void *state);
     /* Tries to finish everything in flight within timeout_ms. Whatever is still
-     * unacknowledged afterwards must be acked LF_RETRY before flush returns. */
+     * unacknowledged afterwards must be acked LF_RETRY before flush returns.
+     * Called once, at shutdown, before destroy (records still queued in the core then
+     * go back as LF_RETRY "not sent before shutdown"). Return LF_OK, or an error such
+     * as LF_EAGAIN when records had to be acked LF_RETRY (out_rabbitmq does; out_kafka
+     * returns LF_OK). The core ignores the value: the acks already say what happened. */
     int (*flush)(void *state, int timeout_ms);
     /* Frees the state. NULL-safe. No acks may be sent after it returns. */
     void (*destroy)(void *state);
@@ -66,7 +91,10 @@ struct lf_output_plugin {
      * records still waiting inside the client (e.g. librdkafka's queue), so they can go
      * to the spool instead of waiting for the client's own message timeout. A record
      * that may already be on the wire may be given back too (at-least-once). Plugins
-     * whose records come back by themselves when the connection is lost leave it NULL. */
+     * whose records come back by themselves when the connection is lost leave it NULL.
+     * Called on the worker thread after the core has handed back (LF_RETRY) what it had
+     * not yet submitted. The return value is ignored; records a failed purge could not
+     * give back come back through their normal acks. */
     int (*purge)(void *state);
     void *reserved[3]; /* must be NULL */
 };
@@ -81,8 +109,8 @@ LF_EXPORT void lf_out_ack(struct lf_out_instance *ins, struct lf_record *rec,
                           enum lf_outcome outcome, const char *reason);
 /* The same outcome, with no reason, for n records: like n calls of lf_out_ack() but taking
  * the core's lock once (a batch of delivery reports). Any thread. */
-LF_EXPORT void lf_out_ack_many(struct lf_out_instance *ins, struct lf_record *const *recs,
-                               size_t n, enum lf_outcome outcome);
+LF_EXPORT void lf_out_ack_many(struct lf_out_instance *ins, struct lf_record *const *recs, size_t n,
+                               enum lf_outcome outcome);
 /* Asks the worker to also wait on fd (readable) and call service() when it fires. */
 LF_EXPORT void lf_out_set_wake_fd(struct lf_out_instance *ins, int fd);
 /* Readiness shown by `logferry status` (connected and authorised). Any thread. */

@@ -1,10 +1,13 @@
 /* check_conf.c - configuration loading: every error kind, positions, defaults, tables. */
 #include <check.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lf_conf.h"
 #include "lf_optfill.h"
+#include "lf_plugin_loader.h"
 #include "logferry/lf_err.h"
 
 static const char *const OUT_OK = "outputs: [{name: o, plugin: stdout}]\n";
@@ -261,6 +264,116 @@ START_TEST(test_doc_generation)
 }
 END_TEST
 
+/* ---- plugin resolver: conf/ finds plugins only through its caller ---- */
+
+struct fake_conf {
+    char *topic;
+};
+
+static const struct lf_opt fake_options[] = {
+    {
+        .name = "topic",
+        .type = LF_OPT_STR,
+        .flags = LF_OPT_REQUIRED,
+        .offset = offsetof(struct fake_conf, topic),
+        .desc = "Fake plugin's topic.",
+    },
+    {.name = NULL},
+};
+
+static const struct lf_output_plugin fake_plugin = {
+    .abi_version = LF_PLUGIN_ABI_VERSION,
+    .struct_size = sizeof(struct lf_output_plugin),
+    .name = "fake",
+    .description = "A descriptor no shared object provides.",
+    .options = fake_options,
+    .config_size = sizeof(struct fake_conf),
+};
+
+struct fake_resolver {
+    char dirs[4][64]; /* the directories asked, in order */
+    size_t calls;
+};
+
+static int fake_resolve(void *ctx, const char *dir, const char *name,
+                        const struct lf_output_plugin **out, char *err, size_t errlen)
+{
+    struct fake_resolver *fr = ctx;
+    if (fr->calls < 4) {
+        snprintf(fr->dirs[fr->calls], sizeof(fr->dirs[0]), "%s", dir ? dir : "(null)");
+    }
+    fr->calls++;
+    if (strcmp(name, "fake") == 0 || strcmp(name, "kafka") == 0) {
+        *out = &fake_plugin;
+        return LF_OK;
+    }
+    snprintf(err, errlen, "the fake resolver has no plugin '%s'", name);
+    return LF_ENOTFOUND;
+}
+
+START_TEST(test_resolver_supplies_descriptor)
+{
+    struct fake_resolver fr = {.calls = 0};
+    struct lf_plugin_resolver r = {.resolve = fake_resolve, .ctx = &fr, .default_dir = "/d"};
+    struct lf_diag d;
+    struct lf_config *c;
+    const char *y = "inputs: [{name: a, paths: [/x]}]\n"
+                    "outputs: [{name: o, plugin: fake, topic: t1}]\n";
+    lf_diag_init(&d, "t.yaml");
+    ck_assert_int_eq(lf_conf_load_string_with(y, "t.yaml", NULL, &r, &d, &c), LF_OK);
+    ck_assert_uint_eq(fr.calls, 1);
+    ck_assert_str_eq(fr.dirs[0], "/d"); /* default_dir when agent.plugin_dir is absent */
+    ck_assert_str_eq(c->agent.plugin_dir, "/d");
+    const struct lf_output_conf *o = lf_conf_output(c, 0);
+    ck_assert_ptr_eq(o->handle.desc, &fake_plugin);
+    ck_assert_str_eq(((struct fake_conf *)o->plugin_config)->topic, "t1");
+    lf_conf_free(c);
+    lf_diag_fini(&d);
+
+    y = "agent: {plugin_dir: /p}\n"
+        "inputs: [{name: a, paths: [/x]}]\n"
+        "outputs: [{name: o, plugin: fake}]\n";
+    lf_diag_init(&d, "t.yaml");
+    ck_assert_int_eq(lf_conf_load_string_with(y, "t.yaml", NULL, &r, &d, &c), LF_ECONFIG);
+    ck_assert_str_eq(fr.dirs[1], "/p");
+    ck_assert(lf_diag_has(&d, "outputs[0]: missing required key 'topic'"));
+    lf_diag_fini(&d);
+}
+END_TEST
+
+START_TEST(test_resolver_error_is_diagnostic)
+{
+    struct fake_resolver fr = {.calls = 0};
+    struct lf_plugin_resolver r = {.resolve = fake_resolve, .ctx = &fr};
+    struct lf_diag d;
+    struct lf_config *c;
+    const char *y = "inputs: [{name: a, paths: [/x]}]\n"
+                    "outputs:\n"
+                    "  - {name: o, plugin: nosuch}\n";
+    lf_diag_init(&d, "t.yaml");
+    ck_assert_int_eq(lf_conf_load_string_with(y, "t.yaml", NULL, &r, &d, &c), LF_ECONFIG);
+    ck_assert_ptr_null(c);
+    ck_assert_msg(lf_diag_has(&d, "t.yaml:3:23: outputs[0].plugin: the fake resolver has no "
+                                  "plugin 'nosuch'"),
+                  "%s", d.n ? d.msgs[0].text : "(no message)");
+    lf_diag_fini(&d);
+}
+END_TEST
+
+START_TEST(test_resolver_feeds_doc)
+{
+    struct fake_resolver fr = {.calls = 0};
+    struct lf_plugin_resolver r = {.resolve = fake_resolve, .ctx = &fr};
+    struct lf_buf b;
+    lf_buf_init(&b, 0);
+    ck_assert_int_eq(lf_conf_doc_md_with(&r, "/docdir", &b), LF_OK);
+    ck_assert_str_eq(fr.dirs[0], "/docdir");
+    ck_assert(strstr(b.data, "Fake plugin's topic."));                 /* "kafka" */
+    ck_assert(strstr(b.data, "plugin: stdout`\n\n(plugin not found")); /* the others */
+    lf_buf_fini(&b);
+}
+END_TEST
+
 static Suite *conf_suite(void)
 {
     Suite *s = suite_create("conf");
@@ -284,6 +397,11 @@ static Suite *conf_suite(void)
     tcase_add_test(tu, test_errors_have_strings);
     tcase_add_test(tu, test_doc_generation);
     suite_add_tcase(s, tu);
+    TCase *tr = tcase_create("resolver");
+    tcase_add_test(tr, test_resolver_supplies_descriptor);
+    tcase_add_test(tr, test_resolver_error_is_diagnostic);
+    tcase_add_test(tr, test_resolver_feeds_doc);
+    suite_add_tcase(s, tr);
     return s;
 }
 
