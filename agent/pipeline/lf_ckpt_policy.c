@@ -27,7 +27,12 @@ int lf_ckpt_policy_save(struct lf_ckpt_policy *cp, int64_t now_ms)
     int rc = lf_ckpt_save(cp->store);
     if (rc != LF_OK) {
         cp->failed_saves++;
-        lf_log_errno(LF_LOG_ERROR, cp->log, "cannot write checkpoints to %s", cp->store->file);
+        if (rc == LF_EIO) {
+            lf_log_errno(LF_LOG_ERROR, cp->log, "cannot write checkpoints to %s", cp->store->file);
+        } else {
+            lf_log_error(cp->log, "cannot write checkpoints to %s: %s", cp->store->file,
+                         lf_strerror(rc));
+        }
         return rc;
     }
     cp->saves++;
