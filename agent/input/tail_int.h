@@ -1,6 +1,7 @@
-/* tail_int.h - functions shared by the tail's files (tail.c: files and reading,
- * tail_watch.c: directories, globs, inotify, rotation detection, checkpoint pruning).
- * Not for use outside agent/input/tail*.c.
+/* tail_int.h - functions shared by the tail's files, in layers: tail.c (reading,
+ * rotation, release, tick) uses tail_watch.c (directories, globs, inotify, rotation
+ * detection, checkpoint pruning), and both use tail_file.c (the file table: identity,
+ * opening, the open-file cap), which uses neither. Not for use outside agent/input/tail*.c.
  */
 #ifndef LF_TAIL_INT_H
 #define LF_TAIL_INT_H
@@ -26,6 +27,11 @@ enum tail_open_mode {
     TAIL_OPEN_RESTART, /* truncated in place: a new identity, always from 0 */
 };
 
+/* tail_file.c */
+/* xxh64 of the first len bytes of fd. LF_OK or LF_EIO. */
+int tail_hash_head(int fd, uint32_t len, uint64_t *hash);
+/* Closes f's fd and key and frees it (f must no longer be in t->files). NULL-safe. */
+void tail_file_free(struct lf_tail_file *f);
 /* Opens path (or takes fd if >= 0), identifies and positions it, adds it to t->files.
  * Returns LF_OK, LF_EIO (cannot open: logged), LF_EAGAIN (orphan without a matching
  * checkpoint: not added) or LF_ENOMEM. */
@@ -45,7 +51,7 @@ bool tail_slot(struct lf_tail *t, const struct lf_tail_file *keep);
 bool tail_slot_possible(const struct lf_tail *t);
 /* Open, read to EOF, nothing announced, under its glob path, not retired. */
 bool tail_file_closable(const struct lf_tail_file *f);
-/* Closes f's fd, keeping everything else (see tail.c); its checkpoint entry is set. */
+/* Closes f's fd, keeping everything else (see tail.c); the sink remembers its identity. */
 void tail_file_close(struct lf_tail_file *f);
 /* open(2) of a file to tail; on EMFILE/ENFILE closes one idle file and retries once. */
 int tail_open_path(struct lf_tail *t, const char *path);
