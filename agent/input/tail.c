@@ -12,7 +12,7 @@
  * Closed files (close_inactive, max_open_files): only a file read to EOF and not retired
  * is closed (a rotated one only for a slot, as a last resort: see victim()); its entry
  * goes to the checkpoint store at once.
- * Its struct stays (records point at it), so do its offsets, partial line, multi-line
+ * Its struct stays (and its key in the sink), so do its offsets, partial line, multi-line
  * state and inode watch (a watch is no fd: a write still wakes us). It is reopened when
  * it may have data: by its path if that still leads to its device+inode (a changed
  * content is then caught by restarted() exactly as for an open file), else by a search
