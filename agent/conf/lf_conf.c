@@ -6,7 +6,9 @@
  */
 #include "lf_conf.h"
 
+#include <errno.h>
 #include <libfyaml.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -533,6 +535,15 @@ struct loader {
     const struct lf_plugin_resolver *plugins;
 };
 
+/* A line or column number from libfyaml's message; 0 (unknown) if it is not one. */
+static int position_number(const char *s)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    return errno == 0 && end != s && *end == '\0' && v > 0 && v < INT_MAX ? (int)v : 0;
+}
+
 /* libfyaml reports "NAME:LINE:COL: error: MESSAGE" lines (plus source excerpts) to this
  * callback; each error line becomes one diagnostic with its position. */
 static void diag_output(struct fy_diag *fyd, void *user, const char *buf, size_t len)
@@ -554,8 +565,8 @@ static void diag_output(struct fy_diag *fyd, void *user, const char *buf, size_t
         *c2 = '\0';
         char *c1 = strrchr(line, ':');
         if (c1) {
-            ln = atoi(c1 + 1);
-            col = atoi(c2 + 1);
+            ln = position_number(c1 + 1);
+            col = position_number(c2 + 1);
         }
     }
     lf_diag_add(diag, LF_DIAG_ERROR, ln, col, "YAML syntax error: %s", msg);
