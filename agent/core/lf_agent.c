@@ -465,8 +465,8 @@ void lf_agent_destroy(struct lf_agent *a)
     if (!a) {
         return;
     }
-    for (size_t o = 0; o < a->nouts || (o < MAX_OUTPUTS && a->outs[o]); o++) {
-        lf_outpath_close(a->outs[o]);
+    for (size_t o = 0; o < MAX_OUTPUTS; o++) {
+        lf_outpath_close(a->outs[o]); /* NULL-safe; an output whose setup failed too */
     }
     for (size_t i = 0; i < a->ntails; i++) {
         lf_tail_destroy(a->tails[i]);
