@@ -1,9 +1,11 @@
 /* lf_testlib.c - integration test helpers (see lf_testlib.h). */
 #include "lf_testlib.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+extern char **environ;
 
 int64_t lft_now_ms(void)
 {
@@ -32,15 +36,64 @@ char *lft_mkdtemp(const char *tag)
     return strdup(d);
 }
 
-void lft_rmtree(const char *path)
+int lft_rmtree(const char *path)
 {
-    pid_t pid = fork();
-    if (pid == 0) {
-        execlp("rm", "rm", "-rf", path, (char *)NULL);
-        _exit(127);
+    char *argv[] = {"rm", "-rf", (char *)path, NULL};
+    return lft_run(argv, NULL);
+}
+
+int lft_run(char *const argv[], const char *logpath)
+{
+    posix_spawn_file_actions_t fa;
+    if (posix_spawn_file_actions_init(&fa) != 0) {
+        fprintf(stderr, "lft_run: %s: posix_spawn_file_actions_init failed\n", argv[0]);
+        return 127;
+    }
+    if (logpath) {
+        posix_spawn_file_actions_addopen(&fa, 1, logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    }
+    pid_t pid;
+    /* posix_spawnp, not fork: safe in a test that already runs threads (librdkafka) */
+    int err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (err != 0) {
+        fprintf(stderr, "lft_run: %s: %s\n", argv[0], strerror(err));
+        return 127;
     }
     int st;
-    waitpid(pid, &st, 0);
+    while (waitpid(pid, &st, 0) < 0) {
+        if (errno != EINTR) {
+            perror("lft_run: waitpid");
+            return 127;
+        }
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+bool lft_parse_long(const char *s, long min, long max, long *out)
+{
+    if (!s || *s == '\0' || isspace((unsigned char)*s)) {
+        return false;
+    }
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+bool lft_arg_long(const char *prog, const char *name, const char *s, long min, long max, long *out)
+{
+    if (lft_parse_long(s, min, max, out)) {
+        return true;
+    }
+    fprintf(stderr, "%s: %s must be an integer in [%ld, %ld], not '%s'\n", prog, name, min, max,
+            s ? s : "");
+    return false;
 }
 
 void lft_write_file(const char *path, const char *content, bool append)

@@ -13,8 +13,9 @@
 
 /* Creates a fresh directory under /tmp; returns a malloc'd path. */
 char *lft_mkdtemp(const char *tag);
-/* Removes a directory tree (rm -rf). */
-void lft_rmtree(const char *path);
+/* Removes a directory tree (rm -rf, no shell). Returns rm's exit code as lft_run does:
+ * 0 on success (a missing path included). */
+int lft_rmtree(const char *path);
 /* Writes (or appends) content to path; aborts the test process on error. */
 void lft_write_file(const char *path, const char *content, bool append);
 /* Reads a whole file; returns malloc'd NUL-terminated data (NULL if missing). */
@@ -31,6 +32,18 @@ pid_t lft_spawn(char *const argv[], const char *logpath);
 int lft_wait_exit(pid_t pid, int timeout_ms);
 /* Polls until lft_count_lines(path) >= n or the deadline; returns the last count. */
 size_t lft_wait_lines(const char *path, size_t n, int timeout_ms);
+/* Runs argv[0] with argv, no shell: argv[0] is searched in PATH unless it contains a '/'.
+ * stdout and stderr are appended to logpath, or inherited when logpath is NULL. Waits for
+ * the exit, without a timeout. Returns the exit code, 128+signal if it was killed, 127 if
+ * it could not be started (as a shell would; the reason is printed to stderr). */
+int lft_run(char *const argv[], const char *logpath);
+/* Parses all of s as a base-10 integer in [min, max] into *out. False, *out untouched, if
+ * s is NULL or empty, starts with a space, has anything after the digits or is out of
+ * range. */
+bool lft_parse_long(const char *s, long min, long max, long *out);
+/* lft_parse_long for a command-line argument: on failure prints
+ * "PROG: NAME must be an integer in [MIN, MAX], not 'S'" to stderr and returns false. */
+bool lft_arg_long(const char *prog, const char *name, const char *s, long min, long max, long *out);
 /* Monotonic milliseconds. */
 int64_t lft_now_ms(void);
 /* Path of the logferry binary (env LF_BIN). */

@@ -1,5 +1,6 @@
 /* bench_parse.c - ns per record for each parser (parse + encode), on generated input.
  * Usage: bench-parse [records]   Prints one line per parser. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 
 #include "lf_buf.h"
 #include "lf_parse.h"
+#include "lf_testlib.h"
 #include "logferry/lf_err.h"
 
 #define NVAR 64
@@ -88,7 +90,12 @@ static char *fmt(const char *f, int i)
 
 int main(int argc, char **argv)
 {
-    long n = argc > 1 ? atol(argv[1]) : 1000000;
+    long n = 1000000;
+    /* at least 4: the multi-line parsers run n / 4 records, and a run divides by its count */
+    if (argc > 1 && !lft_arg_long("bench-parse", "records", argv[1], 4, LONG_MAX, &n)) {
+        fputs("usage: bench-parse [records]\n", stderr);
+        return 2;
+    }
     char *nginx[NVAR], *apache[NVAR], *json[NVAR], *logback[NVAR], *mysql[NVAR], *pg[NVAR],
         *raw[NVAR], *trace[NVAR];
     for (int i = 0; i < NVAR; i++) {

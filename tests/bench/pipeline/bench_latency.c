@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -28,6 +29,12 @@
 #include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
+
+#include "lf_testlib.h"
+
+static const char PROG[] = "lf-bench-latency";
+static const char USAGE[] = "usage: lf-bench-latency -b BOOT -t TOPIC -f FILE [-r RATE] [-d S] "
+                            "[-p PID] [-w HWM] [-D 1]\n";
 
 static int64_t real_ns(void)
 {
@@ -107,6 +114,8 @@ int main(int argc, char **argv)
     const char *boot = NULL, *topic = NULL, *file = NULL;
     int rate = 1000, secs = 20, pid = 0, direct = 0, opt;
     int64_t wait_hwm = 0;
+    long num = 0;
+    bool arg_ok = true;
 
     while ((opt = getopt(argc, argv, "b:t:f:r:d:p:w:D:h")) != -1) {
         switch (opt) {
@@ -120,24 +129,31 @@ int main(int argc, char **argv)
             file = optarg;
             break;
         case 'r':
-            rate = atoi(optarg);
+            arg_ok = lft_arg_long(PROG, "-r RATE", optarg, 1, 100000, &num);
+            rate = (int)num;
             break;
         case 'd':
-            secs = atoi(optarg);
+            arg_ok = lft_arg_long(PROG, "-d SECONDS", optarg, 1, 3600, &num);
+            secs = (int)num;
             break;
         case 'p':
-            pid = atoi(optarg);
+            arg_ok = lft_arg_long(PROG, "-p AGENT_PID", optarg, 0, INT_MAX, &num);
+            pid = (int)num;
             break;
         case 'w':
-            wait_hwm = strtoll(optarg, NULL, 10);
+            arg_ok = lft_arg_long(PROG, "-w WAIT_FOR_HWM", optarg, 0, LONG_MAX, &num);
+            wait_hwm = num;
             break;
         case 'D':
-            direct = atoi(optarg);
+            arg_ok = lft_arg_long(PROG, "-D DIRECT", optarg, 0, 1, &num);
+            direct = (int)num;
             break;
         default:
-            fputs("usage: lf-bench-latency -b BOOT -t TOPIC -f FILE [-r RATE] [-d S] [-p PID] "
-                  "[-w HWM] [-D 1]\n",
-                  stderr);
+            arg_ok = false;
+            break;
+        }
+        if (!arg_ok) {
+            fputs(USAGE, stderr);
             return opt == 'h' ? 0 : 2;
         }
     }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "kafka_harness.h"
+#include "lf_testlib.h"
 
 extern char **environ;
 
@@ -228,11 +229,10 @@ START_TEST(test_agent_memory_bounded_when_output_slow)
     ck_assert_str_eq(mk_cmd(&mk, "rtt all 300"), "ok");
     agent_setup(&a, &mk, "it4.{{type}}", NULL);
     /* memory_limit goes in the agent section, the config's first line */
-    char cmd[700];
-    snprintf(cmd, sizeof(cmd),
-             "sed -i '1s/shutdown_timeout: 10s/shutdown_timeout: 10s, memory_limit: 1MiB/' %s",
-             a.cfg);
-    ck_assert_int_eq(system(cmd), 0);
+    char *sed[] = {"sed", "-i",
+                   "1s/shutdown_timeout: 10s/shutdown_timeout: 10s, memory_limit: 1MiB/", a.cfg,
+                   NULL};
+    ck_assert_int_eq(lft_run(sed, NULL), 0);
     write_lines(&a, 0, 200000, SIZE_MAX);
     agent_start(&a);
     long peak = 0;

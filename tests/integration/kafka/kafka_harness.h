@@ -3,6 +3,7 @@
 #define KAFKA_HARNESS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -15,6 +16,8 @@ struct h_rec {
     int acks;
     char reason[512];
 };
+_Static_assert(offsetof(struct h_rec, rec) == 0,
+               "the harness casts the plugin's struct lf_record * back to its h_rec");
 
 struct harness {
     struct lf_out_instance *ins;

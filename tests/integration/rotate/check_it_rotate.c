@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lf_testlib.h"
+
 extern char **environ;
 
 struct it {
@@ -88,12 +90,22 @@ static void it_start(struct it *t)
     posix_spawn_file_actions_destroy(&fa);
 }
 
+/* The last 30 lines of the agent's log to stderr (what `tail -n 30` prints). */
 static void dump_log(const struct it *t)
 {
-    char cmd[400];
-    pathf(cmd, sizeof(cmd), "tail -n 30 %s >&2", t->log);
-    int rc = system(cmd);
-    (void)rc;
+    size_t len;
+    char *s = lft_read_file(t->log, &len);
+    if (!s) {
+        fprintf(stderr, "%s: %s\n", t->log, strerror(errno));
+        return;
+    }
+    size_t start = len > 0 && s[len - 1] == '\n' ? len - 1 : len;
+    int nl = 0;
+    while (start > 0 && !(s[start - 1] == '\n' && ++nl == 30)) {
+        start--;
+    }
+    fwrite(s + start, 1, len - start, stderr);
+    free(s);
 }
 
 /* SIGTERM, then waits (bounded) for a clean exit. */
@@ -127,13 +139,10 @@ static void it_teardown(struct it *t)
         kill(t->pid, SIGKILL);
         waitpid(t->pid, NULL, 0);
     }
-    char cmd[300];
     if (getenv("LF_IT_KEEP")) {
         return;
     }
-    pathf(cmd, sizeof(cmd), "rm -rf %s", t->dir);
-    int rc = system(cmd);
-    (void)rc;
+    lft_rmtree(t->dir);
 }
 
 static long count_lines(const char *path)
@@ -645,9 +654,8 @@ START_TEST(globstar_new_directories)
     it_start(&t);
     wait_log(&t, "no file matches", 10000);
     logpath(&t, "a/b/c", p, sizeof(p));
-    char cmd[500];
-    pathf(cmd, sizeof(cmd), "mkdir -p %s", p);
-    ck_assert_int_eq(system(cmd), 0);
+    char *mkdir_p[] = {"mkdir", "-p", p, NULL};
+    ck_assert_int_eq(lft_run(mkdir_p, NULL), 0);
     write_file(&t, "a/b/c/deep.log", "g1", 500);
     wait_lines(&t, 500, 5000);
     logpath(&t, "staged", a, sizeof(a));

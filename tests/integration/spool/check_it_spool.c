@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "kafka_harness.h"
+#include "lf_testlib.h"
 
 extern char **environ;
 
@@ -155,10 +156,9 @@ static bool wait_spooled(const struct agent *a, const char *path, int64_t timeou
 static bool wait_log(const struct agent *a, const char *text, int64_t timeout_ms)
 {
     int64_t end = h_now_ms() + timeout_ms;
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "grep -q -- '%s' %s", text, a->log);
+    char *argv[] = {"grep", "-q", "--", (char *)text, (char *)a->log, NULL};
     while (h_now_ms() < end) {
-        if (system(cmd) == 0) {
+        if (lft_run(argv, NULL) == 0) {
             return true;
         }
         usleep(100 * 1000); /* poll interval of a bounded wait */
@@ -213,9 +213,8 @@ static void read_topic(struct mock_kafka *mk, const char *topic, size_t nlines,
 /* True when the agent's log mentions a corrupt or quarantined spool frame. */
 static bool log_reports_corruption(const struct agent *a)
 {
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "grep -Eq 'quarantined|corrupt' %s", a->log);
-    return system(cmd) == 0;
+    char *argv[] = {"grep", "-Eq", "quarantined|corrupt", (char *)a->log, NULL};
+    return lft_run(argv, NULL) == 0;
 }
 
 /* Waits until every line 0..n-1 is in the topic at least once (duplicates are allowed:
@@ -249,16 +248,18 @@ static size_t rot_gen(size_t n)
 
 static void logrotate_now(const struct agent *a)
 {
-    char conf[400], cmd[1200];
+    char conf[400], state[400];
     snprintf(conf, sizeof(conf), "%s/logrotate.conf", a->dir);
     FILE *f = fopen(conf, "w");
     ck_assert_ptr_nonnull(f);
     fprintf(f, "%s/in.log {\n  rotate 0\n  create\n  missingok\n}\n", a->dir);
     fclose(f);
+    ck_assert_int_lt(snprintf(state, sizeof(state), "%s/logrotate.state", a->dir),
+                     (int)sizeof(state));
     const char *lr = getenv("LOGROTATE");
-    snprintf(cmd, sizeof(cmd), "%s -f -s %s/logrotate.state %s", lr ? lr : "logrotate", a->dir,
-             conf);
-    ck_assert_msg(system(cmd) == 0, "logrotate failed: %s", cmd);
+    char *argv[] = {(char *)(lr ? lr : "logrotate"), "-f", "-s", state, conf, NULL};
+    int rc = lft_run(argv, NULL);
+    ck_assert_msg(rc == 0, "logrotate failed (exit %d): %s -f -s %s %s", rc, argv[0], state, conf);
 }
 
 START_TEST(test_outage_with_rotation_delivers_all_in_order)

@@ -11,6 +11,7 @@
 #include "lf_ckpt.h"
 #include "lf_plugin_loader.h"
 #include "lf_rec.h"
+#include "lf_testlib.h"
 #include "logferry/lf_err.h"
 
 /* ---- ack tracker ---- */
@@ -107,9 +108,7 @@ static void setup_dir(void)
 
 static void teardown_dir(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(lft_rmtree(tmpdir), 0);
 }
 
 static const struct lf_file_id ID1 = {.dev = 1, .ino = 42, .fp_hash = 0xabc, .fp_len = 10};

@@ -11,6 +11,7 @@
  *   with `meson test --benchmark tail-null`.
  */
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,10 +21,11 @@
 #include <unistd.h>
 
 #include "lf_ckpt.h"
-#include "lf_conf.h"
-#include "logferry/lf_err.h"
 #include "lf_ckpt_policy.h"
+#include "lf_conf.h"
+#include "lf_testlib.h"
 #include "lf_tracker.h"
+#include "logferry/lf_err.h"
 #include "tail.h"
 
 struct sink {
@@ -115,14 +117,17 @@ static double floor_lps(const char *dir, int files, long lines)
 
 int main(int argc, char **argv)
 {
-    long lines = argc > 1 ? atol(argv[1]) : 1000000;
-    int files = argc > 2 ? atoi(argv[2]) : 1;
-    int max_open = argc > 3 ? atoi(argv[3]) : 1024;
-    int line_bytes = argc > 4 ? atoi(argv[4]) : 222;
-    if (lines <= 0 || files <= 0 || max_open <= 0 || line_bytes < 160) {
+    long lines = 1000000, nfiles = 1, nmax_open = 1024, nline_bytes = 222;
+    if ((argc > 1 && !lft_arg_long("bench_tail", "LINES", argv[1], 1, LONG_MAX, &lines)) ||
+        (argc > 2 && !lft_arg_long("bench_tail", "FILES", argv[2], 1, INT_MAX, &nfiles)) ||
+        (argc > 3 &&
+         !lft_arg_long("bench_tail", "MAX_OPEN_FILES", argv[3], 1, INT_MAX, &nmax_open)) ||
+        (argc > 4 &&
+         !lft_arg_long("bench_tail", "LINE_BYTES", argv[4], 160, INT_MAX, &nline_bytes))) {
         fprintf(stderr, "usage: bench_tail [LINES] [FILES] [MAX_OPEN_FILES] [LINE_BYTES>=160]\n");
         return 2;
     }
+    int files = (int)nfiles, max_open = (int)nmax_open, line_bytes = (int)nline_bytes;
     char dir[] = "/tmp/lf-bench-tail-XXXXXX";
     if (!mkdtemp(dir) || write_files(dir, lines, files, line_bytes) != 0) {
         perror("setup");
@@ -197,7 +202,5 @@ int main(int argc, char **argv)
     }
     printf("floor (pread + memchr only): %.0f lines/s = %.1f MB/s; tail/floor = %.2f\n", fl,
            fl * line_bytes / 1e6, fl > 0 ? best / fl : 0);
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : 1;
+    return lft_rmtree(dir) == 0 ? 0 : 1;
 }

@@ -21,6 +21,7 @@
 #include "lf_ckpt.h"
 #include "lf_ckpt_policy.h"
 #include "lf_conf.h"
+#include "lf_testlib.h"
 #include "lf_tracker.h"
 #include "logferry/lf_err.h"
 #include "tail.h"
@@ -121,9 +122,7 @@ static void fx_fini(struct fx *x)
     lf_tracker_destroy(x->tr);
     lf_ckpt_close(x->ckpt);
     lf_conf_free(x->cfg);
-    char cmd[200];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", x->dir);
-    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(lft_rmtree(x->dir), 0);
 }
 
 static int64_t tail_test_now(void)
@@ -778,9 +777,10 @@ END_TEST
 
 static void mkdirs(const struct fx *x, const char *rel)
 {
-    char cmd[400];
-    snprintf(cmd, sizeof(cmd), "mkdir -p %s/%s", x->dir, rel);
-    ck_assert_int_eq(system(cmd), 0);
+    char p[400];
+    ck_assert_int_lt(snprintf(p, sizeof(p), "%s/%s", x->dir, rel), (int)sizeof(p));
+    char *argv[] = {"mkdir", "-p", p, NULL};
+    ck_assert_int_eq(lft_run(argv, NULL), 0);
 }
 
 START_TEST(globstar_scan)
@@ -923,7 +923,7 @@ END_TEST
 START_TEST(irrelevant_names_cost_no_scan)
 {
     struct fx x;
-    char p[256], q[160], cmd[200];
+    char p[256], q[160];
     fx_init_glob(&x, "*/*.log", NULL);
     x.inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     ck_assert_int_ge(x.inofd, 0);
@@ -959,8 +959,7 @@ START_TEST(irrelevant_names_cost_no_scan)
     ck_assert_int_eq(x.last[3], 1);
     ck_assert_int_eq(x.bad, 0);
     fx_fini(&x);
-    ck_assert_int_lt(snprintf(cmd, sizeof(cmd), "rm -rf %s", q), (int)sizeof(cmd));
-    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(lft_rmtree(q), 0);
 }
 END_TEST
 
