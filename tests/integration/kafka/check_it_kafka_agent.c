@@ -233,6 +233,10 @@ START_TEST(test_agent_memory_bounded_when_output_slow)
                    "1s/shutdown_timeout: 10s/shutdown_timeout: 10s, memory_limit: 1MiB/", a.cfg,
                    NULL};
     ck_assert_int_eq(lft_run(sed, NULL), 0);
+    char *conf = lft_read_file(a.cfg, NULL); /* sed exits 0 even when nothing matched */
+    ck_assert_ptr_nonnull(conf);
+    ck_assert_ptr_nonnull(strstr(conf, "memory_limit: 1MiB"));
+    free(conf);
     write_lines(&a, 0, 200000, SIZE_MAX);
     agent_start(&a);
     long peak = 0;
