@@ -118,12 +118,24 @@ int main(int argc, char **argv)
 
     while ((opt = getopt(argc, argv, "+b:t:n:T:s:h")) != -1) {
         switch (opt) {
-        case 'b': boot = optarg; break;
-        case 't': topic = optarg; break;
-        case 'n': lines = strtoll(optarg, NULL, 10); break;
-        case 'T': timeout = strtod(optarg, NULL); break;
-        case 's': settle_ms = strtol(optarg, NULL, 10); break;
-        default: usage(); return opt == 'h' ? 0 : 2;
+        case 'b':
+            boot = optarg;
+            break;
+        case 't':
+            topic = optarg;
+            break;
+        case 'n':
+            lines = strtoll(optarg, NULL, 10);
+            break;
+        case 'T':
+            timeout = strtod(optarg, NULL);
+            break;
+        case 's':
+            settle_ms = strtol(optarg, NULL, 10);
+            break;
+        default:
+            usage();
+            return opt == 'h' ? 0 : 2;
         }
     }
     if (!boot || !topic || lines <= 0 || optind >= argc) {

@@ -562,9 +562,10 @@ START_TEST(test_agent_outage_spooled_then_drained)
     path_in(out, sizeof(out), "agent-sp.out");
     path_in(err, sizeof(err), "agent-sp.err");
     declare("it.sp.all", "it.sp", "#");
-    agent_setup("sp", 5000, "exchange: it.sp }\n"
-                            "breaker: { failure_threshold: 5, open_for: 1s, max_open_for: 2s, "
-                            "stall_timeout: 2s",
+    agent_setup("sp", 5000,
+                "exchange: it.sp }\n"
+                "breaker: { failure_threshold: 5, open_for: 1s, max_open_for: 2s, "
+                "stall_timeout: 2s",
                 cfg, sizeof(cfg));
     char *argv[] = {RMQ_AGENT, "run", "-c", cfg, NULL};
     pid_t pid = spawn(argv, out, err);

@@ -13,6 +13,7 @@
 
 #include "lf_ckpt.h"
 #include "lf_failalloc.h"
+#include "lf_testlib.h"
 #include "logferry/lf_err.h"
 
 #define ENTRIES 8
@@ -27,10 +28,8 @@ static void setup_dir(void)
 
 static void teardown_dir(void)
 {
-    char cmd[128];
     lf_failalloc_disarm();
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(lft_rmtree(tmpdir), 0);
 }
 
 /* The whole checkpoint file, NUL-terminated (caller frees), or NULL if absent. */
