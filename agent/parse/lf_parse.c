@@ -12,8 +12,6 @@
 const char *const lf_parser_type_names[] = {"raw",    "json",       "regex",      "nginx",
                                             "apache", "logback",    "log4j2",     "python",
                                             "level",  "mysql-slow", "postgresql", NULL};
-const char *const lf_level_names[] = {"none", "TRACE", "DEBUG", "INFO",
-                                      "WARN", "ERROR", "FATAL", NULL};
 const char *const lf_duration_unit_names[] = {"ms", "s", "us", "ns", NULL};
 
 #define PC(f) offsetof(struct lf_parser_conf, f)

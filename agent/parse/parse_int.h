@@ -237,8 +237,25 @@ int64_t lf_atoi_n(const char *s, size_t n);
 
 /* parse_json.c */
 bool lf_parse_json(struct lf_parser *p, const char *s, size_t n);
+
+/* parse_jsonscan.c: syntax only, nothing decoded or allocated. */
+static inline const char *lf_json_ws(const char *s, const char *end)
+{
+    while (s < end && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')) {
+        s++;
+    }
+    return s;
+}
 /* Returns the end of the JSON value starting at s (after skipping spaces), or NULL. */
 const char *lf_json_skip(const char *s, const char *end, int depth);
+/* s at a '"': returns the end of the JSON string (past the closing quote), or NULL. */
+const char *lf_json_skip_string(const char *s, const char *end);
+
+/* parse_level.c (lf_level_names is declared in lf_parse.h) */
+/* Index into lf_level_names of a level spelling ("warning", "SEVERE"...), 0 if unknown. */
+int lf_level_index(const char *s, size_t n);
+/* Sets p->level and writes log.level: the canonical name, or raw[0..n) when level is 0. */
+void lf_put_level(struct lf_parser *p, int level, const char *raw, size_t n);
 
 /* parse_regex.c */
 int lf_rx_compile(struct lf_rx *rx, const char *pattern, const struct lf_kvlist *hints, char *err,
@@ -246,7 +263,6 @@ int lf_rx_compile(struct lf_rx *rx, const char *pattern, const struct lf_kvlist 
 void lf_rx_free(struct lf_rx *rx);
 int lf_rx_setup(struct lf_parser *p, const struct lf_parser_conf *pc, char *err, size_t errlen);
 bool lf_parse_rx(struct lf_parser *p, const char *s, size_t n);
-int lf_level_index(const char *s, size_t n);
 void lf_error_details(struct lf_parser *p, const char *rest, size_t n);
 
 /* parse_mysql.c, parse_pg.c, parse_fingerprint.c */

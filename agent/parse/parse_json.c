@@ -5,151 +5,6 @@
 
 #include "parse_int.h"
 
-static const char *ws(const char *s, const char *end)
-{
-    while (s < end && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')) {
-        s++;
-    }
-    return s;
-}
-
-static const char *skip_string(const char *s, const char *end)
-{
-    /* s at the opening quote */
-    for (s++; s < end; s++) {
-        s += lf_json_plain_prefix(s, (size_t)(end - s));
-        if (s >= end) {
-            return NULL;
-        }
-        unsigned char c = (unsigned char)*s;
-        if (c == '"') {
-            return s + 1;
-        }
-        if (c < 0x20) {
-            return NULL;
-        }
-        if (c >= 0x80) {
-            size_t l = lf_utf8_len((const unsigned char *)s, (size_t)(end - s));
-            if (!l) {
-                return NULL; /* invalid UTF-8 could not be copied as is */
-            }
-            s += l - 1;
-            continue;
-        }
-        if (c == '\\') {
-            s++;
-            if (s >= end) {
-                return NULL;
-            }
-            if (*s == 'u') {
-                for (int i = 1; i <= 4; i++) {
-                    if (s + i >= end || !strchr("0123456789abcdefABCDEF", s[i]) || !s[i]) {
-                        return NULL;
-                    }
-                }
-                s += 4;
-            } else if (!strchr("\"\\/bfnrt", *s) || !*s) {
-                return NULL;
-            }
-        }
-    }
-    return NULL;
-}
-
-static const char *skip_number(const char *s, const char *end)
-{
-    const char *b = s;
-    if (s < end && *s == '-') {
-        s++;
-    }
-    if (s >= end || *s < '0' || *s > '9') {
-        return NULL;
-    }
-    if (*s == '0') {
-        s++;
-    } else {
-        while (s < end && *s >= '0' && *s <= '9') {
-            s++;
-        }
-    }
-    if (s < end && *s == '.') {
-        s++;
-        if (s >= end || *s < '0' || *s > '9') {
-            return NULL;
-        }
-        while (s < end && *s >= '0' && *s <= '9') {
-            s++;
-        }
-    }
-    if (s < end && (*s == 'e' || *s == 'E')) {
-        s++;
-        if (s < end && (*s == '+' || *s == '-')) {
-            s++;
-        }
-        if (s >= end || *s < '0' || *s > '9') {
-            return NULL;
-        }
-        while (s < end && *s >= '0' && *s <= '9') {
-            s++;
-        }
-    }
-    return s > b ? s : NULL;
-}
-
-const char *lf_json_skip(const char *s, const char *end, int depth)
-{
-    s = ws(s, end);
-    if (s >= end || depth > 64) {
-        return NULL;
-    }
-    switch (*s) {
-    case '"':
-        return skip_string(s, end);
-    case '{':
-    case '[': {
-        char close = *s == '{' ? '}' : ']';
-        bool obj = *s == '{';
-        s = ws(s + 1, end);
-        if (s < end && *s == close) {
-            return s + 1;
-        }
-        for (;;) {
-            if (obj) {
-                s = ws(s, end);
-                if (s >= end || *s != '"' || !(s = skip_string(s, end))) {
-                    return NULL;
-                }
-                s = ws(s, end);
-                if (s >= end || *s != ':') {
-                    return NULL;
-                }
-                s++;
-            }
-            if (!(s = lf_json_skip(s, end, depth + 1))) {
-                return NULL;
-            }
-            s = ws(s, end);
-            if (s < end && *s == ',') {
-                s++;
-                continue;
-            }
-            if (s < end && *s == close) {
-                return s + 1;
-            }
-            return NULL;
-        }
-    }
-    case 't':
-        return end - s >= 4 && !memcmp(s, "true", 4) ? s + 4 : NULL;
-    case 'f':
-        return end - s >= 5 && !memcmp(s, "false", 5) ? s + 5 : NULL;
-    case 'n':
-        return end - s >= 4 && !memcmp(s, "null", 4) ? s + 4 : NULL;
-    default:
-        return skip_number(s, end);
-    }
-}
-
 /* Index of the members of the object (and of nested objects, 3 levels): built once per
  * record so each key lookup is a short scan instead of a re-parse. */
 struct jent {
@@ -165,11 +20,11 @@ struct jidx {
 
 static void index_obj(struct jidx *x, const char *s, const char *end, int parent, int depth)
 {
-    s = ws(s + 1, end); /* past '{' */
+    s = lf_json_ws(s + 1, end); /* past '{' */
     while (s < end && *s == '"' && x->n < 128) {
         const char *k = s + 1;
-        const char *ke = skip_string(s, end);
-        const char *val = ws(ws(ke, end) + 1, end);
+        const char *ke = lf_json_skip_string(s, end);
+        const char *val = lf_json_ws(lf_json_ws(ke, end) + 1, end);
         const char *ve = lf_json_skip(val, end, 0);
         int me = x->n++;
         x->e[me] = (struct jent){.k = k,
@@ -180,9 +35,9 @@ static void index_obj(struct jidx *x, const char *s, const char *end, int parent
         if (*val == '{' && depth < 3) {
             index_obj(x, val, ve, me, depth + 1);
         }
-        s = ws(ve, end);
+        s = lf_json_ws(ve, end);
         if (s < end && *s == ',') {
-            s = ws(s + 1, end);
+            s = lf_json_ws(s + 1, end);
         } else {
             break;
         }
@@ -391,12 +246,12 @@ static const char *const K_STMT[] = {"statement", "query", "sql", "db.statement"
 bool lf_parse_json(struct lf_parser *p, const char *s, size_t n)
 {
     const char *end = s + n;
-    const char *b = ws(s, end);
+    const char *b = lf_json_ws(s, end);
     if (b >= end || *b != '{') {
         return false;
     }
     const char *e = lf_json_skip(b, end, 0);
-    if (!e || ws(e, end) != end) {
+    if (!e || lf_json_ws(e, end) != end) {
         return false;
     }
     const char *v, *t;
@@ -419,9 +274,7 @@ bool lf_parse_json(struct lf_parser *p, const char *s, size_t n)
     }
     if (find_any(&x, p->k_level, K_LEVEL, &v, &vl)) {
         text_of(p, v, vl, &t, &tl);
-        p->level = *v == '"' ? lf_level_index(t, tl) : pino_level(t, tl);
-        lf_f_str(p, "log.level", p->level ? lf_level_names[p->level] : t,
-                 p->level ? strlen(lf_level_names[p->level]) : tl);
+        lf_put_level(p, *v == '"' ? lf_level_index(t, tl) : pino_level(t, tl), t, tl);
     }
     if (p->type == LF_TYPE_REQUEST) {
         if (find_any(&x, p->k_method, K_METHOD, &v, &vl) && *v == '"') {

@@ -49,26 +49,6 @@ static const char *const RXS_LEVEL[] = {
     "warning|error|err|severe|fatal|critical|crit|alert|emerg))\\]?[\\s:|-]*(?<message>.*)$",
     NULL};
 
-int lf_level_index(const char *s, size_t n)
-{
-    static const struct {
-        const char *name;
-        int level;
-    } map[] = {{"TRACE", 1}, {"FINEST", 1}, {"FINER", 1},  {"DEBUG", 2}, {"FINE", 2},
-               {"INFO", 3},  {"NOTICE", 3}, {"CONFIG", 3}, {"WARN", 4},  {"WARNING", 4},
-               {"ERROR", 5}, {"ERR", 5},    {"SEVERE", 5}, {"FATAL", 6}, {"CRITICAL", 6},
-               {"CRIT", 6},  {"ALERT", 6},  {"EMERG", 6},  {"PANIC", 6}};
-    while (n && s[n - 1] == ' ') {
-        n--;
-    }
-    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-        if (strlen(map[i].name) == n && !strncasecmp(map[i].name, s, n)) {
-            return map[i].level;
-        }
-    }
-    return 0;
-}
-
 void lf_rx_free(struct lf_rx *rx)
 {
     if (rx->keys) {
@@ -575,9 +555,7 @@ bool lf_parse_rx(struct lf_parser *p, const char *s, size_t n)
             p->ts_ok = lf_parse_time(p, v, vl, &p->ts_ms) || time_only(p, v, vl);
             break;
         case RX_LEVEL:
-            p->level = lf_level_index(v, vl);
-            lf_f_str(p, "log.level", p->level ? lf_level_names[p->level] : v,
-                     p->level ? strlen(lf_level_names[p->level]) : vl);
+            lf_put_level(p, lf_level_index(v, vl), v, vl);
             break;
         case RX_LOGGER:
             lf_f_str(p, "log.logger", v, vl);
