@@ -257,6 +257,31 @@ int lf_level_index(const char *s, size_t n);
 /* Sets p->level and writes log.level: the canonical name, or raw[0..n) when level is 0. */
 void lf_put_level(struct lf_parser *p, int level, const char *raw, size_t n);
 
+/* Timestamps the logging frameworks print (ISO-8601, dd-MMM-yyyy, ctime, time of day). */
+#define LF_TS_RX                                                                             \
+    "(?:\\d{4}-\\d\\d-\\d\\d[ T]\\d\\d:\\d\\d:\\d\\d(?:[.,]\\d+)?(?:Z|[+-]\\d\\d:?\\d\\d)?|" \
+    "\\d\\d-\\w{3}-\\d{4} \\d\\d:\\d\\d:\\d\\d(?:[.,]\\d+)?|"                                \
+    "\\w{3} \\w{3} \\d\\d \\d\\d:\\d\\d:\\d\\d(?:\\.\\d+)? "                                 \
+    "\\d{4}|\\d\\d:\\d\\d:\\d\\d(?:[.,]\\d+)?)"
+
+/* parse_rxsrc.c: pattern text built from a format string. The first failed append is
+ * kept in rc and later appends do nothing, so a build is checked once, at the end. */
+struct lf_rxsrc {
+    struct lf_buf b; /* the pattern text (owned) */
+    int rc;          /* LF_OK or the first append error */
+    bool last_space; /* the last literal was a space: runs of spaces match " +" */
+};
+void lf_rxsrc_init(struct lf_rxsrc *r);
+void lf_rxsrc_fini(struct lf_rxsrc *r);
+/* Appends regex text as is. */
+void lf_rxsrc_add(struct lf_rxsrc *r, const char *rx);
+/* Appends c as a literal (escaped when a regex metacharacter). */
+void lf_rxsrc_lit(struct lf_rxsrc *r, char c);
+/* logback/log4j2 %pattern or python logging format -> "^...$" into r. Returns LF_OK,
+ * LF_ECONFIG (one-line message in err) or LF_ENOMEM. */
+int lf_rxsrc_java(struct lf_rxsrc *r, const char *pat, char *err, size_t errlen);
+int lf_rxsrc_python(struct lf_rxsrc *r, const char *fmt, char *err, size_t errlen);
+
 /* parse_regex.c */
 int lf_rx_compile(struct lf_rx *rx, const char *pattern, const struct lf_kvlist *hints, char *err,
                   size_t errlen);
