@@ -83,7 +83,8 @@ enum lf_parse_result {
 /* Parses text[0..len) (no trailing newline) and appends the JSON object to out.
  * Returns LF_PARSE_EMIT, LF_PARSE_DROP, or a negative lf_err (LF_ENOMEM...).
  * *type_out gets the record type, *ts_ms the @timestamp. Ownership: text and m are
- * borrowed for the call only (nothing points into them afterwards); out is the caller's. */
+ * borrowed for the call; out is the caller's. The lengths of m->host_name and m->path are
+ * cached by address: a string passed again at the same address must be unchanged. */
 int lf_parser_encode(struct lf_parser *p, const struct lf_event_meta *m, const char *text,
                      size_t len, struct lf_buf *out, enum lf_record_type *type_out, int64_t *ts_ms);
 
