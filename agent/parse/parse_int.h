@@ -3,6 +3,13 @@
  * A parser fills p->f[] with borrowed (key, value) pairs pointing into the record text
  * or into p->scratch, sets the timestamp, then encode.c writes the JSON object in one
  * pass. Nothing is allocated per record once the scratch buffers have grown.
+ *
+ * Who uses whom (one way only: no two files use each other's definitions):
+ *   lf_parse.c (registry, create, filters, dispatch) -> the parsers parse_json.c,
+ *   parse_access.c, parse_regex.c, parse_mysql.c, parse_pg.c -> the helpers parse_rxsrc.c
+ *   (format -> regex text), parse_fingerprint.c, parse_jsonscan.c, parse_level.c,
+ *   parse_time.c, encode.c. Also parse_pg.c -> parse_regex.c (lf_rx_compile) and
+ *   parse_mysql.c, parse_pg.c -> parse_access.c (lf_atoi_n, lf_sec_to_ns).
  */
 #ifndef LF_PARSE_INT_H
 #define LF_PARSE_INT_H

@@ -1,7 +1,7 @@
 /* parse_regex.c - PCRE2-based parsers: regex (named groups), logback, log4j2, python,
- * level; pattern-string compilers for logback/log4j2 %patterns and python formats; and
- * the stack-trace splitter for error records. Only the first line of a record is
- * matched; the following lines are the stack trace or the rest of the message.
+ * level; and the stack-trace splitter for error records. Only the first line of a record
+ * is matched; the following lines are the stack trace or the rest of the message. The
+ * patterns built from `format:` strings come from parse_rxsrc.c.
  */
 #include <ctype.h>
 #include <stdio.h>
