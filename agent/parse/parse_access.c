@@ -789,11 +789,21 @@ static void clf_time(struct lf_parser *p, const char *s, size_t n)
     }
 }
 
+/* A field under the rule's key, or the segment's own key when the rule has none. */
+static inline void put_field(struct lf_parser *p, const struct avar_rule *r,
+                             const struct lf_aseg *g, enum lf_fkind kind, const char *s, size_t n,
+                             int64_t i)
+{
+    if (r->key) {
+        lf_f_add(p, r->key, r->kl, kind, s, n, i);
+    } else {
+        lf_f_add(p, g->key, strlen(g->key), kind, s, n, i);
+    }
+}
+
 static void put_value(struct lf_parser *p, const struct lf_aseg *g, const char *s, size_t n)
 {
     const struct avar_rule *r = &avar_rules[g->var];
-    const char *key = r->key ? r->key : g->key;
-    size_t kl = r->key ? r->kl : (g->key ? strlen(g->key) : 0);
     int64_t ns;
     if (r->unescape) {
         unescape(p, &s, &n);
@@ -806,12 +816,12 @@ static void put_value(struct lf_parser *p, const struct lf_aseg *g, const char *
         break;
     case CV_STR:
         if (!dash(s, n)) {
-            lf_f_add(p, key, kl, FK_STR, s, n, 0);
+            put_field(p, r, g, FK_STR, s, n, 0);
         }
         break;
     case CV_INT:
         if (all_digits(s, n)) {
-            lf_f_add(p, key, kl, FK_INT, NULL, 0, to_int(s, n));
+            put_field(p, r, g, FK_INT, NULL, 0, to_int(s, n));
         }
         break;
     case CV_CLF_TIME:
@@ -843,7 +853,7 @@ static void put_value(struct lf_parser *p, const struct lf_aseg *g, const char *
         break;
     case CV_BODY:
         if (!dash(s, n)) {
-            lf_f_add(p, key, kl, FK_STR, s, n > p->max_body ? p->max_body : n, 0);
+            put_field(p, r, g, FK_STR, s, n > p->max_body ? p->max_body : n, 0);
         }
         break;
     }

@@ -101,13 +101,13 @@ struct fp {
     size_t w;
 };
 
-static bool after_word(const struct fp *f)
+static inline bool after_word(const struct fp *f)
 {
     return f->w && word(f->o[f->w - 1]);
 }
 
 /* Identifier or keyword: the whole run, lowercased. */
-static void copy_word(struct fp *f)
+static inline void copy_word(struct fp *f)
 {
     do {
         f->o[f->w++] = lower(f->s[f->i++]);
@@ -115,7 +115,7 @@ static void copy_word(struct fp *f)
 }
 
 /* "/ *...* /", "-- ..." and "# ...": skipped (they count as a space). */
-static bool skip_comment(struct fp *f)
+static inline bool skip_comment(struct fp *f)
 {
     const char *s = f->s;
     size_t i = f->i, n = f->n;
@@ -133,7 +133,7 @@ static bool skip_comment(struct fp *f)
 }
 
 /* The end of a quoted run starting at j (backslash escapes skipped). */
-static size_t quote_end(const char *s, size_t n, size_t j, char q)
+static inline size_t quote_end(const char *s, size_t n, size_t j, char q)
 {
     while (j < n && s[j] != q) {
         j += s[j] == '\\' ? 2 : 1;
@@ -142,7 +142,7 @@ static size_t quote_end(const char *s, size_t n, size_t j, char q)
 }
 
 /* A 'string' or "string" (with '' escapes) becomes "?". */
-static void replace_quoted(struct fp *f)
+static inline void replace_quoted(struct fp *f)
 {
     char q = f->s[f->i];
     size_t j = quote_end(f->s, f->n, f->i + 1, q);
@@ -155,7 +155,7 @@ static void replace_quoted(struct fp *f)
 
 /* A number starts here: a digit, or a minus before a digit after an operator, and not
  * inside an identifier. */
-static bool number_starts(const struct fp *f)
+static inline bool number_starts(const struct fp *f)
 {
     char c = f->s[f->i];
     bool minus = c == '-' && f->i + 1 < f->n && is_digit(f->s[f->i + 1]) && f->w &&
@@ -164,7 +164,7 @@ static bool number_starts(const struct fp *f)
 }
 
 /* A number (decimal, hex, float, exponent) becomes "?"; "1abc" is an identifier. */
-static void replace_number(struct fp *f)
+static inline void replace_number(struct fp *f)
 {
     const char *s = f->s;
     size_t j = f->i + 1, n = f->n;
@@ -186,7 +186,7 @@ static void replace_number(struct fp *f)
 }
 
 /* Any other byte: spaces collapse to one, the rest is lowercased. */
-static void put_other(struct fp *f, char c)
+static inline void put_other(struct fp *f, char c)
 {
     if (cls[(unsigned char)c] & C_SPACE) {
         if (f->w && f->o[f->w - 1] != ' ') {
@@ -234,16 +234,20 @@ size_t lf_fingerprint(const char *s, size_t n, char *o)
         unsigned char k = cls[(unsigned char)c];
         if ((k & C_WORD) && !(k & C_DIGIT)) {
             copy_word(&f);
-        } else if (skip_comment(&f)) {
-            put_other(&f, ' ');
+            continue;
+        }
+        if (skip_comment(&f)) {
+            c = ' ';
         } else if (c == '\'' || c == '"') {
             replace_quoted(&f);
+            continue;
         } else if (number_starts(&f)) {
             replace_number(&f);
+            continue;
         } else {
             f.i++;
-            put_other(&f, c);
         }
+        put_other(&f, c);
     }
     size_t w = tidy(o, f.w);
     o[w] = '\0';

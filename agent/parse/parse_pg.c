@@ -279,8 +279,11 @@ static void put_prefix(struct lf_parser *p, struct pg_record *r, const struct lf
 {
     PCRE2_SIZE *ov = pcre2_get_ovector_pointer(rx->md);
     for (uint32_t g = 1; g <= rx->ngroups; g++) {
-        const struct pg_group *grp = rx->keys[g] ? pg_group(rx->keys[g]) : NULL;
-        if (ov[2 * g] != PCRE2_UNSET && grp) {
+        if (ov[2 * g] == PCRE2_UNSET || !rx->keys[g]) {
+            continue;
+        }
+        const struct pg_group *grp = pg_group(rx->keys[g]);
+        if (grp) {
             put_group(p, r, grp, l + ov[2 * g], ov[2 * g + 1] - ov[2 * g]);
         }
     }
