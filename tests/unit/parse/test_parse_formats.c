@@ -1,6 +1,7 @@
 /* test_parse_formats.c - every nginx variable, Apache directive, logback conversion,
- * python format name and log_line_prefix escape the format compilers know, each checked
- * for the field it yields; plus the compilers' error messages. */
+ * python format name and log_line_prefix escape the format compilers know, and every json
+ * request/query rule, each checked for the field it yields; plus the compilers' error
+ * messages. */
 #include "parse_test.h"
 
 static struct lf_parser *mkformat(const char *type, const char *format)
@@ -203,6 +204,62 @@ START_TEST(postgresql_prefix_escapes_and_sections)
 }
 END_TEST
 
+START_TEST(json_rules)
+{
+    /* configured keys win over the usual ones; string-only fields ignore other values */
+    struct lf_parser_conf pc = {.type = type_index("json"),
+                                .message_key = "m",
+                                .timestamp_key = "when",
+                                .level_key = "sev",
+                                .method_key = "verb",
+                                .path_key = "target",
+                                .status_key = "code",
+                                .response_body_key = "out",
+                                .max_body_bytes = 5};
+    struct lf_parser *p = mkparser_conf(&pc, NULL, LF_TYPE_REQUEST);
+    struct enc_result r = encode(
+        p,
+        "{\"m\":\"hi\",\"when\":\"2024-05-06T07:08:09Z\",\"sev\":\"warning\",\"verb\":\"DELETE\","
+        "\"target\":\"/x?y=1\",\"code\":404,\"out\":{\"a\":12345},\"msg\":\"ignored\","
+        "\"method\":\"GET\",\"remote_addr\":\"1.2.3.4\","
+        "\"request\":{\"headers\":{\"User-Agent\":\"curl\"}}}");
+    CK_FIELD(r.json, "message", "hi");
+    CK_FIELD(r.json, "@timestamp", "2024-05-06T07:08:09.000Z");
+    CK_FIELD(r.json, "log.level", "WARN");
+    CK_FIELD(r.json, "http.request.method", "DELETE");
+    CK_FIELD(r.json, "url.original", "/x?y=1");
+    CK_FIELD(r.json, "url.path", "/x");
+    CK_FIELD(r.json, "url.query", "y=1");
+    CK_FIELD(r.json, "http.response.status_code", "404");
+    CK_FIELD(r.json, "client.ip", "1.2.3.4");
+    CK_FIELD(r.json, "user_agent.original", "curl");
+    CK_FIELD(r.json, "http.response.body.content", "{\\\"a\\\":");
+    free(r.json);
+    r = encode(p,
+               "{\"m\":1,\"sev\":50,\"verb\":7,\"target\":null,\"code\":\"abc\",\"client_ip\":5}");
+    CK_FIELD(r.json, "message", "1");
+    CK_FIELD(r.json, "log.level", "ERROR"); /* pino's numeric levels */
+    CK_NOFIELD(r.json, "http.request.method");
+    CK_NOFIELD(r.json, "url.path");
+    CK_NOFIELD(r.json, "http.response.status_code");
+    CK_NOFIELD(r.json, "client.ip");
+    free(r.json);
+    lf_parser_destroy(p);
+
+    /* query records: the usual statement and duration keys */
+    pc = (struct lf_parser_conf){.type = type_index("json")};
+    p = mkparser_conf(&pc, NULL, LF_TYPE_QUERY);
+    r = encode(
+        p, "{\"sql\":\"SELECT 1\",\"elapsed\":\"12.5\",\"level\":\"info\",\"time\":1700000000}");
+    CK_FIELD(r.json, "@timestamp", "2023-11-14T22:13:20.000Z");
+    CK_FIELD(r.json, "db.statement", "SELECT 1");
+    CK_FIELD(r.json, "db.fingerprint", "select ?");
+    CK_FIELD(r.json, "event.duration", "12500000");
+    free(r.json);
+    lf_parser_destroy(p);
+}
+END_TEST
+
 static void ck_config_error(const char *type, const char *format, const char *want)
 {
     struct lf_parser_conf pc = {.type = type_index(type)};
@@ -246,6 +303,7 @@ int main(void)
     tcase_add_test(tc, java_pattern_conversions);
     tcase_add_test(tc, python_format_names);
     tcase_add_test(tc, postgresql_prefix_escapes_and_sections);
+    tcase_add_test(tc, json_rules);
     tcase_add_test(tc, format_errors);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
