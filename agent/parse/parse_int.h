@@ -232,6 +232,9 @@ struct lf_tzdata *lf_tz_load(const char *name);
 void lf_tz_free(struct lf_tzdata *tz);
 
 /* parse_access.c */
+/* Compile an nginx log_format / Apache LogFormat (or a preset name: combined, main, common,
+ * vhost_combined) into t. Returns LF_OK, LF_ECONFIG (message in err) or LF_ENOMEM.
+ * Ownership: t owns its strings; lf_atmpl_free releases them, also after a failure. */
 int lf_atmpl_compile_nginx(struct lf_atmpl *t, const char *fmt, char *err, size_t errlen);
 int lf_atmpl_compile_apache(struct lf_atmpl *t, const char *fmt, char *err, size_t errlen);
 void lf_atmpl_free(struct lf_atmpl *t);
@@ -290,6 +293,8 @@ int lf_rxsrc_java(struct lf_rxsrc *r, const char *pat, char *err, size_t errlen)
 int lf_rxsrc_python(struct lf_rxsrc *r, const char *fmt, char *err, size_t errlen);
 
 /* parse_regex.c */
+/* Compiles pattern into rx (output keys from the group names, roles from the names and
+ * hints). Ownership: rx owns what it holds; lf_rx_free releases it, also after a failure. */
 int lf_rx_compile(struct lf_rx *rx, const char *pattern, const struct lf_kvlist *hints, char *err,
                   size_t errlen);
 void lf_rx_free(struct lf_rx *rx);
