@@ -220,7 +220,11 @@ static int copy_keys(struct lf_parser *p, const struct lf_parser_conf *pc)
 {
     for (size_t i = 0; i < sizeof(key_options) / sizeof(key_options[0]); i++) {
         const char *k = conf_key(pc, i);
-        if (k && !(*parser_key(p, i) = strdup(k))) {
+        if (!k) {
+            continue;
+        }
+        *parser_key(p, i) = strdup(k);
+        if (!*parser_key(p, i)) {
             return LF_ENOMEM;
         }
     }
@@ -252,7 +256,11 @@ static enum lf_record_type natural_type(enum lf_ptype kind, enum lf_record_type 
 
 static int setup_timezone(struct lf_parser *p, const char *tz, char *err, size_t errlen)
 {
-    if (lf_tz_parse(tz, &p->tz_min, &p->tz_local) != 0 && !(p->tz = lf_tz_load(tz))) {
+    if (lf_tz_parse(tz, &p->tz_min, &p->tz_local) == 0) {
+        return LF_OK;
+    }
+    p->tz = lf_tz_load(tz);
+    if (!p->tz) {
         snprintf(err, errlen,
                  "timezone: \"%s\" is not UTC, local, +HH:MM or a zone of /usr/share/zoneinfo", tz);
         return LF_ECONFIG;

@@ -152,7 +152,10 @@ static int store_lit(struct tmpl_build *b)
     struct lf_atmpl *t = b->t;
     size_t n;
     char *lit = lf_buf_take(&b->lit, &n);
-    if (!lit && !(lit = strdup(""))) {
+    if (!lit) { /* nothing collected */
+        lit = strdup("");
+    }
+    if (!lit) {
         return LF_ENOMEM;
     }
     if (t->nseg) {

@@ -101,7 +101,8 @@ static const char *skip_container(const char *s, const char *end, char close, in
     for (;;) {
         if (obj) {
             s = lf_json_ws(s, end);
-            if (s >= end || *s != '"' || !(s = lf_json_skip_string(s, end))) {
+            s = s < end && *s == '"' ? lf_json_skip_string(s, end) : NULL;
+            if (!s) {
                 return NULL;
             }
             s = lf_json_ws(s, end);
@@ -110,7 +111,8 @@ static const char *skip_container(const char *s, const char *end, char close, in
             }
             s++;
         }
-        if (!(s = lf_json_skip(s, end, depth + 1))) {
+        s = lf_json_skip(s, end, depth + 1);
+        if (!s) {
             return NULL;
         }
         s = lf_json_ws(s, end);
