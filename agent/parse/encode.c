@@ -128,10 +128,10 @@ static bool reserved(const char *k)
 
 static const char *const type_names[] = {"raw", "request", "error", "query"};
 
-int lf_encode_record(struct lf_parser *p, const struct lf_event_meta *m, const char *text,
-                     size_t len, struct lf_buf *out)
+/* Upper bound of the bytes the record takes: every string byte may become 6. Also caches
+ * the lengths of the host name and path (the same strings come with every record). */
+static size_t record_bound(struct lf_parser *p, const struct lf_event_meta *m)
 {
-    /* Upper bound: every string byte may become 6 bytes. */
     if (m->host_name != p->host_ptr) {
         p->host_ptr = m->host_name;
         p->host_len = slen(m->host_name);
@@ -144,18 +144,15 @@ int lf_encode_record(struct lf_parser *p, const struct lf_event_meta *m, const c
     for (size_t i = 0; i < p->nf; i++) {
         need += LF_MAX_KEY + 8 + 6 * p->f[i].n;
     }
-    if (m->fields) {
-        for (size_t i = 0; i < m->fields->n; i++) {
-            need += 8 + 6 * (slen(m->fields->v[i].key) + slen(m->fields->v[i].value));
-        }
+    for (size_t i = 0; m->fields && i < m->fields->n; i++) {
+        need += 8 + 6 * (slen(m->fields->v[i].key) + slen(m->fields->v[i].value));
     }
-    int rc = lf_buf_reserve(out, need);
-    if (rc != LF_OK) {
-        return rc;
-    }
-    char *o = out->data + out->len;
-    o = PUTLIT(o, "{\"@timestamp\":\"");
-    /* "YYYY-MM-DDTHH:MM:SS." is cached per second; only the milliseconds change */
+    return need;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS.mmmZ": the part up to the seconds is cached per second. */
+static char *put_timestamp(struct lf_parser *p, char *o)
+{
     int64_t sec = p->ts_ms >= 0 ? p->ts_ms / 1000 : -1;
     if (sec < 0 || sec != p->fmt_sec) {
         lf_fmt_ts(p->fmt_buf, p->ts_ms);
@@ -171,7 +168,14 @@ int lf_encode_record(struct lf_parser *p, const struct lf_event_meta *m, const c
         o[22] = (char)('0' + msec % 10);
     }
     o[23] = 'Z';
-    o += 24;
+    return o + 24;
+}
+
+/* The members every record has: @timestamp, type, id, message, host, path, offset. */
+static char *put_envelope(struct lf_parser *p, const struct lf_event_meta *m, char *o)
+{
+    o = PUTLIT(o, "{\"@timestamp\":\"");
+    o = put_timestamp(p, o);
     o = PUTLIT(o, "\",\"type\":\"");
     const char *tn = type_names[p->rtype];
     o = put(o, tn, strlen(tn));
@@ -184,21 +188,30 @@ int lf_encode_record(struct lf_parser *p, const struct lf_event_meta *m, const c
     o = PUTLIT(o, ",\"log.file.path\":");
     o = put_str(o, m->path ? m->path : "", p->path_len);
     o = PUTLIT(o, ",\"log.offset\":");
-    o = put_int(o, (int64_t)m->offset);
-    if (m->fields) {
-        for (size_t i = 0; i < m->fields->n; i++) {
-            const struct lf_kv *kv = &m->fields->v[i];
-            if (!kv->key || reserved(kv->key)) {
-                continue;
-            }
-            o = put_key(o, kv->key);
-            o = put_str(o, kv->value ? kv->value : "", slen(kv->value));
+    return put_int(o, (int64_t)m->offset);
+}
+
+/* The input's `fields:`, except those that would replace an envelope member. */
+static char *put_input_fields(const struct lf_kvlist *fields, char *o)
+{
+    for (size_t i = 0; fields && i < fields->n; i++) {
+        const struct lf_kv *kv = &fields->v[i];
+        if (!kv->key || reserved(kv->key)) {
+            continue;
         }
+        o = put_key(o, kv->key);
+        o = put_str(o, kv->value ? kv->value : "", slen(kv->value));
     }
+    return o;
+}
+
+/* The parser's fields: the first value of a key wins, input fields win over them. */
+static char *put_parser_fields(const struct lf_parser *p, const struct lf_kvlist *fields, char *o)
+{
     for (size_t i = 0; i < p->nf; i++) {
         const struct lf_field *f = &p->f[i];
-        if ((p->dedupe && dup_key(p, i)) || (m->fields && in_fields(m->fields, f->key))) {
-            continue; /* first value wins; input fields win over parser fields */
+        if ((p->dedupe && dup_key(p, i)) || (fields && in_fields(fields, f->key))) {
+            continue;
         }
         o = put_plain_key(o, f->key, f->kl);
         switch (f->kind) {
@@ -214,25 +227,46 @@ int lf_encode_record(struct lf_parser *p, const struct lf_event_meta *m, const c
             break;
         }
     }
-    bool trunc = m->flags & LF_META_TRUNCATED;
-    if (p->failed || p->ts_missing || trunc) {
-        o = PUTLIT(o, ",\"log.flags\":[");
-        const char *sep = "";
-        if (p->failed) {
-            o = PUTLIT(o, "\"parse_failure\"");
-            sep = ",";
-        }
-        if (p->ts_missing) {
-            o = put(o, sep, strlen(sep));
-            o = PUTLIT(o, "\"timestamp_missing\"");
-            sep = ",";
-        }
-        if (trunc) {
-            o = put(o, sep, strlen(sep));
-            o = PUTLIT(o, "\"truncated\"");
-        }
-        *o++ = ']';
+    return o;
+}
+
+/* log.flags: parse_failure, timestamp_missing, truncated (only when one is set). */
+static char *put_flags(const struct lf_parser *p, bool truncated, char *o)
+{
+    if (!p->failed && !p->ts_missing && !truncated) {
+        return o;
     }
+    o = PUTLIT(o, ",\"log.flags\":[");
+    const char *sep = "";
+    if (p->failed) {
+        o = PUTLIT(o, "\"parse_failure\"");
+        sep = ",";
+    }
+    if (p->ts_missing) {
+        o = put(o, sep, strlen(sep));
+        o = PUTLIT(o, "\"timestamp_missing\"");
+        sep = ",";
+    }
+    if (truncated) {
+        o = put(o, sep, strlen(sep));
+        o = PUTLIT(o, "\"truncated\"");
+    }
+    *o++ = ']';
+    return o;
+}
+
+int lf_encode_record(struct lf_parser *p, const struct lf_event_meta *m, const char *text,
+                     size_t len, struct lf_buf *out)
+{
+    int rc = lf_buf_reserve(out, record_bound(p, m));
+    if (rc != LF_OK) {
+        return rc;
+    }
+    char *o = out->data + out->len;
+    o = put_envelope(p, m, o);
+    o = put_input_fields(m->fields, o);
+    o = put_parser_fields(p, m->fields, o);
+    o = put_flags(p, m->flags & LF_META_TRUNCATED, o);
     *o++ = '}';
     out->len = (size_t)(o - out->data);
     out->data[out->len] = '\0';

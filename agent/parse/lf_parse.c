@@ -12,8 +12,6 @@
 const char *const lf_parser_type_names[] = {"raw",    "json",       "regex",      "nginx",
                                             "apache", "logback",    "log4j2",     "python",
                                             "level",  "mysql-slow", "postgresql", NULL};
-const char *const lf_level_names[] = {"none", "TRACE", "DEBUG", "INFO",
-                                      "WARN", "ERROR", "FATAL", NULL};
 const char *const lf_duration_unit_names[] = {"ms", "s", "us", "ns", NULL};
 
 #define PC(f) offsetof(struct lf_parser_conf, f)
@@ -119,11 +117,6 @@ const struct lf_opt lf_filter_options[] = {
     {.name = NULL},
 };
 
-static char *dup0(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
 static int parse_rate_ppm(const char *s, int64_t *ppm)
 {
     char *end;
@@ -196,6 +189,161 @@ static unsigned url_keys(enum lf_avar v)
     }
 }
 
+/* json key options the parser keeps a copy of: conf member -> parser member. */
+#define PK(f) offsetof(struct lf_parser, f)
+static const struct {
+    size_t conf, parser;
+} key_options[] = {
+    {PC(message_key), PK(k_msg)},
+    {PC(timestamp_key), PK(k_ts)},
+    {PC(level_key), PK(k_level)},
+    {PC(method_key), PK(k_method)},
+    {PC(path_key), PK(k_path)},
+    {PC(status_key), PK(k_status)},
+    {PC(duration_key), PK(k_dur)},
+    {PC(request_body_key), PK(k_reqbody)},
+    {PC(response_body_key), PK(k_respbody)},
+    {PC(statement_key), PK(k_stmt)},
+};
+
+static char **parser_key(struct lf_parser *p, size_t i)
+{
+    return (char **)(void *)((char *)p + key_options[i].parser);
+}
+
+static const char *conf_key(const struct lf_parser_conf *pc, size_t i)
+{
+    return *(char *const *)(const void *)((const char *)pc + key_options[i].conf);
+}
+
+static int copy_keys(struct lf_parser *p, const struct lf_parser_conf *pc)
+{
+    for (size_t i = 0; i < sizeof(key_options) / sizeof(key_options[0]); i++) {
+        const char *k = conf_key(pc, i);
+        if (!k) {
+            continue;
+        }
+        *parser_key(p, i) = strdup(k);
+        if (!*parser_key(p, i)) {
+            return LF_ENOMEM;
+        }
+    }
+    return LF_OK;
+}
+
+/* An input without `type:` gets the parser's natural record type. */
+static enum lf_record_type natural_type(enum lf_ptype kind, enum lf_record_type type)
+{
+    if (type != LF_TYPE_RAW) {
+        return type;
+    }
+    switch (kind) {
+    case PT_LOGBACK:
+    case PT_LOG4J2:
+    case PT_PYTHON:
+    case PT_LEVEL:
+        return LF_TYPE_ERROR;
+    case PT_POSTGRESQL:
+    case PT_MYSQL_SLOW:
+        return LF_TYPE_QUERY;
+    case PT_NGINX:
+    case PT_APACHE:
+        return LF_TYPE_REQUEST;
+    default:
+        return type;
+    }
+}
+
+static int setup_timezone(struct lf_parser *p, const char *tz, char *err, size_t errlen)
+{
+    if (lf_tz_parse(tz, &p->tz_min, &p->tz_local) == 0) {
+        return LF_OK;
+    }
+    p->tz = lf_tz_load(tz);
+    if (!p->tz) {
+        snprintf(err, errlen,
+                 "timezone: \"%s\" is not UTC, local, +HH:MM or a zone of /usr/share/zoneinfo", tz);
+        return LF_ECONFIG;
+    }
+    return LF_OK;
+}
+
+static int setup_filter(struct lf_parser *p, const struct lf_filter_conf *fc, char *err,
+                        size_t errlen)
+{
+    if (!fc) {
+        return LF_OK;
+    }
+    p->min_level = fc->min_level;
+    p->min_duration_ms = fc->min_duration_ms;
+    p->sample_ppm = fc->sample_below_ppm;
+    if (fc->sample_below && parse_rate_ppm(fc->sample_below, &p->sample_ppm) != 0) {
+        snprintf(err, errlen, "sample_below: \"%s\" is not a rate between 0 and 1",
+                 fc->sample_below);
+        return LF_ECONFIG;
+    }
+    return LF_OK;
+}
+
+static int check_keys_used(const struct lf_parser *p, const struct lf_parser_conf *pc, char *err,
+                           size_t errlen)
+{
+    const char *unused = unused_key(p->kind, pc);
+    if (unused) {
+        snprintf(err, errlen, "parser %s does not use %s", lf_parser_type_names[p->kind], unused);
+        return LF_ECONFIG;
+    }
+    return LF_OK;
+}
+
+/* Compiles `format:` (or the type's default) for the parsers that have one. */
+static int compile_format(struct lf_parser *p, const struct lf_parser_conf *pc, char *err,
+                          size_t errlen)
+{
+    switch (p->kind) {
+    case PT_NGINX:
+        return lf_atmpl_compile_nginx(&p->at, pc->format ? pc->format : "combined", err, errlen);
+    case PT_APACHE:
+        return lf_atmpl_compile_apache(&p->at, pc->format ? pc->format : "combined", err, errlen);
+    case PT_REGEX:
+        if (!pc->format) {
+            snprintf(err, errlen, "parser regex needs format: (a PCRE2 pattern)");
+            return LF_ECONFIG;
+        }
+        return lf_rx_setup(p, pc, err, errlen);
+    case PT_LOGBACK:
+    case PT_LOG4J2:
+    case PT_PYTHON:
+    case PT_LEVEL:
+        return lf_rx_setup(p, pc, err, errlen);
+    case PT_POSTGRESQL:
+        return lf_pg_setup(p, pc->log_line_prefix ? pc->log_line_prefix : "%m [%p] %q%u@%d ", err,
+                           errlen);
+    default:
+        return LF_OK;
+    }
+}
+
+/* Whether the parser can write a key twice (the encoder then checks each key). An access
+ * template without a repeated variable cannot. */
+static bool may_repeat_keys(const struct lf_parser *p)
+{
+    if (p->kind != PT_NGINX && p->kind != PT_APACHE) {
+        return true;
+    }
+    for (size_t i = 0; i < p->at.nseg; i++) {
+        for (size_t j = 0; j < i; j++) {
+            const struct lf_aseg *a = &p->at.seg[i], *b = &p->at.seg[j];
+            if ((a->var == b->var && a->var != AV_IGNORE && a->var != AV_OTHER) ||
+                (a->key && b->key && !strcmp(a->key, b->key)) ||
+                (url_keys(a->var) & url_keys(b->var))) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 int lf_parser_create(const struct lf_parser_conf *pc, const struct lf_filter_conf *fc,
                      enum lf_record_type type, char *err, size_t errlen, struct lf_parser **out)
 {
@@ -208,104 +356,33 @@ int lf_parser_create(const struct lf_parser_conf *pc, const struct lf_filter_con
     lf_buf_init(&p->scratch2, 0);
     p->kind = (enum lf_ptype)pc->type;
     p->fmt_sec = -1;
-    p->type = type;
-    if (type == LF_TYPE_RAW) {
-        /* an input without `type:` gets the parser's natural record type */
-        if (p->kind == PT_LOGBACK || p->kind == PT_LOG4J2 || p->kind == PT_PYTHON ||
-            p->kind == PT_LEVEL) {
-            p->type = LF_TYPE_ERROR;
-        } else if (p->kind == PT_POSTGRESQL || p->kind == PT_MYSQL_SLOW) {
-            p->type = LF_TYPE_QUERY;
-        } else if (p->kind == PT_NGINX || p->kind == PT_APACHE) {
-            p->type = LF_TYPE_REQUEST;
-        }
-    }
+    p->type = natural_type(p->kind, type);
     p->max_body = pc->max_body_bytes ? pc->max_body_bytes : 4096;
     p->duration_unit = pc->duration_unit;
-    int rc = LF_OK;
-    if (lf_tz_parse(pc->timezone, &p->tz_min, &p->tz_local) != 0 &&
-        !(p->tz = lf_tz_load(pc->timezone))) {
-        snprintf(err, errlen,
-                 "timezone: \"%s\" is not UTC, local, +HH:MM or a zone of /usr/share/zoneinfo",
-                 pc->timezone);
-        rc = LF_ECONFIG;
-        goto fail;
-    }
-    if (fc) {
-        p->min_level = fc->min_level;
-        p->min_duration_ms = fc->min_duration_ms;
-        p->sample_ppm = fc->sample_below_ppm;
-        if (fc->sample_below && parse_rate_ppm(fc->sample_below, &p->sample_ppm) != 0) {
-            snprintf(err, errlen, "sample_below: \"%s\" is not a rate between 0 and 1",
-                     fc->sample_below);
-            rc = LF_ECONFIG;
-            goto fail;
-        }
-    }
-    p->k_msg = dup0(pc->message_key);
-    p->k_ts = dup0(pc->timestamp_key);
-    p->k_level = dup0(pc->level_key);
-    p->k_method = dup0(pc->method_key);
-    p->k_path = dup0(pc->path_key);
-    p->k_status = dup0(pc->status_key);
-    p->k_dur = dup0(pc->duration_key);
-    p->k_reqbody = dup0(pc->request_body_key);
-    p->k_respbody = dup0(pc->response_body_key);
-    p->k_stmt = dup0(pc->statement_key);
-    const char *unused = unused_key(p->kind, pc);
-    if (unused) {
-        snprintf(err, errlen, "parser %s does not use %s", lf_parser_type_names[p->kind], unused);
-        rc = LF_ECONFIG;
-        goto fail;
-    }
-    switch (p->kind) {
-    case PT_NGINX:
-        rc = lf_atmpl_compile_nginx(&p->at, pc->format ? pc->format : "combined", err, errlen);
-        break;
-    case PT_APACHE:
-        rc = lf_atmpl_compile_apache(&p->at, pc->format ? pc->format : "combined", err, errlen);
-        break;
-    case PT_REGEX:
-        if (!pc->format) {
-            snprintf(err, errlen, "parser regex needs format: (a PCRE2 pattern)");
-            rc = LF_ECONFIG;
-            break;
-        }
-        /* fallthrough */
-    case PT_LOGBACK:
-    case PT_LOG4J2:
-    case PT_PYTHON:
-    case PT_LEVEL:
-        rc = lf_rx_setup(p, pc, err, errlen);
-        break;
-    case PT_POSTGRESQL:
-        rc = lf_pg_setup(p, pc->log_line_prefix ? pc->log_line_prefix : "%m [%p] %q%u@%d ", err,
-                         errlen);
-        break;
-    default:
-        break;
-    }
+    int rc = setup_timezone(p, pc->timezone, err, errlen);
     if (rc != LF_OK) {
-        goto fail;
+        goto out_destroy;
     }
-    p->dedupe = true;
-    if (p->kind == PT_NGINX || p->kind == PT_APACHE) {
-        /* a template without a repeated variable cannot produce a key twice */
-        p->dedupe = false;
-        for (size_t i = 0; i < p->at.nseg; i++) {
-            for (size_t j = 0; j < i; j++) {
-                const struct lf_aseg *a = &p->at.seg[i], *b = &p->at.seg[j];
-                if ((a->var == b->var && a->var != AV_IGNORE && a->var != AV_OTHER) ||
-                    (a->key && b->key && !strcmp(a->key, b->key)) ||
-                    (url_keys(a->var) & url_keys(b->var))) {
-                    p->dedupe = true;
-                }
-            }
-        }
+    rc = setup_filter(p, fc, err, errlen);
+    if (rc != LF_OK) {
+        goto out_destroy;
     }
+    rc = copy_keys(p, pc);
+    if (rc != LF_OK) {
+        goto out_destroy;
+    }
+    rc = check_keys_used(p, pc, err, errlen);
+    if (rc != LF_OK) {
+        goto out_destroy;
+    }
+    rc = compile_format(p, pc, err, errlen);
+    if (rc != LF_OK) {
+        goto out_destroy;
+    }
+    p->dedupe = may_repeat_keys(p);
     *out = p;
     return LF_OK;
-fail:
+out_destroy:
     lf_parser_destroy(p);
     return rc;
 }
@@ -321,16 +398,9 @@ void lf_parser_destroy(struct lf_parser *p)
         lf_rx_free(&p->rx[i]);
     }
     lf_rx_free(&p->pg);
-    free(p->k_msg);
-    free(p->k_ts);
-    free(p->k_level);
-    free(p->k_method);
-    free(p->k_path);
-    free(p->k_status);
-    free(p->k_dur);
-    free(p->k_reqbody);
-    free(p->k_respbody);
-    free(p->k_stmt);
+    for (size_t i = 0; i < sizeof(key_options) / sizeof(key_options[0]); i++) {
+        free(*parser_key(p, i));
+    }
     lf_buf_fini(&p->scratch);
     lf_buf_fini(&p->scratch2);
     free(p);
@@ -350,15 +420,12 @@ static bool sampled(const struct lf_event_meta *m, int64_t ppm)
     return (int64_t)(v % 1000000u) < ppm;
 }
 
-int lf_parser_encode(struct lf_parser *p, const struct lf_event_meta *m, const char *text,
-                     size_t len, struct lf_buf *out, enum lf_record_type *type_out, int64_t *ts_ms)
+/* Resets the per-record state; the scratch buffer gets room for every decoded value of
+ * the record (values never grow when decoded). */
+static int begin_record(struct lf_parser *p, const struct lf_event_meta *m, const char *text,
+                        size_t len)
 {
-    /* Room for every decoded value of this record: values never grow when decoded. */
     p->scratch.len = 0;
-    int rc = lf_buf_reserve(&p->scratch, 2 * len + 256);
-    if (rc != LF_OK) {
-        return rc;
-    }
     p->nf = 0;
     p->msg = text;
     p->msglen = len;
@@ -369,53 +436,70 @@ int lf_parser_encode(struct lf_parser *p, const struct lf_event_meta *m, const c
     p->dur_ns = -1;
     p->read_ms = m->read_time_ms;
     p->rtype = p->type;
-    bool ok = true, drop = false;
+    return lf_buf_reserve(&p->scratch, 2 * len + 256);
+}
+
+/* Runs the parser of p's type; false when the text does not parse. */
+static bool run_parser(struct lf_parser *p, const char *text, size_t len, bool *drop)
+{
     switch (p->kind) {
-    case PT_RAW:
-        p->rtype = p->type;
-        break;
     case PT_JSON:
-        ok = lf_parse_json(p, text, len);
-        break;
+        return lf_parse_json(p, text, len);
     case PT_NGINX:
     case PT_APACHE:
-        ok = lf_parse_access(p, text, len);
-        break;
+        return lf_parse_access(p, text, len);
     case PT_REGEX:
     case PT_LOGBACK:
     case PT_LOG4J2:
     case PT_PYTHON:
     case PT_LEVEL:
-        ok = lf_parse_rx(p, text, len);
-        break;
+        return lf_parse_rx(p, text, len);
     case PT_MYSQL_SLOW:
-        ok = lf_parse_mysql(p, text, len, &drop);
-        break;
+        return lf_parse_mysql(p, text, len, drop);
     case PT_POSTGRESQL:
-        ok = lf_parse_pg(p, text, len);
-        break;
+        return lf_parse_pg(p, text, len);
+    default:
+        return true;
     }
-    if (drop) {
+}
+
+/* Nothing is dropped for failing to parse: keep the text, mark it, count it. */
+static void mark_failed(struct lf_parser *p, const char *text, size_t len)
+{
+    p->errors++;
+    p->failed = true;
+    p->nf = 0;
+    p->msg = text;
+    p->msglen = len;
+    p->ts_ok = false;
+}
+
+/* The filter: records below min_level, and queries faster than min_duration unless
+ * sampled. Records without a level or a duration pass. */
+static bool filtered_out(const struct lf_parser *p, const struct lf_event_meta *m)
+{
+    if (p->min_level > 0 && p->level > 0 && p->level < p->min_level) {
+        return true;
+    }
+    return p->min_duration_ms > 0 && p->dur_ns >= 0 && p->dur_ns < p->min_duration_ms * 1000000 &&
+           !sampled(m, p->sample_ppm);
+}
+
+int lf_parser_encode(struct lf_parser *p, const struct lf_event_meta *m, const char *text,
+                     size_t len, struct lf_buf *out, enum lf_record_type *type_out, int64_t *ts_ms)
+{
+    int rc = begin_record(p, m, text, len);
+    if (rc != LF_OK) {
+        return rc;
+    }
+    bool drop = false;
+    bool ok = run_parser(p, text, len, &drop);
+    if (drop || (ok && filtered_out(p, m))) {
         p->filtered++;
         return LF_PARSE_DROP;
     }
     if (!ok) {
-        /* Nothing is dropped for failing to parse: keep the text, mark it, count it. */
-        p->errors++;
-        p->failed = true;
-        p->nf = 0;
-        p->msg = text;
-        p->msglen = len;
-        p->ts_ok = false;
-    }
-    if (ok && p->min_level > 0 && p->level > 0 && p->level < p->min_level) {
-        p->filtered++;
-        return LF_PARSE_DROP;
-    }
-    if (ok && p->min_duration_ms > 0 && p->dur_ns >= 0 &&
-        p->dur_ns < p->min_duration_ms * 1000000 && !sampled(m, p->sample_ppm)) {
-        p->filtered++;
-        return LF_PARSE_DROP;
+        mark_failed(p, text, len);
     }
     if (!p->ts_ok) {
         p->ts_ms = m->read_time_ms;

@@ -68,7 +68,9 @@ struct lf_event_meta {
 struct lf_parser;
 
 /* Builds a parser for input records of `type`. Returns LF_OK, or LF_ECONFIG with a
- * one-line message in err (e.g. "nginx format: unknown variable $foo at column 12"). */
+ * one-line message in err (e.g. "nginx format: unknown variable $foo at column 12"), or
+ * LF_ENOMEM. Ownership: *out is the caller's (lf_parser_destroy); pc and fc are read
+ * during the call only (what the parser needs is copied). */
 int lf_parser_create(const struct lf_parser_conf *pc, const struct lf_filter_conf *fc,
                      enum lf_record_type type, char *err, size_t errlen, struct lf_parser **out);
 void lf_parser_destroy(struct lf_parser *p);
@@ -80,7 +82,9 @@ enum lf_parse_result {
 
 /* Parses text[0..len) (no trailing newline) and appends the JSON object to out.
  * Returns LF_PARSE_EMIT, LF_PARSE_DROP, or a negative lf_err (LF_ENOMEM...).
- * *type_out gets the record type, *ts_ms the @timestamp. */
+ * *type_out gets the record type, *ts_ms the @timestamp. Ownership: text and m are
+ * borrowed for the call; out is the caller's. The lengths of m->host_name and m->path are
+ * cached by address: a string passed again at the same address must be unchanged. */
 int lf_parser_encode(struct lf_parser *p, const struct lf_event_meta *m, const char *text,
                      size_t len, struct lf_buf *out, enum lf_record_type *type_out, int64_t *ts_ms);
 

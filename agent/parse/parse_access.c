@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "lf_vec.h"
 #include "logferry/lf_err.h"
 #include "parse_int.h"
 
@@ -20,8 +22,12 @@ static const char NGINX_MAIN[] = "$remote_addr - $remote_user [$time_local] \"$r
 static const char APACHE_COMMON[] = "%h %l %u %t \"%r\" %>s %b";
 static const char APACHE_COMBINED[] =
     "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-agent}i\"";
+static const char APACHE_VHOST_COMBINED[] =
+    "%v:%p %h %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\"";
 
-static const struct {
+/* nginx variables: name -> what the value is (and, for AV_OTHER, the output key).
+ * Names not listed become http.request.header.*, http.response.header.* or nginx.*. */
+static const struct nginx_var {
     const char *name;
     enum lf_avar var;
     const char *key;
@@ -49,7 +55,7 @@ static const struct {
     {"upstream_status", AV_UPSTREAM_STATUS, NULL},
     {"http_referer", AV_REFERER, NULL},
     {"http_user_agent", AV_USER_AGENT, NULL},
-    {"http_x_forwarded_for", AV_XFF, NULL},
+    {"http_x_forwarded_for", AV_XFF, "http.request.header.x_forwarded_for"},
     {"host", AV_HOST, NULL},
     {"server_name", AV_HOST, NULL},
     {"request_id", AV_REQUEST_ID, NULL},
@@ -60,6 +66,38 @@ static const struct {
     {"remote_port", AV_OTHER, "client.port"},
     {"server_port", AV_OTHER, "url.port"},
     {"upstream_connect_time", AV_OTHER, "nginx.upstream_connect_time"},
+};
+
+/* Apache LogFormat directives %x whose meaning does not depend on an argument. %t without
+ * an argument (the bracketed CLF time), %i and %o headers and unknown letters are handled
+ * in apache_var. */
+static const struct apache_directive {
+    char letter;
+    enum lf_avar var;
+    const char *key;
+} apache_directives[] = {
+    {'h', AV_REMOTE_ADDR, NULL}, {'a', AV_REMOTE_ADDR, NULL}, {'l', AV_IGNORE, NULL},
+    {'u', AV_REMOTE_USER, NULL}, {'t', AV_TIME_ISO, NULL},    {'r', AV_REQUEST, NULL},
+    {'m', AV_METHOD, NULL},      {'U', AV_PATH, NULL},        {'q', AV_QUERY, NULL},
+    {'H', AV_PROTOCOL, NULL},    {'s', AV_STATUS, NULL},      {'b', AV_BODY_BYTES, NULL},
+    {'B', AV_BODY_BYTES, NULL},  {'O', AV_BYTES_SENT, NULL},  {'I', AV_REQ_LENGTH, NULL},
+    {'D', AV_DURATION_US, NULL}, {'T', AV_DURATION_S, NULL},  {'v', AV_HOST, NULL},
+    {'V', AV_HOST, NULL},        {'p', AV_OTHER, "url.port"}, {'P', AV_OTHER, "process.pid"},
+};
+
+/* %{arg}x directives whose argument selects the meaning; checked before the table above.
+ * Header names compare without case, %{UNIT}T units with case (as before). */
+static const struct apache_arg_directive {
+    char letter;
+    const char *arg;
+    bool icase;
+    enum lf_avar var;
+    const char *key;
+} apache_arg_directives[] = {
+    {'i', "referer", true, AV_REFERER, NULL},
+    {'i', "user-agent", true, AV_USER_AGENT, NULL},
+    {'T', "ms", false, AV_OTHER, "apache.duration_ms"},
+    {'T', "us", false, AV_DURATION_US, NULL},
 };
 
 void lf_atmpl_free(struct lf_atmpl *t)
@@ -73,131 +111,179 @@ void lf_atmpl_free(struct lf_atmpl *t)
     memset(t, 0, sizeof(*t));
 }
 
-static int add_seg(struct lf_atmpl *t, enum lf_avar var, const char *key)
+/* A template being compiled. The literal after the last variable collects in `lit` and is
+ * stored into the template when the next variable, or the end, comes. */
+struct tmpl_build {
+    struct lf_atmpl *t;
+    size_t segcap; /* capacity of t->seg */
+    struct lf_buf lit;
+    const char *fmt; /* the format, for error columns */
+    char *err;
+    size_t errlen;
+};
+
+static void build_begin(struct tmpl_build *b, struct lf_atmpl *t, const char *fmt, char *err,
+                        size_t errlen)
 {
-    struct lf_aseg *s = realloc(t->seg, (t->nseg + 1) * sizeof(*s));
-    if (!s) {
+    memset(t, 0, sizeof(*t));
+    *b = (struct tmpl_build){.t = t, .fmt = fmt, .err = err, .errlen = errlen};
+    lf_buf_init(&b->lit, 0);
+}
+
+static size_t column(const struct tmpl_build *b, const char *at)
+{
+    return (size_t)(at - b->fmt) + 1;
+}
+
+static int add_lit(struct tmpl_build *b, const char *s, size_t n)
+{
+    return lf_buf_append(&b->lit, s, n);
+}
+
+/* True when a variable would directly follow the previous one (no literal to split on). */
+static bool follows_var(const struct tmpl_build *b)
+{
+    return b->t->nseg && !b->lit.len;
+}
+
+/* Moves the collected literal to the prefix or to the last segment. */
+static int store_lit(struct tmpl_build *b)
+{
+    struct lf_atmpl *t = b->t;
+    size_t n;
+    char *lit = lf_buf_take(&b->lit, &n);
+    if (!lit) { /* nothing collected */
+        lit = strdup("");
+    }
+    if (!lit) {
         return LF_ENOMEM;
     }
-    t->seg = s;
-    s[t->nseg] = (struct lf_aseg){.var = var, .key = key ? strdup(key) : NULL};
-    s[t->nseg].lit = strdup("");
-    t->nseg++;
+    if (t->nseg) {
+        t->seg[t->nseg - 1].lit = lit;
+        t->seg[t->nseg - 1].litlen = n;
+    } else {
+        t->prefix = lit;
+        t->prefixlen = n;
+    }
     return LF_OK;
 }
 
-/* Appends literal bytes after the last segment (or to the prefix). */
-static int add_lit(struct lf_atmpl *t, const char *s, size_t n)
+/* Appends a segment for var; key (copied) is the output key of AV_OTHER and AV_XFF. */
+static int add_var(struct tmpl_build *b, enum lf_avar var, const char *key)
 {
-    char **dst = t->nseg ? &t->seg[t->nseg - 1].lit : &t->prefix;
-    size_t *dl = t->nseg ? &t->seg[t->nseg - 1].litlen : &t->prefixlen;
-    char *q = realloc(*dst, *dl + n + 1);
-    if (!q) {
+    struct lf_atmpl *t = b->t;
+    if (store_lit(b) != LF_OK || lf_vec_reserve(&t->seg, &b->segcap, t->nseg + 1) != LF_OK) {
         return LF_ENOMEM;
     }
-    memcpy(q + *dl, s, n);
-    *dl += n;
-    q[*dl] = '\0';
-    *dst = q;
-    return LF_OK;
+    struct lf_aseg *g = &t->seg[t->nseg++];
+    *g = (struct lf_aseg){.var = var, .key = key ? strdup(key) : NULL};
+    return key && !g->key ? LF_ENOMEM : LF_OK;
 }
 
-static void finish_tmpl(struct lf_atmpl *t)
+/* Stores the last literal and marks quoted values: those the format puts '"' right
+ * before and after. Frees the build state; returns rc or the first storage error. */
+static int build_end(struct tmpl_build *b, int rc)
 {
-    /* A value is quoted when the format puts '"' right before and after it. */
-    for (size_t i = 0; i < t->nseg; i++) {
+    struct lf_atmpl *t = b->t;
+    if (rc == LF_OK) {
+        rc = store_lit(b);
+    }
+    lf_buf_fini(&b->lit);
+    for (size_t i = 0; rc == LF_OK && i < t->nseg; i++) {
         const char *prev = i ? t->seg[i - 1].lit : t->prefix;
         size_t pl = i ? t->seg[i - 1].litlen : t->prefixlen;
         t->seg[i].quoted =
             pl && prev && prev[pl - 1] == '"' && t->seg[i].litlen && t->seg[i].lit[0] == '"';
     }
+    return rc;
+}
+
+/* The output key of an nginx variable no table row names (in buf). */
+static const char *nginx_other_key(const char *name, size_t nl, char *buf, size_t cap)
+{
+    if (nl > 5 && !memcmp(name, "http_", 5)) {
+        snprintf(buf, cap, "http.request.header.%.*s", (int)(nl - 5 > 90 ? 90 : nl - 5), name + 5);
+    } else if (nl > 13 && !memcmp(name, "sent_http_", 10)) {
+        snprintf(buf, cap, "http.response.header.%.*s", (int)(nl - 10), name + 10);
+    } else {
+        snprintf(buf, cap, "nginx.%.*s", (int)(nl > 100 ? 100 : nl), name);
+    }
+    return buf;
+}
+
+static int add_nginx_var(struct tmpl_build *b, const char *name, size_t nl)
+{
+    for (size_t i = 0; i < sizeof(nginx_vars) / sizeof(nginx_vars[0]); i++) {
+        const struct nginx_var *v = &nginx_vars[i];
+        if (strlen(v->name) == nl && !memcmp(v->name, name, nl)) {
+            return add_var(b, v->var, v->key);
+        }
+    }
+    char buf[160];
+    return add_var(b, AV_OTHER, nginx_other_key(name, nl, buf, sizeof(buf)));
+}
+
+/* *sp at '$': compiles $name or ${name} and moves *sp past it. */
+static int nginx_variable(struct tmpl_build *b, const char **sp)
+{
+    const char *col = *sp;
+    const char *s = col + 1;
+    bool brace = *s == '{';
+    s += brace;
+    const char *name = s;
+    while (isalnum((unsigned char)*s) || *s == '_') {
+        s++;
+    }
+    size_t nl = (size_t)(s - name);
+    if (brace && *s++ != '}') {
+        snprintf(b->err, b->errlen, "nginx format: unclosed ${ at column %zu", column(b, col));
+        return LF_ECONFIG;
+    }
+    if (!nl) {
+        snprintf(b->err, b->errlen, "nginx format: '$' without a variable name at column %zu",
+                 column(b, col));
+        return LF_ECONFIG;
+    }
+    if (follows_var(b)) {
+        snprintf(b->err, b->errlen,
+                 "nginx format: variables at column %zu follow each other without a "
+                 "separator, cannot be split",
+                 column(b, col));
+        return LF_ECONFIG;
+    }
+    *sp = s;
+    return add_nginx_var(b, name, nl);
+}
+
+static const char *nginx_preset(const char *fmt)
+{
+    if (!strcmp(fmt, "combined")) {
+        return NGINX_COMBINED;
+    }
+    return !strcmp(fmt, "main") ? NGINX_MAIN : fmt;
 }
 
 int lf_atmpl_compile_nginx(struct lf_atmpl *t, const char *fmt, char *err, size_t errlen)
 {
-    memset(t, 0, sizeof(*t));
-    t->prefix = strdup("");
-    if (!strcmp(fmt, "combined")) {
-        fmt = NGINX_COMBINED;
-    } else if (!strcmp(fmt, "main")) {
-        fmt = NGINX_MAIN;
-    }
-    const char *s = fmt;
-    while (*s) {
-        if (*s != '$') {
-            const char *e = strchr(s, '$');
-            size_t n = e ? (size_t)(e - s) : strlen(s);
-            if (add_lit(t, s, n) != LF_OK) {
-                return LF_ENOMEM;
-            }
-            s += n;
+    struct tmpl_build b;
+    fmt = nginx_preset(fmt);
+    build_begin(&b, t, fmt, err, errlen);
+    int rc = LF_OK;
+    for (const char *s = fmt; *s && rc == LF_OK;) {
+        if (*s == '$') {
+            rc = nginx_variable(&b, &s);
             continue;
         }
-        const char *col = s;
-        s++;
-        bool brace = *s == '{';
-        if (brace) {
-            s++;
-        }
-        const char *name = s;
-        while (isalnum((unsigned char)*s) || *s == '_') {
-            s++;
-        }
-        size_t nl = (size_t)(s - name);
-        if (brace) {
-            if (*s != '}') {
-                snprintf(err, errlen, "nginx format: unclosed ${ at column %zu",
-                         (size_t)(col - fmt) + 1);
-                return LF_ECONFIG;
-            }
-            s++;
-        }
-        if (!nl) {
-            snprintf(err, errlen, "nginx format: '$' without a variable name at column %zu",
-                     (size_t)(col - fmt) + 1);
-            return LF_ECONFIG;
-        }
-        if (t->nseg && !t->seg[t->nseg - 1].litlen) {
-            snprintf(err, errlen,
-                     "nginx format: variables at column %zu follow each other without a "
-                     "separator, cannot be split",
-                     (size_t)(col - fmt) + 1);
-            return LF_ECONFIG;
-        }
-        enum lf_avar var = AV_OTHER;
-        const char *key = NULL;
-        char buf[160];
-        for (size_t i = 0; i < sizeof(nginx_vars) / sizeof(nginx_vars[0]); i++) {
-            if (strlen(nginx_vars[i].name) == nl && !memcmp(nginx_vars[i].name, name, nl)) {
-                var = nginx_vars[i].var;
-                key = nginx_vars[i].key;
-                break;
-            }
-        }
-        if (var == AV_OTHER && !key) {
-            if (nl > 5 && !memcmp(name, "http_", 5)) {
-                snprintf(buf, sizeof(buf), "http.request.header.%.*s",
-                         (int)(nl - 5 > 90 ? 90 : nl - 5), name + 5);
-            } else if (nl > 13 && !memcmp(name, "sent_http_", 10)) {
-                snprintf(buf, sizeof(buf), "http.response.header.%.*s", (int)(nl - 10), name + 10);
-            } else {
-                snprintf(buf, sizeof(buf), "nginx.%.*s", (int)(nl > 100 ? 100 : nl), name);
-            }
-            key = buf;
-        }
-        if (var == AV_XFF) {
-            key = "http.request.header.x_forwarded_for";
-        }
-        if (add_seg(t, var, key) != LF_OK) {
-            return LF_ENOMEM;
-        }
+        const char *e = strchr(s, '$');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        rc = add_lit(&b, s, n);
+        s += n;
     }
-    if (!t->nseg) {
+    if (rc == LF_OK && !t->nseg) {
         snprintf(err, errlen, "nginx format: no variable in \"%s\"", fmt);
-        return LF_ECONFIG;
+        rc = LF_ECONFIG;
     }
-    finish_tmpl(t);
-    return LF_OK;
+    return build_end(&b, rc);
 }
 
 static void header_key(char *buf, size_t cap, const char *prefix, const char *h, size_t n)
@@ -213,179 +299,142 @@ static void header_key(char *buf, size_t cap, const char *prefix, const char *h,
     buf[o] = '\0';
 }
 
-int lf_atmpl_compile_apache(struct lf_atmpl *t, const char *fmt, char *err, size_t errlen)
+/* One %[modifiers][{arg}]letter directive as written. */
+struct apache_dir {
+    char letter; /* '\0' when the format ends after the '%' */
+    const char *arg;
+    size_t al;
+};
+
+static bool arg_is(const struct apache_dir *d, const struct apache_arg_directive *a)
 {
-    memset(t, 0, sizeof(*t));
-    t->prefix = strdup("");
-    t->apache = true;
-    if (!strcmp(fmt, "combined")) {
-        fmt = APACHE_COMBINED;
-    } else if (!strcmp(fmt, "common")) {
-        fmt = APACHE_COMMON;
-    } else if (!strcmp(fmt, "vhost_combined")) {
-        fmt = "%v:%p %h %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\"";
+    size_t n = strlen(a->arg);
+    return d->arg && d->letter == a->letter && d->al == n &&
+           !(a->icase ? strncasecmp(d->arg, a->arg, n) : strncmp(d->arg, a->arg, n));
+}
+
+/* What directive d captures; the key of AV_OTHER is returned (in buf when built). */
+static const char *apache_var(const struct apache_dir *d, enum lf_avar *var, char *buf, size_t cap)
+{
+    for (size_t i = 0; i < sizeof(apache_arg_directives) / sizeof(apache_arg_directives[0]); i++) {
+        if (arg_is(d, &apache_arg_directives[i])) {
+            *var = apache_arg_directives[i].var;
+            return apache_arg_directives[i].key;
+        }
     }
-    const char *s = fmt;
-    while (*s) {
-        if (*s == '\\' && s[1]) { /* \" in a LogFormat written as a config string */
-            if (add_lit(t, s + 1, 1) != LF_OK) {
-                return LF_ENOMEM;
-            }
-            s += 2;
-            continue;
+    for (size_t i = 0; i < sizeof(apache_directives) / sizeof(apache_directives[0]); i++) {
+        if (apache_directives[i].letter == d->letter) {
+            *var = apache_directives[i].var;
+            return apache_directives[i].key;
         }
-        if (*s != '%') {
-            if (add_lit(t, s, 1) != LF_OK) {
-                return LF_ENOMEM;
-            }
-            s++;
-            continue;
-        }
-        const char *col = s;
+    }
+    *var = AV_OTHER;
+    const char *arg = d->arg ? d->arg : "";
+    if (d->letter == 'i' || d->letter == 'o') {
+        header_key(buf, cap, d->letter == 'i' ? "http.request.header." : "http.response.header.",
+                   arg, d->al);
+    } else if (d->arg) {
+        char tmp[100];
+        snprintf(tmp, sizeof(tmp), "%.*s_%c", (int)(d->al > 80 ? 80 : d->al), arg, d->letter);
+        header_key(buf, cap, "apache.", tmp, strlen(tmp));
+    } else {
+        snprintf(buf, cap, "apache.%c", d->letter);
+    }
+    return buf;
+}
+
+/* Reads the directive at *sp (at '%') into d and moves *sp past it. */
+static int read_directive(struct tmpl_build *b, const char **sp, struct apache_dir *d)
+{
+    const char *s = *sp + 1;
+    while (*s == '<' || *s == '>' || *s == '!' || *s == ',' || isdigit((unsigned char)*s)) {
         s++;
-        if (*s == '%') {
-            add_lit(t, "%", 1);
-            s++;
-            continue;
-        }
-        while (*s == '<' || *s == '>' || *s == '!' || *s == ',' || isdigit((unsigned char)*s)) {
-            s++;
-        }
-        const char *arg = NULL;
-        size_t al = 0;
-        if (*s == '{') {
-            arg = ++s;
-            while (*s && *s != '}') {
-                s++;
-            }
-            if (!*s) {
-                snprintf(err, errlen, "apache format: unclosed %%{ at column %zu",
-                         (size_t)(col - fmt) + 1);
-                return LF_ECONFIG;
-            }
-            al = (size_t)(s - arg);
-            s++;
-        }
-        char d = *s++;
-        char key[160];
-        enum lf_avar var = AV_OTHER;
-        const char *k = NULL;
-        switch (d) {
-        case 'h':
-        case 'a':
-            var = AV_REMOTE_ADDR;
-            break;
-        case 'l':
-            var = AV_IGNORE;
-            break;
-        case 'u':
-            var = AV_REMOTE_USER;
-            break;
-        case 't':
-            if (arg) {
-                var = AV_TIME_ISO;
-            } else {
-                add_lit(t, "[", 1);
-                if (add_seg(t, AV_TIME_LOCAL, NULL) != LF_OK) {
-                    return LF_ENOMEM;
-                }
-                add_lit(t, "]", 1);
-                continue;
-            }
-            break;
-        case 'r':
-            var = AV_REQUEST;
-            break;
-        case 'm':
-            var = AV_METHOD;
-            break;
-        case 'U':
-            var = AV_PATH;
-            break;
-        case 'q':
-            var = AV_QUERY;
-            break;
-        case 'H':
-            var = AV_PROTOCOL;
-            break;
-        case 's':
-            var = AV_STATUS;
-            break;
-        case 'b':
-        case 'B':
-            var = AV_BODY_BYTES;
-            break;
-        case 'O':
-            var = AV_BYTES_SENT;
-            break;
-        case 'I':
-            var = AV_REQ_LENGTH;
-            break;
-        case 'D':
-            var = AV_DURATION_US;
-            break;
-        case 'T':
-            var = (arg && !strncmp(arg, "ms", al) && al == 2)   ? AV_OTHER
-                  : (arg && !strncmp(arg, "us", al) && al == 2) ? AV_DURATION_US
-                                                                : AV_DURATION_S;
-            k = var == AV_OTHER ? "apache.duration_ms" : NULL;
-            break;
-        case 'v':
-        case 'V':
-            var = AV_HOST;
-            break;
-        case 'p':
-            k = "url.port";
-            break;
-        case 'P':
-            k = "process.pid";
-            break;
-        case 'i':
-            if (arg && al == 7 && !strncasecmp(arg, "referer", 7)) {
-                var = AV_REFERER;
-            } else if (arg && al == 10 && !strncasecmp(arg, "user-agent", 10)) {
-                var = AV_USER_AGENT;
-            } else {
-                header_key(key, sizeof(key), "http.request.header.", arg ? arg : "", al);
-                k = key;
-            }
-            break;
-        case 'o':
-            header_key(key, sizeof(key), "http.response.header.", arg ? arg : "", al);
-            k = key;
-            break;
-        default:
-            if (!d) {
-                snprintf(err, errlen, "apache format: '%%' at the end");
-                return LF_ECONFIG;
-            }
-            if (arg) {
-                char tmp[100];
-                snprintf(tmp, sizeof(tmp), "%.*s_%c", (int)(al > 80 ? 80 : al), arg, d);
-                header_key(key, sizeof(key), "apache.", tmp, strlen(tmp));
-            } else {
-                snprintf(key, sizeof(key), "apache.%c", d);
-            }
-            k = key;
-            break;
-        }
-        if (t->nseg && !t->seg[t->nseg - 1].litlen) {
-            snprintf(err, errlen,
-                     "apache format: directives at column %zu follow each other without a "
-                     "separator",
-                     (size_t)(col - fmt) + 1);
+    }
+    *d = (struct apache_dir){0};
+    if (*s == '{') {
+        d->arg = ++s;
+        s += strcspn(s, "}");
+        if (!*s) {
+            snprintf(b->err, b->errlen, "apache format: unclosed %%{ at column %zu",
+                     column(b, *sp));
             return LF_ECONFIG;
         }
-        if (add_seg(t, var, k) != LF_OK) {
-            return LF_ENOMEM;
-        }
+        d->al = (size_t)(s - d->arg);
+        s++;
     }
-    if (!t->nseg) {
-        snprintf(err, errlen, "apache format: no directive in \"%s\"", fmt);
+    d->letter = *s;
+    if (!d->letter) {
+        snprintf(b->err, b->errlen, "apache format: '%%' at the end");
         return LF_ECONFIG;
     }
-    finish_tmpl(t);
+    *sp = s + 1;
     return LF_OK;
+}
+
+/* *sp at '%' (not "%%"): compiles one directive and moves *sp past it. */
+static int apache_directive(struct tmpl_build *b, const char **sp)
+{
+    const char *col = *sp;
+    struct apache_dir d;
+    int rc = read_directive(b, sp, &d);
+    if (rc != LF_OK) {
+        return rc;
+    }
+    if (d.letter == 't' && !d.arg) { /* %t is "[10/Oct/2000:13:55:36 -0700]" */
+        if (add_lit(b, "[", 1) != LF_OK || add_var(b, AV_TIME_LOCAL, NULL) != LF_OK) {
+            return LF_ENOMEM;
+        }
+        return add_lit(b, "]", 1);
+    }
+    if (follows_var(b)) {
+        snprintf(b->err, b->errlen,
+                 "apache format: directives at column %zu follow each other without a "
+                 "separator",
+                 column(b, col));
+        return LF_ECONFIG;
+    }
+    char buf[160];
+    enum lf_avar var;
+    const char *key = apache_var(&d, &var, buf, sizeof(buf));
+    return add_var(b, var, key);
+}
+
+static const char *apache_preset(const char *fmt)
+{
+    if (!strcmp(fmt, "combined")) {
+        return APACHE_COMBINED;
+    }
+    if (!strcmp(fmt, "common")) {
+        return APACHE_COMMON;
+    }
+    return !strcmp(fmt, "vhost_combined") ? APACHE_VHOST_COMBINED : fmt;
+}
+
+int lf_atmpl_compile_apache(struct lf_atmpl *t, const char *fmt, char *err, size_t errlen)
+{
+    struct tmpl_build b;
+    fmt = apache_preset(fmt);
+    build_begin(&b, t, fmt, err, errlen);
+    t->apache = true;
+    int rc = LF_OK;
+    for (const char *s = fmt; *s && rc == LF_OK;) {
+        if (*s == '\\' && s[1]) { /* \" in a LogFormat written as a config string */
+            rc = add_lit(&b, s + 1, 1);
+            s += 2;
+        } else if (*s != '%') {
+            rc = add_lit(&b, s++, 1);
+        } else if (s[1] == '%') {
+            rc = add_lit(&b, "%", 1);
+            s += 2;
+        } else {
+            rc = apache_directive(&b, &s);
+        }
+    }
+    if (rc == LF_OK && !t->nseg) {
+        snprintf(err, errlen, "apache format: no directive in \"%s\"", fmt);
+        rc = LF_ECONFIG;
+    }
+    return build_end(&b, rc);
 }
 
 /* Finds lit in s[0..n); for quoted values a '"' preceded by a backslash does not count. */
@@ -668,156 +717,146 @@ void lf_split_request(struct lf_parser *p, const char *s, size_t n)
     }
 }
 
-static void body(struct lf_parser *p, const char *key, const char *s, size_t n)
+/* How a captured value becomes fields. */
+enum aconv {
+    CV_NONE,     /* ignored */
+    CV_CLIENT,   /* client.ip / client.address, X-Forwarded-For lists */
+    CV_STR,      /* the value as a string, unless "-" */
+    CV_INT,      /* the value as an integer, when all digits */
+    CV_CLF_TIME, /* @timestamp from "10/Oct/2000:13:55:36 -0700" */
+    CV_TIME,     /* @timestamp from ISO-8601 or epoch seconds */
+    CV_REQUEST,  /* "GET /path?query HTTP/1.1" */
+    CV_URL,      /* url.path and url.query */
+    CV_PROTOCOL, /* http.version or network.protocol.name */
+    CV_SECONDS,  /* event.duration from seconds ("0.123") */
+    CV_MICROS,   /* event.duration from microseconds */
+    CV_BODY,     /* a string cut at max_body_bytes */
+};
+
+/* Per variable: the output key (NULL: the segment's own key), the conversion, and
+ * whether the value may hold escapes (\xHH, \", \\) to decode first. */
+static const struct avar_rule {
+    const char *key;
+    size_t kl;
+    enum aconv conv;
+    bool unescape;
+} avar_rules[] = {
+#define KEY(k) .key = (k), .kl = sizeof(k) - 1
+    [AV_IGNORE] = {.conv = CV_NONE},
+    [AV_REMOTE_ADDR] = {.conv = CV_CLIENT},
+    [AV_REMOTE_USER] = {KEY("user.name"), .conv = CV_STR},
+    [AV_TIME_LOCAL] = {.conv = CV_CLF_TIME},
+    [AV_TIME_ISO] = {.conv = CV_TIME},
+    [AV_MSEC] = {.conv = CV_TIME},
+    [AV_REQUEST] = {.conv = CV_REQUEST, .unescape = true},
+    [AV_METHOD] = {KEY("http.request.method"), .conv = CV_STR},
+    [AV_URI] = {.conv = CV_URL, .unescape = true},
+    [AV_PATH] = {KEY("url.path"), .conv = CV_STR, .unescape = true},
+    [AV_QUERY] = {KEY("url.query"), .conv = CV_STR, .unescape = true},
+    [AV_PROTOCOL] = {.conv = CV_PROTOCOL},
+    [AV_STATUS] = {KEY("http.response.status_code"), .conv = CV_INT},
+    [AV_BODY_BYTES] = {KEY("http.response.body.bytes"), .conv = CV_INT},
+    [AV_BYTES_SENT] = {KEY("http.response.bytes"), .conv = CV_INT},
+    [AV_REQ_LENGTH] = {KEY("http.request.bytes"), .conv = CV_INT},
+    [AV_REQ_TIME_S] = {.conv = CV_SECONDS},
+    [AV_DURATION_US] = {.conv = CV_MICROS},
+    [AV_DURATION_S] = {.conv = CV_SECONDS},
+    [AV_REFERER] = {KEY("http.request.referrer"), .conv = CV_STR, .unescape = true},
+    [AV_USER_AGENT] = {KEY("user_agent.original"), .conv = CV_STR, .unescape = true},
+    [AV_HOST] = {KEY("url.domain"), .conv = CV_STR},
+    [AV_UPSTREAM_TIME] = {KEY("nginx.upstream_response_time"), .conv = CV_STR},
+    [AV_UPSTREAM_ADDR] = {KEY("nginx.upstream_addr"), .conv = CV_STR},
+    [AV_UPSTREAM_STATUS] = {KEY("nginx.upstream_status"), .conv = CV_STR},
+    [AV_REQUEST_ID] = {KEY("http.request.id"), .conv = CV_STR},
+    [AV_REQ_BODY] = {KEY("http.request.body.content"), .conv = CV_BODY, .unescape = true},
+    [AV_RESP_BODY] = {KEY("http.response.body.content"), .conv = CV_BODY, .unescape = true},
+    [AV_XFF] = {.conv = CV_STR, .unescape = true},
+    [AV_OTHER] = {.conv = CV_STR, .unescape = true},
+#undef KEY
+};
+
+/* nginx/Apache local time; the last value and its result are cached (the same second
+ * repeats on busy servers). */
+static void clf_time(struct lf_parser *p, const char *s, size_t n)
 {
-    if (dash(s, n)) {
-        return;
+    if (p->tcachelen == n && !memcmp(p->tcache, s, n)) {
+        p->ts_ms = p->tcache_ms;
+        p->ts_ok = true;
+    } else if (lf_parse_clf_time(p, s, n, &p->ts_ms)) {
+        p->ts_ok = true;
+        if (n < sizeof(p->tcache)) {
+            memcpy(p->tcache, s, n);
+            p->tcachelen = n;
+            p->tcache_ms = p->ts_ms;
+        }
     }
-    lf_f_str(p, key, s, n > p->max_body ? p->max_body : n);
+}
+
+/* A field under the rule's key, or the segment's own key when the rule has none. */
+static inline void put_field(struct lf_parser *p, const struct avar_rule *r,
+                             const struct lf_aseg *g, enum lf_fkind kind, const char *s, size_t n,
+                             int64_t i)
+{
+    if (r->key) {
+        lf_f_add(p, r->key, r->kl, kind, s, n, i);
+    } else {
+        lf_f_add(p, g->key, strlen(g->key), kind, s, n, i);
+    }
 }
 
 static void put_value(struct lf_parser *p, const struct lf_aseg *g, const char *s, size_t n)
 {
+    const struct avar_rule *r = &avar_rules[g->var];
     int64_t ns;
-    switch (g->var) {
-    case AV_IGNORE:
+    if (r->unescape) {
+        unescape(p, &s, &n);
+    }
+    switch (r->conv) {
+    case CV_NONE:
         break;
-    case AV_REMOTE_ADDR:
+    case CV_CLIENT:
         client_addr(p, s, n);
         break;
-    case AV_REMOTE_USER:
+    case CV_STR:
         if (!dash(s, n)) {
-            lf_f_str(p, "user.name", s, n);
+            put_field(p, r, g, FK_STR, s, n, 0);
         }
         break;
-    case AV_TIME_LOCAL:
-        if (p->tcachelen == n && !memcmp(p->tcache, s, n)) {
-            p->ts_ms = p->tcache_ms;
-            p->ts_ok = true;
-        } else if (lf_parse_clf_time(p, s, n, &p->ts_ms)) {
-            p->ts_ok = true;
-            if (n < sizeof(p->tcache)) {
-                memcpy(p->tcache, s, n);
-                p->tcachelen = n;
-                p->tcache_ms = p->ts_ms;
-            }
+    case CV_INT:
+        if (all_digits(s, n)) {
+            put_field(p, r, g, FK_INT, NULL, 0, to_int(s, n));
         }
         break;
-    case AV_TIME_ISO:
-    case AV_MSEC:
+    case CV_CLF_TIME:
+        clf_time(p, s, n);
+        break;
+    case CV_TIME:
         p->ts_ok = lf_parse_time(p, s, n, &p->ts_ms) || p->ts_ok;
         break;
-    case AV_REQUEST:
-        unescape(p, &s, &n);
+    case CV_REQUEST:
         lf_split_request(p, s, n);
         break;
-    case AV_METHOD:
-        if (!dash(s, n)) {
-            lf_f_str(p, "http.request.method", s, n);
-        }
-        break;
-    case AV_URI:
-        unescape(p, &s, &n);
+    case CV_URL:
         if (!dash(s, n)) {
             url_fields(p, s, n);
         }
         break;
-    case AV_PATH:
-        unescape(p, &s, &n);
-        if (!dash(s, n)) {
-            lf_f_str(p, "url.path", s, n);
-        }
-        break;
-    case AV_QUERY:
-        unescape(p, &s, &n);
-        if (!dash(s, n)) {
-            lf_f_str(p, "url.query", s, n);
-        }
-        break;
-    case AV_PROTOCOL:
+    case CV_PROTOCOL:
         protocol(p, s, n);
         break;
-    case AV_STATUS:
-        if (all_digits(s, n)) {
-            lf_f_int(p, "http.response.status_code", to_int(s, n));
-        }
-        break;
-    case AV_BODY_BYTES:
-        if (all_digits(s, n)) {
-            lf_f_int(p, "http.response.body.bytes", to_int(s, n));
-        }
-        break;
-    case AV_BYTES_SENT:
-        if (all_digits(s, n)) {
-            lf_f_int(p, "http.response.bytes", to_int(s, n));
-        }
-        break;
-    case AV_REQ_LENGTH:
-        if (all_digits(s, n)) {
-            lf_f_int(p, "http.request.bytes", to_int(s, n));
-        }
-        break;
-    case AV_REQ_TIME_S:
-    case AV_DURATION_S:
+    case CV_SECONDS:
         if (lf_sec_to_ns(s, n, &ns)) {
             p->dur_ns = ns;
         }
         break;
-    case AV_DURATION_US:
+    case CV_MICROS:
         if (all_digits(s, n)) {
             p->dur_ns = to_int(s, n) * 1000;
         }
         break;
-    case AV_REFERER:
-        unescape(p, &s, &n);
+    case CV_BODY:
         if (!dash(s, n)) {
-            lf_f_str(p, "http.request.referrer", s, n);
-        }
-        break;
-    case AV_USER_AGENT:
-        unescape(p, &s, &n);
-        if (!dash(s, n)) {
-            lf_f_str(p, "user_agent.original", s, n);
-        }
-        break;
-    case AV_HOST:
-        if (!dash(s, n)) {
-            lf_f_str(p, "url.domain", s, n);
-        }
-        break;
-    case AV_UPSTREAM_TIME:
-        if (!dash(s, n)) {
-            lf_f_str(p, "nginx.upstream_response_time", s, n);
-        }
-        break;
-    case AV_UPSTREAM_ADDR:
-        if (!dash(s, n)) {
-            lf_f_str(p, "nginx.upstream_addr", s, n);
-        }
-        break;
-    case AV_UPSTREAM_STATUS:
-        if (!dash(s, n)) {
-            lf_f_str(p, "nginx.upstream_status", s, n);
-        }
-        break;
-    case AV_REQUEST_ID:
-        if (!dash(s, n)) {
-            lf_f_str(p, "http.request.id", s, n);
-        }
-        break;
-    case AV_REQ_BODY:
-        unescape(p, &s, &n);
-        body(p, "http.request.body.content", s, n);
-        break;
-    case AV_RESP_BODY:
-        unescape(p, &s, &n);
-        body(p, "http.response.body.content", s, n);
-        break;
-    case AV_XFF:
-    case AV_OTHER:
-        unescape(p, &s, &n);
-        if (!dash(s, n)) {
-            lf_f_str(p, g->key, s, n);
+            put_field(p, r, g, FK_STR, s, n > p->max_body ? p->max_body : n, 0);
         }
         break;
     }

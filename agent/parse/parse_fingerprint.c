@@ -1,44 +1,28 @@
 /* parse_fingerprint.c - SQL fingerprint like pt-query-digest's: comments removed, literals
  * to ?, IN (...) and VALUES (...) lists collapsed, whitespace and case folded. */
 #include <ctype.h>
-#include <pthread.h>
 #include <string.h>
 
 #include "parse_int.h"
 
-/* Character classes without locale lookups (hot path). */
-enum { C_WORD = 1, C_DIGIT = 2, C_XDIGIT = 4, C_SPACE = 8, C_ALPHA = 16 };
-static unsigned char cls[256];
-
-static pthread_once_t cls_once = PTHREAD_ONCE_INIT;
-
-static void fill_cls(void)
-{
-    for (int c = 0; c < 256; c++) {
-        unsigned char k = 0;
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
-            k |= C_WORD | C_ALPHA;
-        }
-        if (c >= '0' && c <= '9') {
-            k |= C_WORD | C_DIGIT | C_XDIGIT;
-        }
-        if ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) {
-            k |= C_XDIGIT;
-        }
-        if (c == '_' || c == '$' || c >= 0x80) {
-            k |= C_WORD;
-        }
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
-            k |= C_SPACE;
-        }
-        cls[c] = k;
-    }
-}
-
-static void init_cls(void)
-{
-    pthread_once(&cls_once, fill_cls);
-}
+/* Character classes without locale lookups (hot path), computed at compile time. */
+enum { C_WORD = 1, C_DIGIT = 2, C_XDIGIT = 4, C_SPACE = 8 };
+#define IN(c, lo, hi) ((c) >= (lo) && (c) <= (hi))
+#define CLS(c)                                                                               \
+    ((IN(c, 'a', 'z') || IN(c, 'A', 'Z') || (c) == '_' || (c) == '$' || (c) >= 0x80 ? C_WORD \
+                                                                                    : 0) |   \
+     (IN(c, '0', '9') ? C_WORD | C_DIGIT | C_XDIGIT : 0) |                                   \
+     (IN(c, 'a', 'f') || IN(c, 'A', 'F') ? C_XDIGIT : 0) |                                   \
+     ((c) == ' ' || IN(c, '\t', '\r') ? C_SPACE : 0))
+#define CLS4(c)  CLS(c), CLS((c) + 1), CLS((c) + 2), CLS((c) + 3)
+#define CLS16(c) CLS4(c), CLS4((c) + 4), CLS4((c) + 8), CLS4((c) + 12)
+#define CLS64(c) CLS16(c), CLS16((c) + 16), CLS16((c) + 32), CLS16((c) + 48)
+static const unsigned char cls[256] = {CLS64(0), CLS64(64), CLS64(128), CLS64(192)};
+#undef CLS64
+#undef CLS16
+#undef CLS4
+#undef CLS
+#undef IN
 
 static inline bool word(char c)
 {
@@ -109,75 +93,113 @@ static size_t collapse(char *o, size_t n)
     return w;
 }
 
-size_t lf_fingerprint(const char *s, size_t n, char *o)
+/* A fingerprint being written: input s[0..n) read at i, output o written at w. */
+struct fp {
+    const char *s;
+    size_t n, i;
+    char *o;
+    size_t w;
+};
+
+static inline bool after_word(const struct fp *f)
 {
-    init_cls();
-    size_t w = 0;
-    size_t i = 0;
-    while (i < n) {
-        char c = s[i];
-        unsigned char k = cls[(unsigned char)c];
-        if ((k & C_WORD) && !(k & C_DIGIT)) {
-            /* identifier or keyword: copy the whole run, lowercased */
-            do {
-                o[w++] = lower(s[i++]);
-            } while (i < n && (cls[(unsigned char)s[i]] & C_WORD));
-            continue;
-        }
-        if (c == '/' && i + 1 < n && s[i + 1] == '*') {
-            const char *e = memmem(s + i + 2, n - i - 2, "*/", 2);
-            i = e ? (size_t)(e - s) + 2 : n;
-            c = ' ';
-        } else if ((c == '-' && i + 1 < n && s[i + 1] == '-') || c == '#') {
-            const char *e = memchr(s + i, '\n', n - i);
-            i = e ? (size_t)(e - s) + 1 : n;
-            c = ' ';
-        } else if (c == '\'' || c == '"') {
-            size_t j = i + 1;
-            while (j < n && s[j] != c) {
-                j += s[j] == '\\' ? 2 : 1;
-            }
-            if (j + 1 < n && s[j + 1] == c) { /* '' escape: keep scanning */
-                j += 2;
-                while (j < n && s[j] != c) {
-                    j += s[j] == '\\' ? 2 : 1;
-                }
-            }
-            i = j + 1;
-            o[w++] = '?';
-            continue;
-        } else if ((is_digit(c) || (c == '-' && i + 1 < n && is_digit(s[i + 1]) && w &&
-                                    !word(o[w - 1]) && o[w - 1] != ')')) &&
-                   (w == 0 || !word(o[w - 1]))) {
-            size_t j = i + 1;
-            if (c == '0' && j < n && (s[j] == 'x' || s[j] == 'X')) {
-                j++;
-            }
-            while (j < n &&
-                   ((cls[(unsigned char)s[j]] & C_XDIGIT) || s[j] == '.' ||
-                    ((s[j] == '-' || s[j] == '+') && (s[j - 1] == 'e' || s[j - 1] == 'E')))) {
-                j++;
-            }
-            if (j < n && word(s[j])) { /* identifier like 1abc */
-                while (i < j) {
-                    o[w++] = lower(s[i++]);
-                }
-                continue;
-            }
-            i = j;
-            o[w++] = '?';
-            continue;
-        } else {
-            i++;
-        }
-        if (cls[(unsigned char)c] & C_SPACE) {
-            if (w && o[w - 1] != ' ') {
-                o[w++] = ' ';
-            }
-            continue;
-        }
-        o[w++] = lower(c);
+    return f->w && word(f->o[f->w - 1]);
+}
+
+/* Identifier or keyword: the whole run, lowercased. */
+static inline void copy_word(struct fp *f)
+{
+    do {
+        f->o[f->w++] = lower(f->s[f->i++]);
+    } while (f->i < f->n && word(f->s[f->i]));
+}
+
+/* "/ *...* /", "-- ..." and "# ...": skipped (they count as a space). */
+static inline bool skip_comment(struct fp *f)
+{
+    const char *s = f->s;
+    size_t i = f->i, n = f->n;
+    if (s[i] == '/' && i + 1 < n && s[i + 1] == '*') {
+        const char *e = memmem(s + i + 2, n - i - 2, "*/", 2);
+        f->i = e ? (size_t)(e - s) + 2 : n;
+        return true;
     }
+    if ((s[i] == '-' && i + 1 < n && s[i + 1] == '-') || s[i] == '#') {
+        const char *e = memchr(s + i, '\n', n - i);
+        f->i = e ? (size_t)(e - s) + 1 : n;
+        return true;
+    }
+    return false;
+}
+
+/* The end of a quoted run starting at j (backslash escapes skipped). */
+static inline size_t quote_end(const char *s, size_t n, size_t j, char q)
+{
+    while (j < n && s[j] != q) {
+        j += s[j] == '\\' ? 2 : 1;
+    }
+    return j;
+}
+
+/* A 'string' or "string" (with '' escapes) becomes "?". */
+static inline void replace_quoted(struct fp *f)
+{
+    char q = f->s[f->i];
+    size_t j = quote_end(f->s, f->n, f->i + 1, q);
+    if (j + 1 < f->n && f->s[j + 1] == q) { /* '' escape: keep scanning */
+        j = quote_end(f->s, f->n, j + 2, q);
+    }
+    f->i = j + 1;
+    f->o[f->w++] = '?';
+}
+
+/* A number starts here: a digit, or a minus before a digit after an operator, and not
+ * inside an identifier. */
+static inline bool number_starts(const struct fp *f)
+{
+    char c = f->s[f->i];
+    bool minus = c == '-' && f->i + 1 < f->n && is_digit(f->s[f->i + 1]) && f->w &&
+                 !word(f->o[f->w - 1]) && f->o[f->w - 1] != ')';
+    return (is_digit(c) || minus) && !after_word(f);
+}
+
+/* A number (decimal, hex, float, exponent) becomes "?"; "1abc" is an identifier. */
+static inline void replace_number(struct fp *f)
+{
+    const char *s = f->s;
+    size_t j = f->i + 1, n = f->n;
+    if (s[f->i] == '0' && j < n && (s[j] == 'x' || s[j] == 'X')) {
+        j++;
+    }
+    while (j < n && ((cls[(unsigned char)s[j]] & C_XDIGIT) || s[j] == '.' ||
+                     ((s[j] == '-' || s[j] == '+') && (s[j - 1] == 'e' || s[j - 1] == 'E')))) {
+        j++;
+    }
+    if (j < n && word(s[j])) {
+        while (f->i < j) {
+            f->o[f->w++] = lower(s[f->i++]);
+        }
+        return;
+    }
+    f->i = j;
+    f->o[f->w++] = '?';
+}
+
+/* Any other byte: spaces collapse to one, the rest is lowercased. */
+static inline void put_other(struct fp *f, char c)
+{
+    if (cls[(unsigned char)c] & C_SPACE) {
+        if (f->w && f->o[f->w - 1] != ' ') {
+            f->o[f->w++] = ' ';
+        }
+        return;
+    }
+    f->o[f->w++] = lower(c);
+}
+
+/* Trims spaces and a trailing ';', turns null into ?, collapses lists, "limit ?, ?". */
+static size_t tidy(char *o, size_t w)
+{
     while (w && (o[w - 1] == ' ' || o[w - 1] == ';')) {
         w--;
     }
@@ -187,7 +209,6 @@ size_t lf_fingerprint(const char *s, size_t n, char *o)
     }
     memmove(o, o + st, w - st);
     w -= st;
-    /* "null" -> "?" */
     for (size_t k = 0; k + 4 <= w; k++) {
         if (o[k] == 'n' && !memcmp(o + k, "null", 4) && (k == 0 || !word(o[k - 1])) &&
             (k + 4 == w || !word(o[k + 4]))) {
@@ -197,12 +218,38 @@ size_t lf_fingerprint(const char *s, size_t n, char *o)
         }
     }
     w = collapse(o, w);
-    /* "limit ?, ?" -> "limit ?" */
     char *l = w > 10 ? memmem(o, w, "limit ?, ?", 10) : NULL;
     if (l) {
         memmove(l + 7, l + 10, w - (size_t)(l + 10 - o));
         w -= 3;
     }
+    return w;
+}
+
+size_t lf_fingerprint(const char *s, size_t n, char *o)
+{
+    struct fp f = {.s = s, .n = n, .o = o};
+    while (f.i < n) {
+        char c = s[f.i];
+        unsigned char k = cls[(unsigned char)c];
+        if ((k & C_WORD) && !(k & C_DIGIT)) {
+            copy_word(&f);
+            continue;
+        }
+        if (skip_comment(&f)) {
+            c = ' ';
+        } else if (c == '\'' || c == '"') {
+            replace_quoted(&f);
+            continue;
+        } else if (number_starts(&f)) {
+            replace_number(&f);
+            continue;
+        } else {
+            f.i++;
+        }
+        put_other(&f, c);
+    }
+    size_t w = tidy(o, f.w);
     o[w] = '\0';
     return w;
 }

@@ -3,6 +3,13 @@
  * A parser fills p->f[] with borrowed (key, value) pairs pointing into the record text
  * or into p->scratch, sets the timestamp, then encode.c writes the JSON object in one
  * pass. Nothing is allocated per record once the scratch buffers have grown.
+ *
+ * Who uses whom (one way only: no two files use each other's definitions):
+ *   lf_parse.c (registry, create, filters, dispatch) -> the parsers parse_json.c,
+ *   parse_access.c, parse_regex.c, parse_mysql.c, parse_pg.c -> the helpers parse_rxsrc.c
+ *   (format -> regex text), parse_fingerprint.c, parse_jsonscan.c, parse_level.c,
+ *   parse_time.c, encode.c. Also parse_pg.c -> parse_regex.c (lf_rx_compile) and
+ *   parse_mysql.c, parse_pg.c -> parse_access.c (lf_atoi_n, lf_sec_to_ns).
  */
 #ifndef LF_PARSE_INT_H
 #define LF_PARSE_INT_H
@@ -225,6 +232,9 @@ struct lf_tzdata *lf_tz_load(const char *name);
 void lf_tz_free(struct lf_tzdata *tz);
 
 /* parse_access.c */
+/* Compile an nginx log_format / Apache LogFormat (or a preset name: combined, main, common,
+ * vhost_combined) into t. Returns LF_OK, LF_ECONFIG (message in err) or LF_ENOMEM.
+ * Ownership: t owns its strings; lf_atmpl_free releases them, also after a failure. */
 int lf_atmpl_compile_nginx(struct lf_atmpl *t, const char *fmt, char *err, size_t errlen);
 int lf_atmpl_compile_apache(struct lf_atmpl *t, const char *fmt, char *err, size_t errlen);
 void lf_atmpl_free(struct lf_atmpl *t);
@@ -237,16 +247,59 @@ int64_t lf_atoi_n(const char *s, size_t n);
 
 /* parse_json.c */
 bool lf_parse_json(struct lf_parser *p, const char *s, size_t n);
+
+/* parse_jsonscan.c: syntax only, nothing decoded or allocated. */
+static inline const char *lf_json_ws(const char *s, const char *end)
+{
+    while (s < end && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')) {
+        s++;
+    }
+    return s;
+}
 /* Returns the end of the JSON value starting at s (after skipping spaces), or NULL. */
 const char *lf_json_skip(const char *s, const char *end, int depth);
+/* s at a '"': returns the end of the JSON string (past the closing quote), or NULL. */
+const char *lf_json_skip_string(const char *s, const char *end);
+
+/* parse_level.c (lf_level_names is declared in lf_parse.h) */
+/* Index into lf_level_names of a level spelling ("warning", "SEVERE"...), 0 if unknown. */
+int lf_level_index(const char *s, size_t n);
+/* Sets p->level and writes log.level: the canonical name, or raw[0..n) when level is 0. */
+void lf_put_level(struct lf_parser *p, int level, const char *raw, size_t n);
+
+/* Timestamps the logging frameworks print (ISO-8601, dd-MMM-yyyy, ctime, time of day). */
+#define LF_TS_RX                                                                             \
+    "(?:\\d{4}-\\d\\d-\\d\\d[ T]\\d\\d:\\d\\d:\\d\\d(?:[.,]\\d+)?(?:Z|[+-]\\d\\d:?\\d\\d)?|" \
+    "\\d\\d-\\w{3}-\\d{4} \\d\\d:\\d\\d:\\d\\d(?:[.,]\\d+)?|"                                \
+    "\\w{3} \\w{3} \\d\\d \\d\\d:\\d\\d:\\d\\d(?:\\.\\d+)? "                                 \
+    "\\d{4}|\\d\\d:\\d\\d:\\d\\d(?:[.,]\\d+)?)"
+
+/* parse_rxsrc.c: pattern text built from a format string. The first failed append is
+ * kept in rc and later appends do nothing, so a build is checked once, at the end. */
+struct lf_rxsrc {
+    struct lf_buf b; /* the pattern text (owned) */
+    int rc;          /* LF_OK or the first append error */
+    bool last_space; /* the last literal was a space: runs of spaces match " +" */
+};
+void lf_rxsrc_init(struct lf_rxsrc *r);
+void lf_rxsrc_fini(struct lf_rxsrc *r);
+/* Appends regex text as is. */
+void lf_rxsrc_add(struct lf_rxsrc *r, const char *rx);
+/* Appends c as a literal (escaped when a regex metacharacter). */
+void lf_rxsrc_lit(struct lf_rxsrc *r, char c);
+/* logback/log4j2 %pattern or python logging format -> "^...$" into r. Returns LF_OK,
+ * LF_ECONFIG (one-line message in err) or LF_ENOMEM. */
+int lf_rxsrc_java(struct lf_rxsrc *r, const char *pat, char *err, size_t errlen);
+int lf_rxsrc_python(struct lf_rxsrc *r, const char *fmt, char *err, size_t errlen);
 
 /* parse_regex.c */
+/* Compiles pattern into rx (output keys from the group names, roles from the names and
+ * hints). Ownership: rx owns what it holds; lf_rx_free releases it, also after a failure. */
 int lf_rx_compile(struct lf_rx *rx, const char *pattern, const struct lf_kvlist *hints, char *err,
                   size_t errlen);
 void lf_rx_free(struct lf_rx *rx);
 int lf_rx_setup(struct lf_parser *p, const struct lf_parser_conf *pc, char *err, size_t errlen);
 bool lf_parse_rx(struct lf_parser *p, const char *s, size_t n);
-int lf_level_index(const char *s, size_t n);
 void lf_error_details(struct lf_parser *p, const char *rest, size_t n);
 
 /* parse_mysql.c, parse_pg.c, parse_fingerprint.c */

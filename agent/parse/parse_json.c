@@ -1,154 +1,11 @@
 /* parse_json.c - one JSON object per line: validated, well-known keys mapped to ECS,
  * the original object kept under "json". */
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "parse_int.h"
-
-static const char *ws(const char *s, const char *end)
-{
-    while (s < end && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')) {
-        s++;
-    }
-    return s;
-}
-
-static const char *skip_string(const char *s, const char *end)
-{
-    /* s at the opening quote */
-    for (s++; s < end; s++) {
-        s += lf_json_plain_prefix(s, (size_t)(end - s));
-        if (s >= end) {
-            return NULL;
-        }
-        unsigned char c = (unsigned char)*s;
-        if (c == '"') {
-            return s + 1;
-        }
-        if (c < 0x20) {
-            return NULL;
-        }
-        if (c >= 0x80) {
-            size_t l = lf_utf8_len((const unsigned char *)s, (size_t)(end - s));
-            if (!l) {
-                return NULL; /* invalid UTF-8 could not be copied as is */
-            }
-            s += l - 1;
-            continue;
-        }
-        if (c == '\\') {
-            s++;
-            if (s >= end) {
-                return NULL;
-            }
-            if (*s == 'u') {
-                for (int i = 1; i <= 4; i++) {
-                    if (s + i >= end || !strchr("0123456789abcdefABCDEF", s[i]) || !s[i]) {
-                        return NULL;
-                    }
-                }
-                s += 4;
-            } else if (!strchr("\"\\/bfnrt", *s) || !*s) {
-                return NULL;
-            }
-        }
-    }
-    return NULL;
-}
-
-static const char *skip_number(const char *s, const char *end)
-{
-    const char *b = s;
-    if (s < end && *s == '-') {
-        s++;
-    }
-    if (s >= end || *s < '0' || *s > '9') {
-        return NULL;
-    }
-    if (*s == '0') {
-        s++;
-    } else {
-        while (s < end && *s >= '0' && *s <= '9') {
-            s++;
-        }
-    }
-    if (s < end && *s == '.') {
-        s++;
-        if (s >= end || *s < '0' || *s > '9') {
-            return NULL;
-        }
-        while (s < end && *s >= '0' && *s <= '9') {
-            s++;
-        }
-    }
-    if (s < end && (*s == 'e' || *s == 'E')) {
-        s++;
-        if (s < end && (*s == '+' || *s == '-')) {
-            s++;
-        }
-        if (s >= end || *s < '0' || *s > '9') {
-            return NULL;
-        }
-        while (s < end && *s >= '0' && *s <= '9') {
-            s++;
-        }
-    }
-    return s > b ? s : NULL;
-}
-
-const char *lf_json_skip(const char *s, const char *end, int depth)
-{
-    s = ws(s, end);
-    if (s >= end || depth > 64) {
-        return NULL;
-    }
-    switch (*s) {
-    case '"':
-        return skip_string(s, end);
-    case '{':
-    case '[': {
-        char close = *s == '{' ? '}' : ']';
-        bool obj = *s == '{';
-        s = ws(s + 1, end);
-        if (s < end && *s == close) {
-            return s + 1;
-        }
-        for (;;) {
-            if (obj) {
-                s = ws(s, end);
-                if (s >= end || *s != '"' || !(s = skip_string(s, end))) {
-                    return NULL;
-                }
-                s = ws(s, end);
-                if (s >= end || *s != ':') {
-                    return NULL;
-                }
-                s++;
-            }
-            if (!(s = lf_json_skip(s, end, depth + 1))) {
-                return NULL;
-            }
-            s = ws(s, end);
-            if (s < end && *s == ',') {
-                s++;
-                continue;
-            }
-            if (s < end && *s == close) {
-                return s + 1;
-            }
-            return NULL;
-        }
-    }
-    case 't':
-        return end - s >= 4 && !memcmp(s, "true", 4) ? s + 4 : NULL;
-    case 'f':
-        return end - s >= 5 && !memcmp(s, "false", 5) ? s + 5 : NULL;
-    case 'n':
-        return end - s >= 4 && !memcmp(s, "null", 4) ? s + 4 : NULL;
-    default:
-        return skip_number(s, end);
-    }
-}
 
 /* Index of the members of the object (and of nested objects, 3 levels): built once per
  * record so each key lookup is a short scan instead of a re-parse. */
@@ -165,11 +22,11 @@ struct jidx {
 
 static void index_obj(struct jidx *x, const char *s, const char *end, int parent, int depth)
 {
-    s = ws(s + 1, end); /* past '{' */
+    s = lf_json_ws(s + 1, end); /* past '{' */
     while (s < end && *s == '"' && x->n < 128) {
         const char *k = s + 1;
-        const char *ke = skip_string(s, end);
-        const char *val = ws(ws(ke, end) + 1, end);
+        const char *ke = lf_json_skip_string(s, end);
+        const char *val = lf_json_ws(lf_json_ws(ke, end) + 1, end);
         const char *ve = lf_json_skip(val, end, 0);
         int me = x->n++;
         x->e[me] = (struct jent){.k = k,
@@ -180,9 +37,9 @@ static void index_obj(struct jidx *x, const char *s, const char *end, int parent
         if (*val == '{' && depth < 3) {
             index_obj(x, val, ve, me, depth + 1);
         }
-        s = ws(ve, end);
+        s = lf_json_ws(ve, end);
         if (s < end && *s == ',') {
-            s = ws(s + 1, end);
+            s = lf_json_ws(s + 1, end);
         } else {
             break;
         }
@@ -256,6 +113,47 @@ static uint32_t hex4(const char *s)
     return v;
 }
 
+/* in just past "\u": decodes the code point (a surrogate pair as one, a lone surrogate
+ * as U+FFFD) to UTF-8 at *o; returns the input after it. */
+static const char *decode_u(const char *in, const char *end, char **o)
+{
+    uint32_t cp = hex4(in);
+    in += 4;
+    if (cp >= 0xD800 && cp < 0xDC00 && end - in >= 6 && in[0] == '\\' && in[1] == 'u') {
+        uint32_t lo = hex4(in + 2);
+        if (lo >= 0xDC00 && lo < 0xE000) {
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            in += 6;
+        }
+    }
+    if (cp >= 0xD800 && cp < 0xE000) {
+        cp = 0xFFFD;
+    }
+    put_utf8(o, cp);
+    return in;
+}
+
+/* Decodes the (validated) string body in[0..end) into o; returns the end of the output. */
+static char *decode_string(const char *in, const char *end, char *o)
+{
+    static const char simple[256] = {
+        ['n'] = '\n', ['t'] = '\t', ['r'] = '\r', ['b'] = '\b', ['f'] = '\f'};
+    while (in < end) {
+        if (*in != '\\') {
+            *o++ = *in++;
+            continue;
+        }
+        char c = in[1];
+        in += 2;
+        if (c == 'u') {
+            in = decode_u(in, end, &o);
+        } else {
+            *o++ = simple[(unsigned char)c] ? simple[(unsigned char)c] : c; /* \" \\ \/ */
+        }
+    }
+    return o;
+}
+
 /* Value as text: strings decoded into scratch, other values as their JSON text. */
 static void text_of(struct lf_parser *p, const char *v, size_t vl, const char **s, size_t *n)
 {
@@ -265,65 +163,16 @@ static void text_of(struct lf_parser *p, const char *v, size_t vl, const char **
         return;
     }
     const char *in = v + 1, *end = v + vl - 1;
-    if (!memchr(in, '\\', (size_t)(end - in))) {
+    char *o = memchr(in, '\\', (size_t)(end - in)) ? lf_scratch_alloc(p, vl) : NULL;
+    if (!o) { /* nothing to decode, or (never expected) no room: the raw body */
         *s = in;
         *n = (size_t)(end - in);
         return;
     }
-    char *o = lf_scratch_alloc(p, vl);
-    if (!o) {
-        *s = in;
-        *n = (size_t)(end - in);
-        return;
-    }
-    char *start = o;
-    while (in < end) {
-        if (*in != '\\') {
-            *o++ = *in++;
-            continue;
-        }
-        in++;
-        char c = *in++;
-        switch (c) {
-        case 'n':
-            *o++ = '\n';
-            break;
-        case 't':
-            *o++ = '\t';
-            break;
-        case 'r':
-            *o++ = '\r';
-            break;
-        case 'b':
-            *o++ = '\b';
-            break;
-        case 'f':
-            *o++ = '\f';
-            break;
-        case 'u': {
-            uint32_t cp = hex4(in);
-            in += 4;
-            if (cp >= 0xD800 && cp < 0xDC00 && end - in >= 6 && in[0] == '\\' && in[1] == 'u') {
-                uint32_t lo = hex4(in + 2);
-                if (lo >= 0xDC00 && lo < 0xE000) {
-                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                    in += 6;
-                }
-            }
-            if (cp >= 0xD800 && cp < 0xE000) {
-                cp = 0xFFFD;
-            }
-            put_utf8(&o, cp);
-            break;
-        }
-        default:
-            *o++ = c;
-            break;
-        }
-    }
-    p->scratch.len -= vl - (size_t)(o - start);
-    *s = start;
-    *n = (size_t)(o - start);
+    char *o_end = decode_string(in, end, o);
+    p->scratch.len -= vl - (size_t)(o_end - o);
+    *s = o;
+    *n = (size_t)(o_end - o);
 }
 
 static int pino_level(const char *s, size_t n)
@@ -388,100 +237,166 @@ static const char *const K_UA[] = {"user_agent", "request.headers.user-agent",
                                    "request.headers.User-Agent", "req.headers.user-agent", NULL};
 static const char *const K_STMT[] = {"statement", "query", "sql", "db.statement", NULL};
 
+/* How a value found under one of a rule's keys becomes fields. */
+enum jconv {
+    JV_STRING,    /* a string value, as is */
+    JV_URL,       /* a string value: url.original, url.path, url.query */
+    JV_STATUS,    /* a number or string 100..999 */
+    JV_DURATION,  /* event.duration, in the configured duration_unit */
+    JV_BODY,      /* any value as text, cut at max_body_bytes */
+    JV_STATEMENT, /* a string value: db.statement, db.fingerprint... */
+};
+
+/* A field of request and query records: the configured key (offset of the parser's
+ * k_* member, or NO_CONF_KEY) or else the first of the usual keys that is present. */
+struct jrule {
+    size_t conf_key;
+    const char *const *defaults;
+    enum jconv conv;
+    const char *ecs;
+};
+#define NO_CONF_KEY SIZE_MAX
+#define PK(f)       offsetof(struct lf_parser, f)
+
+static const struct jrule request_rules[] = {
+    {PK(k_method), K_METHOD, JV_STRING, "http.request.method"},
+    {PK(k_path), K_PATH, JV_URL, NULL},
+    {PK(k_status), K_STATUS, JV_STATUS, NULL},
+    {PK(k_dur), K_DUR, JV_DURATION, NULL},
+    {NO_CONF_KEY, K_IP, JV_STRING, "client.ip"},
+    {NO_CONF_KEY, K_UA, JV_STRING, "user_agent.original"},
+    {PK(k_reqbody), K_REQB, JV_BODY, "http.request.body.content"},
+    {PK(k_respbody), K_RESPB, JV_BODY, "http.response.body.content"},
+};
+
+static const struct jrule query_rules[] = {
+    {PK(k_stmt), K_STMT, JV_STATEMENT, NULL},
+    {PK(k_dur), K_DUR, JV_DURATION, NULL},
+};
+
+static const char *conf_key(const struct lf_parser *p, size_t off)
+{
+    return off == NO_CONF_KEY ? NULL : *(char *const *)(const void *)((const char *)p + off);
+}
+
+static void put_url(struct lf_parser *p, const char *t, size_t tl)
+{
+    const char *q = memchr(t, '?', tl);
+    lf_f_str(p, "url.original", t, tl);
+    lf_f_str(p, "url.path", t, q ? (size_t)(q - t) : tl);
+    if (q) {
+        lf_f_str(p, "url.query", q + 1, tl - (size_t)(q - t) - 1);
+    }
+}
+
+static void put_status(struct lf_parser *p, const char *t, size_t tl)
+{
+    char *xe;
+    char buf[8] = {0};
+    memcpy(buf, t, tl < 7 ? tl : 7);
+    long st = strtol(buf, &xe, 10);
+    if (xe != buf && !*xe && st >= 100 && st <= 999) {
+        lf_f_int(p, "http.response.status_code", st);
+    }
+}
+
+/* Applies one rule to the value v[0..vl) (raw JSON text) found for it. */
+static void put_rule(struct lf_parser *p, const struct jrule *r, const char *v, size_t vl)
+{
+    bool string_only = r->conv == JV_STRING || r->conv == JV_URL || r->conv == JV_STATEMENT;
+    const char *t;
+    size_t tl;
+    int64_t ns;
+    if (string_only && *v != '"') {
+        return;
+    }
+    text_of(p, v, vl, &t, &tl);
+    switch (r->conv) {
+    case JV_STRING:
+        lf_f_str(p, r->ecs, t, tl);
+        break;
+    case JV_URL:
+        put_url(p, t, tl);
+        break;
+    case JV_STATUS:
+        put_status(p, t, tl);
+        break;
+    case JV_DURATION:
+        if (dur_ns(p, t, tl, &ns)) {
+            p->dur_ns = ns;
+        }
+        break;
+    case JV_BODY:
+        lf_f_str(p, r->ecs, t, tl > p->max_body ? p->max_body : tl);
+        break;
+    case JV_STATEMENT:
+        lf_query_fields(p, t, tl);
+        break;
+    }
+}
+
+static void put_rules(struct lf_parser *p, const struct jidx *x, const struct jrule *rules,
+                      size_t n)
+{
+    const char *v;
+    size_t vl;
+    for (size_t i = 0; i < n; i++) {
+        if (find_any(x, conf_key(p, rules[i].conf_key), rules[i].defaults, &v, &vl)) {
+            put_rule(p, &rules[i], v, vl);
+        }
+    }
+}
+
+static void put_timestamp(struct lf_parser *p, const char *v, size_t vl)
+{
+    const char *t;
+    size_t tl;
+    text_of(p, v, vl, &t, &tl);
+    if (tl > 13 && *v != '"' && memchr(t, '.', tl) == t + 13) {
+        /* float epoch in ms ("1490386367764.0") */
+        p->ts_ms = strtoll(t, NULL, 10);
+        p->ts_ok = true;
+    } else {
+        p->ts_ok = lf_parse_time(p, t, tl, &p->ts_ms);
+    }
+}
+
+/* message, @timestamp and log.level: the fields of every record type. */
+static void put_common(struct lf_parser *p, const struct jidx *x)
+{
+    const char *v, *t;
+    size_t vl, tl;
+    if (find_any(x, p->k_msg, K_MSG, &v, &vl)) {
+        text_of(p, v, vl, &p->msg, &p->msglen);
+    }
+    if (find_any(x, p->k_ts, K_TS, &v, &vl)) {
+        put_timestamp(p, v, vl);
+    }
+    if (find_any(x, p->k_level, K_LEVEL, &v, &vl)) {
+        text_of(p, v, vl, &t, &tl);
+        lf_put_level(p, *v == '"' ? lf_level_index(t, tl) : pino_level(t, tl), t, tl);
+    }
+}
+
 bool lf_parse_json(struct lf_parser *p, const char *s, size_t n)
 {
     const char *end = s + n;
-    const char *b = ws(s, end);
+    const char *b = lf_json_ws(s, end);
     if (b >= end || *b != '{') {
         return false;
     }
     const char *e = lf_json_skip(b, end, 0);
-    if (!e || ws(e, end) != end) {
+    if (!e || lf_json_ws(e, end) != end) {
         return false;
     }
-    const char *v, *t;
-    size_t vl, tl;
     struct jidx x;
     x.n = 0;
     index_obj(&x, b, e, -1, 0);
-    if (find_any(&x, p->k_msg, K_MSG, &v, &vl)) {
-        text_of(p, v, vl, &p->msg, &p->msglen);
-    }
-    if (find_any(&x, p->k_ts, K_TS, &v, &vl)) {
-        text_of(p, v, vl, &t, &tl);
-        if (tl > 13 && *v != '"' && memchr(t, '.', tl) == t + 13) {
-            /* float epoch in ms ("1490386367764.0") */
-            p->ts_ms = strtoll(t, NULL, 10);
-            p->ts_ok = true;
-        } else {
-            p->ts_ok = lf_parse_time(p, t, tl, &p->ts_ms);
-        }
-    }
-    if (find_any(&x, p->k_level, K_LEVEL, &v, &vl)) {
-        text_of(p, v, vl, &t, &tl);
-        p->level = *v == '"' ? lf_level_index(t, tl) : pino_level(t, tl);
-        lf_f_str(p, "log.level", p->level ? lf_level_names[p->level] : t,
-                 p->level ? strlen(lf_level_names[p->level]) : tl);
-    }
+    put_common(p, &x);
     if (p->type == LF_TYPE_REQUEST) {
-        if (find_any(&x, p->k_method, K_METHOD, &v, &vl) && *v == '"') {
-            text_of(p, v, vl, &t, &tl);
-            lf_f_str(p, "http.request.method", t, tl);
-        }
-        if (find_any(&x, p->k_path, K_PATH, &v, &vl) && *v == '"') {
-            text_of(p, v, vl, &t, &tl);
-            const char *q = memchr(t, '?', tl);
-            lf_f_str(p, "url.original", t, tl);
-            lf_f_str(p, "url.path", t, q ? (size_t)(q - t) : tl);
-            if (q) {
-                lf_f_str(p, "url.query", q + 1, tl - (size_t)(q - t) - 1);
-            }
-        }
-        if (find_any(&x, p->k_status, K_STATUS, &v, &vl)) {
-            text_of(p, v, vl, &t, &tl);
-            char *xe;
-            char buf[8] = {0};
-            memcpy(buf, t, tl < 7 ? tl : 7);
-            long st = strtol(buf, &xe, 10);
-            if (xe != buf && !*xe && st >= 100 && st <= 999) {
-                lf_f_int(p, "http.response.status_code", st);
-            }
-        }
-        if (find_any(&x, p->k_dur, K_DUR, &v, &vl)) {
-            text_of(p, v, vl, &t, &tl);
-            int64_t ns;
-            if (dur_ns(p, t, tl, &ns)) {
-                p->dur_ns = ns;
-            }
-        }
-        if (find_any(&x, NULL, K_IP, &v, &vl) && *v == '"') {
-            text_of(p, v, vl, &t, &tl);
-            lf_f_str(p, "client.ip", t, tl);
-        }
-        if (find_any(&x, NULL, K_UA, &v, &vl) && *v == '"') {
-            text_of(p, v, vl, &t, &tl);
-            lf_f_str(p, "user_agent.original", t, tl);
-        }
-        if (find_any(&x, p->k_reqbody, K_REQB, &v, &vl)) {
-            text_of(p, v, vl, &t, &tl);
-            lf_f_str(p, "http.request.body.content", t, tl > p->max_body ? p->max_body : tl);
-        }
-        if (find_any(&x, p->k_respbody, K_RESPB, &v, &vl)) {
-            text_of(p, v, vl, &t, &tl);
-            lf_f_str(p, "http.response.body.content", t, tl > p->max_body ? p->max_body : tl);
-        }
+        put_rules(p, &x, request_rules, sizeof(request_rules) / sizeof(request_rules[0]));
     } else if (p->type == LF_TYPE_QUERY) {
-        if (find_any(&x, p->k_stmt, K_STMT, &v, &vl) && *v == '"') {
-            text_of(p, v, vl, &t, &tl);
-            lf_query_fields(p, t, tl);
-        }
-        if (find_any(&x, p->k_dur, K_DUR, &v, &vl)) {
-            text_of(p, v, vl, &t, &tl);
-            int64_t ns;
-            if (dur_ns(p, t, tl, &ns)) {
-                p->dur_ns = ns;
-            }
-        }
+        put_rules(p, &x, query_rules, sizeof(query_rules) / sizeof(query_rules[0]));
     }
     lf_f_json(p, "json", b, (size_t)(e - b));
     return true;

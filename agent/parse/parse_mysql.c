@@ -150,83 +150,118 @@ static void user_host(struct lf_parser *p, const char *l, size_t n)
     attrs(p, l + i, n - i);
 }
 
+/* What the lines of an entry showed so far. */
+struct slow_entry {
+    const char *stmt, *stmt_end; /* the statement lines */
+    bool header;                 /* a "# " header line */
+    bool have_qt;                /* a "# Query_time:" line */
+    bool banner;                 /* a server start banner line */
+};
+
+/* "# Time: ...", "# User@Host: ...", "# Query_time: ..." and other "# Key: value" lines. */
+static void header_line(struct lf_parser *p, struct slow_entry *x, const char *l, size_t ll)
+{
+    x->header = true;
+    if (starts(l, ll, "# Time:")) {
+        size_t k = 7;
+        while (k < ll && l[k] == ' ') {
+            k++;
+        }
+        p->ts_ok = lf_parse_time(p, l + k, ll - k, &p->ts_ms) || p->ts_ok;
+    } else if (starts(l, ll, "# User@Host:")) {
+        user_host(p, l, ll);
+    } else {
+        x->have_qt |= starts(l, ll, "# Query_time:");
+        attrs(p, l, ll);
+    }
+}
+
+static bool is_use_line(const char *l, size_t ll)
+{
+    return ll > 4 && !strncasecmp(l, "use ", 4) && l[ll - 1] == ';' && !memchr(l, '\n', ll);
+}
+
+/* "use db;" or "use `db`;" */
+static void use_line(struct lf_parser *p, const char *l, size_t ll)
+{
+    size_t k = 4;
+    while (k < ll && l[k] == ' ') {
+        k++;
+    }
+    size_t vl = ll - 1 - k;
+    if (vl >= 2 && l[k] == '`' && l[ll - 2] == '`') {
+        k++;
+        vl -= 2;
+    }
+    lf_f_str(p, "db.name", l + k, vl);
+}
+
+/* "SET timestamp=N;": the query start, whole seconds (as Filebeat). */
+static void set_timestamp(struct lf_parser *p, const char *l, size_t ll)
+{
+    int64_t t = lf_atoi_n(l + 14, ll - 14);
+    if (t > 0) {
+        p->ts_ms = t * 1000;
+        p->ts_ok = true;
+    }
+}
+
+/* One line of the entry; lines before the statement are headers, use, SET timestamp. */
+static void entry_line(struct lf_parser *p, struct slow_entry *x, const char *l, size_t ll)
+{
+    if (x->stmt) {
+        x->stmt_end = l + ll;
+    } else if (l[0] != '#' && l[0] != 'u' && l[0] != 'S' && is_banner(l, ll)) {
+        x->banner = true; /* server start banner: dropped */
+    } else if (ll >= 2 && l[0] == '#' && l[1] == ' ' &&
+               !starts(l, ll, "# administrator command:")) {
+        header_line(p, x, l, ll);
+    } else if (is_use_line(l, ll)) {
+        use_line(p, l, ll);
+    } else if (starts(l, ll, "SET timestamp=")) {
+        set_timestamp(p, l, ll);
+    } else if (ll) {
+        x->stmt = l;
+        x->stmt_end = l + ll;
+    }
+}
+
+/* The statement: db.statement and friends, and an administrator command's name. */
+static void put_statement(struct lf_parser *p, const char *stmt, size_t sl)
+{
+    if (starts(stmt, sl, "# administrator command: ")) {
+        stmt += 25;
+        sl -= 25;
+        lf_f_str(p, "mysql.slowlog.admin_command", stmt, sl && stmt[sl - 1] == ';' ? sl - 1 : sl);
+    }
+    lf_query_fields(p, stmt, sl);
+}
+
 bool lf_parse_mysql(struct lf_parser *p, const char *s, size_t n, bool *drop)
 {
     const char *end = s + n;
-    const char *stmt = NULL, *stmt_end = NULL;
-    bool header = false, have_qt = false, banner = false;
+    struct slow_entry x = {0};
     for (const char *l = s; l < end;) {
         const char *e = memchr(l, '\n', (size_t)(end - l));
-        const char *next = e ? e + 1 : end;
         size_t ll = (size_t)((e ? e : end) - l);
         if (ll && l[ll - 1] == '\r') {
             ll--;
         }
-        if (!stmt && l[0] != '#' && l[0] != 'u' && l[0] != 'S' && is_banner(l, ll)) {
-            banner = true; /* server start banner: dropped */
-        } else if (!stmt && ll >= 2 && l[0] == '#' && l[1] == ' ' &&
-                   !starts(l, ll, "# administrator command:")) {
-            header = true;
-            if (starts(l, ll, "# Time:")) {
-                size_t k = 7;
-                while (k < ll && l[k] == ' ') {
-                    k++;
-                }
-                p->ts_ok = lf_parse_time(p, l + k, ll - k, &p->ts_ms) || p->ts_ok;
-            } else if (starts(l, ll, "# User@Host:")) {
-                user_host(p, l, ll);
-            } else {
-                have_qt |= starts(l, ll, "# Query_time:");
-                attrs(p, l, ll);
-            }
-        } else if (!stmt && ll > 4 && !strncasecmp(l, "use ", 4) && l[ll - 1] == ';' &&
-                   !memchr(l, '\n', ll)) {
-            size_t k = 4;
-            while (k < ll && l[k] == ' ') {
-                k++;
-            }
-            size_t vl = ll - 1 - k;
-            if (vl >= 2 && l[k] == '`' && l[ll - 2] == '`') {
-                k++;
-                vl -= 2;
-            }
-            lf_f_str(p, "db.name", l + k, vl);
-        } else if (!stmt && starts(l, ll, "SET timestamp=")) {
-            int64_t t = lf_atoi_n(l + 14, ll - 14);
-            if (t > 0) {
-                p->ts_ms = t * 1000; /* query start, whole seconds (as Filebeat) */
-                p->ts_ok = true;
-            }
-        } else if (ll || stmt) {
-            if (!stmt) {
-                stmt = l;
-            }
-            stmt_end = l + ll;
-        }
-        l = next;
+        entry_line(p, &x, l, ll);
+        l = e ? e + 1 : end;
     }
-    if (!stmt && !have_qt) {
+    if (!x.stmt && !x.have_qt) {
         /* banner or a lone "# Time:" line: not a query */
-        *drop = header || banner || n == 0;
-        if (*drop) {
-            return true;
-        }
-        return false;
+        *drop = x.header || x.banner || n == 0;
+        return *drop;
     }
-    if (!header &&
-        !(stmt && starts(stmt, (size_t)(stmt_end - stmt), "# administrator command: "))) {
+    size_t sl = x.stmt ? (size_t)(x.stmt_end - x.stmt) : 0;
+    if (!x.header && !(x.stmt && starts(x.stmt, sl, "# administrator command: "))) {
         return false; /* a statement without any "# " header is not a slow-log entry */
     }
     p->rtype = LF_TYPE_QUERY;
-    if (stmt) {
-        size_t sl = (size_t)(stmt_end - stmt);
-        if (starts(stmt, sl, "# administrator command: ")) {
-            stmt += 25;
-            sl -= 25;
-            lf_f_str(p, "mysql.slowlog.admin_command", stmt,
-                     sl && stmt[sl - 1] == ';' ? sl - 1 : sl);
-        }
-        lf_query_fields(p, stmt, sl);
+    if (x.stmt) {
+        put_statement(p, x.stmt, sl);
     }
     return true;
 }

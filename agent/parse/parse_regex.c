@@ -1,7 +1,7 @@
 /* parse_regex.c - PCRE2-based parsers: regex (named groups), logback, log4j2, python,
- * level; pattern-string compilers for logback/log4j2 %patterns and python formats; and
- * the stack-trace splitter for error records. Only the first line of a record is
- * matched; the following lines are the stack trace or the rest of the message.
+ * level; and the stack-trace splitter for error records. Only the first line of a record
+ * is matched; the following lines are the stack trace or the rest of the message. The
+ * patterns built from `format:` strings come from parse_rxsrc.c.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -11,63 +11,38 @@
 #include "logferry/lf_err.h"
 #include "parse_int.h"
 
-#define TS_RX                                                                                \
-    "(?:\\d{4}-\\d\\d-\\d\\d[ T]\\d\\d:\\d\\d:\\d\\d(?:[.,]\\d+)?(?:Z|[+-]\\d\\d:?\\d\\d)?|" \
-    "\\d\\d-\\w{3}-\\d{4} \\d\\d:\\d\\d:\\d\\d(?:[.,]\\d+)?|"                                \
-    "\\w{3} \\w{3} \\d\\d \\d\\d:\\d\\d:\\d\\d(?:\\.\\d+)? "                                 \
-    "\\d{4}|\\d\\d:\\d\\d:\\d\\d(?:[.,]\\d+)?)"
-
 static const char *const RXS_LOGBACK[] = {
     /* Spring Boot 2.x/3.x default: date level pid --- [app] [thread] logger : msg */
-    "^(?<timestamp>" TS_RX ")\\s+(?<level>[A-Z]+)\\s+(?<pid>\\d+)\\s+---\\s+"
+    "^(?<timestamp>" LF_TS_RX ")\\s+(?<level>[A-Z]+)\\s+(?<pid>\\d+)\\s+---\\s+"
     "(?:\\[(?<app>[^\\]]*)\\]\\s+)?\\[\\s*(?<thread>[^\\]]*)\\]\\s+(?:\\[[^\\]]*\\]\\s+)?"
     "(?<logger>\\S+)\\s*:\\s(?<message>.*)$",
     /* logback BasicConfigurator: %d{HH:mm:ss.SSS} [%thread] %-5level %logger{36} - %msg */
-    "^(?<timestamp>" TS_RX ")\\s+\\[(?<thread>[^\\]]*)\\]\\s+(?<level>[A-Z]+)\\s+"
+    "^(?<timestamp>" LF_TS_RX ")\\s+\\[(?<thread>[^\\]]*)\\]\\s+(?<level>[A-Z]+)\\s+"
     "(?<logger>\\S+)\\s+-\\s(?<message>.*)$",
     NULL};
 static const char *const RXS_LOG4J2[] = {
-    "^(?<timestamp>" TS_RX ")\\s+\\[(?<thread>[^\\]]*)\\]\\s+(?<level>[A-Z]+)\\s+"
+    "^(?<timestamp>" LF_TS_RX ")\\s+\\[(?<thread>[^\\]]*)\\]\\s+(?<level>[A-Z]+)\\s+"
     "(?<logger>\\S+)\\s+-\\s(?<message>.*)$",
     /* log4j 1.x style %d %-5p %c{1}:%L - %m */
-    "^(?<timestamp>" TS_RX ")\\s+(?<level>[A-Z]+)\\s+(?<logger>[^\\s:]+)(?::\\d+)?\\s+-\\s"
+    "^(?<timestamp>" LF_TS_RX ")\\s+(?<level>[A-Z]+)\\s+(?<logger>[^\\s:]+)(?::\\d+)?\\s+-\\s"
     "(?<message>.*)$",
     /* Kafka-style [%d] %p %m (%c) */
-    "^\\[(?<timestamp>" TS_RX ")\\]\\s+(?<level>[A-Z]+)\\s+(?<message>.*?)(?:\\s+\\((?<logger>"
+    "^\\[(?<timestamp>" LF_TS_RX ")\\]\\s+(?<level>[A-Z]+)\\s+(?<message>.*?)(?:\\s+\\((?<logger>"
     "[\\w.$]+)\\))?$",
     NULL};
 static const char *const RXS_PYTHON[] = {
-    "^(?<timestamp>" TS_RX ") - (?<logger>.*?) - (?<level>[A-Z]+) - (?<message>.*)$",
+    "^(?<timestamp>" LF_TS_RX ") - (?<logger>.*?) - (?<level>[A-Z]+) - (?<message>.*)$",
     "^(?<level>DEBUG|INFO|WARNING|ERROR|CRITICAL):(?<logger>[^:]*):(?<message>.*)$",
-    "^\\[?(?<timestamp>" TS_RX ")\\]?\\s+(?:-\\s+)?\\[?(?<level>DEBUG|INFO|WARNING|ERROR|"
+    "^\\[?(?<timestamp>" LF_TS_RX ")\\]?\\s+(?:-\\s+)?\\[?(?<level>DEBUG|INFO|WARNING|ERROR|"
     "CRITICAL)\\]?\\s+(?:-\\s+)?(?<message>.*)$",
-    "^\\[(?<timestamp>" TS_RX ")\\]\\s*(?:\\[[^\\]]*\\]\\s*)*?\\[\\s*(?<level>DEBUG|INFO|WARNING|"
+    "^\\[(?<timestamp>" LF_TS_RX
+    ")\\]\\s*(?:\\[[^\\]]*\\]\\s*)*?\\[\\s*(?<level>DEBUG|INFO|WARNING|"
     "ERROR|CRITICAL)\\s*\\]\\s*(?<message>.*)$",
     NULL};
 static const char *const RXS_LEVEL[] = {
-    "^\\[?(?<timestamp>" TS_RX ")\\]?[\\s:|-]*\\[?(?<level>(?i:trace|debug|info|notice|warn|"
+    "^\\[?(?<timestamp>" LF_TS_RX ")\\]?[\\s:|-]*\\[?(?<level>(?i:trace|debug|info|notice|warn|"
     "warning|error|err|severe|fatal|critical|crit|alert|emerg))\\]?[\\s:|-]*(?<message>.*)$",
     NULL};
-
-int lf_level_index(const char *s, size_t n)
-{
-    static const struct {
-        const char *name;
-        int level;
-    } map[] = {{"TRACE", 1}, {"FINEST", 1}, {"FINER", 1},  {"DEBUG", 2}, {"FINE", 2},
-               {"INFO", 3},  {"NOTICE", 3}, {"CONFIG", 3}, {"WARN", 4},  {"WARNING", 4},
-               {"ERROR", 5}, {"ERR", 5},    {"SEVERE", 5}, {"FATAL", 6}, {"CRITICAL", 6},
-               {"CRIT", 6},  {"ALERT", 6},  {"EMERG", 6},  {"PANIC", 6}};
-    while (n && s[n - 1] == ' ') {
-        n--;
-    }
-    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-        if (strlen(map[i].name) == n && !strncasecmp(map[i].name, s, n)) {
-            return map[i].level;
-        }
-    }
-    return 0;
-}
 
 void lf_rx_free(struct lf_rx *rx)
 {
@@ -165,193 +140,6 @@ int lf_rx_compile(struct lf_rx *rx, const char *pattern, const struct lf_kvlist 
     return LF_OK;
 }
 
-static int addstr(char **buf, size_t *len, const char *s)
-{
-    size_t n = strlen(s);
-    char *q = realloc(*buf, *len + n + 1);
-    if (!q) {
-        return LF_ENOMEM;
-    }
-    memcpy(q + *len, s, n + 1);
-    *len += n;
-    *buf = q;
-    return LF_OK;
-}
-
-static void add_lit_char(char **buf, size_t *len, char c, bool *last_space)
-{
-    char tmp[8];
-    if (c == ' ') {
-        if (!*last_space) {
-            addstr(buf, len, " +");
-        }
-        *last_space = true;
-        return;
-    }
-    *last_space = false;
-    if (strchr("\\^$.|?*+()[]{}", c)) {
-        tmp[0] = '\\';
-        tmp[1] = c;
-        tmp[2] = '\0';
-    } else {
-        tmp[0] = c;
-        tmp[1] = '\0';
-    }
-    addstr(buf, len, tmp);
-}
-
-/* logback / log4j2 %pattern -> regex. */
-static char *compile_java_pattern(const char *pat, char *err, size_t errlen)
-{
-    char *out = NULL;
-    size_t len = 0;
-    bool sp = false;
-    addstr(&out, &len, "^");
-    const char *s = pat;
-    while (*s) {
-        if (*s == '%' && s[1] == '%') {
-            add_lit_char(&out, &len, '%', &sp);
-            s += 2;
-            continue;
-        }
-        if (*s == ')') { /* end of %clr( ... ) / %highlight( ... ) */
-            s++;
-            if (*s == '{') {
-                while (*s && *s != '}') {
-                    s++;
-                }
-                if (*s) {
-                    s++;
-                }
-            }
-            continue;
-        }
-        if (*s == '$' && s[1] == '{') { /* ${PID:- } style property */
-            const char *e = strchr(s, '}');
-            if (e && !strncmp(s + 2, "PID", 3)) {
-                addstr(&out, &len, "(?<pid>\\d*)");
-            } else {
-                addstr(&out, &len, ".*?");
-            }
-            s = e ? e + 1 : s + strlen(s);
-            sp = false;
-            continue;
-        }
-        if (*s != '%') {
-            add_lit_char(&out, &len, *s++, &sp);
-            continue;
-        }
-        s++;
-        while (*s == '-' || *s == '.' || isdigit((unsigned char)*s)) {
-            s++;
-        }
-        const char *w = s;
-        while (isalpha((unsigned char)*s)) {
-            s++;
-        }
-        size_t wl = (size_t)(s - w);
-        if (*s == '(') { /* %clr(...) / %highlight(...): keep the content */
-            s++;
-            continue;
-        }
-        if (*s == '{') {
-            while (*s && *s != '}') {
-                s++;
-            }
-            if (*s) {
-                s++;
-            }
-        }
-        const char *rx = NULL;
-#define IS(x) (wl == strlen(x) && !strncmp(w, x, wl))
-        if (IS("d") || IS("date")) {
-            rx = "(?<timestamp>" TS_RX ")";
-        } else if (IS("p") || IS("le") || IS("level")) {
-            rx = "(?<level>[A-Za-z]+)";
-        } else if (IS("t") || IS("thread")) {
-            rx = " *(?<thread>.*?) *";
-        } else if (IS("c") || IS("lo") || IS("logger") || IS("C") || IS("class")) {
-            rx = "(?<logger>[^\\s:]+)";
-        } else if (IS("m") || IS("msg") || IS("message")) {
-            rx = "(?<message>.*)";
-        } else if (IS("n") || IS("ex") || IS("exception") || IS("throwable") || IS("wEx") ||
-                   IS("xEx") || IS("rEx") || IS("nopex")) {
-            rx = "";
-        } else if (IS("pid") || IS("processId")) {
-            rx = "(?<pid>\\d+)";
-        } else if (IS("L") || IS("line")) {
-            rx = "\\d+";
-        } else if (IS("M") || IS("method") || IS("F") || IS("file")) {
-            rx = "\\S+";
-        } else if (IS("X") || IS("mdc") || IS("marker") || IS("contextName") || IS("cn") ||
-                   IS("clr") || IS("highlight") || IS("style")) {
-            rx = ".*?";
-        } else {
-            snprintf(err, errlen, "pattern: unknown conversion %%%.*s", (int)wl, w);
-            free(out);
-            return NULL;
-        }
-#undef IS
-        addstr(&out, &len, rx);
-        sp = false;
-    }
-    addstr(&out, &len, "$");
-    return out;
-}
-
-/* python logging format "%(asctime)s - %(name)s - %(levelname)s - %(message)s" -> regex */
-static char *compile_python_format(const char *fmt, char *err, size_t errlen)
-{
-    char *out = NULL;
-    size_t len = 0;
-    bool sp = false;
-    addstr(&out, &len, "^");
-    const char *s = fmt;
-    while (*s) {
-        if (s[0] != '%' || s[1] != '(') {
-            add_lit_char(&out, &len, *s++, &sp);
-            continue;
-        }
-        const char *n = s + 2;
-        const char *e = strchr(n, ')');
-        if (!e) {
-            snprintf(err, errlen, "python format: unclosed %%(");
-            free(out);
-            return NULL;
-        }
-        size_t nl = (size_t)(e - n);
-        s = e + 1;
-        while (*s == '-' || *s == '.' || isdigit((unsigned char)*s)) {
-            s++;
-        }
-        if (*s) {
-            s++; /* conversion letter s/d/f */
-        }
-#define IS(x) (nl == strlen(x) && !strncmp(n, x, nl))
-        const char *rx;
-        if (IS("asctime")) {
-            rx = "(?<timestamp>" TS_RX ")";
-        } else if (IS("levelname")) {
-            rx = "(?<level>[A-Z]+) *";
-        } else if (IS("name")) {
-            rx = "(?<logger>\\S*?) *";
-        } else if (IS("message")) {
-            rx = "(?<message>.*)";
-        } else if (IS("process")) {
-            rx = " *(?<pid>\\d+) *";
-        } else if (IS("threadName")) {
-            rx = " *(?<thread>.*?) *";
-        } else {
-            rx = ".*?";
-        }
-#undef IS
-        addstr(&out, &len, rx);
-        sp = false;
-    }
-    addstr(&out, &len, "$");
-    return out;
-}
-
 static int add_rx(struct lf_parser *p, const char *pattern, const struct lf_kvlist *hints,
                   char *err, size_t errlen)
 {
@@ -374,34 +162,36 @@ static int add_list(struct lf_parser *p, const char *const *list, char *err, siz
     return LF_OK;
 }
 
+/* Compiles a logback/log4j2 %pattern or python format given as `format:`. */
+static int add_format(struct lf_parser *p, const char *format, char *err, size_t errlen)
+{
+    struct lf_rxsrc r;
+    lf_rxsrc_init(&r);
+    int rc = p->kind == PT_PYTHON ? lf_rxsrc_python(&r, format, err, errlen)
+                                  : lf_rxsrc_java(&r, format, err, errlen);
+    if (rc == LF_OK) {
+        rc = add_rx(p, r.b.data, NULL, err, errlen);
+    }
+    lf_rxsrc_fini(&r);
+    return rc;
+}
+
 int lf_rx_setup(struct lf_parser *p, const struct lf_parser_conf *pc, char *err, size_t errlen)
 {
-    char *rx = NULL;
-    int rc;
     switch (p->kind) {
     case PT_REGEX:
         return add_rx(p, pc->format, &pc->types, err, errlen);
     case PT_LOGBACK:
     case PT_LOG4J2:
-        if (pc->format) {
-            if (!(rx = compile_java_pattern(pc->format, err, errlen))) {
-                return LF_ECONFIG;
-            }
-            rc = add_rx(p, rx, NULL, err, errlen);
-            free(rx);
-            return rc;
-        }
-        return add_list(p, p->kind == PT_LOGBACK ? RXS_LOGBACK : RXS_LOG4J2, err, errlen);
     case PT_PYTHON:
         if (pc->format) {
-            if (!(rx = compile_python_format(pc->format, err, errlen))) {
-                return LF_ECONFIG;
-            }
-            rc = add_rx(p, rx, NULL, err, errlen);
-            free(rx);
-            return rc;
+            return add_format(p, pc->format, err, errlen);
         }
-        return add_list(p, RXS_PYTHON, err, errlen);
+        return add_list(p,
+                        p->kind == PT_LOGBACK  ? RXS_LOGBACK
+                        : p->kind == PT_LOG4J2 ? RXS_LOG4J2
+                                               : RXS_PYTHON,
+                        err, errlen);
     default:
         return add_list(p, RXS_LEVEL, err, errlen);
     }
@@ -439,82 +229,98 @@ static bool exception_line(const char *s, size_t n, const char **t, size_t *tl, 
     return true;
 }
 
+/* An exception found in a trace: its type and message. */
+struct exc {
+    const char *t, *m;
+    size_t tl, ml;
+};
+
+/* Python: the exception is the last non-indented "Type: message" line after tb. */
+static bool python_exception(const char *tb, const char *end, size_t n, struct exc *x)
+{
+    bool found = false;
+    for (const char *l = tb; l < end;) {
+        const char *e = memchr(l, '\n', (size_t)(end - l));
+        size_t ll = e ? (size_t)(e - l) : (size_t)(end - l);
+        if (ll && ll < n && !isspace((unsigned char)*l) && strncmp(l, "Traceback", 9) &&
+            strncmp(l, "During handling", 15) && strncmp(l, "The above", 9)) {
+            size_t i = 0;
+            while (i < ll && (is_ident(l[i]) || l[i] == '.')) {
+                i++;
+            }
+            if (i && (i == ll || l[i] == ':')) {
+                x->t = l, x->tl = i;
+                x->m = i < ll ? l + i + 1 + (i + 1 < ll && l[i + 1] == ' ') : l + i;
+                x->ml = (size_t)(l + ll - x->m);
+                found = true;
+            }
+        }
+        l = e ? e + 1 : end;
+    }
+    return found;
+}
+
+/* The end of the message of an exception whose line ends at msg_end: the message may go on
+ * over more lines until the first "at " frame (within 50 lines). NULL without a frame. */
+static const char *java_message_end(const char *msg_end, const char *next, const char *end)
+{
+    for (int k = 0; k < 50 && next < end; k++) {
+        const char *qe = memchr(next, '\n', (size_t)(end - next));
+        const char *w = next;
+        while (w < end && (*w == ' ' || *w == '\t')) {
+            w++;
+        }
+        if (end - w > 3 && !memcmp(w, "at ", 3) && w > next) {
+            return msg_end;
+        }
+        if (!qe) {
+            return NULL;
+        }
+        msg_end = qe; /* the message continues on this line */
+        next = qe + 1;
+    }
+    return NULL;
+}
+
+/* Java: the first exception line followed by an "at " frame, possibly after more lines of
+ * the exception message (messages can span lines). */
+static bool java_exception(const char *rest, const char *end, struct exc *x)
+{
+    for (const char *l = rest; l < end;) {
+        const char *e = memchr(l, '\n', (size_t)(end - l));
+        size_t ll = e ? (size_t)(e - l) : (size_t)(end - l);
+        const char *next = e ? e + 1 : end;
+        if (ll && l[ll - 1] == '\r') {
+            ll--;
+        }
+        const char *lt = l; /* Tomcat JULI indents the exception line by a space */
+        while (lt < l + ll && (*lt == ' ' || *lt == '\t')) {
+            lt++;
+        }
+        if (ll > 1 && exception_line(lt, ll - (size_t)(lt - l), &x->t, &x->tl, &x->m, &x->ml)) {
+            const char *msg_end = java_message_end(x->m + x->ml, next, end);
+            if (msg_end) {
+                while (msg_end > x->m &&
+                       (msg_end[-1] == '\n' || msg_end[-1] == '\r' || msg_end[-1] == ' ')) {
+                    msg_end--;
+                }
+                x->ml = msg_end > x->m ? (size_t)(msg_end - x->m) : 0;
+                return true;
+            }
+        }
+        l = next;
+    }
+    return false;
+}
+
 void lf_error_details(struct lf_parser *p, const char *rest, size_t n)
 {
     const char *end = rest + n;
     const char *tb = memmem(rest, n, "Traceback (most recent call last):", 34);
-    const char *t = NULL, *m = NULL;
-    size_t tl = 0, ml = 0;
-    if (tb) {
-        /* Python: the exception is the last non-indented "Type: message" line. */
-        for (const char *l = tb; l < end;) {
-            const char *e = memchr(l, '\n', (size_t)(end - l));
-            size_t ll = e ? (size_t)(e - l) : (size_t)(end - l);
-            if (ll && ll < n && !isspace((unsigned char)*l) && strncmp(l, "Traceback", 9) &&
-                strncmp(l, "During handling", 15) && strncmp(l, "The above", 9)) {
-                size_t i = 0;
-                while (i < ll && (is_ident(l[i]) || l[i] == '.')) {
-                    i++;
-                }
-                if (i && (i == ll || l[i] == ':')) {
-                    t = l, tl = i;
-                    m = i < ll ? l + i + 1 + (i + 1 < ll && l[i + 1] == ' ') : l + i;
-                    ml = (size_t)(l + ll - m);
-                }
-            }
-            l = e ? e + 1 : end;
-        }
-    } else {
-        /* Java: the first exception line followed by an "at " frame, possibly after
-         * more lines of the exception message (messages can span lines). */
-        for (const char *l = rest; l < end && !t;) {
-            const char *e = memchr(l, '\n', (size_t)(end - l));
-            size_t ll = e ? (size_t)(e - l) : (size_t)(end - l);
-            const char *next = e ? e + 1 : end;
-            if (ll && l[ll - 1] == '\r') {
-                ll--;
-            }
-            const char *lt = l; /* Tomcat JULI indents the exception line by a space */
-            while (lt < l + ll && (*lt == ' ' || *lt == '\t')) {
-                lt++;
-            }
-            if (ll > 1 && exception_line(lt, ll - (size_t)(lt - l), &t, &tl, &m, &ml)) {
-                /* look for the first frame within the next lines */
-                const char *msg_end = m + ml;
-                const char *q = next;
-                bool frame = false;
-                for (int k = 0; k < 50 && q < end; k++) {
-                    const char *qe = memchr(q, '\n', (size_t)(end - q));
-                    const char *w = q;
-                    while (w < end && (*w == ' ' || *w == '\t')) {
-                        w++;
-                    }
-                    if (end - w > 3 && !memcmp(w, "at ", 3) && w > q) {
-                        frame = true;
-                        break;
-                    }
-                    if (!qe) {
-                        break;
-                    }
-                    msg_end = qe; /* the message continues on this line */
-                    q = qe + 1;
-                }
-                if (frame) {
-                    while (msg_end > m &&
-                           (msg_end[-1] == '\n' || msg_end[-1] == '\r' || msg_end[-1] == ' ')) {
-                        msg_end--;
-                    }
-                    ml = msg_end > m ? (size_t)(msg_end - m) : 0;
-                } else {
-                    t = NULL;
-                }
-            }
-            l = next;
-        }
-    }
-    if (t) {
-        lf_f_str(p, "error.type", t, tl);
-        lf_f_str(p, "error.message", m, ml);
+    struct exc x;
+    if (tb ? python_exception(tb, end, n, &x) : java_exception(rest, end, &x)) {
+        lf_f_str(p, "error.type", x.t, x.tl);
+        lf_f_str(p, "error.message", x.m, x.ml);
         lf_f_str(p, "error.stack_trace", rest, n);
     }
 }
@@ -537,23 +343,95 @@ static bool time_only(struct lf_parser *p, const char *s, size_t n)
     return true;
 }
 
-bool lf_parse_rx(struct lf_parser *p, const char *s, size_t n)
+/* The first pattern that matches s[0..n), or NULL. */
+static struct lf_rx *first_match(struct lf_parser *p, const char *s, size_t n)
 {
-    const char *nl = memchr(s, '\n', n);
-    size_t first = nl ? (size_t)(nl - s) : n;
-    if (first && s[first - 1] == '\r') {
-        first--;
-    }
-    struct lf_rx *rx = NULL;
     for (size_t i = 0; i < p->nrx; i++) {
-        if (pcre2_match(p->rx[i].code, (PCRE2_SPTR)s, first, 0, 0, p->rx[i].md, NULL) >= 0) {
-            rx = &p->rx[i];
-            break;
+        if (pcre2_match(p->rx[i].code, (PCRE2_SPTR)s, n, 0, 0, p->rx[i].md, NULL) >= 0) {
+            return &p->rx[i];
         }
     }
-    if (!rx) {
+    return NULL;
+}
+
+/* A capture typed int or float (or the pid) as a JSON number; false when it is not one. */
+static bool put_number(struct lf_parser *p, int role, const char *key, const char *v, size_t vl)
+{
+    char buf[40];
+    char *e;
+    if (!vl || vl >= sizeof(buf)) {
         return false;
     }
+    memcpy(buf, v, vl);
+    buf[vl] = '\0';
+    if (role == RX_FLOAT) {
+        (void)strtod(buf, &e);
+        if (*e || lf_json_skip(buf, buf + vl, 0) != buf + vl) {
+            return false;
+        }
+        lf_f_num(p, key, v, vl);
+        return true;
+    }
+    long long iv = strtoll(buf, &e, 10);
+    if (*e) {
+        return false;
+    }
+    lf_f_int(p, role == RX_PID ? "process.pid" : key, iv);
+    return true;
+}
+
+/* A capture typed bool: true/false in any case as JSON, anything else as a string. */
+static void put_bool(struct lf_parser *p, const char *key, const char *v, size_t vl)
+{
+    if (vl == 4 && !strncasecmp(v, "true", 4)) {
+        lf_f_json(p, key, "true", 4);
+    } else if (vl == 5 && !strncasecmp(v, "false", 5)) {
+        lf_f_json(p, key, "false", 5);
+    } else {
+        lf_f_str(p, key, v, vl);
+    }
+}
+
+/* Writes one capture (v[0..vl), trimmed) according to the role of its group. */
+static void put_capture(struct lf_parser *p, int role, const char *key, const char *v, size_t vl)
+{
+    switch (role) {
+    case RX_TS:
+        p->ts_ok = lf_parse_time(p, v, vl, &p->ts_ms) || time_only(p, v, vl);
+        break;
+    case RX_LEVEL:
+        lf_put_level(p, lf_level_index(v, vl), v, vl);
+        break;
+    case RX_LOGGER:
+        lf_f_str(p, "log.logger", v, vl);
+        break;
+    case RX_THREAD:
+        lf_f_str(p, "process.thread.name", v, vl);
+        break;
+    case RX_APP:
+        if (vl) {
+            lf_f_str(p, "service.name", v, vl);
+        }
+        break;
+    case RX_PID:
+    case RX_INT:
+    case RX_FLOAT:
+        if (!put_number(p, role, key, v, vl) && role != RX_PID) {
+            lf_f_str(p, key, v, vl);
+        }
+        break;
+    case RX_BOOL:
+        put_bool(p, key, v, vl);
+        break;
+    default:
+        lf_f_str(p, key, v, vl);
+        break;
+    }
+}
+
+/* Writes the captures of the match of rx on s; returns the message capture or NULL. */
+static const char *put_captures(struct lf_parser *p, const struct lf_rx *rx, const char *s)
+{
     PCRE2_SIZE *ov = pcre2_get_ovector_pointer(rx->md);
     const char *msg = NULL;
     for (uint32_t g = 1; g <= rx->ngroups; g++) {
@@ -568,86 +446,48 @@ bool lf_parse_rx(struct lf_parser *p, const char *s, size_t n)
         while (vl && *v == ' ') {
             v++, vl--;
         }
-        char *e;
-        char buf[40];
-        switch (rx->role[g]) {
-        case RX_TS:
-            p->ts_ok = lf_parse_time(p, v, vl, &p->ts_ms) || time_only(p, v, vl);
-            break;
-        case RX_LEVEL:
-            p->level = lf_level_index(v, vl);
-            lf_f_str(p, "log.level", p->level ? lf_level_names[p->level] : v,
-                     p->level ? strlen(lf_level_names[p->level]) : vl);
-            break;
-        case RX_LOGGER:
-            lf_f_str(p, "log.logger", v, vl);
-            break;
-        case RX_THREAD:
-            lf_f_str(p, "process.thread.name", v, vl);
-            break;
-        case RX_APP:
-            if (vl) {
-                lf_f_str(p, "service.name", v, vl);
-            }
-            break;
-        case RX_PID:
-        case RX_INT:
-        case RX_FLOAT:
-            if (vl && vl < sizeof(buf)) {
-                memcpy(buf, v, vl);
-                buf[vl] = '\0';
-                if (rx->role[g] == RX_FLOAT) {
-                    double d = strtod(buf, &e);
-                    (void)d;
-                    bool okf = !*e && lf_json_skip(buf, buf + vl, 0) == buf + vl;
-                    if (okf) {
-                        lf_f_num(p, rx->keys[g], v, vl);
-                        break;
-                    }
-                } else {
-                    long long iv = strtoll(buf, &e, 10);
-                    if (!*e) {
-                        lf_f_int(p, rx->role[g] == RX_PID ? "process.pid" : rx->keys[g], iv);
-                        break;
-                    }
-                }
-            }
-            if (rx->role[g] != RX_PID) {
-                lf_f_str(p, rx->keys[g], v, vl);
-            }
-            break;
-        case RX_BOOL:
-            if ((vl == 4 && !strncasecmp(v, "true", 4)) ||
-                (vl == 5 && !strncasecmp(v, "false", 5))) {
-                lf_f_json(p, rx->keys[g], (v[0] | 0x20) == 't' ? "true" : "false",
-                          (v[0] | 0x20) == 't' ? 4 : 5);
-            } else {
-                lf_f_str(p, rx->keys[g], v, vl);
-            }
-            break;
-        case RX_MSG:
-            msg = v;
-            p->msg = v;
+        if (rx->role[g] == RX_MSG) {
+            msg = p->msg = v;
             p->msglen = vl;
-            break;
-        default:
-            lf_f_str(p, rx->keys[g], v, vl);
-            break;
+        } else {
+            put_capture(p, rx->role[g], rx->keys[g], v, vl);
         }
     }
+    return msg;
+}
+
+/* Error records: the exception in the lines after the first (or in a one-line message);
+ * without one, a message that continues over the following lines keeps them. */
+static void put_error_details(struct lf_parser *p, const char *s, size_t n, const char *nl,
+                              const char *msg)
+{
+    if (nl) {
+        const char *rest = nl + 1;
+        size_t before = p->nf;
+        lf_error_details(p, rest, n - (size_t)(rest - s));
+        if (p->nf == before && msg) {
+            p->msglen = n - (size_t)(msg - s); /* multi-line message, no trace */
+        }
+    } else if (msg) {
+        lf_error_details(p, msg, p->msglen); /* "... error: Traceback ..." on one line */
+    }
+}
+
+bool lf_parse_rx(struct lf_parser *p, const char *s, size_t n)
+{
+    const char *nl = memchr(s, '\n', n);
+    size_t first = nl ? (size_t)(nl - s) : n;
+    if (first && s[first - 1] == '\r') {
+        first--;
+    }
+    struct lf_rx *rx = first_match(p, s, first);
+    if (!rx) {
+        return false;
+    }
+    const char *msg = put_captures(p, rx, s);
     if (p->kind != PT_REGEX || p->type == LF_TYPE_ERROR) {
         p->rtype = p->type;
-        if (nl) {
-            const char *rest = nl + 1;
-            size_t rl = n - (size_t)(rest - s);
-            size_t before = p->nf;
-            lf_error_details(p, rest, rl);
-            if (p->nf == before && msg) {
-                p->msglen = n - (size_t)(msg - s); /* multi-line message, no trace */
-            }
-        } else if (msg) {
-            lf_error_details(p, msg, p->msglen); /* "... error: Traceback ..." on one line */
-        }
+        put_error_details(p, s, n, nl, msg);
     }
     return true;
 }
