@@ -114,6 +114,7 @@ static int parse_one(struct parse_run *r, const char *path)
         r->id.ino = (uint64_t)st.st_ino;
     }
     r->src.path = path ? path : "-";
+    r->src.path_len = strlen(r->src.path);
     char err[512];
     int rc =
         lf_ml_create(&r->src.input->multiline, lf_parser_default_multiline(&r->src.input->parser),
@@ -256,7 +257,10 @@ static int parse_files(const struct lf_config *cfg, const struct lf_input_conf *
                        char **files)
 {
     struct parse_run r = {0};
-    r.src = (struct lf_recbuild_src){.host_name = cfg->agent.name, .input = in, .file_id = &r.id};
+    r.src = (struct lf_recbuild_src){.host_name = cfg->agent.name,
+                                     .host_len = strlen(cfg->agent.name),
+                                     .input = in,
+                                     .file_id = &r.id};
     char err[512];
     int rc = lf_parser_create(&in->parser, &in->filter, (enum lf_record_type)in->type, err,
                               sizeof(err), &r.parser);

@@ -150,6 +150,7 @@ static void file_moved(struct lf_tail_file *f, char *path)
     }
     free(f->path);
     f->path = path;
+    f->path_len = strlen(path);
 }
 
 /* Opens a closed file again (see the file head). Returns LF_OK (open), LF_EAGAIN (no
@@ -200,8 +201,11 @@ static int ml_emit(void *ctx, const char *text, size_t len, uint64_t start, uint
                    unsigned flags)
 {
     struct emit_ctx *e = ctx;
-    struct lf_tail_src src = {
-        .key = e->f->key, .path = e->f->path, .id = &e->f->id, .input = e->t->index};
+    struct lf_tail_src src = {.key = e->f->key,
+                              .path = e->f->path,
+                              .path_len = e->f->path_len,
+                              .id = &e->f->id,
+                              .input = e->t->index};
     return e->t->sink.emit(e->t->sink.emit_ctx, &src, text, len, start, end, flags);
 }
 

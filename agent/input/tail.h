@@ -36,8 +36,9 @@ struct lf_tail_file {
     struct lf_tail *tail;
     uint64_t key; /* the sink's key of this file identity (file_open); 0 before */
     char *path;
-    int fd; /* -1 while closed (idle, or over max_open_files) */
-    int wd; /* inotify watch of the inode, -1 if none (kept while closed) */
+    size_t path_len; /* strlen(path), kept with every change of path */
+    int fd;          /* -1 while closed (idle, or over max_open_files) */
+    int wd;          /* inotify watch of the inode, -1 if none (kept while closed) */
     struct lf_file_id id;
     uint64_t read_offset;  /* next byte to read */
     bool readable;         /* may have unread bytes */
@@ -60,6 +61,7 @@ struct lf_tail_file {
 struct lf_tail_src {
     uint64_t key;                /* the sink's key (from file_open) */
     const char *path;            /* current path */
+    size_t path_len;             /* its length */
     const struct lf_file_id *id; /* identity (record ids are made from it) */
     int input;                   /* the tail's index */
 };

@@ -158,6 +158,7 @@ static int file_alloc(struct lf_tail *t, const char *path, int fd, struct lf_tai
         tail_file_free(f);
         return LF_ENOMEM;
     }
+    f->path_len = strlen(path);
     int rc = lf_ml_create(&t->conf->multiline, lf_parser_default_multiline(&t->conf->parser), err,
                           sizeof(err), &f->ml);
     if (rc != LF_OK) {

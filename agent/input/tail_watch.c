@@ -222,6 +222,7 @@ static void set_path(struct lf_tail *t, struct lf_tail_file *f, const char *path
         lf_log_info(t->log, "%s: renamed to %s (still matched, followed)", f->path, path);
         free(f->path);
         f->path = p;
+        f->path_len = strlen(p);
         f->ckpt_dirty = true;
     }
 }

@@ -128,18 +128,14 @@ static bool reserved(const char *k)
 
 static const char *const type_names[] = {"raw", "request", "error", "query"};
 
-/* Upper bound of the bytes the record takes: every string byte may become 6. Also caches
- * the lengths of the host name and path (the same strings come with every record). */
+/* Upper bound of the bytes the record takes: every string byte may become 6. Also takes
+ * the lengths of the host name and path for this record (given by the caller, who knows
+ * when they change: a cache by address would go stale when a freed path's address is
+ * reused for a new one). */
 static size_t record_bound(struct lf_parser *p, const struct lf_event_meta *m)
 {
-    if (m->host_name != p->host_ptr) {
-        p->host_ptr = m->host_name;
-        p->host_len = slen(m->host_name);
-    }
-    if (m->path != p->path_ptr) {
-        p->path_ptr = m->path;
-        p->path_len = slen(m->path);
-    }
+    p->host_len = m->host_len ? m->host_len : slen(m->host_name);
+    p->path_len = m->path_len ? m->path_len : slen(m->path);
     size_t need = 256 + 6 * (p->msglen + p->host_len + p->path_len + slen(m->id_hex));
     for (size_t i = 0; i < p->nf; i++) {
         need += LF_MAX_KEY + 8 + 6 * p->f[i].n;

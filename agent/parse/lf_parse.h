@@ -56,6 +56,7 @@ extern const struct lf_opt lf_filter_options[];
 struct lf_event_meta {
     const char *host_name;
     const char *path;               /* log.file.path */
+    size_t host_len, path_len;      /* their lengths; 0: measured here (strlen) */
     const char *input;              /* input name */
     const char *id_hex;             /* record id (32 hex digits) */
     uint64_t offset;                /* log.offset: start offset of the record */
@@ -83,8 +84,7 @@ enum lf_parse_result {
 /* Parses text[0..len) (no trailing newline) and appends the JSON object to out.
  * Returns LF_PARSE_EMIT, LF_PARSE_DROP, or a negative lf_err (LF_ENOMEM...).
  * *type_out gets the record type, *ts_ms the @timestamp. Ownership: text and m are
- * borrowed for the call; out is the caller's. The lengths of m->host_name and m->path are
- * cached by address: a string passed again at the same address must be unchanged. */
+ * borrowed for the call; out is the caller's. */
 int lf_parser_encode(struct lf_parser *p, const struct lf_event_meta *m, const char *text,
                      size_t len, struct lf_buf *out, enum lf_record_type *type_out, int64_t *ts_ms);
 

@@ -177,11 +177,10 @@ struct lf_parser {
     bool dedupe;           /* the parser may produce one key twice: check before writing */
     struct lf_buf scratch; /* decoded values: reserved per record, never reallocated mid-record */
     struct lf_buf scratch2;
-    /* cache for the formatted @timestamp second and for meta string lengths */
+    /* cache for the formatted @timestamp second */
     int64_t fmt_sec;
     char fmt_buf[24];
-    const char *host_ptr, *path_ptr;
-    size_t host_len, path_len;
+    size_t host_len, path_len; /* of the record being encoded */
     /* cache for access-log times */
     char tcache[32];
     size_t tcachelen;

@@ -12,6 +12,8 @@ int lf_recbuild(struct lf_parser *p, const struct lf_recbuild_src *src, const ch
     struct lf_event_meta meta = {
         .host_name = src->host_name,
         .path = src->path,
+        .host_len = src->host_len,
+        .path_len = src->path_len,
         .input = src->input->name,
         .id_hex = built->id,
         .offset = start,

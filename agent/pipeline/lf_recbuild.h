@@ -20,8 +20,10 @@
 /* Where a record comes from. All borrowed; they must outlive the call. */
 struct lf_recbuild_src {
     const char *host_name;
+    size_t host_len;                   /* 0: measured per record */
     const struct lf_input_conf *input; /* name, type, fields */
     const char *path;
+    size_t path_len; /* 0: measured per record */
     const struct lf_file_id *file_id;
 };
 

@@ -24,6 +24,7 @@ struct lf_router {
     struct router_input *ins;
     size_t nins;
     struct lf_buf enc; /* the record being built */
+    size_t host_len;   /* strlen(agent.name) */
     int64_t read_time_ms;
     struct lf_router_stats stats;
 };
@@ -67,6 +68,7 @@ int lf_router_create(const struct lf_config *cfg, struct lf_tracker *tracker,
                              .log = log,
                              .ins = rt->ins};
     lf_buf_init(&rt->enc, 0);
+    rt->host_len = strlen(cfg->agent.name);
     for (; rt->nins < cfg->inputs.n; rt->nins++) {
         int rc = input_init(rt, rt->nins);
         if (rc != LF_OK) {
@@ -107,7 +109,7 @@ static int reserve_routes(struct lf_router *rt, unsigned mask)
 static struct lf_rec *make_record(struct lf_router *rt, const struct lf_tail_src *src,
                                   const struct lf_built *b, uint64_t start, uint64_t end)
 {
-    size_t plen = strlen(src->path);
+    size_t plen = src->path_len ? src->path_len : strlen(src->path);
     size_t mem = sizeof(struct lf_rec) + rt->enc.len + 1 + plen + 1;
     struct lf_rec *r = malloc(mem);
     if (!r) {
@@ -151,8 +153,12 @@ static int router_emit(void *ctx, const struct lf_tail_src *src, const char *tex
 {
     struct lf_router *rt = ctx;
     struct router_input *in = &rt->ins[src->input];
-    struct lf_recbuild_src bs = {
-        .host_name = rt->cfg->agent.name, .input = in->conf, .path = src->path, .file_id = src->id};
+    struct lf_recbuild_src bs = {.host_name = rt->cfg->agent.name,
+                                 .host_len = rt->host_len,
+                                 .input = in->conf,
+                                 .path = src->path,
+                                 .path_len = src->path_len,
+                                 .file_id = src->id};
     struct lf_built b;
     int rc = lf_recbuild(in->parser, &bs, text, len, start, flags, rt->read_time_ms, &rt->enc, &b);
     rt->stats.records_read++;

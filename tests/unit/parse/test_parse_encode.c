@@ -194,6 +194,33 @@ START_TEST(huge_line)
 }
 END_TEST
 
+/* A path changed in place (as when a renamed file's freed path string is reused at the
+ * same address for its new name): each record carries the path as it is now. */
+START_TEST(path_changed_at_same_address)
+{
+    struct lf_parser *p = mkparser("raw", NULL, LF_TYPE_RAW);
+    char path[64] = "/var/log/a-rather-long-name.log";
+    struct lf_event_meta m = {.host_name = "h", .path = path, .id_hex = "00", .offset = 0};
+    struct lf_buf out;
+    lf_buf_init(&out, 0);
+    enum lf_record_type type;
+    int64_t ts;
+    ck_assert_int_eq(lf_parser_encode(p, &m, "x", 1, &out, &type, &ts), LF_PARSE_EMIT);
+    CK_FIELD(out.data, "log.file.path", "/var/log/a-rather-long-name.log");
+    snprintf(path, sizeof(path), "/x.log");
+    lf_buf_reset(&out);
+    ck_assert_int_eq(lf_parser_encode(p, &m, "y", 1, &out, &type, &ts), LF_PARSE_EMIT);
+    ck_assert_msg(json_valid_object(out.data, out.len), "invalid JSON: %s", out.data);
+    ck_assert_msg(strstr(out.data, "\"log.file.path\":\"/x.log\""), "stale path: %s", out.data);
+    m.path_len = strlen(path); /* a caller that knows the length passes it */
+    lf_buf_reset(&out);
+    ck_assert_int_eq(lf_parser_encode(p, &m, "z", 1, &out, &type, &ts), LF_PARSE_EMIT);
+    CK_FIELD(out.data, "log.file.path", "/x.log");
+    lf_buf_fini(&out);
+    lf_parser_destroy(p);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("parse-encode");
@@ -207,6 +234,7 @@ int main(void)
     tcase_add_test(tc, option_tables_cover_conf);
     tcase_add_test(tc, fuzz_all_parsers);
     tcase_add_test(tc, huge_line);
+    tcase_add_test(tc, path_changed_at_same_address);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
