@@ -51,7 +51,7 @@ done
 ls -l "${debs[@]}"
 
 step "lintian"
-lintian --fail-on error,warning --info "$out"/deb/logferry_*.changes
+lintian --fail-on error,warning --display-info --pedantic --show-overrides "$out"/deb/logferry_*.changes
 
 step "dpkg -i"
 if dpkg-query -W logferry >/dev/null 2>&1; then
