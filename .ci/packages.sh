@@ -120,6 +120,7 @@ for _ in $(seq 1 100); do
   [ "$hwm" = 3 ] && break
   sleep 0.1
 done
+kcat -C -b "$bootstrap" -t smoke -o beginning -e -q -f '%s\n' > "$smoke/topic.jsonl" || true
 kill -TERM "$agent_pid"
 agent_rc=0
 wait "$agent_pid" || agent_rc=$?
@@ -129,6 +130,8 @@ wait "$mk_pid" || true
 cat "$smoke/agent.log"
 cat "$smoke/notify.log"
 [ "$hwm" = 3 ] || { echo "mock-kafka has $hwm records in topic smoke, expected 3"; exit 1; }
+grep -q '"message":"line two"' "$smoke/topic.jsonl" || {
+  echo "topic smoke lacks the record of 'line two':"; cat "$smoke/topic.jsonl"; exit 1; }
 [ "$agent_rc" = 0 ] || { echo "the agent exited $agent_rc"; exit 1; }
 grep -q '^READY=1' "$smoke/notify.log" && grep -q '^STOPPING=1' "$smoke/notify.log" || {
   echo "expected READY=1 and STOPPING=1 on the notify socket"; exit 1; }
