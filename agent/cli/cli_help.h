@@ -13,5 +13,7 @@
 /* Prints the usage and description of one command ("run", "check", "parse", ...), or the
  * overview with every usage line and the exit codes (command NULL or unknown). */
 void cli_help_command(FILE *fp, const char *command);
+/* Prints `logferry --version`: version, plugin ABI, library versions (cli_version.c). */
+void cli_version(FILE *fp);
 
 #endif

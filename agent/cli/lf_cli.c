@@ -202,7 +202,7 @@ int lf_cli_main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
-        printf("logferry %s (plugin ABI %d)\n", LF_VERSION, LF_PLUGIN_ABI_VERSION);
+        cli_version(stdout);
         return 0;
     }
     if (strcmp(cmd, "run") == 0) {

@@ -26,6 +26,7 @@
 #include "lf_ckpt_policy.h"
 #include "lf_clock.h"
 #include "lf_fsutil.h"
+#include "lf_notify.h"
 #include "lf_outpath.h"
 #include "lf_router.h"
 #include "lf_tracker.h"
@@ -93,6 +94,7 @@ static void begin_shutdown(struct lf_agent *a)
         return;
     }
     a->stopping = true;
+    lf_notify_stopping();
     a->stop_deadline_ms = lf_mono_ms() + a->cfg->agent.shutdown_timeout_ms;
     lf_log_info(&a->log,
                 "shutting down: reading stopped, waiting up to %lld ms for %zu bytes "
@@ -447,6 +449,7 @@ int lf_agent_create(const struct lf_config *cfg, struct lf_agent **out)
     save_checkpoints(a, lf_mono_ms()); /* remember identities of files seen at start */
     lf_log_info(&a->log, "started: %zu input(s), %zu output(s), state in %s", a->ntails, a->nouts,
                 cfg->agent.state_dir);
+    lf_notify_ready();
     *out = a;
     return LF_OK;
 }
