@@ -284,4 +284,21 @@ void lf_outpath_drain(struct lf_outpath *op, int flush_ms)
 void lf_outpath_get_stats(const struct lf_outpath *op, struct lf_outpath_stats *st)
 {
     *st = op->stats;
+    st->inflight = op->inflight + op->drain_inflight;
+    st->retry_queue = op->nretries;
+    st->breaker_state = (int)op->breaker.state;
+    st->blocked = op->blocked;
+    if (op->spool) {
+        struct lf_spool_stats ss;
+        lf_spool_get_stats(op->spool, &ss);
+        st->spool_records = ss.records;
+        st->spool_bytes = ss.bytes;
+        st->spool_oldest_ms = ss.oldest_ms;
+        st->spool_dropped = ss.dropped_records;
+    }
+}
+
+const char *lf_outpath_plugin(const struct lf_outpath *op)
+{
+    return op->conf->plugin;
 }

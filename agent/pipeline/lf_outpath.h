@@ -38,6 +38,17 @@ struct lf_outpath_stats {
     uint64_t push_failures; /* a push to the worker failed (kept and pushed again) */
     uint64_t dead_failures; /* a dead-letter write or sync failed (written again) */
     uint64_t held_outcomes; /* outcome batches held for lack of memory, applied later */
+
+    uint64_t dead_exhausted; /* of dead_lettered: retry.attempts used up (else rejected) */
+    /* gauges, filled by lf_outpath_get_stats */
+    uint64_t inflight;       /* pushed to the output (log-file and spool records), no outcome */
+    uint64_t retry_queue;    /* records waiting for their retry */
+    int breaker_state;       /* enum lf_breaker_state: 0 closed, 1 open, 2 half-open */
+    bool blocked;            /* the spool refuses records (inputs routed here wait) */
+    uint64_t spool_records;  /* not yet acknowledged in the spool */
+    uint64_t spool_bytes;    /* bytes of the spool's segment files */
+    int64_t spool_oldest_ms; /* wall time of the oldest spooled record, 0 none */
+    uint64_t spool_dropped;  /* records dropped by buffer.when_full: drop_oldest */
 };
 
 /* Opens output `index` of cfg: its spool, breaker and dead-letter file, then starts its
@@ -78,6 +89,9 @@ void lf_outpath_begin_shutdown(struct lf_outpath *op);
  * writes whatever is still owed to the spool (durably). */
 void lf_outpath_drain(struct lf_outpath *op, int flush_ms);
 
+/* Counters and gauges (breaker, in flight, spool) of the output path. */
 void lf_outpath_get_stats(const struct lf_outpath *op, struct lf_outpath_stats *st);
+/* The output's plugin name ("kafka"), for metrics. */
+const char *lf_outpath_plugin(const struct lf_outpath *op);
 
 #endif

@@ -12,6 +12,7 @@ struct router_input {
     struct lf_parser *parser;
     unsigned route_by_type[LF_TYPE_COUNT]; /* output mask per record type */
     unsigned route_any;                    /* union of route_by_type */
+    struct lf_router_input_stats stats;    /* parse_errors filled when asked */
 };
 
 struct lf_router {
@@ -141,12 +142,15 @@ static int router_emit(void *ctx, const struct lf_tail_src *src, const char *tex
     struct lf_built b;
     int rc = lf_recbuild(in->parser, &bs, text, len, start, flags, rt->read_time_ms, &rt->enc, &b);
     rt->stats.records_read++;
+    in->stats.records++;
     if (rc < 0) {
         return rc;
     }
     unsigned mask = b.type < LF_TYPE_COUNT ? in->route_by_type[b.type] : 0;
     if (rc == LF_PARSE_DROP || mask == 0) {
         rt->stats.records_filtered++;
+        in->stats.filtered += rc == LF_PARSE_DROP;
+        in->stats.unrouted += rc != LF_PARSE_DROP;
         return lf_tracker_skip(rt->tracker, src->key, end);
     }
     struct lf_rec *r =
@@ -184,4 +188,14 @@ unsigned lf_router_outputs_of(const struct lf_router *rt, size_t input)
 void lf_router_get_stats(const struct lf_router *rt, struct lf_router_stats *st)
 {
     *st = rt->stats;
+}
+
+void lf_router_get_input_stats(const struct lf_router *rt, size_t input,
+                               struct lf_router_input_stats *st)
+{
+    *st = (struct lf_router_input_stats){0};
+    if (input < rt->nins) {
+        *st = rt->ins[input].stats;
+        st->parse_errors = lf_parser_errors(rt->ins[input].parser);
+    }
 }
