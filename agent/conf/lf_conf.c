@@ -27,9 +27,18 @@ static const struct lf_opt http_options[] = {
     {
         .name = "listen",
         .type = LF_OPT_STR,
-        .flags = LF_OPT_UNSUPPORTED,
         .offset = OFF(lf_http_conf, listen),
-        .desc = "Address:port of the status and metrics endpoint (127.0.0.1:2020).",
+        .desc = "HOST:PORT of the metrics and status endpoint (/metrics, /healthz, /readyz, "
+                "/status), e.g. 127.0.0.1:2020 or [::1]:2020. Unset: no endpoint. Only a "
+                "loopback address is accepted unless allow_remote is true.",
+    },
+    {
+        .name = "allow_remote",
+        .type = LF_OPT_BOOL,
+        .def = "false",
+        .offset = OFF(lf_http_conf, allow_remote),
+        .desc = "Allow listen on a non-loopback address (the endpoint has no authentication: "
+                "put it behind a firewall).",
     },
     {.name = NULL},
 };
@@ -99,7 +108,7 @@ static const struct lf_opt agent_options[] = {
         .type = LF_OPT_SECTION,
         .sub = http_options,
         .offset = OFF(lf_agent_conf, http),
-        .desc = "Status endpoint.",
+        .desc = "Metrics and status endpoint (libmicrohttpd).",
     },
     {.name = NULL},
 };

@@ -24,7 +24,8 @@ enum lf_start_at {
 };
 
 struct lf_http_conf {
-    char *listen;
+    char *listen; /* NULL: no endpoint */
+    bool allow_remote;
 };
 
 struct lf_agent_conf {
