@@ -155,8 +155,20 @@ static void human_bytes(char *o, size_t cap, uint64_t v)
     }
 }
 
+/* A path for the table: control bytes (a newline in a file name) shown as '?'. */
+static const char *printable(const char *p, char *o, size_t cap)
+{
+    size_t i = 0;
+    for (; p[i] && i + 1 < cap; i++) {
+        o[i] = (unsigned char)p[i] < 0x20 || p[i] == 0x7f ? '?' : p[i];
+    }
+    o[i] = '\0';
+    return o;
+}
+
 static int text_files(const struct lf_snapshot *s, struct lf_buf *b)
 {
+    char path[4096];
     int w = 4; /* "PATH" */
     for (size_t i = 0; i < s->nfiles; i++) {
         int len = (int)strlen(lf_snapshot_str(s, s->files[i].path));
@@ -167,9 +179,10 @@ static int text_files(const struct lf_snapshot *s, struct lf_buf *b)
     for (size_t i = 0; i < s->nfiles && rc == LF_OK; i++) {
         const struct lf_snap_file *f = &s->files[i];
         const char *in = f->input < s->ninputs ? lf_snapshot_str(s, s->inputs[f->input].name) : "";
-        rc = lf_buf_printf(
-            b, "%-12s %-*s %10" PRIu64 " %14" PRIu64 " %14" PRIu64 " %14" PRIu64 "\n", in, w,
-            lf_snapshot_str(s, f->path), f->ino, f->committed, f->size, lag_of(f));
+        rc =
+            lf_buf_printf(b, "%-12s %-*s %10" PRIu64 " %14" PRIu64 " %14" PRIu64 " %14" PRIu64 "\n",
+                          in, w, printable(lf_snapshot_str(s, f->path), path, sizeof(path)), f->ino,
+                          f->committed, f->size, lag_of(f));
     }
     if (rc == LF_OK && s->nfiles == 0) {
         rc = lf_buf_append_str(b, "(no files)\n");
