@@ -1,6 +1,7 @@
 /* lf_cli.c - command dispatch and the run, check, spool and help commands.
  *
  * `logferry parse` lives in lf_cmd_parse.c; the help texts in cli_help.c. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "lf_agent.h"
 #include "lf_cmd.h"
 #include "lf_conf.h"
+#include "lf_logsetup.h"
 #include "lf_output.h"
 #include "lf_spool.h"
 #include "logferry/lf_err.h"
@@ -99,6 +101,18 @@ static int cmd_run(int argc, char **argv)
     }
     struct lf_config *cfg;
     if (load_or_report(path, &cfg) != LF_OK) {
+        return LF_EXIT_CONFIG;
+    }
+    struct lf_log_setup ls = {
+        .format = cfg->agent.log_format,
+        .file = cfg->agent.log_file,
+        .burst = (unsigned)cfg->agent.log_ratelimit,
+        .interval_ms = cfg->agent.log_ratelimit_interval_ms,
+    };
+    if (lf_log_configure(&ls) != LF_OK) {
+        fprintf(stderr, "logferry run: cannot open agent.log_file %s: %s\n", ls.file,
+                strerror(errno));
+        lf_conf_free(cfg);
         return LF_EXIT_CONFIG;
     }
     struct lf_agent *agent;

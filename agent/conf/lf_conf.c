@@ -18,6 +18,7 @@
 const char *const lf_record_type_names[] = {"raw", "request", "error", "query", NULL};
 static const char *const start_at_names[] = {"beginning", "end", NULL};
 static const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
+static const char *const log_format_names[] = {"text", "json", NULL};
 static const char *const when_full_names[] = {"block", "drop_oldest", NULL};
 static const char *const fsync_names[] = {"batch", "always", "never", NULL};
 
@@ -101,7 +102,42 @@ static const struct lf_opt agent_options[] = {
         .def = "info",
         .choices = log_level_names,
         .offset = OFF(lf_agent_conf, log_level),
-        .desc = "Agent log level (stderr).",
+        .desc = "Agent log level.",
+    },
+    {
+        .name = "log_format",
+        .type = LF_OPT_ENUM,
+        .def = "text",
+        .choices = log_format_names,
+        .offset = OFF(lf_agent_conf, log_format),
+        .desc = "Log lines as text (TIME LEVEL [logger] message) or JSON objects (time, level, "
+                "logger, message), one per line.",
+    },
+    {
+        .name = "log_file",
+        .type = LF_OPT_STR,
+        .offset = OFF(lf_agent_conf, log_file),
+        .desc = "File the agent logs to (appended; copytruncate rotation works). Default: "
+                "stderr (journald under systemd).",
+    },
+    {
+        .name = "log_ratelimit",
+        .type = LF_OPT_INT,
+        .def = "100",
+        .min = 0,
+        .max = 1000000,
+        .offset = OFF(lf_agent_conf, log_ratelimit),
+        .desc = "Lines one log statement may print per log_ratelimit_interval; the next line "
+                "printed after suppressed ones tells how many were suppressed. 0: no limit.",
+    },
+    {
+        .name = "log_ratelimit_interval",
+        .type = LF_OPT_DURATION,
+        .def = "10s",
+        .min = 100,
+        .max = 3600000,
+        .offset = OFF(lf_agent_conf, log_ratelimit_interval_ms),
+        .desc = "Window of log_ratelimit.",
     },
     {
         .name = "http",

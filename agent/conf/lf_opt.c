@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lf_logsetup.h"
 #include "logferry/lf_err.h"
 
 #define OPT_MAX_KEYS 64 /* keys per table; checked by lf_opt_table_validate */
@@ -371,6 +372,9 @@ static int parse_scalar(const struct lf_opt *o, enum lf_opt_type type, const cha
         char *dup = strdup(s);
         if (!dup) {
             return LF_ENOMEM;
+        }
+        if (o->flags & LF_OPT_SECRET) {
+            lf_log_add_secret(s); /* never printed in a log line from now on */
         }
         free(*(char **)dst);
         *(char **)dst = dup;
