@@ -71,7 +71,7 @@ void lf_proc_read(struct lf_proc_stats *p)
 
 /* ---- Prometheus text -------------------------------------------------------------------- */
 
-enum mtype { M_COUNTER, M_GAUGE };
+enum mtype { M_COUNTER, M_GAUGE, M_HISTOGRAM };
 
 struct family {
     const char *name; /* full Prometheus name (counters end in _total) */
@@ -130,7 +130,7 @@ static void put_head(struct out *o, const char *name, enum mtype type, const cha
     if (o->om && type == M_COUNTER && len > 6 && strcmp(name + len - 6, "_total") == 0) {
         len -= 6;
     }
-    const char *t = type == M_COUNTER ? "counter" : "gauge";
+    const char *t = type == M_COUNTER ? "counter" : type == M_GAUGE ? "gauge" : "histogram";
     put(o, "# HELP %.*s %s\n# TYPE %.*s %s\n", (int)len, name, help, (int)len, name, t);
 }
 
@@ -290,6 +290,37 @@ static void put_output_gauges(struct out *o, const struct lf_snapshot *s)
     }
 }
 
+/* The read-to-acknowledged latency of each output as a Prometheus histogram. */
+static void put_latency(struct out *o, const struct lf_snapshot *s)
+{
+    static const char *const name = "logferry_output_delivery_latency_seconds";
+    put_head(o, name, M_HISTOGRAM,
+             "Time from reading a log-file record to its delivery by the output (records "
+             "read back from a spool are not counted).");
+    for (size_t i = 0; i < s->noutputs; i++) {
+        const struct lf_outpath_stats *st = &s->outputs[i].st;
+        const char *out = lf_snapshot_str(s, s->outputs[i].name);
+        uint64_t cum = 0;
+        for (size_t b = 0; b < LF_OUTPATH_LATENCY_BUCKETS; b++) {
+            char le[32];
+            cum += st->latency[b];
+            if (b < LF_OUTPATH_LATENCY_BUCKETS - 1) {
+                snprintf(le, sizeof(le), "%g", (double)lf_outpath_latency_bounds_ms[b] / 1000.0);
+            } else {
+                snprintf(le, sizeof(le), "+Inf");
+            }
+            put(o, "%s_bucket{output=\"", name);
+            put_label_value(o, out);
+            put(o, "\",le=\"%s\"} %" PRIu64 "\n", le, cum);
+        }
+        put(o, "%s_sum{output=\"", name);
+        put_label_value(o, out);
+        put(o, "\"} %.3f\n%s_count{output=\"", (double)st->latency_sum_ms / 1000.0, name);
+        put_label_value(o, out);
+        put(o, "\"} %" PRIu64 "\n", cum);
+    }
+}
+
 /* One gauge family over the files: value = field(file). */
 static void put_file_family(struct out *o, const struct lf_snapshot *s, const char *name,
                             const char *help, int which)
@@ -361,6 +392,7 @@ int lf_render_metrics(const struct lf_snapshot *s, const struct lf_proc_stats *p
               "output");
     put_dead_letters(&o, s);
     put_output_gauges(&o, s);
+    put_latency(&o, s);
     put_process(&o, p);
     if (openmetrics) {
         put(&o, "# EOF\n");

@@ -14,6 +14,10 @@
 #include "logferry/lf_err.h"
 #include "outpath_int.h"
 
+const int64_t lf_outpath_latency_bounds_ms[LF_OUTPATH_LATENCY_BUCKETS - 1] = {
+    5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000,
+};
+
 /* ---- open / close ---------------------------------------------------------------------- */
 
 static int start_instance(struct lf_outpath *op)
@@ -188,6 +192,18 @@ static void on_retriable(struct lf_outpath *op, struct lf_rec *r, int64_t now)
     }
 }
 
+/* One delivery's read-to-ack latency into the histogram (a dozen compares). */
+static void observe_latency(struct lf_outpath_stats *st, int64_t ms)
+{
+    size_t b = 0;
+    ms = ms < 0 ? 0 : ms;
+    while (b < LF_OUTPATH_LATENCY_BUCKETS - 1 && ms > lf_outpath_latency_bounds_ms[b]) {
+        b++;
+    }
+    st->latency[b]++;
+    st->latency_sum_ms += (uint64_t)ms;
+}
+
 static void apply_outcome(struct lf_outpath *op, const struct lf_ack *ack, int64_t now)
 {
     struct lf_rec *r = lf_rec_of(ack->rec);
@@ -204,6 +220,7 @@ static void apply_outcome(struct lf_outpath *op, const struct lf_ack *ack, int64
     }
     if (ack->outcome == LF_DELIVERED) {
         op->stats.delivered++;
+        observe_latency(&op->stats, now - r->read_mono_ms);
         outpath_breaker_succeeded(op);
         lf_tracker_finish(op->tracker, r, op->index);
     } else if (ack->outcome == LF_REJECTED) {

@@ -28,6 +28,12 @@
 
 struct lf_outpath;
 
+/* Delivery latency histogram of log-file records, read to acknowledged: bucket i counts
+ * latencies <= lf_outpath_latency_bounds_ms[i] (and above the previous bound); the last
+ * bucket counts the rest. */
+#define LF_OUTPATH_LATENCY_BUCKETS 14
+extern const int64_t lf_outpath_latency_bounds_ms[LF_OUTPATH_LATENCY_BUCKETS - 1];
+
 struct lf_outpath_stats {
     uint64_t delivered;     /* outcomes "delivered" (log-file and spool records) */
     uint64_t retried;       /* retries scheduled */
@@ -49,6 +55,9 @@ struct lf_outpath_stats {
     uint64_t spool_bytes;    /* bytes of the spool's segment files */
     int64_t spool_oldest_ms; /* wall time of the oldest spooled record, 0 none */
     uint64_t spool_dropped;  /* records dropped by buffer.when_full: drop_oldest */
+
+    uint64_t latency[LF_OUTPATH_LATENCY_BUCKETS]; /* read -> delivered, log-file records */
+    uint64_t latency_sum_ms;
 };
 
 /* Opens output `index` of cfg: its spool, breaker and dead-letter file, then starts its

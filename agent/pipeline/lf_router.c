@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lf_clock.h"
 #include "lf_recbuild.h"
 #include "logferry/lf_err.h"
 
@@ -26,6 +27,7 @@ struct lf_router {
     size_t nins;
     struct lf_buf enc; /* the record being built */
     int64_t read_time_ms;
+    int64_t read_mono_ms; /* the same instant, monotonic (delivery latency) */
     struct lf_router_stats stats;
 };
 
@@ -128,6 +130,7 @@ static struct lf_rec *make_record(struct lf_router *rt, const struct lf_tail_src
     r->start_offset = start;
     r->end_offset = end;
     r->mem = mem;
+    r->read_mono_ms = rt->read_mono_ms;
     return r;
 }
 
@@ -178,6 +181,7 @@ void lf_router_sink(struct lf_router *rt, struct lf_tail_sink *sink)
 void lf_router_set_read_time(struct lf_router *rt, int64_t wall_ms)
 {
     rt->read_time_ms = wall_ms;
+    rt->read_mono_ms = lf_mono_ms();
 }
 
 unsigned lf_router_outputs_of(const struct lf_router *rt, size_t input)

@@ -58,6 +58,10 @@ static void build_snapshot(struct lf_snapshot *s)
     o->st.spool_bytes = 3 * 1024 * 1024;
     o->st.spool_oldest_ms = 988000;
     o->st.spool_dropped = 6;
+    o->st.latency[0] = 10;                             /* <= 5 ms */
+    o->st.latency[7] = 5;                              /* <= 1 s */
+    o->st.latency[LF_OUTPATH_LATENCY_BUCKETS - 1] = 1; /* > 60 s */
+    o->st.latency_sum_ms = 63500;
     o = lf_snapshot_add_output(s, "f", "file");
     o->st.delivered = 994;
 }
@@ -120,6 +124,15 @@ START_TEST(test_metrics_exact_lines)
         "logferry_output_spool_bytes{output=\"k\"} 3145728",
         "logferry_output_spool_oldest_age_seconds{output=\"k\"} 12.000",
         "logferry_output_spool_oldest_age_seconds{output=\"f\"} 0.000",
+        "# TYPE logferry_output_delivery_latency_seconds histogram",
+        "logferry_output_delivery_latency_seconds_bucket{output=\"k\",le=\"0.005\"} 10",
+        "logferry_output_delivery_latency_seconds_bucket{output=\"k\",le=\"0.5\"} 10",
+        "logferry_output_delivery_latency_seconds_bucket{output=\"k\",le=\"1\"} 15",
+        "logferry_output_delivery_latency_seconds_bucket{output=\"k\",le=\"60\"} 15",
+        "logferry_output_delivery_latency_seconds_bucket{output=\"k\",le=\"+Inf\"} 16",
+        "logferry_output_delivery_latency_seconds_sum{output=\"k\"} 63.500",
+        "logferry_output_delivery_latency_seconds_count{output=\"k\"} 16",
+        "logferry_output_delivery_latency_seconds_count{output=\"f\"} 0",
         "process_cpu_seconds_total 1.500",
         "process_open_fds 7",
         "process_threads 3",
