@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include "lf_agent.h"
 #include "lf_cmd.h"
 #include "lf_conf.h"
+#include "lf_http.h"
 #include "lf_logsetup.h"
 #include "lf_output.h"
 #include "lf_spool.h"
@@ -47,12 +49,26 @@ static const char *config_arg(int argc, char **argv, int *bad, const char **pos)
     return path;
 }
 
+/* agent.http.listen must parse, and be loopback unless allow_remote. */
+static void check_http_listen(const struct lf_config *cfg, struct lf_diag *d)
+{
+    const struct lf_http_conf *h = &cfg->agent.http;
+    struct sockaddr_storage sa;
+    unsigned salen;
+    char err[512];
+    if (h->listen &&
+        lf_http_parse_listen(h->listen, h->allow_remote, &sa, &salen, err, sizeof(err)) != LF_OK) {
+        lf_diag_add(d, LF_DIAG_ERROR, 0, 0, "%s", err);
+    }
+}
+
 static int load_or_report(const char *path, struct lf_config **cfg)
 {
     struct lf_diag d;
     lf_diag_init(&d, path);
     int rc = lf_conf_load(path, NULL, &d, cfg);
     if (rc == LF_OK) {
+        check_http_listen(*cfg, &d);
         for (size_t i = 0; i < (*cfg)->outputs.n; i++) {
             const struct lf_output_conf *o = lf_conf_output(*cfg, i);
             if (lf_output_validate(o, (*cfg)->agent.name, (*cfg)->agent.state_dir) != LF_OK) {

@@ -43,6 +43,8 @@ static struct {
     struct log_site sites[LOG_SITES];
     char *secrets[LOG_SECRETS];
     size_t nsecrets;
+    struct lf_log_recent recent[LF_LOG_RECENT]; /* ring of warn/error lines */
+    size_t nrecent;                             /* lines ever kept */
 } lg = {.mu = PTHREAD_MUTEX_INITIALIZER, .fd = STDERR_FILENO};
 
 static const char *level_name(enum lf_log_level lvl)
@@ -94,6 +96,7 @@ void lf_log_reset(void)
         free(lg.secrets[i]);
     }
     lg.nsecrets = 0;
+    lg.nrecent = 0;
     pthread_mutex_unlock(&lg.mu);
 }
 
@@ -243,12 +246,42 @@ static void put_json(char *out, size_t cap, const char *ts, enum lf_log_level lv
              ts, level_name(lvl), (int)plen, prefix, esc);
 }
 
+/* Under lg.mu. */
+static void keep_recent(int64_t wall_ms, enum lf_log_level lvl, const char *prefix, const char *msg)
+{
+    struct lf_log_recent *r = &lg.recent[lg.nrecent++ % LF_LOG_RECENT];
+    size_t plen = strlen(prefix);
+    if (plen >= 2 && prefix[0] == '[' && prefix[plen - 1] == ']') {
+        prefix++;
+        plen -= 2;
+    }
+    r->wall_ms = wall_ms;
+    r->level = (int)lvl;
+    snprintf(r->logger, sizeof(r->logger), "%.*s", (int)plen, prefix);
+    snprintf(r->message, sizeof(r->message), "%s", msg);
+}
+
+size_t lf_log_get_recent(struct lf_log_recent *out, size_t max)
+{
+    pthread_mutex_lock(&lg.mu);
+    size_t have = lg.nrecent < LF_LOG_RECENT ? lg.nrecent : LF_LOG_RECENT;
+    size_t n = have < max ? have : max;
+    for (size_t i = 0; i < n; i++) {
+        out[i] = lg.recent[(lg.nrecent - n + i) % LF_LOG_RECENT];
+    }
+    pthread_mutex_unlock(&lg.mu);
+    return n;
+}
+
 static void emit(enum lf_log_level lvl, const char *prefix, const char *msg)
 {
     char ts[64], line[LOG_LINE * 2 + 256];
     struct timespec now;
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &now);
+    if (lvl <= LF_LOG_WARN) {
+        keep_recent((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, lvl, prefix, msg);
+    }
     gmtime_r(&now.tv_sec, &tm);
     snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000);

@@ -18,6 +18,7 @@
 #define LF_LOGSETUP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum lf_log_format {
@@ -40,6 +41,16 @@ void lf_log_reset(void);
 /* Registers a value never to be printed (copied; values under 3 bytes are ignored: too
  * short to redact without mangling every line). Of a URL only the password is kept. */
 void lf_log_add_secret(const char *value);
+/* The most recent warn and error lines (already redacted), kept for `logferry status`. */
+#define LF_LOG_RECENT 10
+struct lf_log_recent {
+    int64_t wall_ms;
+    int level; /* enum lf_log_level */
+    char logger[48];
+    char message[256];
+};
+/* Copies up to max of the most recent warn/error lines, oldest first; returns how many. */
+size_t lf_log_get_recent(struct lf_log_recent *out, size_t max);
 /* Redacts URL passwords and registered secrets in s (NUL-terminated, in a buffer of cap
  * bytes; the result is cut to fit). */
 void lf_log_redact(char *s, size_t cap);

@@ -160,6 +160,7 @@ static enum MHD_Result serve_snapshot(struct lf_http *h, struct MHD_Connection *
         return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", NULL, 0);
     }
     int64_t age = last ? lf_mono_ms() - last : -1;
+    h->snap.nrecent = lf_log_get_recent(h->snap.recent, LF_LOG_RECENT);
     if (strcmp(url, "/readyz") == 0) {
         bool ready = lf_render_ready(&h->snap, b);
         return reply_buf(c, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", b);

@@ -103,6 +103,26 @@ static int json_output(const struct lf_snapshot *s, const struct lf_snap_output 
     return rc;
 }
 
+static const char *level_word(int level)
+{
+    return level == 0 ? "error" : level == 1 ? "warn" : level == 2 ? "info" : "debug";
+}
+
+static int json_recent(const struct lf_snapshot *s, struct lf_buf *b)
+{
+    int rc = lf_buf_append_str(b, ",\"recent_errors\":[");
+    for (size_t i = 0; i < s->nrecent && rc == LF_OK; i++) {
+        const struct lf_log_recent *r = &s->recent[i];
+        rc = lf_buf_printf(b, "%s{\"time_ms\":%" PRId64 ",\"level\":\"%s\",", i ? "," : "",
+                           r->wall_ms, level_word(r->level));
+        rc = rc == LF_OK ? json_str(b, "logger", r->logger) : rc;
+        rc = rc == LF_OK ? lf_buf_append_char(b, ',') : rc;
+        rc = rc == LF_OK ? json_str(b, "message", r->message) : rc;
+        rc = rc == LF_OK ? lf_buf_append_char(b, '}') : rc;
+    }
+    return rc == LF_OK ? lf_buf_append_char(b, ']') : rc;
+}
+
 int lf_render_status_json(const struct lf_snapshot *s, int64_t heartbeat_age_ms, struct lf_buf *out)
 {
     struct lf_buf why;
@@ -133,7 +153,9 @@ int lf_render_status_json(const struct lf_snapshot *s, int64_t heartbeat_age_ms,
         rc = lf_buf_append_str(out, i ? ",{" : "{");
         rc = rc == LF_OK ? json_output(s, &s->outputs[i], out) : rc;
     }
-    return rc == LF_OK ? lf_buf_append_str(out, "]}\n") : rc;
+    rc = rc == LF_OK ? lf_buf_append_char(out, ']') : rc;
+    rc = rc == LF_OK ? json_recent(s, out) : rc;
+    return rc == LF_OK ? lf_buf_append_str(out, "}\n") : rc;
 }
 
 /* ---- the table ------------------------------------------------------------------------- */
@@ -212,6 +234,21 @@ static int text_outputs(const struct lf_snapshot *s, struct lf_buf *b)
     return rc;
 }
 
+static int text_recent(const struct lf_snapshot *s, struct lf_buf *b)
+{
+    int rc = lf_buf_append_str(b, "\nRECENT WARNINGS AND ERRORS\n");
+    for (size_t i = 0; i < s->nrecent && rc == LF_OK; i++) {
+        const struct lf_log_recent *r = &s->recent[i];
+        double ago = (double)(s->wall_ms - r->wall_ms) / 1000.0;
+        rc = lf_buf_printf(b, "%8.1f s ago  %-5s  %s: %s\n", ago > 0 ? ago : 0.0,
+                           level_word(r->level), r->logger, r->message);
+    }
+    if (rc == LF_OK && s->nrecent == 0) {
+        rc = lf_buf_append_str(b, "(none)\n");
+    }
+    return rc;
+}
+
 int lf_render_status_text(const struct lf_snapshot *s, int64_t heartbeat_age_ms, struct lf_buf *out)
 {
     char held[32], limit[32];
@@ -230,5 +267,6 @@ int lf_render_status_text(const struct lf_snapshot *s, int64_t heartbeat_age_ms,
         lf_render_ready(s, out);
     }
     rc = rc == LF_OK ? text_files(s, out) : rc;
-    return rc == LF_OK ? text_outputs(s, out) : rc;
+    rc = rc == LF_OK ? text_outputs(s, out) : rc;
+    return rc == LF_OK ? text_recent(s, out) : rc;
 }

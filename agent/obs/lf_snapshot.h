@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "lf_buf.h"
+#include "lf_logsetup.h"
 #include "lf_outpath.h"
 #include "lf_router.h"
 #include "tail.h"
@@ -63,6 +64,9 @@ struct lf_snapshot {
     struct lf_snap_output *outputs;
     size_t noutputs, cap_outputs;
     struct lf_buf strings;
+    /* filled by the HTTP thread from the log (lf_log_get_recent), not by the main loop */
+    struct lf_log_recent recent[LF_LOG_RECENT];
+    size_t nrecent;
 };
 
 void lf_snapshot_init(struct lf_snapshot *s);

@@ -215,6 +215,9 @@ START_TEST(test_status_json_exact)
     struct lf_snap_output *o = lf_snapshot_add_output(&s, "k", "kafka");
     o->st.breaker_state = LF_BREAKER_HALF_OPEN;
     o->st.delivered = 5;
+    s.recent[0] = (struct lf_log_recent){
+        .wall_ms = 60000, .level = 1, .logger = "agent", .message = "a \"quoted\" warning"};
+    s.nrecent = 1;
     lf_buf_init(&b, 0);
     ck_assert_int_eq(lf_render_status_json(&s, 40, &b), LF_OK);
     ck_assert_str_eq(
@@ -229,7 +232,9 @@ START_TEST(test_status_json_exact)
         "\"outputs\":[{\"name\":\"k\",\"plugin\":\"kafka\",\"breaker\":\"half-open\","
         "\"breaker_opens\":0,\"in_flight\":0,\"retry_queue\":0,\"delivered\":5,\"retried\":0,"
         "\"dead_lettered\":0,\"spooled\":0,\"drained\":0,\"spool\":{\"records\":0,\"bytes\":0,"
-        "\"oldest_age_seconds\":0.000,\"blocked\":false,\"dropped\":0}}]}\n");
+        "\"oldest_age_seconds\":0.000,\"blocked\":false,\"dropped\":0}}],"
+        "\"recent_errors\":[{\"time_ms\":60000,\"level\":\"warn\",\"logger\":\"agent\","
+        "\"message\":\"a \\\"quoted\\\" warning\"}]}\n");
     lf_buf_fini(&b);
     lf_snapshot_fini(&s);
 }
@@ -246,6 +251,7 @@ START_TEST(test_status_table_lines)
                                    "of 8.0 MiB held in memory"),
                   "%s", b.data);
     ck_assert(has_line(b.data, "readiness: not ready: output k: breaker open"));
+    ck_assert_msg(has_line(b.data, "(none)"), "%s", b.data);
     ck_assert_msg(has_line(b.data, "access       /var/log/a.log                    42           "
                                    "4000           5000           1000"),
                   "%s", b.data);
