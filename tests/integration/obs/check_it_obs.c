@@ -12,6 +12,7 @@
 #include <check.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -370,6 +371,85 @@ static void *scrape(void *arg)
     return NULL;
 }
 
+/* 1,000 GET /metrics at once: all connections opened and sent before any answer is read,
+ * then every answer read with poll(2), within timeout_ms. Returns the 200 answers. */
+static int concurrent_scrapes(int port, int n, int64_t timeout_ms)
+{
+    struct pollfd *p = calloc((size_t)n, sizeof(*p));
+    char *head = calloc((size_t)n, 16); /* the first bytes of each answer */
+    size_t *got = calloc((size_t)n, sizeof(*got));
+    const char req[] = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    int open_fds = 0, ok = 0;
+    ck_assert(p && head && got);
+    for (int i = 0; i < n; i++) {
+        p[i].fd = connect_port(port);
+        p[i].events = POLLIN;
+        if (p[i].fd >= 0 && send(p[i].fd, req, sizeof(req) - 1, MSG_NOSIGNAL) > 0) {
+            open_fds++;
+        }
+    }
+    int64_t end = h_now_ms() + timeout_ms;
+    while (open_fds > 0 && h_now_ms() < end) {
+        if (poll(p, (nfds_t)n, 1000) <= 0) {
+            continue;
+        }
+        for (int i = 0; i < n; i++) {
+            char buf[65536];
+            if (p[i].fd < 0 || !p[i].revents) {
+                continue;
+            }
+            ssize_t r = recv(p[i].fd, buf, sizeof(buf), 0);
+            if (r > 0 && got[i] < 15) {
+                size_t k = (size_t)r < 15 - got[i] ? (size_t)r : 15 - got[i];
+                memcpy(head + i * 16 + got[i], buf, k);
+            }
+            got[i] += r > 0 ? (size_t)r : 0;
+            if (r <= 0) {
+                ok += strncmp(head + i * 16, "HTTP/1.1 200", 12) == 0;
+                close(p[i].fd);
+                p[i].fd = -1;
+                open_fds--;
+            }
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        if (p[i].fd >= 0) {
+            close(p[i].fd);
+        }
+    }
+    free(p);
+    free(head);
+    free(got);
+    return ok;
+}
+
+START_TEST(test_thousand_concurrent_scrapes)
+{
+    struct mock_kafka mk = {0};
+    const char *args[] = {"-b", "1", "-t", "obs4.raw:1:1", NULL};
+    struct agent a;
+    const size_t n = 100000;
+    char *body;
+
+    ck_assert_int_eq(mk_start(&mk, args), 0);
+    agent_setup(&a, &mk, "obs4.{{type}}", "127.0.0.1");
+    agent_start(&a);
+    ck_assert_int_eq(wait_status(a.port, "/healthz", 200, 10000), 200);
+    write_lines(&a, 0, n);
+    int64_t t0 = h_now_ms();
+    int ok = concurrent_scrapes(a.port, 1000, 60000);
+    int64_t took = h_now_ms() - t0;
+    fprintf(stderr, "1000 concurrent scrapes: %d answered 200 in %lld ms\n", ok, (long long)took);
+    ck_assert_int_eq(ok, 1000);
+    ck_assert(agent_alive(&a));
+    ck_assert_int_eq(http_get(a.port, "/healthz", &body), 200);
+    free(body);
+    ck_assert_int_eq(mk_wait_hwm(&mk, "obs4.raw", (long)n, 60000), (long)n);
+    ck_assert_int_eq(agent_signal_wait(&a, SIGTERM), 0);
+    mk_stop(&mk);
+}
+END_TEST
+
 START_TEST(test_thousand_scrapes_while_lines_flow)
 {
     struct mock_kafka mk = {0};
@@ -512,6 +592,7 @@ static Suite *obs_suite(void)
     tcase_add_test(tc, test_metrics_match_delivered_and_health);
     tcase_add_test(tc, test_outage_flips_readiness_and_breaker);
     tcase_add_test(tc, test_thousand_scrapes_while_lines_flow);
+    tcase_add_test(tc, test_thousand_concurrent_scrapes);
     suite_add_tcase(s, tc);
     return s;
 }
