@@ -30,8 +30,9 @@ static const struct lf_opt http_options[] = {
         .type = LF_OPT_STR,
         .offset = OFF(lf_http_conf, listen),
         .desc = "HOST:PORT of the metrics and status endpoint (/metrics, /healthz, /readyz, "
-                "/status), e.g. 127.0.0.1:2020 or [::1]:2020. Unset: no endpoint. Only a "
-                "loopback address is accepted unless allow_remote is true.",
+                "/status), e.g. 127.0.0.1:2020 or [::1]:2020, or unix:/PATH for a unix socket "
+                "(access by its file permissions). Unset: no endpoint. Only a loopback address "
+                "is accepted unless allow_remote is true.",
     },
     {
         .name = "allow_remote",

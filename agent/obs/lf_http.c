@@ -8,11 +8,15 @@
 #include "lf_http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "lf_clock.h"
 #include "lf_render.h"
@@ -29,6 +33,7 @@ struct lf_http {
     const struct lf_log_ctx *log;
     struct lf_snapshot snap; /* the HTTP thread's copy */
     char microhttpd[32];     /* version, for logferry_build_info */
+    char unix_path[108];     /* the socket file of a unix: listen, removed at stop */
 };
 
 static bool is_loopback(const struct sockaddr *sa)
@@ -70,9 +75,30 @@ static int split_listen(const char *listen, char *buf, size_t cap, const char **
     return LF_OK;
 }
 
+/* "unix:/path" -> a sockaddr_un (local by nature: no loopback rule). */
+static int parse_unix(const char *listen, void *sa, unsigned *salen, char *err, size_t errlen)
+{
+    struct sockaddr_un *un = sa;
+    const char *path = listen + 5;
+    memset(un, 0, sizeof(*un));
+    un->sun_family = AF_UNIX;
+    if (path[0] != '/' || strlen(path) >= sizeof(un->sun_path)) {
+        snprintf(err, errlen,
+                 "agent.http.listen '%s': expected unix:/ABSOLUTE/PATH (under %zu bytes)", listen,
+                 sizeof(un->sun_path));
+        return LF_ECONFIG;
+    }
+    memcpy(un->sun_path, path, strlen(path) + 1);
+    *salen = (unsigned)sizeof(*un);
+    return LF_OK;
+}
+
 int lf_http_parse_listen(const char *listen, bool allow_remote, void *sa, unsigned *salen,
                          char *err, size_t errlen)
 {
+    if (strncmp(listen, "unix:", 5) == 0) {
+        return parse_unix(listen, sa, salen, err, errlen);
+    }
     char buf[256];
     const char *host, *port;
     if (split_listen(listen, buf, sizeof(buf), &host, &port) != LF_OK) {
@@ -227,6 +253,42 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     lf_log_debug(h->log, "http: %s", msg);
 }
 
+/* Binds and listens on a unix socket (a stale socket file is replaced); -1 on error. */
+static int unix_listen(struct lf_http *h, const struct sockaddr_un *un)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return -1;
+    }
+    struct stat st;
+    if (lstat(un->sun_path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+        unlink(un->sun_path);
+    }
+    if (bind(fd, (const struct sockaddr *)un, sizeof(*un)) != 0 || listen(fd, 128) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    snprintf(h->unix_path, sizeof(h->unix_path), "%s", un->sun_path);
+    return fd;
+}
+
+static struct MHD_Daemon *start_daemon(struct lf_http *h, unsigned flags,
+                                       const struct sockaddr_storage *sa, int lfd)
+{
+    if (lfd >= 0) {
+        return MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, lfd,
+                                MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
+                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT,
+                                MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_END);
+    }
+    return MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, sa,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT,
+                            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_END);
+}
+
 int lf_http_start(const struct lf_http_conf *conf, struct lf_obs *obs, const struct lf_log_ctx *log,
                   struct lf_http **out)
 {
@@ -248,11 +310,14 @@ int lf_http_start(const struct lf_http_conf *conf, struct lf_obs *obs, const str
     snprintf(h->microhttpd, sizeof(h->microhttpd), "%s", MHD_get_version());
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
                      (sa.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
-    h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &sa,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT,
-                            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_END);
+    int lfd = sa.ss_family == AF_UNIX ? unix_listen(h, (struct sockaddr_un *)&sa) : -1;
+    if (sa.ss_family != AF_UNIX || lfd >= 0) {
+        h->d = start_daemon(h, flags, &sa, lfd);
+    }
     if (!h->d) {
+        if (lfd >= 0) {
+            close(lfd);
+        }
         lf_log_errno(LF_LOG_ERROR, log, "http: cannot listen on %s", conf->listen);
         lf_http_stop(h);
         return LF_EIO;
@@ -268,7 +333,10 @@ void lf_http_stop(struct lf_http *h)
         return;
     }
     if (h->d) {
-        MHD_stop_daemon(h->d);
+        MHD_stop_daemon(h->d); /* closes a unix listen socket too */
+    }
+    if (h->unix_path[0]) {
+        unlink(h->unix_path);
     }
     lf_snapshot_fini(&h->snap);
     free(h);

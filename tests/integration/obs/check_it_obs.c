@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -60,19 +61,20 @@ static void agent_setup(struct agent *a, struct mock_kafka *mk, const char *topi
     snprintf(a->cfg, sizeof(a->cfg), "%s/cfg.yaml", a->dir);
     snprintf(a->log, sizeof(a->log), "%s/agent.log", a->dir);
     a->port = free_port();
+    bool is_unix = strncmp(listen_host, "unix:", 5) == 0;
     FILE *f = fopen(a->cfg, "w");
     ck_assert_ptr_nonnull(f);
     fprintf(f,
             "agent: { name: it-obs, state_dir: %s/state, shutdown_timeout: 5s, plugin_dir: %s,\n"
-            "         checkpoint_interval: 200ms, http: { listen: '%s:%d' } }\n"
+            "         checkpoint_interval: 200ms, http: { listen: '%s%s%.0d' } }\n"
             "inputs:\n"
             "  - { name: in, paths: ['%s/in.log'], start_at: beginning }\n"
             "outputs:\n"
             "  - { name: k, plugin: kafka, brokers: [%s], topic: '%s', key: '{{id}}' }\n"
             "breaker: { failure_threshold: 5, open_for: 1s, max_open_for: 2s, "
             "stall_timeout: 2s }\n",
-            a->dir, plugin_dir, listen_host, a->port, a->dir, mk ? mk->bootstraps : "127.0.0.1:9",
-            topic);
+            a->dir, plugin_dir, listen_host, is_unix ? "" : ":", is_unix ? 0 : a->port, a->dir,
+            mk ? mk->bootstraps : "127.0.0.1:9", topic);
     fclose(f);
 }
 
@@ -556,6 +558,40 @@ START_TEST(test_outage_flips_readiness_and_breaker)
 }
 END_TEST
 
+START_TEST(test_unix_socket_endpoint)
+{
+    struct agent a;
+    char listen[96], *out;
+    snprintf(listen, sizeof(listen), "unix:/tmp/lf-it-obs-%d.sock", (int)getpid());
+    agent_setup(&a, NULL, "unused", listen);
+    agent_start(&a);
+    struct sockaddr_un un = {.sun_family = AF_UNIX};
+    snprintf(un.sun_path, sizeof(un.sun_path), "%s", listen + 5);
+    int64_t end = h_now_ms() + 10000;
+    int st = 0;
+    while (st != 200 && h_now_ms() < end) {
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        char buf[4096] = "";
+        if (connect(fd, (struct sockaddr *)&un, sizeof(un)) == 0 &&
+            send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) > 0 &&
+            recv(fd, buf, sizeof(buf) - 1, 0) > 0) {
+            sscanf(buf, "HTTP/1.1 %d", &st);
+        }
+        close(fd);
+        if (st != 200) {
+            usleep(100 * 1000); /* poll interval of a bounded wait */
+        }
+    }
+    ck_assert_int_eq(st, 200);
+    ck_assert_int_eq(run_logferry(&a, "status", &out), 0);
+    ck_assert_msg(strstr(out, "readiness: "), "%s", out);
+    free(out);
+    ck_assert_int_eq(agent_signal_wait(&a, SIGTERM), 0);
+    ck_assert_int_ne(access(listen + 5, F_OK), 0); /* removed at stop */
+}
+END_TEST
+
 START_TEST(test_non_loopback_listen_is_refused)
 {
     struct agent a;
@@ -589,6 +625,7 @@ static Suite *obs_suite(void)
     tcase_set_timeout(tc, 240);
     tcase_add_test(tc, test_non_loopback_listen_is_refused);
     tcase_add_test(tc, test_malformed_http_does_not_kill_the_agent);
+    tcase_add_test(tc, test_unix_socket_endpoint);
     tcase_add_test(tc, test_metrics_match_delivered_and_health);
     tcase_add_test(tc, test_outage_flips_readiness_and_breaker);
     tcase_add_test(tc, test_thousand_scrapes_while_lines_flow);

@@ -349,6 +349,11 @@ START_TEST(test_listen_rules)
                      LF_ECONFIG);
     ck_assert_int_eq(lf_http_parse_listen("[::1:2020", false, &sa, &len, err, sizeof(err)),
                      LF_ECONFIG);
+    ck_assert_int_eq(lf_http_parse_listen("unix:/run/lf.sock", false, &sa, &len, err, sizeof(err)),
+                     LF_OK);
+    ck_assert_int_eq(sa.ss_family, AF_UNIX);
+    ck_assert_int_eq(lf_http_parse_listen("unix:run/lf.sock", false, &sa, &len, err, sizeof(err)),
+                     LF_ECONFIG);
 }
 END_TEST
 
