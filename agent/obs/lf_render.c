@@ -329,12 +329,14 @@ static void put_file_family(struct out *o, const struct lf_snapshot *s, const ch
     for (size_t i = 0; i < s->nfiles; i++) {
         const struct lf_snap_file *f = &s->files[i];
         const char *in = f->input < s->ninputs ? lf_snapshot_str(s, s->inputs[f->input].name) : "";
-        uint64_t v = which == 0               ? f->size
-                     : which == 1             ? f->committed
-                     : f->size > f->committed ? f->size - f->committed
-                                              : 0;
+        uint64_t lag = f->size > f->committed ? f->size - f->committed : 0;
+        uint64_t v = which == 0 ? f->size : which == 1 ? f->committed : lag;
         put_series(o, name, "input", in, "file", lf_snapshot_str(s, f->path), NULL);
-        put_u64(o, v);
+        if (which == 3) {
+            put_double(o, (double)f->unacked_age_ms / 1000.0);
+        } else {
+            put_u64(o, v);
+        }
     }
 }
 
@@ -347,6 +349,10 @@ static void put_files(struct out *o, const struct lf_snapshot *s)
                     "Bytes of a followed file not yet acknowledged by every output (size - "
                     "committed offset).",
                     2);
+    put_file_family(o, s, "logferry_file_oldest_unacked_age_seconds",
+                    "Age of the file's oldest record read but not yet acknowledged by every "
+                    "output (0 when none): how long its checkpoint has been waiting.",
+                    3);
 }
 
 static void put_agent(struct out *o, const struct lf_snapshot *s, const struct lf_build_info *bi)

@@ -68,9 +68,10 @@ static int json_files(const struct lf_snapshot *s, struct lf_buf *b)
                  ? lf_buf_printf(b,
                                  ",\"dev\":%" PRIu64 ",\"inode\":%" PRIu64 ",\"size\":%" PRIu64
                                  ",\"read_offset\":%" PRIu64 ",\"committed_offset\":%" PRIu64
-                                 ",\"lag_bytes\":%" PRIu64 ",\"open\":%s}",
+                                 ",\"lag_bytes\":%" PRIu64
+                                 ",\"oldest_unacked_age_seconds\":%.3f,\"open\":%s}",
                                  f->dev, f->ino, f->size, f->read_offset, f->committed, lag_of(f),
-                                 f->open ? "true" : "false")
+                                 (double)f->unacked_age_ms / 1000.0, f->open ? "true" : "false")
                  : rc;
     }
     return rc == LF_OK ? lf_buf_append_char(b, ']') : rc;
@@ -196,15 +197,15 @@ static int text_files(const struct lf_snapshot *s, struct lf_buf *b)
         int len = (int)strlen(lf_snapshot_str(s, s->files[i].path));
         w = len > w ? len : w;
     }
-    int rc = lf_buf_printf(b, "\nFILES\n%-12s %-*s %10s %14s %14s %14s\n", "INPUT", w, "PATH",
-                           "INODE", "ACKED OFFSET", "SIZE", "LAG");
+    int rc = lf_buf_printf(b, "\nFILES\n%-12s %-*s %10s %14s %14s %14s %11s\n", "INPUT", w, "PATH",
+                           "INODE", "ACKED OFFSET", "SIZE", "LAG", "LAG AGE");
     for (size_t i = 0; i < s->nfiles && rc == LF_OK; i++) {
         const struct lf_snap_file *f = &s->files[i];
         const char *in = f->input < s->ninputs ? lf_snapshot_str(s, s->inputs[f->input].name) : "";
-        rc =
-            lf_buf_printf(b, "%-12s %-*s %10" PRIu64 " %14" PRIu64 " %14" PRIu64 " %14" PRIu64 "\n",
-                          in, w, printable(lf_snapshot_str(s, f->path), path, sizeof(path)), f->ino,
-                          f->committed, f->size, lag_of(f));
+        rc = lf_buf_printf(
+            b, "%-12s %-*s %10" PRIu64 " %14" PRIu64 " %14" PRIu64 " %14" PRIu64 " %9.1f s\n", in,
+            w, printable(lf_snapshot_str(s, f->path), path, sizeof(path)), f->ino, f->committed,
+            f->size, lag_of(f), (double)f->unacked_age_ms / 1000.0);
     }
     if (rc == LF_OK && s->nfiles == 0) {
         rc = lf_buf_append_str(b, "(no files)\n");

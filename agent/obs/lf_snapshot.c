@@ -163,6 +163,8 @@ int lf_snapshot_add_tail(struct lf_snapshot *s, const struct lf_tail *t, const s
         f->size = file_size(tf);
         f->read_offset = tf->read_offset;
         f->committed = tf->key ? lf_tracker_committed(tr, tf->key) : tf->read_offset;
+        int64_t oldest = tf->key ? lf_tracker_oldest_read_ms(tr, tf->key) : 0;
+        f->unacked_age_ms = oldest > 0 && s->mono_ms > oldest ? (uint64_t)(s->mono_ms - oldest) : 0;
         f->open = tf->fd >= 0;
     }
     return LF_OK;

@@ -36,10 +36,11 @@ struct lf_snap_file {
     size_t input; /* index in inputs */
     size_t path;  /* offset in strings */
     uint64_t dev, ino;
-    uint64_t size;        /* bytes in the file (fstat/stat when the snapshot was made) */
-    uint64_t read_offset; /* next byte the tail reads */
-    uint64_t committed;   /* acknowledged offset (what the checkpoint saves) */
-    bool open;            /* has an fd */
+    uint64_t size;           /* bytes in the file (fstat/stat when the snapshot was made) */
+    uint64_t read_offset;    /* next byte the tail reads */
+    uint64_t committed;      /* acknowledged offset (what the checkpoint saves) */
+    uint64_t unacked_age_ms; /* age of its oldest record read but not acknowledged, 0 none */
+    bool open;               /* has an fd */
 };
 
 struct lf_snap_output {

@@ -211,6 +211,12 @@ uint64_t lf_tracker_committed(const struct lf_tracker *tr, uint64_t key)
     return s ? s->fifo.committed : 0;
 }
 
+int64_t lf_tracker_oldest_read_ms(const struct lf_tracker *tr, uint64_t key)
+{
+    const struct track_slot *s = slot_of(tr, key);
+    return s && s->fifo.head ? s->fifo.head->read_mono_ms : 0;
+}
+
 size_t lf_tracker_pending(const struct lf_tracker *tr, uint64_t key)
 {
     const struct track_slot *s = slot_of(tr, key);

@@ -285,6 +285,13 @@ START_TEST(test_metrics_match_delivered_and_health)
     ck_assert_double_eq(delivered, (double)n);
     ck_assert_double_eq(metric(a.port, "logferry_input_records_total{input=\"in\"}"), (double)n);
     ck_assert_double_eq(metric(a.port, "logferry_output_breaker_state{output=\"k\"}"), 0);
+    char series[600];
+    snprintf(series, sizeof(series), "logferry_file_lag_bytes{input=\"in\",file=\"%s/in.log\"}",
+             a.dir);
+    ck_assert_double_eq(wait_metric(a.port, series, 0, 10000), 0); /* all acknowledged */
+    snprintf(series, sizeof(series),
+             "logferry_file_oldest_unacked_age_seconds{input=\"in\",file=\"%s/in.log\"}", a.dir);
+    ck_assert_double_eq(metric(a.port, series), 0);
     ck_assert_int_eq(wait_status(a.port, "/readyz", 200, 10000), 200);
     ck_assert_int_eq(http_get(a.port, "/status", &body), 200);
     ck_assert_ptr_nonnull(strstr(body, "\"delivered\":5000"));

@@ -43,6 +43,7 @@ static void build_snapshot(struct lf_snapshot *s)
     f->size = 5000;
     f->committed = 4000;
     f->read_offset = 5000;
+    f->unacked_age_ms = 2500;
     f = lf_snapshot_add_file(s, 0, "/var/log/we\"ird\\name\n.log");
     f->ino = 43;
     f->size = 10;
@@ -109,6 +110,8 @@ START_TEST(test_metrics_exact_lines)
         "logferry_file_size_bytes{input=\"access\",file=\"/var/log/a.log\"} 5000",
         "logferry_file_committed_offset_bytes{input=\"access\",file=\"/var/log/a.log\"} 4000",
         "logferry_file_lag_bytes{input=\"access\",file=\"/var/log/a.log\"} 1000",
+        "logferry_file_oldest_unacked_age_seconds{input=\"access\",file=\"/var/log/a.log\"} "
+        "2.500",
         "logferry_file_lag_bytes{input=\"access\",file=\"/var/log/we\\\"ird\\\\name\\n.log\"} 0",
         "# TYPE logferry_output_records_delivered_total counter",
         "logferry_output_records_delivered_total{output=\"k\"} 990",
@@ -228,7 +231,8 @@ START_TEST(test_status_json_exact)
         "\"open_files\":0,\"bytes_read\":0,\"records\":7,\"parse_failures\":0,"
         "\"dropped_filter\":0,\"dropped_unrouted\":0,\"rotations\":0,\"truncations\":0}],"
         "\"files\":[{\"input\":\"in\",\"path\":\"/x \\\"y\\\".log\",\"dev\":1,\"inode\":2,"
-        "\"size\":30,\"read_offset\":30,\"committed_offset\":20,\"lag_bytes\":10,\"open\":true}],"
+        "\"size\":30,\"read_offset\":30,\"committed_offset\":20,\"lag_bytes\":10,"
+        "\"oldest_unacked_age_seconds\":0.000,\"open\":true}],"
         "\"outputs\":[{\"name\":\"k\",\"plugin\":\"kafka\",\"breaker\":\"half-open\","
         "\"breaker_opens\":0,\"in_flight\":0,\"retry_queue\":0,\"delivered\":5,\"retried\":0,"
         "\"dead_lettered\":0,\"spooled\":0,\"drained\":0,\"spool\":{\"records\":0,\"bytes\":0,"
@@ -253,11 +257,11 @@ START_TEST(test_status_table_lines)
     ck_assert(has_line(b.data, "readiness: not ready: output k: breaker open"));
     ck_assert_msg(has_line(b.data, "(none)"), "%s", b.data);
     ck_assert_msg(has_line(b.data, "access       /var/log/a.log                    42           "
-                                   "4000           5000           1000"),
+                                   "4000           5000           1000       2.5 s"),
                   "%s", b.data);
     ck_assert_msg(has_line(b.data,
                            "access       /var/log/we\"ird\\name?.log         43             "
-                           "10             10              0"),
+                           "10             10              0       0.0 s"),
                   "%s", b.data);
     ck_assert_msg(has_line(b.data, "k            kafka    open              4          990         "
                                    "0      5           30     3.0 MiB    12.0 s        6"),
