@@ -263,6 +263,22 @@ static void put_dead_letters(struct out *o, const struct lf_snapshot *s)
     }
 }
 
+static void put_breaker_transitions(struct out *o, const struct lf_snapshot *s)
+{
+    static const char *const name = "logferry_output_breaker_transitions_total";
+    static const char *const to[] = {"open", "half_open", "closed"};
+    put_head(o, name, M_COUNTER, "Circuit breaker state changes, by the state entered.");
+    for (size_t i = 0; i < s->noutputs; i++) {
+        const struct lf_outpath_stats *st = &s->outputs[i].st;
+        const uint64_t v[] = {st->breaker_opens, st->breaker_half_opens, st->breaker_closes};
+        for (size_t k = 0; k < 3; k++) {
+            put_series(o, name, "output", lf_snapshot_str(s, s->outputs[i].name), "to", to[k],
+                       NULL);
+            put_u64(o, v[k]);
+        }
+    }
+}
+
 static void put_output_gauges(struct out *o, const struct lf_snapshot *s)
 {
     put_head(o, "logferry_output_breaker_state", M_GAUGE,
@@ -397,6 +413,7 @@ int lf_render_metrics(const struct lf_snapshot *s, const struct lf_proc_stats *p
               s->outputs, s->noutputs, sizeof(*s->outputs), offsetof(struct lf_snap_output, name),
               "output");
     put_dead_letters(&o, s);
+    put_breaker_transitions(&o, s);
     put_output_gauges(&o, s);
     put_latency(&o, s);
     put_process(&o, p);

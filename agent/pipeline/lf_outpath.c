@@ -304,6 +304,8 @@ void lf_outpath_get_stats(const struct lf_outpath *op, struct lf_outpath_stats *
     st->inflight = op->inflight + op->drain_inflight;
     st->retry_queue = op->nretries;
     st->breaker_state = (int)op->breaker.state;
+    st->breaker_half_opens = op->breaker.half_opened;
+    st->breaker_closes = op->breaker.closed;
     st->blocked = op->blocked;
     if (op->spool) {
         struct lf_spool_stats ss;

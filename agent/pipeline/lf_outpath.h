@@ -58,6 +58,9 @@ struct lf_outpath_stats {
 
     uint64_t latency[LF_OUTPATH_LATENCY_BUCKETS]; /* read -> delivered, log-file records */
     uint64_t latency_sum_ms;
+
+    uint64_t breaker_half_opens; /* breaker transitions open -> half-open */
+    uint64_t breaker_closes;     /* breaker transitions half-open -> closed */
 };
 
 /* Opens output `index` of cfg: its spool, breaker and dead-letter file, then starts its

@@ -557,6 +557,10 @@ START_TEST(test_outage_flips_readiness_and_breaker)
     ck_assert_str_eq(mk_cmd(&mk, "up all"), "ok");
     ck_assert_int_eq(wait_status(a.port, "/readyz", 200, 60000), 200);
     ck_assert_double_eq(metric(a.port, "logferry_output_breaker_state{output=\"k\"}"), 0);
+    ck_assert_double_ge(
+        metric(a.port, "logferry_output_breaker_transitions_total{output=\"k\",to=\"open\"}"), 1);
+    ck_assert_double_ge(
+        metric(a.port, "logferry_output_breaker_transitions_total{output=\"k\",to=\"closed\"}"), 1);
     ck_assert_int_ge(mk_wait_hwm(&mk, "obs2.raw", 5000, 60000), 5000);
     ck_assert_double_eq(
         wait_metric(a.port, "logferry_output_spool_records{output=\"k\"}", 0, 60000), 0);

@@ -54,6 +54,7 @@ static void build_snapshot(struct lf_snapshot *s)
     o->st.dead_exhausted = 2;
     o->st.breaker_state = LF_BREAKER_OPEN;
     o->st.breaker_opens = 1;
+    o->st.breaker_half_opens = 1;
     o->st.inflight = 4;
     o->st.spool_records = 30;
     o->st.spool_bytes = 3 * 1024 * 1024;
@@ -123,6 +124,9 @@ START_TEST(test_metrics_exact_lines)
         "# TYPE logferry_output_breaker_state gauge",
         "logferry_output_breaker_state{output=\"k\"} 1",
         "logferry_output_breaker_state{output=\"f\"} 0",
+        "logferry_output_breaker_transitions_total{output=\"k\",to=\"open\"} 1",
+        "logferry_output_breaker_transitions_total{output=\"k\",to=\"half_open\"} 1",
+        "logferry_output_breaker_transitions_total{output=\"k\",to=\"closed\"} 0",
         "logferry_output_spool_records{output=\"k\"} 30",
         "logferry_output_spool_bytes{output=\"k\"} 3145728",
         "logferry_output_spool_oldest_age_seconds{output=\"k\"} 12.000",
