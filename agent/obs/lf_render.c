@@ -307,34 +307,70 @@ static void put_output_gauges(struct out *o, const struct lf_snapshot *s)
 }
 
 /* The read-to-acknowledged latency of each output as a Prometheus histogram. */
-static void put_latency(struct out *o, const struct lf_snapshot *s)
+/* A histogram family over the outputs: buckets[nb] (the last one unbounded) at
+ * `counts` in struct lf_outpath_stats, bounds[nb - 1] and the sum (at `sum`) divided by
+ * `scale` into the family's unit. */
+struct hist {
+    const char *name, *help;
+    const int64_t *bounds;
+    size_t nb;
+    size_t counts, sum; /* offsets in struct lf_outpath_stats */
+    double scale;
+};
+
+static void put_hist(struct out *o, const struct lf_snapshot *s, const struct hist *h)
 {
-    static const char *const name = "logferry_output_delivery_latency_seconds";
-    put_head(o, name, M_HISTOGRAM,
-             "Time from reading a log-file record to its delivery by the output (records "
-             "read back from a spool are not counted).");
+    put_head(o, h->name, M_HISTOGRAM, h->help);
     for (size_t i = 0; i < s->noutputs; i++) {
-        const struct lf_outpath_stats *st = &s->outputs[i].st;
+        const char *st = (const char *)&s->outputs[i].st;
         const char *out = lf_snapshot_str(s, s->outputs[i].name);
-        uint64_t cum = 0;
-        for (size_t b = 0; b < LF_OUTPATH_LATENCY_BUCKETS; b++) {
+        uint64_t cum = 0, v, sum;
+        for (size_t b = 0; b < h->nb; b++) {
             char le[32];
-            cum += st->latency[b];
-            if (b < LF_OUTPATH_LATENCY_BUCKETS - 1) {
-                snprintf(le, sizeof(le), "%g", (double)lf_outpath_latency_bounds_ms[b] / 1000.0);
+            memcpy(&v, st + h->counts + b * sizeof(v), sizeof(v));
+            cum += v;
+            if (b < h->nb - 1) {
+                snprintf(le, sizeof(le), "%g", (double)h->bounds[b] / h->scale);
             } else {
                 snprintf(le, sizeof(le), "+Inf");
             }
-            put(o, "%s_bucket{output=\"", name);
+            put(o, "%s_bucket{output=\"", h->name);
             put_label_value(o, out);
             put(o, "\",le=\"%s\"} %" PRIu64 "\n", le, cum);
         }
-        put(o, "%s_sum{output=\"", name);
+        memcpy(&sum, st + h->sum, sizeof(sum));
+        put(o, "%s_sum{output=\"", h->name);
         put_label_value(o, out);
-        put(o, "\"} %.3f\n%s_count{output=\"", (double)st->latency_sum_ms / 1000.0, name);
+        put(o, "\"} %.3f\n%s_count{output=\"", (double)sum / h->scale, h->name);
         put_label_value(o, out);
         put(o, "\"} %" PRIu64 "\n", cum);
     }
+}
+
+static void put_histograms(struct out *o, const struct lf_snapshot *s)
+{
+    const struct hist latency = {
+        .name = "logferry_output_delivery_latency_seconds",
+        .help = "Time from reading a log-file record to its delivery by the output (records "
+                "read back from a spool are not counted).",
+        .bounds = lf_outpath_latency_bounds_ms,
+        .nb = LF_OUTPATH_LATENCY_BUCKETS,
+        .counts = offsetof(struct lf_outpath_stats, latency),
+        .sum = offsetof(struct lf_outpath_stats, latency_sum_ms),
+        .scale = 1000.0,
+    };
+    const struct hist batch = {
+        .name = "logferry_output_batch_records",
+        .help = "Log-file records handed to the output's worker at once (one push per loop "
+                "turn; the plugin's client may batch further).",
+        .bounds = lf_outpath_batch_bounds,
+        .nb = LF_OUTPATH_BATCH_BUCKETS,
+        .counts = offsetof(struct lf_outpath_stats, batch),
+        .sum = offsetof(struct lf_outpath_stats, batch_sum),
+        .scale = 1.0,
+    };
+    put_hist(o, s, &latency);
+    put_hist(o, s, &batch);
 }
 
 /* One gauge family over the files: value = field(file). */
@@ -415,7 +451,7 @@ int lf_render_metrics(const struct lf_snapshot *s, const struct lf_proc_stats *p
     put_dead_letters(&o, s);
     put_breaker_transitions(&o, s);
     put_output_gauges(&o, s);
-    put_latency(&o, s);
+    put_histograms(&o, s);
     put_process(&o, p);
     if (openmetrics) {
         put(&o, "# EOF\n");

@@ -17,6 +17,9 @@
 const int64_t lf_outpath_latency_bounds_ms[LF_OUTPATH_LATENCY_BUCKETS - 1] = {
     5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000,
 };
+const int64_t lf_outpath_batch_bounds[LF_OUTPATH_BATCH_BUCKETS - 1] = {
+    1, 4, 16, 64, 256, 1024, 4096, 16384,
+};
 
 /* ---- open / close ---------------------------------------------------------------------- */
 
@@ -126,6 +129,16 @@ void lf_outpath_route(struct lf_outpath *op, struct lf_rec *r)
     }
 }
 
+static void observe_batch(struct lf_outpath_stats *st, size_t n)
+{
+    size_t b = 0;
+    while (b < LF_OUTPATH_BATCH_BUCKETS - 1 && (int64_t)n > lf_outpath_batch_bounds[b]) {
+        b++;
+    }
+    st->batch[b]++;
+    st->batch_sum += n;
+}
+
 static void push_batch(struct lf_outpath *op, int64_t now)
 {
     size_t n = op->nbatch;
@@ -140,6 +153,7 @@ static void push_batch(struct lf_outpath *op, int64_t now)
         return;
     }
     outpath_pushed(op, n, now);
+    observe_batch(&op->stats, n);
     op->nbatch = 0;
 }
 

@@ -33,6 +33,9 @@ struct lf_outpath;
  * bucket counts the rest. */
 #define LF_OUTPATH_LATENCY_BUCKETS 14
 extern const int64_t lf_outpath_latency_bounds_ms[LF_OUTPATH_LATENCY_BUCKETS - 1];
+/* Sizes of the batches of log-file records pushed to the output's worker, the same way. */
+#define LF_OUTPATH_BATCH_BUCKETS 9
+extern const int64_t lf_outpath_batch_bounds[LF_OUTPATH_BATCH_BUCKETS - 1];
 
 struct lf_outpath_stats {
     uint64_t delivered;     /* outcomes "delivered" (log-file and spool records) */
@@ -61,6 +64,9 @@ struct lf_outpath_stats {
 
     uint64_t breaker_half_opens; /* breaker transitions open -> half-open */
     uint64_t breaker_closes;     /* breaker transitions half-open -> closed */
+
+    uint64_t batch[LF_OUTPATH_BATCH_BUCKETS]; /* records per push of log-file records */
+    uint64_t batch_sum;
 };
 
 /* Opens output `index` of cfg: its spool, breaker and dead-letter file, then starts its

@@ -64,6 +64,8 @@ static void build_snapshot(struct lf_snapshot *s)
     o->st.latency[7] = 5;                              /* <= 1 s */
     o->st.latency[LF_OUTPATH_LATENCY_BUCKETS - 1] = 1; /* > 60 s */
     o->st.latency_sum_ms = 63500;
+    o->st.batch[2] = 3; /* 5..16 records */
+    o->st.batch_sum = 30;
     o = lf_snapshot_add_output(s, "f", "file");
     o->st.delivered = 994;
 }
@@ -140,6 +142,12 @@ START_TEST(test_metrics_exact_lines)
         "logferry_output_delivery_latency_seconds_sum{output=\"k\"} 63.500",
         "logferry_output_delivery_latency_seconds_count{output=\"k\"} 16",
         "logferry_output_delivery_latency_seconds_count{output=\"f\"} 0",
+        "# TYPE logferry_output_batch_records histogram",
+        "logferry_output_batch_records_bucket{output=\"k\",le=\"4\"} 0",
+        "logferry_output_batch_records_bucket{output=\"k\",le=\"16\"} 3",
+        "logferry_output_batch_records_bucket{output=\"k\",le=\"+Inf\"} 3",
+        "logferry_output_batch_records_sum{output=\"k\"} 30.000",
+        "logferry_output_batch_records_count{output=\"k\"} 3",
         "process_cpu_seconds_total 1.500",
         "process_open_fds 7",
         "process_threads 3",
