@@ -157,11 +157,7 @@ static void publish_snapshot(struct lf_agent *a)
         lf_snapshot_add_tail(s, a->tails[i], a->router, a->tracker);
     }
     for (size_t o = 0; o < a->nouts; o++) {
-        struct lf_snap_output *so =
-            lf_snapshot_add_output(s, lf_outpath_name(a->outs[o]), lf_outpath_plugin(a->outs[o]));
-        if (so) {
-            lf_outpath_get_stats(a->outs[o], &so->st);
-        }
+        lf_snapshot_add_outpath(s, a->outs[o]);
     }
     lf_obs_publish(a->obs);
 }

@@ -22,6 +22,12 @@ static double spool_age_s(const struct lf_snapshot *s, const struct lf_outpath_s
     return oldest > 0 && s->wall_ms > oldest ? (double)(s->wall_ms - oldest) / 1000.0 : 0.0;
 }
 
+static double error_age_s(const struct lf_snapshot *s, const struct lf_snap_output *o)
+{
+    int64_t at = o->last_error_ms;
+    return at > 0 && s->wall_ms > at ? (double)(s->wall_ms - at) / 1000.0 : 0.0;
+}
+
 static uint64_t lag_of(const struct lf_snap_file *f)
 {
     return f->size > f->committed ? f->size - f->committed : 0;
@@ -97,11 +103,13 @@ static int json_output(const struct lf_snapshot *s, const struct lf_snap_output 
     rc = rc == LF_OK ? lf_buf_printf(b,
                                      ",\"spool\":{\"records\":%" PRIu64 ",\"bytes\":%" PRIu64
                                      ",\"oldest_age_seconds\":%.3f,\"blocked\":%s,"
-                                     "\"dropped\":%" PRIu64 "}}",
+                                     "\"dropped\":%" PRIu64 "},",
                                      st->spool_records, st->spool_bytes, spool_age_s(s, st),
                                      st->blocked ? "true" : "false", st->spool_dropped)
                      : rc;
-    return rc;
+    rc = rc == LF_OK ? json_str(b, "last_error", lf_snapshot_str(s, o->last_error)) : rc;
+    return rc == LF_OK ? lf_buf_printf(b, ",\"last_error_age_seconds\":%.3f}", error_age_s(s, o))
+                       : rc;
 }
 
 static const char *level_word(int level)
@@ -231,6 +239,10 @@ static int text_outputs(const struct lf_snapshot *s, struct lf_buf *b)
                            breaker_name(st->breaker_state), st->inflight, st->delivered,
                            st->retried, st->dead_lettered, st->spool_records, size, age,
                            st->spool_dropped, st->blocked ? "  (spool full: inputs wait)" : "");
+        if (rc == LF_OK && o->last_error_ms) {
+            rc = lf_buf_printf(b, "%-12s last error %.1f s ago: %s\n", "", error_age_s(s, o),
+                               lf_snapshot_str(s, o->last_error));
+        }
     }
     return rc;
 }

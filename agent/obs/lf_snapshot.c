@@ -129,6 +129,18 @@ struct lf_snap_output *lf_snapshot_add_output(struct lf_snapshot *s, const char 
     return o;
 }
 
+int lf_snapshot_add_outpath(struct lf_snapshot *s, const struct lf_outpath *op)
+{
+    struct lf_snap_output *o =
+        lf_snapshot_add_output(s, lf_outpath_name(op), lf_outpath_plugin(op));
+    if (!o) {
+        return LF_ENOMEM;
+    }
+    lf_outpath_get_stats(op, &o->st);
+    o->last_error = lf_snapshot_intern(s, lf_outpath_last_error(op, &o->last_error_ms));
+    return LF_OK;
+}
+
 /* Size of a followed file: through its fd, or by path while it is closed (0 if gone). */
 static uint64_t file_size(const struct lf_tail_file *f)
 {

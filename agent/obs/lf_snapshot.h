@@ -46,6 +46,8 @@ struct lf_snap_file {
 struct lf_snap_output {
     size_t name, plugin; /* offsets in strings */
     struct lf_outpath_stats st;
+    size_t last_error;     /* offset in strings ("" none) */
+    int64_t last_error_ms; /* wall time, 0 none */
 };
 
 struct lf_snapshot {
@@ -88,6 +90,8 @@ struct lf_snap_file *lf_snapshot_add_file(struct lf_snapshot *s, size_t input, c
 struct lf_snap_output *lf_snapshot_add_output(struct lf_snapshot *s, const char *name,
                                               const char *plugin);
 
+/* Adds an output path: names, stats, last error. Main thread. LF_OK or LF_ENOMEM. */
+int lf_snapshot_add_outpath(struct lf_snapshot *s, const struct lf_outpath *op);
 /* Adds one tail's input and its files (size by fstat, or stat of the path while closed;
  * committed offsets from the tracker). Main thread. LF_OK or LF_ENOMEM. */
 int lf_snapshot_add_tail(struct lf_snapshot *s, const struct lf_tail *t, const struct lf_router *rt,

@@ -7,6 +7,7 @@
  * slot, a dead-letter slot, a spool-ack slot). A push whose reservation or queueing fails
  * keeps its records for the next turn: backpressure, never a loss.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -218,10 +219,26 @@ static void observe_latency(struct lf_outpath_stats *st, int64_t ms)
     st->latency_sum_ms += (uint64_t)ms;
 }
 
+/* Remembers a failed outcome's reason for `logferry status` (copied only when it
+ * changes: during an outage every outcome fails, mostly with the same reason). */
+static void note_error(struct lf_outpath *op, const struct lf_ack *ack)
+{
+    const char *why = ack->reason                   ? ack->reason
+                      : ack->outcome == LF_REJECTED ? "rejected"
+                                                    : "retriable failure";
+    if (strncmp(op->last_error, why, sizeof(op->last_error) - 1) != 0) {
+        snprintf(op->last_error, sizeof(op->last_error), "%s", why);
+    }
+    op->last_error_ms = lf_wall_ms();
+}
+
 static void apply_outcome(struct lf_outpath *op, const struct lf_ack *ack, int64_t now)
 {
     struct lf_rec *r = lf_rec_of(ack->rec);
     op->last_outcome_ms = now;
+    if (ack->outcome != LF_DELIVERED) {
+        note_error(op, ack);
+    }
     if (!r->file_key) {
         outpath_spool_outcome(op, r, ack, now);
         return;
@@ -329,6 +346,12 @@ void lf_outpath_get_stats(const struct lf_outpath *op, struct lf_outpath_stats *
         st->spool_oldest_ms = ss.oldest_ms;
         st->spool_dropped = ss.dropped_records;
     }
+}
+
+const char *lf_outpath_last_error(const struct lf_outpath *op, int64_t *at_ms)
+{
+    *at_ms = op->last_error_ms;
+    return op->last_error;
 }
 
 const char *lf_outpath_plugin(const struct lf_outpath *op)

@@ -109,6 +109,9 @@ void lf_outpath_drain(struct lf_outpath *op, int flush_ms);
 
 /* Counters and gauges (breaker, in flight, spool) of the output path. */
 void lf_outpath_get_stats(const struct lf_outpath *op, struct lf_outpath_stats *st);
+/* The reason of the last retriable or permanent outcome ("" if none yet); *at_ms gets
+ * its wall time (0 none). Borrowed until the next outcome. */
+const char *lf_outpath_last_error(const struct lf_outpath *op, int64_t *at_ms);
 /* The output's plugin name ("kafka"), for metrics. */
 const char *lf_outpath_plugin(const struct lf_outpath *op);
 

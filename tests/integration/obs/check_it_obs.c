@@ -550,6 +550,8 @@ START_TEST(test_outage_flips_readiness_and_breaker)
         }
     }
     fprintf(stderr, "logferry status during the outage:\n%s\n", out);
+    ck_assert_ptr_nonnull(strstr(out, "readiness: not ready: output k: breaker"));
+    ck_assert_ptr_nonnull(strstr(out, "RECENT WARNINGS AND ERRORS"));
     free(out);
     ck_assert_int_ge(before, 0);
     ck_assert_int_gt(after, before);

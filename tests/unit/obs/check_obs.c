@@ -60,6 +60,9 @@ static void build_snapshot(struct lf_snapshot *s)
     o->st.spool_bytes = 3 * 1024 * 1024;
     o->st.spool_oldest_ms = 988000;
     o->st.spool_dropped = 6;
+    o->last_error = lf_snapshot_intern(s, "Local: Message timed out");
+    o = &s->outputs[0];
+    o->last_error_ms = 999000;
     o->st.latency[0] = 10;                             /* <= 5 ms */
     o->st.latency[7] = 5;                              /* <= 1 s */
     o->st.latency[LF_OUTPATH_LATENCY_BUCKETS - 1] = 1; /* > 60 s */
@@ -230,6 +233,9 @@ START_TEST(test_status_json_exact)
     struct lf_snap_output *o = lf_snapshot_add_output(&s, "k", "kafka");
     o->st.breaker_state = LF_BREAKER_HALF_OPEN;
     o->st.delivered = 5;
+    o->last_error = lf_snapshot_intern(&s, "broker down");
+    o = &s.outputs[0];
+    o->last_error_ms = 60000;
     s.recent[0] = (struct lf_log_recent){
         .wall_ms = 60000, .level = 1, .logger = "agent", .message = "a \"quoted\" warning"};
     s.nrecent = 1;
@@ -248,7 +254,8 @@ START_TEST(test_status_json_exact)
         "\"outputs\":[{\"name\":\"k\",\"plugin\":\"kafka\",\"breaker\":\"half-open\","
         "\"breaker_opens\":0,\"in_flight\":0,\"retry_queue\":0,\"delivered\":5,\"retried\":0,"
         "\"dead_lettered\":0,\"spooled\":0,\"drained\":0,\"spool\":{\"records\":0,\"bytes\":0,"
-        "\"oldest_age_seconds\":0.000,\"blocked\":false,\"dropped\":0}}],"
+        "\"oldest_age_seconds\":0.000,\"blocked\":false,\"dropped\":0},"
+        "\"last_error\":\"broker down\",\"last_error_age_seconds\":1.500}],"
         "\"recent_errors\":[{\"time_ms\":60000,\"level\":\"warn\",\"logger\":\"agent\","
         "\"message\":\"a \\\"quoted\\\" warning\"}]}\n");
     lf_buf_fini(&b);
@@ -268,6 +275,8 @@ START_TEST(test_status_table_lines)
                   "%s", b.data);
     ck_assert(has_line(b.data, "readiness: not ready: output k: breaker open"));
     ck_assert_msg(has_line(b.data, "(none)"), "%s", b.data);
+    ck_assert_msg(has_line(b.data, "             last error 1.0 s ago: Local: Message timed out"),
+                  "%s", b.data);
     ck_assert_msg(has_line(b.data, "access       /var/log/a.log                    42           "
                                    "4000           5000           1000       2.5 s"),
                   "%s", b.data);
