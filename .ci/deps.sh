@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(
   gcc meson ninja-build pkg-config clang-format-14 pmccabe
   libfyaml-dev librdkafka-dev librabbitmq-dev libcurl4-openssl-dev libpcre2-dev
-  libxxhash-dev libsystemd-dev check
+  libxxhash-dev libsystemd-dev libmicrohttpd-dev check
   rabbitmq-server amqp-tools kcat logrotate python3 procps
 )
 missing=()

@@ -27,7 +27,14 @@ static const struct {
      "LogFormat, logback pattern, regex). -m picks a multi-line preset. With -c and -i the\n"
      "parser, multi-line and filter settings of that input of a config file are used.\n"
      "A summary (records, unparsable, filtered) goes to stderr.\n"},
-    {"status", "logferry status", "Asks the running agent for its state. Not supported yet.\n"},
+    {"status", "logferry status [-c FILE] [--json] [--watch[=SECONDS]]",
+     "Asks the running agent, at the endpoint agent.http.listen of the config, for its\n"
+     "state and prints a table: each file (path, inode, acknowledged offset, size, lag) and\n"
+     "each output (breaker, records in flight, delivered, retried, dead-lettered, spool\n"
+     "records, size and oldest age, drops), with the readiness verdict. --json prints the\n"
+     "agent's /status JSON instead; --watch repeats every SECONDS (default 2). Exits 0,\n"
+     "69 when the endpoint is off in the config or no agent answers, 78 for a bad config.\n"
+     "  -c, --config FILE   configuration (default " CLI_DEFAULT_CONFIG ")\n"},
     {"spool", "logferry spool inspect [-c FILE] [OUTPUT]",
      "Prints, for the spool of OUTPUT (default: every output of the config), in\n"
      "<agent.state_dir>/spool/<output>/: the persisted head, each segment with its bytes,\n"
@@ -64,7 +71,7 @@ void cli_help_command(FILE *fp, const char *command)
                 "  1   runtime failure (state dir, checkpoint file, output start, unreadable "
                 "spool)\n"
                 "  64  bad command line\n"
-                "  69  command not supported yet\n"
+                "  69  command not supported yet; status: no agent answers\n"
                 "  75  stopped by a second signal before in-flight records were acknowledged\n"
                 "  78  configuration error (EX_CONFIG)\n");
 }

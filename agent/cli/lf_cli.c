@@ -1,10 +1,12 @@
 /* lf_cli.c - command dispatch and the run, check, spool and help commands.
  *
  * `logferry parse` lives in lf_cmd_parse.c; the help texts in cli_help.c. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -12,6 +14,8 @@
 #include "lf_agent.h"
 #include "lf_cmd.h"
 #include "lf_conf.h"
+#include "lf_http.h"
+#include "lf_logsetup.h"
 #include "lf_output.h"
 #include "lf_spool.h"
 #include "logferry/lf_err.h"
@@ -45,12 +49,26 @@ static const char *config_arg(int argc, char **argv, int *bad, const char **pos)
     return path;
 }
 
+/* agent.http.listen must parse, and be loopback unless allow_remote. */
+static void check_http_listen(const struct lf_config *cfg, struct lf_diag *d)
+{
+    const struct lf_http_conf *h = &cfg->agent.http;
+    struct sockaddr_storage sa;
+    unsigned salen;
+    char err[512];
+    if (h->listen &&
+        lf_http_parse_listen(h->listen, h->allow_remote, &sa, &salen, err, sizeof(err)) != LF_OK) {
+        lf_diag_add(d, LF_DIAG_ERROR, 0, 0, "%s", err);
+    }
+}
+
 static int load_or_report(const char *path, struct lf_config **cfg)
 {
     struct lf_diag d;
     lf_diag_init(&d, path);
     int rc = lf_conf_load(path, NULL, &d, cfg);
     if (rc == LF_OK) {
+        check_http_listen(*cfg, &d);
         for (size_t i = 0; i < (*cfg)->outputs.n; i++) {
             const struct lf_output_conf *o = lf_conf_output(*cfg, i);
             if (lf_output_validate(o, (*cfg)->agent.name, (*cfg)->agent.state_dir) != LF_OK) {
@@ -99,6 +117,18 @@ static int cmd_run(int argc, char **argv)
     }
     struct lf_config *cfg;
     if (load_or_report(path, &cfg) != LF_OK) {
+        return LF_EXIT_CONFIG;
+    }
+    struct lf_log_setup ls = {
+        .format = cfg->agent.log_format,
+        .file = cfg->agent.log_file,
+        .burst = (unsigned)cfg->agent.log_ratelimit,
+        .interval_ms = cfg->agent.log_ratelimit_interval_ms,
+    };
+    if (lf_log_configure(&ls) != LF_OK) {
+        fprintf(stderr, "logferry run: cannot open agent.log_file %s: %s\n", ls.file,
+                strerror(errno));
+        lf_conf_free(cfg);
         return LF_EXIT_CONFIG;
     }
     struct lf_agent *agent;
@@ -220,7 +250,10 @@ int lf_cli_main(int argc, char **argv)
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         return cmd_help(argc - 1, argv + 1);
     }
-    if (strcmp(cmd, "status") == 0 || strcmp(cmd, "dlq") == 0) {
+    if (strcmp(cmd, "status") == 0) {
+        return lf_cmd_status(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "dlq") == 0) {
         fprintf(stderr, "logferry %s: not supported yet\n", cmd);
         return LF_EXIT_UNAVAILABLE;
     }

@@ -6,5 +6,7 @@
 int lf_cli_main(int argc, char **argv);
 /* `logferry parse` (argv[0] is "parse"); returns the process exit code. */
 int lf_cmd_parse(int argc, char **argv);
+/* `logferry status` (argv[0] is "status"); returns the process exit code. */
+int lf_cmd_status(int argc, char **argv);
 
 #endif

@@ -20,6 +20,7 @@
 const char *const lf_record_type_names[] = {"raw", "request", "error", "query", NULL};
 static const char *const start_at_names[] = {"beginning", "end", NULL};
 static const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
+static const char *const log_format_names[] = {"text", "json", NULL};
 static const char *const when_full_names[] = {"block", "drop_oldest", NULL};
 static const char *const fsync_names[] = {"batch", "always", "never", NULL};
 
@@ -29,9 +30,19 @@ static const struct lf_opt http_options[] = {
     {
         .name = "listen",
         .type = LF_OPT_STR,
-        .flags = LF_OPT_UNSUPPORTED,
         .offset = OFF(lf_http_conf, listen),
-        .desc = "Address:port of the status and metrics endpoint (127.0.0.1:2020).",
+        .desc = "HOST:PORT of the metrics and status endpoint (/metrics, /healthz, /readyz, "
+                "/status), e.g. 127.0.0.1:2020 or [::1]:2020, or unix:/PATH for a unix socket "
+                "(access by its file permissions). Unset: no endpoint. Only a loopback address "
+                "is accepted unless allow_remote is true.",
+    },
+    {
+        .name = "allow_remote",
+        .type = LF_OPT_BOOL,
+        .def = "false",
+        .offset = OFF(lf_http_conf, allow_remote),
+        .desc = "Allow listen on a non-loopback address (the endpoint has no authentication: "
+                "put it behind a firewall).",
     },
     {.name = NULL},
 };
@@ -94,14 +105,49 @@ static const struct lf_opt agent_options[] = {
         .def = "info",
         .choices = log_level_names,
         .offset = OFF(lf_agent_conf, log_level),
-        .desc = "Agent log level (stderr).",
+        .desc = "Agent log level.",
+    },
+    {
+        .name = "log_format",
+        .type = LF_OPT_ENUM,
+        .def = "text",
+        .choices = log_format_names,
+        .offset = OFF(lf_agent_conf, log_format),
+        .desc = "Log lines as text (TIME LEVEL [logger] message) or JSON objects (time, level, "
+                "logger, message), one per line.",
+    },
+    {
+        .name = "log_file",
+        .type = LF_OPT_STR,
+        .offset = OFF(lf_agent_conf, log_file),
+        .desc = "File the agent logs to (appended; copytruncate rotation works). Default: "
+                "stderr (journald under systemd).",
+    },
+    {
+        .name = "log_ratelimit",
+        .type = LF_OPT_INT,
+        .def = "100",
+        .min = 0,
+        .max = 1000000,
+        .offset = OFF(lf_agent_conf, log_ratelimit),
+        .desc = "Lines one log statement may print per log_ratelimit_interval; the next line "
+                "printed after suppressed ones tells how many were suppressed. 0: no limit.",
+    },
+    {
+        .name = "log_ratelimit_interval",
+        .type = LF_OPT_DURATION,
+        .def = "10s",
+        .min = 100,
+        .max = 3600000,
+        .offset = OFF(lf_agent_conf, log_ratelimit_interval_ms),
+        .desc = "Window of log_ratelimit.",
     },
     {
         .name = "http",
         .type = LF_OPT_SECTION,
         .sub = http_options,
         .offset = OFF(lf_agent_conf, http),
-        .desc = "Status endpoint.",
+        .desc = "Metrics and status endpoint (libmicrohttpd).",
     },
     {.name = NULL},
 };

@@ -26,7 +26,8 @@ enum lf_start_at {
 };
 
 struct lf_http_conf {
-    char *listen;
+    char *listen; /* NULL: no endpoint */
+    bool allow_remote;
 };
 
 struct lf_agent_conf {
@@ -38,6 +39,10 @@ struct lf_agent_conf {
     uint64_t memory_limit;
     int log_level; /* enum lf_log_level */
     struct lf_http_conf http;
+    int log_format; /* enum lf_log_format */
+    char *log_file; /* NULL: stderr */
+    int64_t log_ratelimit;
+    int64_t log_ratelimit_interval_ms;
 };
 
 struct lf_input_conf {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lf_logsetup.h"
 #include "lf_vec.h"
 #include "logferry/lf_err.h"
 
@@ -372,6 +373,9 @@ static int parse_scalar(const struct lf_opt *o, enum lf_opt_type type, const cha
         char *dup = strdup(s);
         if (!dup) {
             return LF_ENOMEM;
+        }
+        if (o->flags & LF_OPT_SECRET) {
+            lf_log_add_secret(s); /* never printed in a log line from now on */
         }
         free(*(char **)dst);
         *(char **)dst = dup;

@@ -26,9 +26,11 @@
 #include "lf_ckpt_policy.h"
 #include "lf_clock.h"
 #include "lf_fsutil.h"
+#include "lf_http.h"
 #include "lf_notify.h"
 #include "lf_outpath.h"
 #include "lf_router.h"
+#include "lf_snapshot.h"
 #include "lf_tracker.h"
 #include "logferry/lf_err.h"
 #include "tail.h"
@@ -62,6 +64,9 @@ struct lf_agent {
     bool stopping;
     int stop_requests; /* signals received */
     int64_t stop_deadline_ms;
+    int64_t start_wall_ms;
+    struct lf_obs *obs;   /* snapshot exchange with the HTTP thread; NULL: no endpoint */
+    struct lf_http *http; /* agent.http */
 };
 
 /* ---- the steps of a loop turn ------------------------------------------------------- */
@@ -137,6 +142,28 @@ static void handle_inotify(struct lf_agent *a)
     }
 }
 
+/* Fills the snapshot the HTTP endpoint renders from (only when it asked for one). */
+static void publish_snapshot(struct lf_agent *a)
+{
+    struct lf_snapshot *s = &a->obs->build;
+    lf_snapshot_reset(s);
+    s->wall_ms = lf_wall_ms();
+    s->mono_ms = lf_mono_ms();
+    s->start_wall_ms = a->start_wall_ms;
+    s->agent_name = lf_snapshot_intern(s, a->cfg->agent.name);
+    s->live_bytes = a->budget.live_bytes;
+    s->memory_limit = a->cfg->agent.memory_limit;
+    s->paused = a->paused;
+    s->stopping = a->stopping;
+    for (size_t i = 0; i < a->ntails; i++) {
+        lf_snapshot_add_tail(s, a->tails[i], a->router, a->tracker);
+    }
+    for (size_t o = 0; o < a->nouts; o++) {
+        lf_snapshot_add_outpath(s, a->outs[o]);
+    }
+    lf_obs_publish(a->obs);
+}
+
 static void handle_tick(struct lf_agent *a)
 {
     uint64_t expirations;
@@ -153,6 +180,9 @@ static void handle_tick(struct lf_agent *a)
     lf_tracker_advance(a->tracker);
     if (lf_ckpt_policy_due(&a->ckpt_policy, now)) {
         save_checkpoints(a, now);
+    }
+    if (a->obs && lf_obs_tick(a->obs, now)) {
+        publish_snapshot(a);
     }
 }
 
@@ -400,6 +430,21 @@ static int setup_outputs(struct lf_agent *a)
     return lf_router_create(a->cfg, a->tracker, a->outs, a->nouts, &a->budget, &a->log, &a->router);
 }
 
+/* agent.http: the endpoint's thread and the snapshot exchange it reads. */
+static int setup_http(struct lf_agent *a)
+{
+    if (!a->cfg->agent.http.listen) {
+        return LF_OK;
+    }
+    a->obs = malloc(sizeof(*a->obs));
+    if (!a->obs || lf_obs_init(a->obs) != LF_OK) {
+        free(a->obs);
+        a->obs = NULL;
+        return LF_ENOMEM;
+    }
+    return lf_http_start(&a->cfg->agent.http, a->obs, &a->log, &a->http);
+}
+
 static int setup_inputs(struct lf_agent *a)
 {
     const struct lf_config *c = a->cfg;
@@ -431,6 +476,7 @@ int lf_agent_create(const struct lf_config *cfg, struct lf_agent **out)
     a->log.prefix = "[agent]";
     a->log.level = (enum lf_log_level)cfg->agent.log_level;
     a->epfd = a->sigfd = a->timerfd = a->inofd = a->lockfd = a->stop_efd = -1;
+    a->start_wall_ms = lf_wall_ms();
     int rc = setup_state(a);
     if (rc == LF_OK) {
         rc = setup_fds(a);
@@ -440,6 +486,9 @@ int lf_agent_create(const struct lf_config *cfg, struct lf_agent **out)
     }
     if (rc == LF_OK) {
         rc = setup_inputs(a);
+    }
+    if (rc == LF_OK) {
+        rc = setup_http(a);
     }
     if (rc != LF_OK) {
         lf_agent_destroy(a);
@@ -467,6 +516,11 @@ void lf_agent_destroy(struct lf_agent *a)
 {
     if (!a) {
         return;
+    }
+    lf_http_stop(a->http); /* its thread reads only a->obs */
+    if (a->obs) {
+        lf_obs_fini(a->obs);
+        free(a->obs);
     }
     for (size_t o = 0; o < MAX_OUTPUTS; o++) {
         lf_outpath_close(a->outs[o]); /* NULL-safe; an output whose setup failed too */

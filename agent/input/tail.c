@@ -355,6 +355,7 @@ static int read_file(struct lf_tail_file *f, size_t *budget)
         uint64_t off = f->read_offset;
         int64_t now = lf_mono_ms();
         f->read_offset += (uint64_t)n;
+        t->stats.bytes_read += (uint64_t)n;
         f->last_data_ms = now;
         f->eof = false;
         *budget -= (size_t)n < *budget ? (size_t)n : *budget;

@@ -92,6 +92,7 @@ struct lf_tail_sink {
 };
 
 struct lf_tail_stats {
+    uint64_t bytes_read; /* bytes read from the files (lines and partial lines) */
     uint64_t files_opened;
     uint64_t files_released;
     uint64_t rotations;      /* files that left their glob path (renamed away, deleted) */

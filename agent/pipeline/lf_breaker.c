@@ -29,6 +29,7 @@ bool lf_breaker_success(struct lf_breaker *b)
     }
     b->state = LF_BREAKER_CLOSED;
     b->open_ms = b->base_open_ms;
+    b->closed++;
     return true;
 }
 
@@ -68,6 +69,7 @@ bool lf_breaker_poll(struct lf_breaker *b, int64_t now_ms)
         return false;
     }
     b->state = LF_BREAKER_HALF_OPEN;
+    b->half_opened++;
     return true;
 }
 

@@ -26,6 +26,8 @@ struct lf_breaker {
     int64_t failures;                           /* consecutive, while closed */
     int64_t reopen_at_ms;                       /* when open: time to go half-open */
     uint64_t opened;                            /* times it opened (metrics) */
+    uint64_t half_opened;                       /* times it turned half-open (metrics) */
+    uint64_t closed;                            /* times it closed again (metrics) */
 };
 
 void lf_breaker_init(struct lf_breaker *b, int64_t failure_threshold, int64_t open_for_ms,

@@ -7,12 +7,20 @@
  * slot, a dead-letter slot, a spool-ack slot). A push whose reservation or queueing fails
  * keeps its records for the next turn: backpressure, never a loss.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lf_clock.h"
 #include "logferry/lf_err.h"
 #include "outpath_int.h"
+
+const int64_t lf_outpath_latency_bounds_ms[LF_OUTPATH_LATENCY_BUCKETS - 1] = {
+    5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000,
+};
+const int64_t lf_outpath_batch_bounds[LF_OUTPATH_BATCH_BUCKETS - 1] = {
+    1, 4, 16, 64, 256, 1024, 4096, 16384,
+};
 
 /* ---- open / close ---------------------------------------------------------------------- */
 
@@ -125,6 +133,16 @@ void lf_outpath_route(struct lf_outpath *op, struct lf_rec *r)
     }
 }
 
+static void observe_batch(struct lf_outpath_stats *st, size_t n)
+{
+    size_t b = 0;
+    while (b < LF_OUTPATH_BATCH_BUCKETS - 1 && (int64_t)n > lf_outpath_batch_bounds[b]) {
+        b++;
+    }
+    st->batch[b]++;
+    st->batch_sum += n;
+}
+
 static void push_batch(struct lf_outpath *op, int64_t now)
 {
     size_t n = op->nbatch;
@@ -139,6 +157,7 @@ static void push_batch(struct lf_outpath *op, int64_t now)
         return;
     }
     outpath_pushed(op, n, now);
+    observe_batch(&op->stats, n);
     op->nbatch = 0;
 }
 
@@ -191,10 +210,38 @@ static void on_retriable(struct lf_outpath *op, struct lf_rec *r, int64_t now)
     }
 }
 
+/* One delivery's read-to-ack latency into the histogram (a dozen compares). */
+static void observe_latency(struct lf_outpath_stats *st, int64_t ms)
+{
+    size_t b = 0;
+    ms = ms < 0 ? 0 : ms;
+    while (b < LF_OUTPATH_LATENCY_BUCKETS - 1 && ms > lf_outpath_latency_bounds_ms[b]) {
+        b++;
+    }
+    st->latency[b]++;
+    st->latency_sum_ms += (uint64_t)ms;
+}
+
+/* Remembers a failed outcome's reason for `logferry status` (copied only when it
+ * changes: during an outage every outcome fails, mostly with the same reason). */
+static void note_error(struct lf_outpath *op, const struct lf_ack *ack)
+{
+    const char *why = ack->reason                   ? ack->reason
+                      : ack->outcome == LF_REJECTED ? "rejected"
+                                                    : "retriable failure";
+    if (strncmp(op->last_error, why, sizeof(op->last_error) - 1) != 0) {
+        snprintf(op->last_error, sizeof(op->last_error), "%s", why);
+    }
+    op->last_error_ms = lf_wall_ms();
+}
+
 static void apply_outcome(struct lf_outpath *op, const struct lf_ack *ack, int64_t now)
 {
     struct lf_rec *r = lf_rec_of(ack->rec);
     op->last_outcome_ms = now;
+    if (ack->outcome != LF_DELIVERED) {
+        note_error(op, ack);
+    }
     if (!r->file_key) {
         outpath_spool_outcome(op, r, ack, now);
         return;
@@ -207,6 +254,7 @@ static void apply_outcome(struct lf_outpath *op, const struct lf_ack *ack, int64
     }
     if (ack->outcome == LF_DELIVERED) {
         op->stats.delivered++;
+        observe_latency(&op->stats, now - r->read_mono_ms);
         outpath_breaker_succeeded(op);
         lf_tracker_finish(op->tracker, r, op->index);
     } else if (ack->outcome == LF_REJECTED) {
@@ -287,4 +335,29 @@ void lf_outpath_drain(struct lf_outpath *op, int flush_ms)
 void lf_outpath_get_stats(const struct lf_outpath *op, struct lf_outpath_stats *st)
 {
     *st = op->stats;
+    st->inflight = op->inflight + op->drain_inflight;
+    st->retry_queue = op->nretries;
+    st->breaker_state = (int)op->breaker.state;
+    st->breaker_half_opens = op->breaker.half_opened;
+    st->breaker_closes = op->breaker.closed;
+    st->blocked = op->blocked;
+    if (op->spool) {
+        struct lf_spool_stats ss;
+        lf_spool_get_stats(op->spool, &ss);
+        st->spool_records = ss.records;
+        st->spool_bytes = ss.bytes;
+        st->spool_oldest_ms = ss.oldest_ms;
+        st->spool_dropped = ss.dropped_records;
+    }
+}
+
+const char *lf_outpath_last_error(const struct lf_outpath *op, int64_t *at_ms)
+{
+    *at_ms = op->last_error_ms;
+    return op->last_error;
+}
+
+const char *lf_outpath_plugin(const struct lf_outpath *op)
+{
+    return op->conf->plugin;
 }

@@ -28,6 +28,15 @@
 
 struct lf_outpath;
 
+/* Delivery latency histogram of log-file records, read to acknowledged: bucket i counts
+ * latencies <= lf_outpath_latency_bounds_ms[i] (and above the previous bound); the last
+ * bucket counts the rest. */
+#define LF_OUTPATH_LATENCY_BUCKETS 14
+extern const int64_t lf_outpath_latency_bounds_ms[LF_OUTPATH_LATENCY_BUCKETS - 1];
+/* Sizes of the batches of log-file records pushed to the output's worker, the same way. */
+#define LF_OUTPATH_BATCH_BUCKETS 9
+extern const int64_t lf_outpath_batch_bounds[LF_OUTPATH_BATCH_BUCKETS - 1];
+
 struct lf_outpath_stats {
     uint64_t delivered;     /* outcomes "delivered" (log-file and spool records) */
     uint64_t retried;       /* retries scheduled */
@@ -38,6 +47,26 @@ struct lf_outpath_stats {
     uint64_t push_failures; /* a push to the worker failed (kept and pushed again) */
     uint64_t dead_failures; /* a dead-letter write or sync failed (written again) */
     uint64_t held_outcomes; /* outcome batches held for lack of memory, applied later */
+
+    uint64_t dead_exhausted; /* of dead_lettered: retry.attempts used up (else rejected) */
+    /* gauges, filled by lf_outpath_get_stats */
+    uint64_t inflight;       /* pushed to the output (log-file and spool records), no outcome */
+    uint64_t retry_queue;    /* records waiting for their retry */
+    int breaker_state;       /* enum lf_breaker_state: 0 closed, 1 open, 2 half-open */
+    bool blocked;            /* the spool refuses records (inputs routed here wait) */
+    uint64_t spool_records;  /* not yet acknowledged in the spool */
+    uint64_t spool_bytes;    /* bytes of the spool's segment files */
+    int64_t spool_oldest_ms; /* wall time of the oldest spooled record, 0 none */
+    uint64_t spool_dropped;  /* records dropped by buffer.when_full: drop_oldest */
+
+    uint64_t latency[LF_OUTPATH_LATENCY_BUCKETS]; /* read -> delivered, log-file records */
+    uint64_t latency_sum_ms;
+
+    uint64_t breaker_half_opens; /* breaker transitions open -> half-open */
+    uint64_t breaker_closes;     /* breaker transitions half-open -> closed */
+
+    uint64_t batch[LF_OUTPATH_BATCH_BUCKETS]; /* records per push of log-file records */
+    uint64_t batch_sum;
 };
 
 /* Opens output `index` of cfg: its spool, breaker and dead-letter file, then starts its
@@ -78,6 +107,12 @@ void lf_outpath_begin_shutdown(struct lf_outpath *op);
  * writes whatever is still owed to the spool (durably). */
 void lf_outpath_drain(struct lf_outpath *op, int flush_ms);
 
+/* Counters and gauges (breaker, in flight, spool) of the output path. */
 void lf_outpath_get_stats(const struct lf_outpath *op, struct lf_outpath_stats *st);
+/* The reason of the last retriable or permanent outcome ("" if none yet); *at_ms gets
+ * its wall time (0 none). Borrowed until the next outcome. */
+const char *lf_outpath_last_error(const struct lf_outpath *op, int64_t *at_ms);
+/* The output's plugin name ("kafka"), for metrics. */
+const char *lf_outpath_plugin(const struct lf_outpath *op);
 
 #endif

@@ -25,6 +25,7 @@ struct lf_rec {
     uint32_t done_mask;            /* outputs that delivered, dead-lettered or spooled it */
     size_t mem;                    /* bytes accounted against agent.memory_limit */
     int64_t first_failure_ms;      /* wall clock of the first retriable outcome; 0 none */
+    int64_t read_mono_ms;          /* when it was read (loop turn, monotonic): latency */
     uint64_t spool_seg, spool_off; /* a record read back from a spool (file_key 0): its frame */
     char payload[];                /* NUL-terminated JSON */
 };

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lf_clock.h"
 #include "lf_recbuild.h"
 #include "logferry/lf_err.h"
 
@@ -12,6 +13,7 @@ struct router_input {
     struct lf_parser *parser;
     unsigned route_by_type[LF_TYPE_COUNT]; /* output mask per record type */
     unsigned route_any;                    /* union of route_by_type */
+    struct lf_router_input_stats stats;    /* parse_errors filled when asked */
 };
 
 struct lf_router {
@@ -26,6 +28,7 @@ struct lf_router {
     struct lf_buf enc; /* the record being built */
     size_t host_len;   /* strlen(agent.name) */
     int64_t read_time_ms;
+    int64_t read_mono_ms; /* the same instant, monotonic (delivery latency) */
     struct lf_router_stats stats;
 };
 
@@ -129,6 +132,7 @@ static struct lf_rec *make_record(struct lf_router *rt, const struct lf_tail_src
     r->start_offset = start;
     r->end_offset = end;
     r->mem = mem;
+    r->read_mono_ms = rt->read_mono_ms;
     return r;
 }
 
@@ -162,12 +166,15 @@ static int router_emit(void *ctx, const struct lf_tail_src *src, const char *tex
     struct lf_built b;
     int rc = lf_recbuild(in->parser, &bs, text, len, start, flags, rt->read_time_ms, &rt->enc, &b);
     rt->stats.records_read++;
+    in->stats.records++;
     if (rc < 0) {
         return unbuilt(rt, src, start, rc);
     }
     unsigned mask = b.type < LF_TYPE_COUNT ? in->route_by_type[b.type] : 0;
     if (rc == LF_PARSE_DROP || mask == 0) {
         rt->stats.records_filtered++;
+        in->stats.filtered += rc == LF_PARSE_DROP;
+        in->stats.unrouted += rc != LF_PARSE_DROP;
         rc = lf_tracker_skip(rt->tracker, src->key, end);
         return rc == LF_OK ? LF_OK : unbuilt(rt, src, start, rc);
     }
@@ -196,6 +203,7 @@ void lf_router_sink(struct lf_router *rt, struct lf_tail_sink *sink)
 void lf_router_set_read_time(struct lf_router *rt, int64_t wall_ms)
 {
     rt->read_time_ms = wall_ms;
+    rt->read_mono_ms = lf_mono_ms();
 }
 
 unsigned lf_router_outputs_of(const struct lf_router *rt, size_t input)
@@ -206,4 +214,14 @@ unsigned lf_router_outputs_of(const struct lf_router *rt, size_t input)
 void lf_router_get_stats(const struct lf_router *rt, struct lf_router_stats *st)
 {
     *st = rt->stats;
+}
+
+void lf_router_get_input_stats(const struct lf_router *rt, size_t input,
+                               struct lf_router_input_stats *st)
+{
+    *st = (struct lf_router_input_stats){0};
+    if (input < rt->nins) {
+        *st = rt->ins[input].stats;
+        st->parse_errors = lf_parser_errors(rt->ins[input].parser);
+    }
 }

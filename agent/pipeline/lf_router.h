@@ -28,6 +28,14 @@ struct lf_router_stats {
     uint64_t records_unbuilt;  /* not built or tracked for lack of memory (checkpoint held) */
 };
 
+/* One input's share of the above, for metrics. */
+struct lf_router_input_stats {
+    uint64_t records;      /* records built */
+    uint64_t filtered;     /* dropped by the input's filter */
+    uint64_t unrouted;     /* matched by no output's `match:` (dropped) */
+    uint64_t parse_errors; /* records whose text did not parse (sent as raw) */
+};
+
 /* Builds a parser per input of cfg and the routing tables over outs[0..nouts). cfg, the
  * tracker, outs, budget and log are borrowed and must outlive the router. LF_OK, or an
  * error (logged, e.g. a parser that does not compile). */
@@ -44,5 +52,8 @@ void lf_router_set_read_time(struct lf_router *rt, int64_t wall_ms);
 /* Bit mask of the outputs input `input` routes to (bit o = outs[o]). */
 unsigned lf_router_outputs_of(const struct lf_router *rt, size_t input);
 void lf_router_get_stats(const struct lf_router *rt, struct lf_router_stats *st);
+/* Stats of input `input` (zeros for an index out of range). */
+void lf_router_get_input_stats(const struct lf_router *rt, size_t input,
+                               struct lf_router_input_stats *st);
 
 #endif

@@ -225,6 +225,12 @@ void lf_tracker_hold(struct lf_tracker *tr, uint64_t key, uint64_t offset)
     }
 }
 
+int64_t lf_tracker_oldest_read_ms(const struct lf_tracker *tr, uint64_t key)
+{
+    const struct track_slot *s = slot_of(tr, key);
+    return s && s->fifo.head ? s->fifo.head->read_mono_ms : 0;
+}
+
 size_t lf_tracker_pending(const struct lf_tracker *tr, uint64_t key)
 {
     const struct track_slot *s = slot_of(tr, key);

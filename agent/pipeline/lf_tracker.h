@@ -57,6 +57,9 @@ bool lf_tracker_take_moved(struct lf_tracker *tr, uint64_t key);
 void lf_tracker_hold(struct lf_tracker *tr, uint64_t key, uint64_t offset);
 /* Committed offset of the file (0 for an unknown key), never past a hold. */
 uint64_t lf_tracker_committed(const struct lf_tracker *tr, uint64_t key);
+/* Monotonic read time (lf_rec.read_mono_ms) of the file's oldest record not yet released,
+ * 0 if none: how long the file's checkpoint has been waiting (metrics). */
+int64_t lf_tracker_oldest_read_ms(const struct lf_tracker *tr, uint64_t key);
 /* Records (and skip markers) of the file not yet released. */
 size_t lf_tracker_pending(const struct lf_tracker *tr, uint64_t key);
 /* True if any file has records not yet released. */

@@ -59,6 +59,9 @@ static void dead_finish_all(struct lf_outpath *op)
         } else {
             rec_list_put(&op->spool_done, d->rec);
         }
+        if (d->reason && strcmp(d->reason, "retries exhausted") == 0) {
+            op->stats.dead_exhausted++;
+        }
         free(d->reason);
         op->stats.dead_lettered++;
     }

@@ -71,6 +71,8 @@ struct lf_outpath {
     size_t ndead, cap_dead;
 
     struct lf_outpath_stats stats;
+    char last_error[160];  /* reason of the last failed outcome (lf_outpath_last_error) */
+    int64_t last_error_ms; /* its wall time, 0 none */
 };
 
 static inline int rec_list_reserve(struct rec_list *l, size_t extra)
