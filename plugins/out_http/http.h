@@ -1,10 +1,11 @@
 /* http.h - internal types of the HTTP output plugin (Elasticsearch/OpenSearch _bulk, NDJSON,
  * JSON array). Not installed.
  *
- * http.c holds the ABI descriptor and the core-facing callbacks; http_config.c the option
- * table, validation and secrets; http_body.c turns records into request bodies (and
- * gzip); http_bulk.c reads a _bulk response into per-record outcomes; http_multi.c drives
- * the curl multi handle (sockets and timers in one epoll fd the core polls).
+ * http.c holds the ABI descriptor, validation and the core-facing callbacks;
+ * http_config.c the option table and secrets; http_body.c turns records into request
+ * bodies (and gzip), built in http_buf.c buffers; http_bulk.c turns a finished request
+ * (status, _bulk items) into per-record acks; http_multi.c drives the curl multi handle
+ * (sockets and timers in one epoll fd the core polls).
  * Everything runs on the output's worker thread: no locks.
  */
 #ifndef HTTP_H
