@@ -24,6 +24,7 @@ GET /_test/stats: docs (distinct _id), lines (distinct N of messages "line N ...
   (generic paths), record_ids (distinct "id" there), typed_requests (generic requests
   with the header X-Log-Type: raw).
 Listens on 127.0.0.1 only; writes the bound port to --port-file when ready.
+--dump FILE appends the first _bulk exchange (request line, headers, body, answer) to FILE.
 """
 import argparse
 import gzip
@@ -143,7 +144,20 @@ class Handler(BaseHTTPRequestHandler):
             return
         if script.get("drop_after"):
             return self.drop()
+        self.dump(body, answer)
         self.reply(200, answer)
+
+    def dump(self, body, answer):
+        if not self.server.dump or "/_bulk" not in self.path:
+            return
+        path, self.server.dump = self.server.dump, None
+        with open(path, "ab") as f:
+            f.write(b"%s %s %s\n%s\n" % (self.command.encode(), self.path.encode(),
+                                         self.request_version.encode(), bytes(self.headers)))
+            f.write(body)
+            f.write(b"\nHTTP/1.1 200 OK\n")
+            f.write(json.dumps(answer, separators=(",", ":")).encode())
+            f.write(b"\n")
 
     def drop(self):
         with self.server.store.lock:
@@ -239,11 +253,13 @@ def main():
     ap.add_argument("--journal")
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
+    ap.add_argument("--dump")
     a = ap.parse_args()
     ThreadingHTTPServer.allow_reuse_address = True
     ThreadingHTTPServer.daemon_threads = True
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     srv.store = Store(a.journal)
+    srv.dump = a.dump
     if a.tls_cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(a.tls_cert, a.tls_key)
