@@ -6,7 +6,9 @@
  * server restart; item errors (400) reach the dead-letter file while op_type create turns
  * the 409 of a retried request into a delivery; gzip bodies decode; ndjson and json_array
  * reach a generic endpoint; TLS verification fails without the CA and works with
- * ca_file; the agent's memory stays bounded behind a slow server.
+ * ca_file; basic (password file) and ApiKey credentials are sent and a 401 is
+ * dead-lettered, secrets never logged; the agent's memory stays bounded behind a slow
+ * server.
  */
 #include <check.h>
 #include <stdio.h>
@@ -210,6 +212,59 @@ START_TEST(test_tls_verification)
 }
 END_TEST
 
+/* Basic credentials from a file and an API key reach the server as the right header; a
+ * wrong password is a 401, permanent: the records are dead-lettered, none is retried. */
+START_TEST(test_auth_basic_file_api_key_and_401)
+{
+    struct es_server es = {0};
+    struct lf_agent a;
+    char url[128], extra[400], pwfile[300], dlq[400];
+
+    agent_prepare(&a, 500, NULL, 0);
+    es.auth = "Basic bG9nZmVycnk6czNjcmV0LXB3"; /* logferry:s3cret-pw */
+    ck_assert_int_eq(es_start(&es, a.dir, 0), 0);
+    es_url(&es, url, sizeof(url));
+    snprintf(pwfile, sizeof(pwfile), "%s/pw", a.dir);
+    lft_write_file(pwfile, "s3cret-pw\n", false);
+    snprintf(extra, sizeof(extra), ", user: logferry, password_file: '%s'", pwfile);
+    agent_config(&a, url, extra, NULL, NULL);
+    agent_start(&a);
+    ck_assert_int_eq(es_wait_stat(&es, "docs", 500, 30000), 500);
+    ck_assert_int_eq(agent_stop(&a), 0);
+    es_kill(&es);
+
+    es.auth = "ApiKey VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==";
+    ck_assert_int_eq(es_start(&es, a.dir, es.port), 0);
+    agent_prepare_more(&a, 500, 300);
+    agent_config(&a, url,
+                 ", api_key: 'VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw=='", NULL,
+                 NULL);
+    agent_start(&a);
+    ck_assert_int_eq(es_wait_stat(&es, "docs", 800, 30000), 800);
+    ck_assert_int_eq(agent_stop(&a), 0);
+
+    agent_prepare_more(&a, 800, 200); /* a wrong password: 401 for these 200 */
+    lft_write_file(pwfile, "wrong\n", false);
+    snprintf(extra, sizeof(extra), ", user: logferry, password_file: '%s'", pwfile);
+    agent_config(&a, url, extra, NULL, NULL);
+    agent_start(&a);
+    dead_letters(&a, dlq, sizeof(dlq));
+    ck_assert_uint_eq(lft_wait_lines(dlq, 200, 30000), 200);
+    ck_assert_int_eq(agent_stop(&a), 0);
+    char *txt = lft_read_file(dlq, NULL);
+    ck_assert_ptr_nonnull(strstr(txt, "HTTP 401: "));
+    ck_assert_ptr_nonnull(strstr(txt, "security_exception"));
+    free(txt);
+    char *log = lft_read_file(a.log, NULL); /* the secrets never reach the log */
+    ck_assert_ptr_null(strstr(log, "s3cret"));
+    ck_assert_ptr_null(strstr(log, "VnVhQ2ZH"));
+    free(log);
+    ck_assert_int_eq(es_stat(&es, "docs"), 800);
+    es_kill(&es);
+    lft_rmtree(a.dir);
+}
+END_TEST
+
 /* 300 ms per request behind 200,000 lines: with agent.memory_limit 1 MiB the reader waits
  * for the output, and at most max_in_flight + 1 requests of 1,000 records exist, so the
  * agent's peak memory stays far below what holding the records would need. */
@@ -254,6 +309,7 @@ static Suite *http_suite(void)
     tcase_add_test(tc, test_ndjson);
     tcase_add_test(tc, test_json_array);
     tcase_add_test(tc, test_tls_verification);
+    tcase_add_test(tc, test_auth_basic_file_api_key_and_401);
     tcase_add_test(tc, test_memory_bounded_behind_slow_server);
     suite_add_tcase(s, tc);
     return s;

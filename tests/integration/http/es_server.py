@@ -24,6 +24,8 @@ GET /_test/stats: docs (distinct _id), lines (distinct N of messages "line N ...
   (generic paths), record_ids (distinct "id" there), typed_requests (generic requests
   with the header X-Log-Type: raw).
 Listens on 127.0.0.1 only; writes the bound port to --port-file when ready.
+--auth VALUE: requests (but /_test/*) whose Authorization header is not VALUE get 401
+security_exception, as Elasticsearch answers a wrong or missing credential.
 --dump FILE appends the first _bulk exchange (request line, headers, body, answer) to FILE.
 """
 import argparse
@@ -123,6 +125,11 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(200, {"ok": True})
             return
         body = self.read_body()
+        if self.server.auth and self.headers.get("Authorization") != self.server.auth:
+            self.reply(401, {"error": {"type": "security_exception",
+                                       "reason": "unable to authenticate user"},
+                             "status": 401})
+            return
         script = st.next_script()
         delay = script.get("delay_ms", st.delay_ms)
         if delay:
@@ -254,12 +261,14 @@ def main():
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
     ap.add_argument("--dump")
+    ap.add_argument("--auth")
     a = ap.parse_args()
     ThreadingHTTPServer.allow_reuse_address = True
     ThreadingHTTPServer.daemon_threads = True
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     srv.store = Store(a.journal)
     srv.dump = a.dump
+    srv.auth = a.auth
     if a.tls_cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(a.tls_cert, a.tls_key)

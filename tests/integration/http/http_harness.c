@@ -20,7 +20,7 @@ int es_start(struct es_server *s, const char *dir, int port)
 {
     char portfile[300], journal[300], log[300], portarg[16];
     char *py = getenv("PYTHON3"), *srv = getenv("ES_SERVER");
-    char *argv[16];
+    char *argv[20];
     int k = 0;
 
     snprintf(s->dir, sizeof(s->dir), "%s", dir);
@@ -42,6 +42,10 @@ int es_start(struct es_server *s, const char *dir, int port)
         argv[k++] = (char *)s->cert;
         argv[k++] = "--tls-key";
         argv[k++] = (char *)s->key;
+    }
+    if (s->auth) {
+        argv[k++] = "--auth";
+        argv[k++] = (char *)s->auth;
     }
     argv[k] = NULL;
     s->pid = lft_spawn(argv, log);
@@ -159,6 +163,19 @@ void agent_prepare(struct lf_agent *a, size_t n, const size_t *bad, size_t nbad)
     fclose(f);
     snprintf(a->cfg, sizeof(a->cfg), "%s/cfg.yaml", a->dir);
     snprintf(a->log, sizeof(a->log), "%s/agent.log", a->dir);
+}
+
+void agent_prepare_more(struct lf_agent *a, size_t first, size_t n)
+{
+    char path[300];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/in.log", a->dir);
+    f = fopen(path, "a");
+    for (size_t i = first; i < first + n; i++) {
+        fprintf(f, "line %zu GET /api/orders/%zu 200\n", i, i);
+    }
+    fclose(f);
 }
 
 void agent_config(struct lf_agent *a, const char *url, const char *output_extra,

@@ -16,6 +16,7 @@ struct es_server {
     int port;
     pid_t pid;
     const char *cert, *key; /* TLS when set (borrowed) */
+    const char *auth;       /* required Authorization header value, or NULL (borrowed) */
 };
 
 /* Starts the server (port 0: any). Returns 0 when it listens. */
@@ -42,6 +43,8 @@ struct lf_agent {
  * bad[] says BAD-MAPPING instead) and a config with one http output; output_extra goes
  * into the output's flow mapping, agent_extra into the agent's, top_extra after all. */
 void agent_prepare(struct lf_agent *a, size_t n, const size_t *bad, size_t nbad);
+/* Appends n more lines "line I ..." to in.log, I from first. */
+void agent_prepare_more(struct lf_agent *a, size_t first, size_t n);
 void agent_config(struct lf_agent *a, const char *url, const char *output_extra,
                   const char *agent_extra, const char *top_extra);
 void agent_start(struct lf_agent *a);
