@@ -6,9 +6,9 @@
  * server restart; item errors (400) reach the dead-letter file while op_type create turns
  * the 409 of a retried request into a delivery; gzip bodies decode; ndjson and json_array
  * reach a generic endpoint; TLS verification fails without the CA and works with
- * ca_file; basic (password file) and ApiKey credentials are sent and a 401 is
- * dead-lettered, secrets never logged; the agent's memory stays bounded behind a slow
- * server.
+ * ca_file, and a client certificate is presented when asked for; basic (password file)
+ * and ApiKey credentials are sent and a 401 is dead-lettered, secrets never logged; the
+ * agent's memory stays bounded behind a slow server.
  */
 #include <check.h>
 #include <stdio.h>
@@ -158,12 +158,12 @@ START_TEST(test_json_array)
 }
 END_TEST
 
-static void make_cert(const char *dir, char *cert, char *key, size_t cap)
+static void make_cert_named(const char *dir, const char *name, char *cert, char *key, size_t cap)
 {
     char log[300];
 
-    snprintf(cert, cap, "%s/cert.pem", dir);
-    snprintf(key, cap, "%s/key.pem", dir);
+    snprintf(cert, cap, "%s/%s-cert.pem", dir, name);
+    snprintf(key, cap, "%s/%s-key.pem", dir, name);
     snprintf(log, sizeof(log), "%s/openssl.log", dir);
     char *argv[] = {"openssl",  "req",
                     "-x509",    "-newkey",
@@ -175,6 +175,11 @@ static void make_cert(const char *dir, char *cert, char *key, size_t cap)
                     "-addext",  "subjectAltName=IP:127.0.0.1",
                     NULL};
     ck_assert_int_eq(lft_run(argv, log), 0);
+}
+
+static void make_cert(const char *dir, char *cert, char *key, size_t cap)
+{
+    make_cert_named(dir, "server", cert, key, cap);
 }
 
 START_TEST(test_tls_verification)
@@ -206,6 +211,41 @@ START_TEST(test_tls_verification)
     agent_config(&a, url, ", tls_insecure: true", NULL, NULL);
     agent_start(&a);
     ck_assert(agent_log_wait(&a, "tls_insecure: true: the server certificate", 20000));
+    ck_assert_int_eq(agent_stop(&a), 0);
+    es_kill(&es);
+    lft_rmtree(a.dir);
+}
+END_TEST
+
+/* The server asks for a client certificate: without cert_file/key_file the handshake
+ * fails and nothing is indexed; with them every record arrives. */
+START_TEST(test_tls_client_certificate)
+{
+    struct es_server es = {0};
+    struct lf_agent a;
+    char url[128], cert[300], key[300], ccert[300], ckey[300], extra[1200];
+
+    agent_prepare(&a, 1000, NULL, 0);
+    make_cert(a.dir, cert, key, sizeof(cert));
+    make_cert_named(a.dir, "client", ccert, ckey, sizeof(ccert));
+    es.cert = cert;
+    es.key = key;
+    es.client_ca = ccert; /* self-signed: the client certificate is its own CA */
+    es.client_key = ckey;
+    ck_assert_int_eq(es_start(&es, a.dir, 0), 0);
+    es_url(&es, url, sizeof(url));
+    snprintf(extra, sizeof(extra), ", ca_file: '%s'" RETRY_FAST, cert);
+    agent_config(&a, url, extra, NULL, BREAKER_FAST);
+    agent_start(&a);
+    ck_assert(agent_log_wait(&a, "request of", 20000)); /* failed: no client certificate */
+    int rc = agent_stop(&a);
+    ck_assert(rc == 0 || rc == 75);
+    ck_assert_int_eq(es_stat(&es, "docs"), 0);
+    snprintf(extra, sizeof(extra), ", ca_file: '%s', cert_file: '%s', key_file: '%s'" RETRY_FAST,
+             cert, ccert, ckey);
+    agent_config(&a, url, extra, NULL, BREAKER_FAST);
+    agent_start(&a);
+    ck_assert_int_eq(es_wait_stat(&es, "docs", 1000, 30000), 1000);
     ck_assert_int_eq(agent_stop(&a), 0);
     es_kill(&es);
     lft_rmtree(a.dir);
@@ -309,6 +349,7 @@ static Suite *http_suite(void)
     tcase_add_test(tc, test_ndjson);
     tcase_add_test(tc, test_json_array);
     tcase_add_test(tc, test_tls_verification);
+    tcase_add_test(tc, test_tls_client_certificate);
     tcase_add_test(tc, test_auth_basic_file_api_key_and_401);
     tcase_add_test(tc, test_memory_bounded_behind_slow_server);
     suite_add_tcase(s, tc);

@@ -24,6 +24,7 @@ GET /_test/stats: docs (distinct _id), lines (distinct N of messages "line N ...
   (generic paths), record_ids (distinct "id" there), typed_requests (generic requests
   with the header X-Log-Type: raw).
 Listens on 127.0.0.1 only; writes the bound port to --port-file when ready.
+--tls-client-ca FILE: with --tls-cert, require a client certificate signed by FILE.
 --auth VALUE: requests (but /_test/*) whose Authorization header is not VALUE get 401
 security_exception, as Elasticsearch answers a wrong or missing credential.
 --dump FILE appends the first _bulk exchange (request line, headers, body, answer) to FILE.
@@ -262,6 +263,7 @@ def main():
     ap.add_argument("--tls-key")
     ap.add_argument("--dump")
     ap.add_argument("--auth")
+    ap.add_argument("--tls-client-ca")
     a = ap.parse_args()
     ThreadingHTTPServer.allow_reuse_address = True
     ThreadingHTTPServer.daemon_threads = True
@@ -272,6 +274,9 @@ def main():
     if a.tls_cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(a.tls_cert, a.tls_key)
+        if a.tls_client_ca:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(a.tls_client_ca)
         srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     tmp = a.port_file + ".tmp"
     with open(tmp, "w") as f:

@@ -20,7 +20,7 @@ int es_start(struct es_server *s, const char *dir, int port)
 {
     char portfile[300], journal[300], log[300], portarg[16];
     char *py = getenv("PYTHON3"), *srv = getenv("ES_SERVER");
-    char *argv[20];
+    char *argv[24];
     int k = 0;
 
     snprintf(s->dir, sizeof(s->dir), "%s", dir);
@@ -42,6 +42,10 @@ int es_start(struct es_server *s, const char *dir, int port)
         argv[k++] = (char *)s->cert;
         argv[k++] = "--tls-key";
         argv[k++] = (char *)s->key;
+    }
+    if (s->client_ca) {
+        argv[k++] = "--tls-client-ca";
+        argv[k++] = (char *)s->client_ca;
     }
     if (s->auth) {
         argv[k++] = "--auth";
@@ -103,6 +107,10 @@ static int es_call(struct es_server *s, const char *path, const char *post, char
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 5000L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L); /* the test's own client only */
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    if (s->client_ca) {
+        curl_easy_setopt(e, CURLOPT_SSLCERT, s->client_ca);
+        curl_easy_setopt(e, CURLOPT_SSLKEY, s->client_key);
+    }
     if (post) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, post);
     }

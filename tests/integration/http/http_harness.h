@@ -17,6 +17,8 @@ struct es_server {
     pid_t pid;
     const char *cert, *key; /* TLS when set (borrowed) */
     const char *auth;       /* required Authorization header value, or NULL (borrowed) */
+    const char *client_ca;  /* TLS: require a client certificate signed by it (borrowed) */
+    const char *client_key; /* key of client_ca, which the test's own client presents */
 };
 
 /* Starts the server (port 0: any). Returns 0 when it listens. */
