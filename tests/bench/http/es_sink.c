@@ -33,6 +33,7 @@ struct conn {
     int fd;
     char *in;
     size_t in_len, in_cap;
+    size_t need, head_len; /* of the request being read: 0 until its headers are in */
     char *out;
     size_t out_len, out_cap, out_off;
 };
@@ -134,15 +135,19 @@ static void bulk(struct sink *s, const char *body, size_t len, struct conn *c)
         const char *id = str_field(p, le, "\"_id\":\"", &idl);
         const char *ix = str_field(p, le, "\"_index\":\"", &ixl);
         bool create = le - p > 3 && memcmp(p, "{\"c", 3) == 0;
-        char item[512];
         int v = id && idl == ID_LEN ? idset_add(&s->set, id) : 1;
-        int n =
-            snprintf(item, sizeof(item),
-                     "%s{\"%s\":{\"_index\":\"%.*s\",\"_id\":\"%.*s\",\"_version\":%d,"
-                     "\"result\":\"%s\",\"status\":%d}}",
-                     first ? "" : ",", create ? "create" : "index", (int)ixl, ix ? ix : "",
-                     (int)idl, id ? id : "", v, v == 1 ? "created" : "updated", v == 1 ? 201 : 200);
-        out_append(c, item, (size_t)n < sizeof(item) ? (size_t)n : sizeof(item) - 1);
+        /* memcpy, not snprintf: this loop is the endpoint's hot path */
+        out_append(c, first ? "{\"" : ",{\"", first ? 2 : 3);
+        out_append(c, create ? "create" : "index", create ? 6 : 5);
+        out_append(c, "\":{\"_index\":\"", 13);
+        out_append(c, ix ? ix : "", ixl);
+        out_append(c, "\",\"_id\":\"", 9);
+        out_append(c, id ? id : "", idl);
+        if (v == 1) {
+            out_append(c, "\",\"_version\":1,\"result\":\"created\",\"status\":201}}", 48);
+        } else {
+            out_append(c, "\",\"_version\":2,\"result\":\"updated\",\"status\":200}}", 48);
+        }
         first = false;
         s->index_ops++;
         p = le + 1; /* skip the action line */
@@ -180,28 +185,34 @@ static void answer(struct sink *s, struct conn *c, const char *head, const char 
     memcpy(c->out + start + sizeof(status) - 1, hdr, (size_t)n);
 }
 
-/* Serves every complete request in c->in. Returns false on a malformed request. */
+/* Serves every complete request in c->in. Headers are looked for only at the start of a
+ * request and once: a body arrives in many reads and must not be rescanned each time. */
 static bool serve(struct sink *s, struct conn *c)
 {
     for (;;) {
-        char *eoh = memmem(c->in, c->in_len, "\r\n\r\n", 4);
-        if (eoh == NULL) {
-            return true;
-        }
-        size_t hl = (size_t)(eoh - c->in) + 4, bl = 0;
-        *eoh = '\0';
-        for (char *p = c->in; (p = strchr(p, '\n')) != NULL; p++) {
-            if (strncasecmp(p + 1, "Content-Length:", 15) == 0) {
-                bl = strtoul(p + 16, NULL, 10);
+        if (c->need == 0) {
+            size_t look = c->in_len < 16384 ? c->in_len : 16384;
+            char *eoh = memmem(c->in, look, "\r\n\r\n", 4);
+            if (eoh == NULL) {
+                return look < 16384; /* headers over 16 KiB: malformed */
             }
+            size_t bl = 0;
+            c->head_len = (size_t)(eoh - c->in) + 4;
+            *eoh = '\0';
+            for (char *p = c->in; (p = strchr(p, '\n')) != NULL; p++) {
+                if (strncasecmp(p + 1, "Content-Length:", 15) == 0) {
+                    bl = strtoul(p + 16, NULL, 10);
+                }
+            }
+            c->need = c->head_len + bl;
         }
-        if (c->in_len < hl + bl) {
-            *eoh = '\r';
+        if (c->in_len < c->need) {
             return true; /* body incomplete */
         }
-        answer(s, c, c->in, c->in + hl, bl);
-        memmove(c->in, c->in + hl + bl, c->in_len - hl - bl);
-        c->in_len -= hl + bl;
+        answer(s, c, c->in, c->in + c->head_len, c->need - c->head_len);
+        memmove(c->in, c->in + c->need, c->in_len - c->need);
+        c->in_len -= c->need;
+        c->need = 0;
     }
 }
 
