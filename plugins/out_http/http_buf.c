@@ -10,8 +10,8 @@
 
 void http_buf_append(struct http_buf *b, const void *data, size_t n)
 {
-    if (b->oom) {
-        return;
+    if (b->oom || n == 0) {
+        return; /* n == 0: b->p may still be NULL, and memcpy(NULL, ..., 0) is undefined */
     }
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
