@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "http_harness.h"
@@ -87,6 +88,7 @@ START_TEST(test_item_errors_dead_lettered_create_conflicts_delivered)
     ck_assert_int_eq(es_wait_stat(&es, "docs", 1997, 30000), 1997);
     ck_assert_int_eq(agent_stop(&a), 0);
     ck_assert_int_eq(es_stat(&es, "dropped"), 1);
+    ck_assert(es_stats_has(&es, "\"indices\":[\"ds-raw\"]")); /* {{type}} rendered */
     char *txt = lft_read_file(dlq, NULL);
     ck_assert_ptr_nonnull(strstr(txt, "bulk item status 400"));
     ck_assert_ptr_nonnull(strstr(txt, "mapper_parsing_exception"));
@@ -97,6 +99,23 @@ START_TEST(test_item_errors_dead_lettered_create_conflicts_delivered)
     lft_rmtree(a.dir);
 }
 END_TEST
+
+/* The records were read just now, so their @timestamp is today (or, at midnight UTC,
+ * yesterday): the default index must carry that date. */
+static bool has_todays_index(struct es_server *es)
+{
+    for (int back = 0; back < 2; back++) {
+        time_t t = time(NULL) - back * 3600;
+        struct tm tm;
+        char want[80];
+        gmtime_r(&t, &tm);
+        strftime(want, sizeof(want), "\"indices\":[\"logferry-raw-%Y.%m.%d\"]", &tm);
+        if (es_stats_has(es, want)) {
+            return true;
+        }
+    }
+    return false;
+}
 
 START_TEST(test_gzip_bodies_decode)
 {
@@ -116,6 +135,7 @@ START_TEST(test_gzip_bodies_decode)
             es_stat(&es, "bytes"));
     ck_assert_int_ge(reqs, 10);
     ck_assert_int_eq(gz, reqs);
+    ck_assert(has_todays_index(&es)); /* default 'logferry-{{type}}-%Y.%m.%d', UTC */
     ck_assert_int_eq(es_stat(&es, "docs"), 5000);
     es_kill(&es);
     lft_rmtree(a.dir);

@@ -22,7 +22,7 @@ Scripting (POST /_test/script, a JSON object; every key optional):
 GET /_test/stats: docs (distinct _id), lines (distinct N of messages "line N ..."),
   index_ops, requests, gzip_requests, item_errors, status_errors, dropped, bytes, records
   (generic paths), record_ids (distinct "id" there), typed_requests (generic requests
-  with the header X-Log-Type: raw).
+  with the header X-Log-Type: raw), indices (the _index names seen).
 Listens on 127.0.0.1 only; writes the bound port to --port-file when ready.
 --tls-client-ca FILE: with --tls-cert, require a client certificate signed by FILE.
 --auth VALUE: requests (but /_test/*) whose Authorization header is not VALUE get 401
@@ -50,6 +50,7 @@ class Store:
         self.docs = {}  # _id -> version
         self.lines = set()
         self.record_ids = set()
+        self.indices = set()
         self.stats = dict(index_ops=0, requests=0, gzip_requests=0, item_errors=0,
                           status_errors=0, dropped=0, bytes=0, records=0,
                           typed_requests=0)
@@ -110,7 +111,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.path.startswith("/_test/stats"):
             with st.lock:
                 out = dict(st.stats, docs=len(st.docs), lines=len(st.lines),
-                           record_ids=len(st.record_ids))
+                           record_ids=len(st.record_ids), indices=sorted(st.indices))
             self.reply(200, out)
         else:
             self.reply(200, {"name": "es-test", "version": {"number": "8.0.0-test"}})
@@ -220,6 +221,7 @@ class Handler(BaseHTTPRequestHandler):
         _id, index = meta.get("_id"), meta.get("_index")
         res = {"_index": index, "_id": _id}
         st.items_seen += 1
+        st.indices.add(index)
         try:
             obj = json.loads(doc)
             bad = not isinstance(obj, dict) or b"BAD-MAPPING" in doc

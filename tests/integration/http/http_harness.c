@@ -132,6 +132,13 @@ long es_stat(struct es_server *s, const char *name)
     return p ? strtol(p + strlen(key), NULL, 10) : -1;
 }
 
+bool es_stats_has(struct es_server *s, const char *needle)
+{
+    char out[4096];
+
+    return es_call(s, "/_test/stats", NULL, out) == 0 && strstr(out, needle) != NULL;
+}
+
 int es_script(struct es_server *s, const char *json)
 {
     char out[4096];

@@ -27,6 +27,8 @@ int es_start(struct es_server *s, const char *dir, int port);
 void es_kill(struct es_server *s);
 /* Value of a counter in /_test/stats ("docs", "lines", "requests"...), -1 on error. */
 long es_stat(struct es_server *s, const char *name);
+/* Whether the raw /_test/stats answer contains needle (e.g. "\"indices\":[\"a\"]"). */
+bool es_stats_has(struct es_server *s, const char *needle);
 /* POSTs a JSON script to /_test/script. Returns 0 on success. */
 int es_script(struct es_server *s, const char *json);
 /* Polls es_stat(name) until >= want or timeout_ms; returns the last value. */
