@@ -381,6 +381,12 @@ int main(void)
     SRunner *sr = srunner_create(http_suite());
     int failed;
 
+    /* loopback only: a proxy from the environment must not see the tests' requests */
+    const char *proxies[] = {"http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"};
+    for (size_t i = 0; i < sizeof(proxies) / sizeof(proxies[0]); i++) {
+        unsetenv(proxies[i]);
+    }
+
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
