@@ -3,12 +3,13 @@
  * es_server.py plays Elasticsearch on loopback (a port picked per run) and counts documents
  * by _id. The tests: 100,000 records arrive exactly once by _id across scripted 429/503
  * bursts, dropped connections, a slow answer past the timeout, item-level 429s and a
- * server restart; item errors (400) reach the dead-letter file while op_type create turns
- * the 409 of a retried request into a delivery; gzip bodies decode; ndjson and json_array
- * reach a generic endpoint; TLS verification fails without the CA and works with
- * ca_file, and a client certificate is presented when asked for; basic (password file)
- * and ApiKey credentials are sent and a 401 is dead-lettered, secrets never logged; the
- * agent's memory stays bounded behind a slow server.
+ * server restart; a longer outage opens the breaker, spools and drains; item errors (400)
+ * reach the dead-letter file while op_type create turns the 409 of a retried request into
+ * a delivery; gzip bodies decode; ndjson and json_array reach a generic endpoint; TLS
+ * verification fails without the CA and works with ca_file, and a client certificate is
+ * presented when asked for; basic (password file) and ApiKey credentials are sent and a
+ * 401 is dead-lettered, secrets never logged; the agent's memory stays bounded behind a
+ * slow server.
  */
 #include <check.h>
 #include <stdio.h>
@@ -64,6 +65,36 @@ START_TEST(test_bulk_100k_exactly_once_across_faults)
     ck_assert_int_ge(es_stat(&es, "item_errors"), 1); /* item 429s were exercised */
     dead_letters(&a, dlq, sizeof(dlq));
     ck_assert_uint_eq(lft_count_lines(dlq), 0);
+    es_kill(&es);
+    lft_rmtree(a.dir);
+}
+END_TEST
+
+/* The server goes away: the breaker opens, records go to the spool (purge hands back what
+ * was waiting for a slot), probes fail until the server is back, then the spool drains
+ * and every record is there once by _id. */
+START_TEST(test_server_down_breaker_spool_drain)
+{
+    struct es_server es = {0};
+    struct lf_agent a;
+    char url[128];
+
+    agent_prepare(&a, 30000, NULL, 0);
+    ck_assert_int_eq(es_start(&es, a.dir, 0), 0);
+    ck_assert_int_eq(es_script(&es, "{\"delay_ms\": 50}"), 0); /* so the outage lands mid-run */
+    es_url(&es, url, sizeof(url));
+    agent_config(&a, url, RETRY_FAST, ", memory_limit: 1MiB", BREAKER_FAST);
+    agent_start(&a);
+    ck_assert_int_ge(es_wait_stat(&es, "docs", 5000, 30000), 5000);
+    es_kill(&es);
+    ck_assert(agent_log_wait(&a, "breaker open", 20000));
+    ck_assert(agent_log_wait(&a, "the probe failed", 20000)); /* still down: spooling */
+    ck_assert_int_eq(es_start(&es, a.dir, es.port), 0);
+    ck_assert_int_eq(es_wait_stat(&es, "docs", 30000, 60000), 30000);
+    ck_assert_int_eq(agent_stop(&a), 0);
+    ck_assert(agent_log_wait(&a, "draining the spool", 1000));
+    ck_assert_int_eq(es_stat(&es, "docs"), 30000);
+    ck_assert_int_eq(es_stat(&es, "lines"), 30000);
     es_kill(&es);
     lft_rmtree(a.dir);
 }
@@ -364,6 +395,7 @@ static Suite *http_suite(void)
 
     tcase_set_timeout(tc, 150);
     tcase_add_test(tc, test_bulk_100k_exactly_once_across_faults);
+    tcase_add_test(tc, test_server_down_breaker_spool_drain);
     tcase_add_test(tc, test_item_errors_dead_lettered_create_conflicts_delivered);
     tcase_add_test(tc, test_gzip_bodies_decode);
     tcase_add_test(tc, test_ndjson);
