@@ -326,12 +326,14 @@ static int check_template(struct lf_out_instance *ins, const char *what, const c
     return LF_OK;
 }
 
+/* Exactly-one rules: one scheme; an option or its file, not both. */
 static int validate_auth(struct lf_out_instance *ins, const struct http_config *cfg)
 {
     int rc = LF_OK;
-    int schemes = (cfg->user != NULL) + (cfg->bearer_token != NULL) + (cfg->api_key != NULL);
+    bool bearer = cfg->bearer_token || cfg->bearer_token_file;
+    bool api_key = cfg->api_key || cfg->api_key_file;
 
-    if (schemes > 1) {
+    if ((cfg->user != NULL) + bearer + api_key > 1) {
         lf_out_log(ins, LF_LOG_ERROR, "user, bearer_token and api_key exclude each other");
         rc = LF_ECONFIG;
     }
@@ -339,12 +341,9 @@ static int validate_auth(struct lf_out_instance *ins, const struct http_config *
         lf_out_log(ins, LF_LOG_ERROR, "password/password_file need user");
         rc = LF_ECONFIG;
     }
-    if (cfg->password && cfg->password_file) {
-        lf_out_log(ins, LF_LOG_ERROR, "password and password_file exclude each other");
-        rc = LF_ECONFIG;
-    }
-    if (cfg->token_file && cfg->bearer_token == NULL && cfg->api_key == NULL) {
-        lf_out_log(ins, LF_LOG_ERROR, "token_file needs bearer_token: '' or api_key: ''");
+    if ((cfg->password && cfg->password_file) || (cfg->bearer_token && cfg->bearer_token_file) ||
+        (cfg->api_key && cfg->api_key_file)) {
+        lf_out_log(ins, LF_LOG_ERROR, "give a secret or its _file, not both");
         rc = LF_ECONFIG;
     }
     if ((cfg->cert_file == NULL) != (cfg->key_file == NULL)) {

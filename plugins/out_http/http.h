@@ -43,7 +43,8 @@ struct http_config {
     char *password_file;
     char *bearer_token;
     char *api_key;
-    char *token_file;
+    char *bearer_token_file;
+    char *api_key_file;
     char *ca_file;
     char *cert_file;
     char *key_file;

@@ -168,11 +168,17 @@ const struct lf_opt http_options[] = {
         .desc = "Sends 'Authorization: ApiKey KEY' (Elasticsearch: the encoded id:api_key).",
     },
     {
-        .name = "token_file",
+        .name = "bearer_token_file",
         .type = LF_OPT_STR,
-        .offset = OFF(token_file),
-        .desc = "File holding bearer_token or api_key instead of the option; the option "
-                "named with an empty value ('') chooses which.",
+        .offset = OFF(bearer_token_file),
+        .desc = "File holding the bearer token (trailing newline ignored), instead of "
+                "bearer_token.",
+    },
+    {
+        .name = "api_key_file",
+        .type = LF_OPT_STR,
+        .offset = OFF(api_key_file),
+        .desc = "File holding the API key (trailing newline ignored), instead of api_key.",
     },
     {
         .name = "ca_file",
@@ -240,30 +246,35 @@ static char *read_secret_file(struct http_state *st, const char *opt, const char
     return buf;
 }
 
+/* Authorization: Bearer / ApiKey from the option or its file; none if neither is set. */
 static int build_token_header(struct http_state *st)
 {
     const struct http_config *cfg = st->cfg;
-    bool bearer = cfg->bearer_token != NULL;
+    bool bearer = cfg->bearer_token || cfg->bearer_token_file;
     const char *value = bearer ? cfg->bearer_token : cfg->api_key;
+    const char *file = bearer ? cfg->bearer_token_file : cfg->api_key_file;
     char *owned = NULL;
     size_t cap;
 
-    if (value == NULL) {
-        return LF_OK;
-    }
-    if (value[0] == '\0' && cfg->token_file) {
-        owned = read_secret_file(st, "token_file", cfg->token_file);
+    if (value == NULL && file != NULL) {
+        owned = read_secret_file(st, bearer ? "bearer_token_file" : "api_key_file", file);
         if (owned == NULL) {
             return LF_ECONFIG;
         }
         value = owned;
+    }
+    if (value == NULL) {
+        return LF_OK;
     }
     cap = strlen(value) + 64;
     st->auth_header = malloc(cap);
     if (st->auth_header) {
         snprintf(st->auth_header, cap, "Authorization: %s %s", bearer ? "Bearer" : "ApiKey", value);
     }
-    free(owned);
+    if (owned) {
+        explicit_bzero(owned, strlen(owned));
+        free(owned);
+    }
     return st->auth_header ? LF_OK : LF_ENOMEM;
 }
 

@@ -7,7 +7,7 @@
  * reach the dead-letter file while op_type create turns the 409 of a retried request into
  * a delivery; gzip bodies decode; ndjson and json_array reach a generic endpoint; TLS
  * verification fails without the CA and works with ca_file, and a client certificate is
- * presented when asked for; basic (password file) and ApiKey credentials are sent and a
+ * presented when asked for; basic and ApiKey credentials from files are sent and a
  * 401 is dead-lettered, secrets never logged; the agent's memory stays bounded behind a
  * slow server.
  */
@@ -303,7 +303,7 @@ START_TEST(test_tls_client_certificate)
 }
 END_TEST
 
-/* Basic credentials from a file and an API key reach the server as the right header; a
+/* Basic credentials and an API key, each from a file, reach the server as the right header; a
  * wrong password is a 401, permanent: the records are dead-lettered, none is retried. */
 START_TEST(test_auth_basic_file_api_key_and_401)
 {
@@ -327,9 +327,12 @@ START_TEST(test_auth_basic_file_api_key_and_401)
     es.auth = "ApiKey VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==";
     ck_assert_int_eq(es_start(&es, a.dir, es.port), 0);
     agent_prepare_more(&a, 500, 300);
-    agent_config(&a, url,
-                 ", api_key: 'VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw=='", NULL,
-                 NULL);
+    char keyfile[300];
+    snprintf(keyfile, sizeof(keyfile), "%s/apikey", a.dir);
+    lft_write_file(keyfile, "VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==\n",
+                   false);
+    snprintf(extra, sizeof(extra), ", api_key_file: '%s'", keyfile);
+    agent_config(&a, url, extra, NULL, NULL);
     agent_start(&a);
     ck_assert_int_eq(es_wait_stat(&es, "docs", 800, 30000), 800);
     ck_assert_int_eq(agent_stop(&a), 0);
