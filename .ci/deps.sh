@@ -5,9 +5,9 @@ set -euo pipefail
 # differs between versions); pmccabe measures function length for .ci/checksrc.
 pkgs=(
   gcc meson ninja-build pkg-config clang-format-14 pmccabe
-  libfyaml-dev librdkafka-dev librabbitmq-dev libcurl4-openssl-dev libpcre2-dev
+  libfyaml-dev librdkafka-dev librabbitmq-dev libcurl4-openssl-dev zlib1g-dev libpcre2-dev
   libxxhash-dev libsystemd-dev libmicrohttpd-dev check
-  rabbitmq-server amqp-tools kcat logrotate python3 procps
+  rabbitmq-server amqp-tools kcat logrotate python3 procps openssl
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -998,7 +998,7 @@ void lf_conf_free(struct lf_config *c)
 int lf_conf_doc_md_with(const struct lf_plugin_resolver *plugins, const char *plugin_dir,
                         struct lf_buf *out)
 {
-    static const char *const names[] = {"stdout", "file", "kafka", "rabbitmq"};
+    static const char *const names[] = {"stdout", "file", "kafka", "rabbitmq", "http"};
     lf_buf_append_str(out,
                       "# Configuration reference\n\n"
                       "Generated from the option tables by `logferry help config`; do not edit "

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/bench/obs-overhead.sh - the cost of the metrics endpoint: interleaved runs of
 # `run.sh throughput --runs 1 --agents logferry` with the endpoint off (configs/
-# logferry.yaml.in) and on (configs/logferry-http.yaml.in) while one python3 scraper GETs
+# logferry.yaml.in) and on (configs/logferry-metrics.yaml.in) while one python3 scraper GETs
 # /metrics every 100 ms (150x Prometheus' default 15 s interval; the main loop then builds
 # a fresh snapshot at most every 250 ms). With BASE_BUILD (a release build of another
 # commit, e.g. the one before the metrics), a third arm "base" runs that build with the
@@ -19,7 +19,7 @@ BUILD=${3:-$HERE/../../build-bench}
 BASE_BUILD=${4:-}
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 WORK=$(mktemp -d /tmp/lf-obs-overhead-XXXXXX)
-sed "s|@HTTP_PORT@|$PORT|" "$HERE/configs/logferry-http.yaml.in" >"$WORK/logferry-http.yaml.in"
+sed "s|@HTTP_PORT@|$PORT|" "$HERE/configs/logferry-metrics.yaml.in" >"$WORK/logferry-metrics.yaml.in"
 SCRAPER=""
 trap '[ -n "$SCRAPER" ] && kill "$SCRAPER" 2>/dev/null; rm -rf "$WORK"' EXIT
 
@@ -29,7 +29,7 @@ one() { # off|on|base -> a line in $WORK/results
     local mode=$1 cfg=() line scrapes="" build=$BUILD
     [ "$mode" = base ] && build=$BASE_BUILD
     if [ "$mode" = on ]; then
-        cfg=(--lf-config "$WORK/logferry-http.yaml.in")
+        cfg=(--lf-config "$WORK/logferry-metrics.yaml.in")
         : >"$WORK/scrapes"
         # the scraper: one python3 process (no fork per request, so the scraper itself
         # takes little CPU from the agent), a GET every 100 ms; refused while no agent runs

@@ -6,7 +6,11 @@
 #   --runs N          throughput runs per agent (default 3; PEERS.md used 5)
 #   --lines N         lines in the throughput file (default 500000; PEERS.md used 2000000)
 #   --kind K          access (nginx combined, default) | mixed | error | slow
-#   --agents LIST     comma list of logferry,rsyslog,kcat (default: all that are installed)
+#   --agents LIST     comma list of logferry,rsyslog,kcat,logferry-http (default: the first
+#                     three that are installed). logferry-http is logferry with the http
+#                     output into a local _bulk endpoint (lf-bench-es-sink, tests/bench/
+#                     http/es_sink.c) instead of Kafka: its rows interleave with the
+#                     others', and "broker CPU s" is then the endpoint's
 #   --rate R          latency: lines per second (default 1000)
 #   --seconds S       latency: append period (default 20)
 #   --lat-runs N      latency runs per agent (default 1)
@@ -31,6 +35,7 @@
 # on 127.0.0.1; every wait is bounded; all started processes are stopped on exit.
 #
 # Example (the PEERS.md configuration): tests/bench/run.sh all --runs 5 --lines 2000000
+# HTTP vs Kafka output: tests/bench/run.sh throughput --agents logferry,logferry-http
 set -u -o pipefail
 
 MODE=all
@@ -162,6 +167,21 @@ stop_broker() { # -> echoes broker CPU s
     echo "$c"
 }
 
+# ---- local _bulk endpoint (agent logferry-http) -------------------------------------
+ES_URL=""
+start_es() { # dir
+    local d=$1 i
+    rm -f "$d/es.port"
+    "$BUILD_DIR/tests/bench/http/lf-bench-es-sink" "$d/es.port" </dev/null >"$d/es.out" 2>&1 &
+    MOCK_PID=$!
+    PIDS+=("$MOCK_PID")
+    for ((i = 0; i < 100; i++)); do
+        [ -s "$d/es.port" ] && { ES_URL="http://127.0.0.1:$(cat "$d/es.port")"; return 0; }
+        sleep 0.05
+    done
+    die "es_server.py did not start ($d/es.out)"
+}
+
 # ---- data ------------------------------------------------------------------------
 gen() { # kind lines -> path
     local f="$WORK/data/$1-$2.log"
@@ -180,6 +200,13 @@ agent_cmd() { # agent dir file
         sed -e "s|@STATE_DIR@|$d/state|" -e "s|@PLUGIN_DIR@|$PLUGIN_DIR|" -e "s|@FILE@|$file|" \
             -e "s|@BROKERS@|$BROKERS|" -e "s|@TOPIC@|$TOPIC|" \
             "$LF_CONF_IN" >"$d/logferry.yaml"
+        echo "$LF run -c $d/logferry.yaml"
+        ;;
+    logferry-http)
+        [ -f "$BUILD_DIR/plugins/out_http/out_http.so" ] || die "no out_http.so in $BUILD_DIR"
+        sed -e "s|@STATE_DIR@|$d/state|" -e "s|@PLUGIN_DIR@|$BUILD_DIR/plugins/out_http|" \
+            -e "s|@FILE@|$file|" -e "s|@URL@|$ES_URL|" \
+            "$HERE/configs/logferry-http.yaml.in" >"$d/logferry.yaml"
         echo "$LF run -c $d/logferry.yaml"
         ;;
     rsyslog)
@@ -212,11 +239,18 @@ throughput() {
         for a in "${AGENT_LIST[@]}"; do
             d="$RUNDIR/tp-$a-$r"
             mkdir -p "$d"
-            start_broker "$d"
-            cmd=$(agent_cmd "$a" "$d" "$file")
-            # timeout: 60 s + 20 us per line (50k lines/s) — far above any sane run
-            res=$("$BRUN" -b "$BROKERS" -t "$TOPIC" -n "$LINES" -s 1000 \
-                -T $((60 + LINES / 50000)) -- $cmd 2>"$d/agent.err")
+            if [ "$a" = logferry-http ]; then
+                start_es "$d"
+                cmd=$(agent_cmd "$a" "$d" "$file")
+                res=$(python3 "$HERE/http_run.py" -u "$ES_URL" -n "$LINES" \
+                    -T $((60 + LINES / 50000)) -- $cmd 2>"$d/agent.err")
+            else
+                start_broker "$d"
+                cmd=$(agent_cmd "$a" "$d" "$file")
+                # timeout: 60 s + 20 us per line (50k lines/s) — far above any sane run
+                res=$("$BRUN" -b "$BROKERS" -t "$TOPIC" -n "$LINES" -s 1000 \
+                    -T $((60 + LINES / 50000)) -- $cmd 2>"$d/agent.err")
+            fi
             bcpu=$(stop_broker)
             echo "throughput $a run $r: $res" >&2
             local ok=1
@@ -236,6 +270,7 @@ latency() {
     for ((r = 1; r <= LAT_RUNS; r++)); do
     for a in floor "${AGENT_LIST[@]}"; do
         [ "$a" = kcat ] && continue # kcat -P is not a tailer; "floor" is its latency
+        [ "$a" = logferry-http ] && continue # the latency tools read Kafka
         d="$RUNDIR/lat-$a-$r"
         mkdir -p "$d"
         start_broker "$d"
@@ -363,13 +398,17 @@ if tp:
         lf = res["logferry"]
         print("| ratio | lines/s | CPU per 1M lines | peak RSS | first msg |")
         print("|---|---|---|---|---|")
+        def ratio(x, y):
+            return "n/a" if x is None or not y else f"{x / y:.2f}x"
         for peer in ("rsyslog", "kcat"):
             if peer in res:
                 p = res[peer]
-                def ratio(x, y):
-                    return "n/a" if x is None or not y else f"{x / y:.2f}x"
                 print(f"| logferry/{peer} | {ratio(lf['lps'], p['lps'])} | {ratio(lf['cpu1m'], p['cpu1m'])} | "
                       f"{ratio(lf['rss'], p['rss'])} | {ratio(lf['first'], p['first'])} |")
+        if "logferry-http" in res:
+            h = res["logferry-http"]
+            print(f"| logferry-http/logferry | {ratio(h['lps'], lf['lps'])} | {ratio(h['cpu1m'], lf['cpu1m'])} | "
+                  f"{ratio(h['rss'], lf['rss'])} | {ratio(h['first'], lf['first'])} |")
         print()
 lat = rows("latency.tsv")
 if lat:
