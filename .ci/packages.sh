@@ -45,7 +45,7 @@ cp -a packaging/debian "$src/debian"
 (cd "$src" && DEB_BUILD_OPTIONS="nocheck parallel=2" dpkg-buildpackage -us -uc -b) \
   > "$out/deb/build.log" 2>&1 || { tail -50 "$out/deb/build.log"; exit 1; }
 debs=()
-for p in logferry logferry-kafka logferry-rabbitmq logferry-dev; do
+for p in logferry logferry-kafka logferry-rabbitmq logferry-http logferry-dev; do
   debs+=("$out/deb/${p}_${deb_ver}_$(dpkg --print-architecture).deb")
 done
 ls -l "${debs[@]}"
@@ -57,7 +57,7 @@ lintian --fail-on error,warning --display-info --pedantic "$out"/deb/logferry_*.
 
 step "dpkg -i"
 if dpkg-query -W logferry >/dev/null 2>&1; then
-  dpkg --purge logferry-dev logferry-kafka logferry-rabbitmq logferry || true
+  dpkg --purge logferry-dev logferry-http logferry-kafka logferry-rabbitmq logferry || true
 fi
 dpkg -i "${debs[@]}"
 logferry --version
@@ -140,7 +140,7 @@ grep -q '^READY=1' "$smoke/notify.log" && grep -q '^STOPPING=1' "$smoke/notify.l
 rm -rf "$smoke"
 
 step "dpkg --purge"
-dpkg --purge logferry-dev logferry-kafka logferry-rabbitmq logferry
+dpkg --purge logferry-dev logferry-http logferry-kafka logferry-rabbitmq logferry
 left=$(ls -d /etc/logferry /etc/logrotate.d/logferry /var/lib/logferry /var/log/logferry \
   /usr/lib/*/logferry /usr/include/logferry /usr/share/doc/logferry* "$unit" \
   /usr/bin/logferry 2>/dev/null || true)

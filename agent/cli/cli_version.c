@@ -17,7 +17,7 @@ static const struct {
 } build_libs[] = {
     {"librdkafka", LF_BUILD_RDKAFKA_VERSION, "kafka plugin"},
     {"librabbitmq", LF_BUILD_RABBITMQ_VERSION, "rabbitmq plugin"},
-    {"libcurl", LF_BUILD_CURL_VERSION, "no plugin uses it yet"},
+    {"libcurl", LF_BUILD_CURL_VERSION, "http plugin"},
 };
 
 void cli_version(FILE *fp)
