@@ -14,43 +14,6 @@
 
 #include "http.h"
 
-static void req_reset(struct http_req *req)
-{
-    req->n = 0;
-    req->sealed = false;
-    http_buf_reset(&req->body);
-    http_buf_reset(&req->hdr_key);
-    /* gz and resp keep their memory for the next request; they are reset before use */
-}
-
-void http_req_release(struct http_state *st, struct http_req *req)
-{
-    if (st->open == req) {
-        st->open = NULL;
-    }
-    req_reset(req);
-}
-
-void http_req_finish(struct http_state *st, struct http_req *req, enum lf_outcome outcome,
-                     const char *reason)
-{
-    if (outcome == LF_DELIVERED || reason == NULL) {
-        lf_out_ack_many(st->ins, req->recs, req->n, outcome);
-    } else {
-        for (size_t i = 0; i < req->n; i++) {
-            lf_out_ack(st->ins, req->recs[i], outcome, reason);
-        }
-    }
-    if (outcome == LF_DELIVERED) {
-        st->delivered += req->n;
-    } else if (outcome == LF_RETRY) {
-        st->retried += req->n;
-    } else {
-        st->rejected += req->n;
-    }
-    http_req_release(st, req);
-}
-
 static struct http_req *free_slot(struct http_state *st)
 {
     for (size_t i = 0; i < st->n_reqs; i++) {

@@ -119,6 +119,7 @@ struct http_state {
     uint64_t next_seq;
 };
 
+/* http_req.c: the monotonic clock in milliseconds. */
 int64_t http_now_ms(void);
 
 /* http_config.c: loads secrets (files), builds the auth header and the URL. Logs and
@@ -155,7 +156,7 @@ void http_multi_arm(struct http_state *st);
 /* Removes a request from the multi handle (aborting it). */
 void http_multi_abort(struct http_state *st, struct http_req *req);
 
-/* http.c: acks all of req's records with one outcome and frees the slot. */
+/* http_req.c: acks all of req's records with one outcome and frees the slot. */
 void http_req_finish(struct http_state *st, struct http_req *req, enum lf_outcome outcome,
                      const char *reason);
 /* Frees the slot after its records were acked one by one. */

@@ -20,14 +20,6 @@
 #define HTTP_EPOLL_MAX  64
 #define HTTP_USER_AGENT "logferry-http/1"
 
-int64_t http_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 {
     struct http_state *st = userp;
