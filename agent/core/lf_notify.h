@@ -1,6 +1,6 @@
 /* lf_notify.h - tells systemd (Type=notify) that the agent is ready or stopping.
  *
- * Each call sends one sd_notify(3) message to $NOTIFY_SOCKET; without that variable
+ * Each call sends one notify message (sd_notify(3)'s protocol) to $NOTIFY_SOCKET; without it
  * (not started by systemd, or in the tests) it does nothing. Failures are ignored: the
  * agent works the same whether or not a service manager listens. WATCHDOG=1 is not sent.
  */

@@ -9,7 +9,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <microhttpd.h>
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include <unistd.h>
 
 #include "lf_clock.h"
+#include "lf_mhd.h"
 #include "lf_render.h"
 #include "logferry/lf_err.h"
 
@@ -28,6 +28,7 @@
 #define CONNECTION_TIMEOUT  10 /* seconds */
 
 struct lf_http {
+    struct lf_mhd mhd; /* loaded at start (lf_mhd.h) */
     struct MHD_Daemon *d;
     struct lf_obs *obs;
     const struct lf_log_ctx *log;
@@ -132,28 +133,28 @@ int lf_http_parse_listen(const char *listen, bool allow_remote, void *sa, unsign
 }
 
 /* Queues a response that takes ownership of body (malloc'd, may be NULL when len 0). */
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type,
-                             char *body, size_t len)
+static enum MHD_Result reply(const struct lf_mhd *m, struct MHD_Connection *c, unsigned status,
+                             const char *type, char *body, size_t len)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(
+    struct MHD_Response *r = m->create_response_from_buffer(
         len, body ? body : (char *)"", body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (!r) {
         free(body);
         return MHD_NO;
     }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    enum MHD_Result ret = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
+    m->add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    m->add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    enum MHD_Result ret = m->queue_response(c, status, r);
+    m->destroy_response(r);
     return ret;
 }
 
-static enum MHD_Result reply_buf(struct MHD_Connection *c, unsigned status, const char *type,
-                                 struct lf_buf *b)
+static enum MHD_Result reply_buf(const struct lf_mhd *m, struct MHD_Connection *c, unsigned status,
+                                 const char *type, struct lf_buf *b)
 {
     size_t len;
     char *body = lf_buf_take(b, &len);
-    return reply(c, status, type, body, len);
+    return reply(m, c, status, type, body, len);
 }
 
 static enum MHD_Result serve_healthz(struct lf_http *h, struct MHD_Connection *c, struct lf_buf *b)
@@ -169,12 +170,12 @@ static enum MHD_Result serve_healthz(struct lf_http *h, struct MHD_Connection *c
     } else {
         lf_buf_append_str(b, "unhealthy: the main loop has not turned yet\n");
     }
-    return reply_buf(c, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", b);
+    return reply_buf(&h->mhd, c, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", b);
 }
 
-static bool wants_openmetrics(struct MHD_Connection *c)
+static bool wants_openmetrics(const struct lf_mhd *m, struct MHD_Connection *c)
 {
-    const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+    const char *accept = m->lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
     return accept && strstr(accept, "application/openmetrics-text");
 }
 
@@ -183,35 +184,36 @@ static enum MHD_Result serve_snapshot(struct lf_http *h, struct MHD_Connection *
 {
     int64_t last;
     if (lf_obs_copy(h->obs, &h->snap, SNAPSHOT_MAX_AGE_MS, SNAPSHOT_WAIT_MS, &last) != LF_OK) {
-        return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", NULL, 0);
+        return reply(&h->mhd, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", NULL, 0);
     }
     int64_t age = last ? lf_mono_ms() - last : -1;
     h->snap.nrecent = lf_log_get_recent(h->snap.recent, LF_LOG_RECENT);
     if (strcmp(url, "/readyz") == 0) {
         bool ready = lf_render_ready(&h->snap, b);
-        return reply_buf(c, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", b);
+        return reply_buf(&h->mhd, c, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
+                         "text/plain", b);
     }
     int rc;
     const char *type;
     if (strcmp(url, "/metrics") == 0) {
         struct lf_proc_stats p;
         struct lf_build_info bi = {.version = LF_VERSION, .microhttpd = h->microhttpd};
-        bool om = wants_openmetrics(c);
+        bool om = wants_openmetrics(&h->mhd, c);
         lf_proc_read(&p);
         rc = lf_render_metrics(&h->snap, &p, &bi, om, b);
         type = om ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
                   : "text/plain; version=0.0.4; charset=utf-8";
     } else {
-        const char *fmt = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
+        const char *fmt = h->mhd.lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
         bool text = fmt && strcmp(fmt, "text") == 0;
         rc = text ? lf_render_status_text(&h->snap, age, b)
                   : lf_render_status_json(&h->snap, age, b);
         type = text ? "text/plain; charset=utf-8" : "application/json";
     }
     if (rc != LF_OK) {
-        return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", NULL, 0);
+        return reply(&h->mhd, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", NULL, 0);
     }
-    return reply_buf(c, MHD_HTTP_OK, type, b);
+    return reply_buf(&h->mhd, c, MHD_HTTP_OK, type, b);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -221,7 +223,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     struct lf_http *h = cls;
     struct lf_buf b;
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
-        return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", NULL, 0);
+        return reply(&h->mhd, c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", NULL, 0);
     }
     if (*upload_data_size) {
         *upload_data_size = 0; /* a GET body: ignored */
@@ -235,7 +237,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         r = serve_snapshot(h, c, url, &b);
     } else {
         lf_buf_append_str(&b, "not found: try /metrics /healthz /readyz /status\n");
-        r = reply_buf(c, MHD_HTTP_NOT_FOUND, "text/plain", &b);
+        r = reply_buf(&h->mhd, c, MHD_HTTP_NOT_FOUND, "text/plain", &b);
     }
     lf_buf_fini(&b);
     return r;
@@ -278,15 +280,15 @@ static struct MHD_Daemon *start_daemon(struct lf_http *h, unsigned flags,
                                        const struct sockaddr_storage *sa, int lfd)
 {
     if (lfd >= 0) {
-        return MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, lfd,
-                                MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
-                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT,
-                                MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_END);
+        return h->mhd.start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET,
+                                   lfd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
+                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT,
+                                   MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_END);
     }
-    return MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, sa,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT,
-                            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_END);
+    return h->mhd.start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, sa,
+                               MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
+                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT,
+                               MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_END);
 }
 
 int lf_http_start(const struct lf_http_conf *conf, struct lf_obs *obs, const struct lf_log_ctx *log,
@@ -307,7 +309,12 @@ int lf_http_start(const struct lf_http_conf *conf, struct lf_obs *obs, const str
     h->obs = obs;
     h->log = log;
     lf_snapshot_init(&h->snap);
-    snprintf(h->microhttpd, sizeof(h->microhttpd), "%s", MHD_get_version());
+    if (lf_mhd_load(&h->mhd, err, sizeof(err)) != LF_OK) {
+        lf_log_error(log, "http: %s", err);
+        lf_http_stop(h);
+        return LF_ENOTFOUND;
+    }
+    snprintf(h->microhttpd, sizeof(h->microhttpd), "%s", h->mhd.get_version());
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
                      (sa.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     int lfd = sa.ss_family == AF_UNIX ? unix_listen(h, (struct sockaddr_un *)&sa) : -1;
@@ -333,7 +340,7 @@ void lf_http_stop(struct lf_http *h)
         return;
     }
     if (h->d) {
-        MHD_stop_daemon(h->d); /* closes a unix listen socket too */
+        h->mhd.stop_daemon(h->d); /* closes a unix listen socket too */
     }
     if (h->unix_path[0]) {
         unlink(h->unix_path);
