@@ -15,8 +15,6 @@
 
 #include "rabbitmq.h"
 
-const char *const rmq_exchange_types[] = {"direct", "fanout", "topic", "headers", NULL};
-
 #define OFF(f)  offsetof(struct rmq_config, f)
 #define TOFF(f) offsetof(struct rmq_topology, f)
 

@@ -54,7 +54,7 @@ struct rmq_config {
     struct rmq_topology topology;
 };
 
-extern const char *const rmq_exchange_types[];
+extern const char *const rmq_exchange_types[]; /* rabbitmq_conn.c */
 
 /* One broker address from url/urls. buf is the parsed copy info points into. */
 struct rmq_endpoint {

@@ -16,6 +16,9 @@
 
 #include "rabbitmq.h"
 
+/* The option table (rabbitmq.c) lists them as choices; the connection declares them. */
+const char *const rmq_exchange_types[] = {"direct", "fanout", "topic", "headers", NULL};
+
 #define RMQ_CLOSE_TIMEOUT_MS 1000 /* a polite close waits no longer for the broker */
 
 static char *rmq_display_url(const struct amqp_connection_info *ci)
