@@ -28,8 +28,8 @@ struct lf_router {
     struct lf_buf enc; /* the record being built */
     size_t host_len;   /* strlen(agent.name) */
     int64_t read_time_ms;
-    int64_t read_mono_ms; /* the same instant, monotonic (delivery latency) */
-    struct lf_router_stats stats;
+    int64_t read_mono_ms;     /* the same instant, monotonic (delivery latency) */
+    uint64_t records_unbuilt; /* see lf_router_stats */
 };
 
 static int input_init(struct lf_router *rt, size_t i)
@@ -141,12 +141,12 @@ static struct lf_rec *make_record(struct lf_router *rt, const struct lf_tail_src
 static int unbuilt(struct lf_router *rt, const struct lf_tail_src *src, uint64_t start, int rc)
 {
     lf_tracker_hold(rt->tracker, src->key, start);
-    if (rt->stats.records_unbuilt++ % 1000 == 0) {
+    if (rt->records_unbuilt++ % 1000 == 0) {
         lf_log_error(rt->log,
                      "%s: record at offset %llu not sent (%s); the checkpoint stays before it "
                      "until a restart reads it again (%llu such record(s))",
                      src->path, (unsigned long long)start, lf_strerror(rc),
-                     (unsigned long long)rt->stats.records_unbuilt);
+                     (unsigned long long)rt->records_unbuilt);
     }
     return LF_OK;
 }
@@ -165,14 +165,12 @@ static int router_emit(void *ctx, const struct lf_tail_src *src, const char *tex
                                  .file_id = src->id};
     struct lf_built b;
     int rc = lf_recbuild(in->parser, &bs, text, len, start, flags, rt->read_time_ms, &rt->enc, &b);
-    rt->stats.records_read++;
     in->stats.records++;
     if (rc < 0) {
         return unbuilt(rt, src, start, rc);
     }
     unsigned mask = b.type < LF_TYPE_COUNT ? in->route_by_type[b.type] : 0;
     if (rc == LF_PARSE_DROP || mask == 0) {
-        rt->stats.records_filtered++;
         in->stats.filtered += rc == LF_PARSE_DROP;
         in->stats.unrouted += rc != LF_PARSE_DROP;
         rc = lf_tracker_skip(rt->tracker, src->key, end);
@@ -211,9 +209,14 @@ unsigned lf_router_outputs_of(const struct lf_router *rt, size_t input)
     return rt->ins[input].route_any;
 }
 
+/* The router-wide counts are the inputs' summed: each record is counted once. */
 void lf_router_get_stats(const struct lf_router *rt, struct lf_router_stats *st)
 {
-    *st = rt->stats;
+    *st = (struct lf_router_stats){.records_unbuilt = rt->records_unbuilt};
+    for (size_t i = 0; i < rt->nins; i++) {
+        st->records_read += rt->ins[i].stats.records;
+        st->records_filtered += rt->ins[i].stats.filtered + rt->ins[i].stats.unrouted;
+    }
 }
 
 void lf_router_get_input_stats(const struct lf_router *rt, size_t input,
