@@ -11,12 +11,21 @@
 
 #include <stddef.h>
 
+#include "logferry/lf_err.h"
+
 /* Makes *(T **)vp hold at least `need` elements of elem_size bytes, growing the capacity
  * *cap geometrically (at least 8). Returns LF_OK, or LF_ENOMEM (also on size overflow)
  * with *vp and *cap unchanged. vp points to the caller's array pointer. */
 int lf_vec_reserve_bytes(void *vp, size_t *cap, size_t need, size_t elem_size);
 
+/* The usual case, room already there, answered inline (reserves sit on hot paths, once
+ * per record); otherwise lf_vec_reserve_bytes. */
+static inline int lf_vec_reserve_sized(void *vp, size_t *cap, size_t need, size_t elem_size)
+{
+    return need <= *cap ? LF_OK : lf_vec_reserve_bytes(vp, cap, need, elem_size);
+}
+
 /* The typed form: vpp is a T ** (the address of the array pointer). */
-#define lf_vec_reserve(vpp, capp, need) lf_vec_reserve_bytes((vpp), (capp), (need), sizeof(**(vpp)))
+#define lf_vec_reserve(vpp, capp, need) lf_vec_reserve_sized((vpp), (capp), (need), sizeof(**(vpp)))
 
 #endif

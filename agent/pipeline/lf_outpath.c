@@ -111,9 +111,6 @@ const char *lf_outpath_name(const struct lf_outpath *op)
 
 int lf_outpath_reserve(struct lf_outpath *op, size_t n)
 {
-    if (op->nbatch + n <= op->cap_batch && op->spill.n + op->inflight + n <= op->spill.cap) {
-        return LF_OK; /* the usual case, once per record: no call */
-    }
     /* A routed record goes to the batch, or to the spill while spooling; the spill also
      * keeps room for every record in flight (a retriable outcome while the breaker is
      * open lands there). */
