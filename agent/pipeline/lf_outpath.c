@@ -130,13 +130,19 @@ void lf_outpath_route(struct lf_outpath *op, struct lf_rec *r)
     }
 }
 
-static void observe_batch(struct lf_outpath_stats *st, size_t n)
+/* The histogram bucket of v: the first bound v does not exceed, or the last (+Inf). */
+static size_t bucket_of(const int64_t *bounds, size_t nbounds, int64_t v)
 {
     size_t b = 0;
-    while (b < LF_OUTPATH_BATCH_BUCKETS - 1 && (int64_t)n > lf_outpath_batch_bounds[b]) {
+    while (b < nbounds && v > bounds[b]) {
         b++;
     }
-    st->batch[b]++;
+    return b;
+}
+
+static void observe_batch(struct lf_outpath_stats *st, size_t n)
+{
+    st->batch[bucket_of(lf_outpath_batch_bounds, LF_OUTPATH_BATCH_BUCKETS - 1, (int64_t)n)]++;
     st->batch_sum += n;
 }
 
@@ -210,12 +216,8 @@ static void on_retriable(struct lf_outpath *op, struct lf_rec *r, int64_t now)
 /* One delivery's read-to-ack latency into the histogram (a dozen compares). */
 static void observe_latency(struct lf_outpath_stats *st, int64_t ms)
 {
-    size_t b = 0;
     ms = ms < 0 ? 0 : ms;
-    while (b < LF_OUTPATH_LATENCY_BUCKETS - 1 && ms > lf_outpath_latency_bounds_ms[b]) {
-        b++;
-    }
-    st->latency[b]++;
+    st->latency[bucket_of(lf_outpath_latency_bounds_ms, LF_OUTPATH_LATENCY_BUCKETS - 1, ms)]++;
     st->latency_sum_ms += (uint64_t)ms;
 }
 
