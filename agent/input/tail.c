@@ -86,6 +86,7 @@ void lf_tail_destroy(struct lf_tail *t)
         tail_file_free(t->files[i]);
     }
     tail_watch_fini(t);
+    tail_skip_fini(t);
     free(t->files);
     free(t->read_buf);
     free(t);

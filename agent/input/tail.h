@@ -130,6 +130,8 @@ struct lf_tail {
 #define TAIL_MOVES 16
     uint32_t move_cookies[TAIL_MOVES]; /* renames away from a matching path, not yet open */
     size_t nmoves;
+    char **skipped; /* matched paths that cannot be tailed, logged once (tail_skip.c) */
+    size_t nskipped, skipped_cap;
     struct lf_tail_stats stats;
 };
 

@@ -6,6 +6,8 @@
 #ifndef LF_TAIL_INT_H
 #define LF_TAIL_INT_H
 
+#include <sys/types.h>
+
 #include "lf_clock.h"
 #include "tail.h"
 
@@ -26,6 +28,13 @@ enum tail_open_mode {
     TAIL_OPEN_ORPHAN,  /* rotated while stopped: only from a matching checkpoint */
     TAIL_OPEN_RESTART, /* truncated in place: a new identity, always from 0 */
 };
+
+/* tail_skip.c: a matched path that cannot be tailed is logged once (warn), then at
+ * debug until tail_skip_clear (it was opened, or is gone). */
+void tail_skip_mode(struct lf_tail *t, const char *path, mode_t mode);
+void tail_skip_errno(struct lf_tail *t, const char *path, int err, const char *what);
+void tail_skip_clear(struct lf_tail *t, const char *path);
+void tail_skip_fini(struct lf_tail *t);
 
 /* tail_file.c */
 /* xxh64 of the first len bytes of fd. LF_OK or LF_EIO. */

@@ -17,6 +17,7 @@
 #include "tail_int.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
@@ -231,8 +232,17 @@ static void set_path(struct lf_tail *t, struct lf_tail_file *f, const char *path
 static bool scan_path(struct lf_tail *t, const char *path, bool initial)
 {
     struct stat st;
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-        return false; /* follows symlinks: identity by target; gone again: the rescan retries */
+    if (stat(path, &st) != 0) { /* follows symlinks: identity by target */
+        if (errno == ENOENT) {
+            tail_skip_clear(t, path); /* gone again: the rescan retries */
+        } else {
+            tail_skip_errno(t, path, errno, "stat"); /* ELOOP, EACCES on a directory */
+        }
+        return false;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        tail_skip_mode(t, path, st.st_mode); /* never opened: a FIFO would block */
+        return false;
     }
     if (excluded(t->conf, path)) {
         return true;
@@ -242,8 +252,10 @@ static bool scan_path(struct lf_tail *t, const char *path, bool initial)
         struct lf_tail_file *nf;
         int fd = tail_open_path(t, path);
         if (fd < 0) {
+            tail_skip_errno(t, path, errno, "open");
             return true;
         }
+        tail_skip_clear(t, path);
         if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
             find_ino(t, (uint64_t)st.st_dev, (uint64_t)st.st_ino)) {
             close(fd); /* replaced between stat and open: the next scan sees it */

@@ -324,7 +324,15 @@ static void apply_security(struct lf_out_instance *ins, const struct kafka_confi
         set_prop(ins, conf, "tls.key_password", "ssl.key.password", tls->key_password, true,
                  errors);
     }
+    if (!use_tls && !tls->verify) {
+        lf_out_log(ins, LF_LOG_WARN,
+                   "tls.verify: ignored, TLS is off (tls.enabled: true or a tls.*_file turns "
+                   "it on)");
+    }
     if (use_tls && !tls->verify) {
+        lf_out_log(ins, LF_LOG_WARN,
+                   "tls.verify: false: broker certificates are not verified, so anyone on the "
+                   "network path can impersonate the brokers (give their CA in tls.ca_file)");
         set_prop(ins, conf, "tls.verify", "enable.ssl.certificate.verification", "false", false,
                  errors);
         set_prop(ins, conf, "tls.verify", "ssl.endpoint.identification.algorithm", "none", false,

@@ -5,6 +5,7 @@
  * lf_out_ack(). Nothing here blocks on the network. Retries, spool and dead letters are
  * the core's; this file never retries anything itself.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,6 +248,25 @@ static bool rmq_is_tls(const struct rmq_config *cfg)
     return tls;
 }
 
+/* librabbitmq matches a certificate's DNS names only: an IP address as the host of an
+ * amqps URL always fails hostname verification. Says so before the first connect. */
+static void rmq_warn_ip_hosts(struct lf_out_instance *ins, const struct rmq_config *cfg,
+                              const struct rmq_endpoint *eps, size_t n)
+{
+    unsigned char addr[16];
+
+    for (size_t i = 0; cfg->verify_hostname && i < n; i++) {
+        const char *host = eps[i].info.host;
+        if (eps[i].info.ssl &&
+            (inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1)) {
+            lf_out_log(ins, LF_LOG_WARN,
+                       "%s: an IP address cannot pass hostname verification (librabbitmq "
+                       "checks DNS names only): use the host name in the broker's certificate",
+                       eps[i].display);
+        }
+    }
+}
+
 static int rmq_check_template(struct lf_out_instance *ins, const char *what, const char *src)
 {
     struct lf_template *t = NULL;
@@ -274,6 +294,7 @@ static int rmq_validate(struct lf_out_instance *ins, const void *config)
         lf_out_log(ins, LF_LOG_ERROR, "%s", err);
         rc = LF_ECONFIG;
     }
+    rmq_warn_ip_hosts(ins, cfg, eps, n);
     rmq_endpoints_free(eps, n);
     if ((cfg->cert_file == NULL) != (cfg->key_file == NULL)) {
         lf_out_log(ins, LF_LOG_ERROR, "cert_file and key_file go together");
@@ -281,6 +302,12 @@ static int rmq_validate(struct lf_out_instance *ins, const void *config)
     }
     if (rc == LF_OK && !rmq_is_tls(cfg) && (cfg->ca_file || cfg->cert_file)) {
         lf_out_log(ins, LF_LOG_WARN, "ca_file/cert_file are ignored: no amqps:// URL");
+    }
+    if (rc == LF_OK && rmq_is_tls(cfg) && (!cfg->verify_peer || !cfg->verify_hostname)) {
+        lf_out_log(ins, LF_LOG_WARN,
+                   "%s: false: the broker's certificate is not fully verified, so anyone on "
+                   "the network path can impersonate it (give the broker's CA in ca_file)",
+                   cfg->verify_peer ? "verify_hostname" : "verify_peer");
     }
     if (cfg->routing_key && rmq_check_template(ins, "routing_key", cfg->routing_key) != LF_OK) {
         rc = LF_ECONFIG;
