@@ -65,14 +65,14 @@ void tail_skip_mode(struct lf_tail *t, const char *path, mode_t mode)
 {
     bool first = skip_remember(t, path);
     lf_log_write(first ? LF_LOG_WARN : LF_LOG_DEBUG, t->log, "%s: %s, not tailed", path,
-           skip_kind(mode));
+                 skip_kind(mode));
 }
 
 void tail_skip_errno(struct lf_tail *t, const char *path, int err, const char *what)
 {
     bool first = skip_remember(t, path);
     lf_log_write(first ? LF_LOG_WARN : LF_LOG_DEBUG, t->log,
-           "%s: cannot %s (%s); tried again at each scan", path, what, strerror(err));
+                 "%s: cannot %s (%s); tried again at each scan", path, what, strerror(err));
 }
 
 void tail_skip_clear(struct lf_tail *t, const char *path)
