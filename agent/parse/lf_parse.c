@@ -458,6 +458,11 @@ static bool run_parser(struct lf_parser *p, const char *text, size_t len, bool *
         return lf_parse_mysql(p, text, len, drop);
     case PT_POSTGRESQL:
         return lf_parse_pg(p, text, len);
+    case PT_RAW:
+        if (p->type == LF_TYPE_ERROR) { /* a header-less trace: the exception still counts */
+            lf_error_details(p, NULL, 0, text, len);
+        }
+        return true;
     default:
         return true;
     }

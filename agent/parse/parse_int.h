@@ -8,8 +8,9 @@
  *   lf_parse.c (registry, create, filters, dispatch) -> the parsers parse_json.c,
  *   parse_access.c, parse_regex.c, parse_mysql.c, parse_pg.c -> the helpers parse_rxsrc.c
  *   (format -> regex text), parse_fingerprint.c, parse_jsonscan.c, parse_level.c,
- *   parse_time.c, encode.c. Also parse_pg.c -> parse_regex.c (lf_rx_compile) and
- *   parse_mysql.c, parse_pg.c -> parse_access.c (lf_atoi_n, lf_sec_to_ns).
+ *   parse_time.c, encode.c, parse_error.c (exceptions in error records). Also parse_pg.c ->
+ * parse_regex.c (lf_rx_compile) and parse_mysql.c, parse_pg.c -> parse_access.c (lf_atoi_n,
+ * lf_sec_to_ns).
  */
 #ifndef LF_PARSE_INT_H
 #define LF_PARSE_INT_H
@@ -299,7 +300,12 @@ int lf_rx_compile(struct lf_rx *rx, const char *pattern, const struct lf_kvlist 
 void lf_rx_free(struct lf_rx *rx);
 int lf_rx_setup(struct lf_parser *p, const struct lf_parser_conf *pc, char *err, size_t errlen);
 bool lf_parse_rx(struct lf_parser *p, const char *s, size_t n);
-void lf_error_details(struct lf_parser *p, const char *rest, size_t n);
+
+/* parse_error.c: error.type/error.message/error.stack_trace of an error record, per
+ * language. head[0..hn) is the first line's message (may be NULL), rest[0..n) the lines
+ * after it; both point into one record text, head before rest. Writes nothing when no
+ * exception is found. */
+void lf_error_details(struct lf_parser *p, const char *head, size_t hn, const char *rest, size_t n);
 
 /* parse_mysql.c, parse_pg.c, parse_fingerprint.c */
 bool lf_parse_mysql(struct lf_parser *p, const char *s, size_t n, bool *drop);
