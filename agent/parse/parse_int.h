@@ -247,6 +247,9 @@ int64_t lf_atoi_n(const char *s, size_t n);
 
 /* parse_json.c */
 bool lf_parse_json(struct lf_parser *p, const char *s, size_t n);
+/* A JSON value v[0..vl) as text: a string decoded (into p->scratch when it has escapes,
+ * else pointing into v), any other value as its JSON text. */
+void lf_json_text(struct lf_parser *p, const char *v, size_t vl, const char **s, size_t *n);
 
 /* parse_jsonscan.c: syntax only, nothing decoded or allocated. */
 static inline const char *lf_json_ws(const char *s, const char *end)
@@ -310,7 +313,17 @@ void lf_error_details(struct lf_parser *p, const char *head, size_t hn, const ch
 /* parse_mysql.c, parse_pg.c, parse_fingerprint.c */
 bool lf_parse_mysql(struct lf_parser *p, const char *s, size_t n, bool *drop);
 int lf_pg_setup(struct lf_parser *p, const char *prefix, char *err, size_t errlen);
+/* PostgreSQL: stderr (log_line_prefix, also behind syslog/logplex headers), csvlog and
+ * jsonlog records, chosen per record by its first byte. */
 bool lf_parse_pg(struct lf_parser *p, const char *s, size_t n);
+/* parse_pg.c: the main message of an entry ("duration: N ms  statement: ...") and the
+ * level index of a severity, shared with parse_pglog.c. */
+void lf_pg_message(struct lf_parser *p, const char *m, size_t n);
+int lf_pg_level(const char *s, size_t n);
+/* parse_pglog.c: csvlog (is_csv tells whether a record is one) and jsonlog/CloudNativePG. */
+bool lf_pg_is_csv(const char *s, size_t n);
+bool lf_parse_pg_csv(struct lf_parser *p, const char *s, size_t n);
+bool lf_parse_pg_json(struct lf_parser *p, const char *s, size_t n);
 /* Writes the fingerprint of sql into o (room for n+1 bytes); returns its length. */
 size_t lf_fingerprint(const char *sql, size_t n, char *o);
 void lf_query_fields(struct lf_parser *p, const char *stmt, size_t n);

@@ -128,6 +128,13 @@ static const struct pg_case pg_cases[] = {
     {"beats_postgresql-9.6-multi-core.log", 1},
     {"lnav_logfile_postgres.1.log", 0},
     {"lnav_logfile_postgres.2.log", 0},
+    /* csvlog (a quoted field may span lines), jsonlog and CloudNativePG (one per line) */
+    {"beats_postgresql-11-multi-line.csv.log", 1},
+    {"pgbadger_csv_statement_without_duration.log", 1},
+    {"pgbadger_anonymize.log", 8},
+    {"pgbadger_weeknumber.log", 6},
+    {"pgbadger_pg_vacuums.json.head300.log", 0},
+    {"pgbadger_cnpg.log", 400},
 };
 
 START_TEST(test_pg_file)

@@ -390,6 +390,48 @@ START_TEST(postgresql_counts)
 }
 END_TEST
 
+/* csvlog, jsonlog, CloudNativePG, Cloud SQL, syslog and logplex: one record per entry
+ * (README counts: CSV reader, JSON per line, [N-1] parts), the README's durations.
+ * Cloud SQL puts each line of a multi-line message in its own entry: the 75 fragments
+ * ("\tpages: 0 removed"...) have no prefix and are kept, marked parse_failure. */
+START_TEST(postgresql_other_forms)
+{
+    static const struct {
+        const char *file, *prefix;
+        int records, durations, failures;
+    } files[] = {
+        {"beats_postgresql-11-multi-line.csv.log", NULL, 1, 1, 0},
+        {"pgbadger_csv_statement_without_duration.log", NULL, 2, 1, 0},
+        {"pgbadger_anonymize.log", NULL, 8, 8, 0},
+        {"pgbadger_weeknumber.log", NULL, 6, 6, 0},
+        {"pgbadger_pg_vacuums.json.head300.log", NULL, 300, 0, 0},
+        {"pgbadger_cnpg.log", NULL, 2022, 400, 0},
+        {"pgbadger_cloudsql.log", "[%p]: [%l-1] db=%d,user=%u ", 1343, 0, 75},
+        {"pgbadger_pg-syslog.1.head.log", "db=%d,user=%u,app=%a,client=%h ", 2975, 2952, 0},
+        {"pgbadger_logplex.log", "sql_error_code = %e ", 10, 4, 0},
+    };
+    char bad[8192] = "";
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        struct lf_parser *p = parser_for("postgresql", NULL, files[i].prefix);
+        char rel[512];
+        snprintf(rel, sizeof(rel), "slowquery/postgresql/%s", files[i].file);
+        struct counts c = run_file(rel, p, "postgresql", false);
+        if (c.emitted != files[i].records || c.with_duration != files[i].durations ||
+            c.failed != files[i].failures) {
+            size_t l = strlen(bad);
+            snprintf(bad + l, sizeof(bad) - l,
+                     "\n  %s: %d records (want %d), %d with duration (want %d), %d failures "
+                     "(want %d)",
+                     files[i].file, c.emitted, files[i].records, c.with_duration,
+                     files[i].durations, c.failed, files[i].failures);
+        }
+        free_counts(&c);
+        lf_parser_destroy(p);
+    }
+    ck_assert_msg(!bad[0], "postgresql corpus mismatches:%s", bad);
+}
+END_TEST
+
 /* Records per error file (README counts) and how many carry error.type: every record
  * whose trace names an exception (counted by hand; the two log4j records with untyped
  * Struts traces and the V8 trace, which names no type, have none). */
@@ -450,6 +492,7 @@ int main(void)
     tcase_add_test(tc, beats_expected);
     tcase_add_test(tc, mysql_counts);
     tcase_add_test(tc, postgresql_counts);
+    tcase_add_test(tc, postgresql_other_forms);
     tcase_add_test(tc, error_counts);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
