@@ -39,6 +39,7 @@ enum lf_ptype {
     PT_LEVEL,
     PT_MYSQL_SLOW,
     PT_POSTGRESQL,
+    PT_MONGODB,
 };
 
 enum lf_fkind {
@@ -309,6 +310,9 @@ bool lf_parse_rx(struct lf_parser *p, const char *s, size_t n);
  * after it; both point into one record text, head before rest. Writes nothing when no
  * exception is found. */
 void lf_error_details(struct lf_parser *p, const char *head, size_t hn, const char *rest, size_t n);
+
+/* parse_mongo.c: MongoDB logv2 JSON lines (slow operations into the query schema). */
+bool lf_parse_mongo(struct lf_parser *p, const char *s, size_t n);
 
 /* parse_mysql.c, parse_pg.c, parse_fingerprint.c */
 bool lf_parse_mysql(struct lf_parser *p, const char *s, size_t n, bool *drop);

@@ -477,6 +477,40 @@ START_TEST(error_counts)
 }
 END_TEST
 
+/* MongoDB logv2 JSON: one record per line; each "Slow query" (README: 647 in the hatchet
+ * slice, none in the beats captures) gets a duration and a command fingerprint. */
+START_TEST(mongodb_counts)
+{
+    static const struct {
+        const char *file;
+        int records, slow;
+    } files[] = {
+        {"hatchet_sample-mongod.head1000.log", 1000, 647},
+        {"beats_mongodb-debian-4.4.4-json.log", 26, 0},
+        {"beats_mongodb-ubuntu-4.4.4-json.log", 10, 0},
+    };
+    char bad[4096] = "";
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        struct lf_parser *p = parser_for("mongodb", NULL, NULL);
+        char rel[512];
+        snprintf(rel, sizeof(rel), "slowquery/mongodb/%s", files[i].file);
+        struct counts c = run_file(rel, p, NULL, false);
+        if (c.emitted != files[i].records || c.failed || c.with_duration != files[i].slow ||
+            c.with_fingerprint != files[i].slow) {
+            size_t l = strlen(bad);
+            snprintf(bad + l, sizeof(bad) - l,
+                     "\n  %s: %d records (want %d), %d failures, %d durations and %d "
+                     "fingerprints (want %d)",
+                     files[i].file, c.emitted, files[i].records, c.failed, c.with_duration,
+                     c.with_fingerprint, files[i].slow);
+        }
+        free_counts(&c);
+        lf_parser_destroy(p);
+    }
+    ck_assert_msg(!bad[0], "mongodb corpus mismatches:%s", bad);
+}
+END_TEST
+
 int main(void)
 {
     corpus = getenv("LF_CORPUS_DIR");
@@ -494,6 +528,7 @@ int main(void)
     tcase_add_test(tc, postgresql_counts);
     tcase_add_test(tc, postgresql_other_forms);
     tcase_add_test(tc, error_counts);
+    tcase_add_test(tc, mongodb_counts);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
