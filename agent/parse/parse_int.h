@@ -160,7 +160,7 @@ struct lf_parser {
     struct lf_kvlist hints;
     /* compiled formats */
     struct lf_atmpl at;
-    struct lf_rx rx[4];
+    struct lf_rx rx[8];
     size_t nrx;
     struct lf_rx pg;
     /* per-record state */

@@ -30,9 +30,23 @@ static const char *const RXS_LOG4J2[] = {
     "^\\[(?<timestamp>" LF_TS_RX ")\\]\\s+(?<level>[A-Z]+)\\s+(?<message>.*?)(?:\\s+\\((?<logger>"
     "[\\w.$]+)\\))?$",
     NULL};
+/* A Python logger name where it cannot be told from a word of the message by its place:
+ * dotted ("django.request"), root or __main__. */
+#define RX_PY_LOGGER "(?:[A-Za-z_]\\w*\\.)+[A-Za-z_]\\w*|root|__main__"
 static const char *const RXS_PYTHON[] = {
     "^(?<timestamp>" LF_TS_RX ") - (?<logger>.*?) - (?<level>[A-Z]+) - (?<message>.*)$",
     "^(?<level>DEBUG|INFO|WARNING|ERROR|CRITICAL):(?<logger>[^:]*):(?<message>.*)$",
+    /* Flask: [%(asctime)s] %(levelname)s in %(module)s: %(message)s */
+    "^\\[(?<timestamp>" LF_TS_RX ")\\] (?<level>DEBUG|INFO|WARNING|ERROR|CRITICAL) in "
+    "(?<logger>[\\w.]+): (?<message>.*)$",
+    /* %(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s and bracket/dash
+     * variants: a logger named after the level (dotted, root or __main__) */
+    "^\\[?(?<timestamp>" LF_TS_RX ")\\]?\\s+(?:\\[\\d+\\]\\s+)?(?:-\\s+)?\\[?(?<level>DEBUG|"
+    "INFO|WARNING|ERROR|CRITICAL)\\]?\\s+(?:-\\s+)?(?<logger>" RX_PY_LOGGER
+    ")(?::|\\s+-)\\s(?<message>.*)$",
+    /* %(asctime)s %(name)s %(levelname)s %(message)s: the logger before the level */
+    "^\\[?(?<timestamp>" LF_TS_RX ")\\]?\\s+\\[?(?<logger>" RX_PY_LOGGER
+    ")\\]?\\s+\\[?(?<level>DEBUG|INFO|WARNING|ERROR|CRITICAL)\\]?:?\\s+(?:-\\s+)?(?<message>.*)$",
     "^\\[?(?<timestamp>" LF_TS_RX ")\\]?\\s+(?:-\\s+)?\\[?(?<level>DEBUG|INFO|WARNING|ERROR|"
     "CRITICAL)\\]?\\s+(?:-\\s+)?(?<message>.*)$",
     "^\\[(?<timestamp>" LF_TS_RX

@@ -2,7 +2,8 @@
  * (parse_error.c): hand-written traces of Java (message line first, Caused by only,
  * Suppressed, "... N more", JUL), Python (chained, header-first), Go (panic, fatal error,
  * http panic, signal dump), Node.js, Ruby, PHP (5, 7+, Laravel) and .NET; and texts that
- * look close to a trace but are not one. */
+ * look close to a trace but are not one. Also the Python logger name taken from the
+ * common logging formats without a `format:`. */
 #include "parse_test.h"
 
 struct exc_case {
@@ -177,6 +178,41 @@ START_TEST(raw_not_error_type)
 }
 END_TEST
 
+/* python without format: the logger comes out of the message in the usual layouts. */
+START_TEST(python_logger_default_formats)
+{
+    static const struct {
+        const char *line, *logger, *level, *message;
+    } lines[] = {
+        {"2024-05-01 08:00:00,000 [77] CRITICAL app.db: gone", "app.db", "FATAL", "gone"},
+        {"2024-05-01 08:00:00,000 ERROR django.request: Internal Server Error: /x",
+         "django.request", "ERROR", "Internal Server Error: /x"},
+        {"2024-05-01 08:00:00,000 [WARNING] root: disk", "root", "WARN", "disk"},
+        {"2024-05-01 08:00:00,000 - INFO - celery.worker - ready", "celery.worker", "INFO",
+         "ready"},
+        {"2024-05-01 08:00:00,000 __main__ INFO started", "__main__", "INFO", "started"},
+        {"[2024-05-01 08:00:00,000] ERROR in views: boom", "views", "ERROR", "boom"},
+        /* a word of the message is not a logger: message kept whole */
+        {"2024-05-01 08:00:00,000 INFO Starting: worker 3", NULL, "INFO", "Starting: worker 3"},
+        {"2024-05-01 08:00:00,000 INFO config.yaml loaded", NULL, "INFO", "config.yaml loaded"},
+    };
+    struct lf_parser *p = mkparser("python", NULL, LF_TYPE_ERROR);
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        struct enc_result r = encode(p, lines[i].line);
+        CK_NOFIELD(r.json, "log.flags");
+        if (lines[i].logger) {
+            CK_FIELD(r.json, "log.logger", lines[i].logger);
+        } else {
+            CK_NOFIELD(r.json, "log.logger");
+        }
+        CK_FIELD(r.json, "log.level", lines[i].level);
+        CK_FIELD(r.json, "message", lines[i].message);
+        free(r.json);
+    }
+    lf_parser_destroy(p);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("parse-exceptions");
@@ -184,6 +220,7 @@ int main(void)
     tcase_add_loop_test(tc, exception_per_language, 0, (int)(sizeof(cases) / sizeof(cases[0])));
     tcase_add_test(tc, header_first_stack_trace);
     tcase_add_test(tc, raw_not_error_type);
+    tcase_add_test(tc, python_logger_default_formats);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
