@@ -383,7 +383,7 @@ static bool syslog_time(struct lf_parser *p, const char *t, int64_t *ms)
                   (t[11] - '0') * 60 + (t[13] - '0') * 10 + (t[14] - '0');
     int64_t local = (lf_days_from_civil(y, (unsigned)mon, d) * 86400 + sec) * 1000;
     *ms = lf_local_to_utc(p, local);
-    if (*ms > p->read_ms + 86400000) { /* December's lines read in January */
+    if (p->read_ms > 0 && *ms > p->read_ms + 86400000) { /* December's lines read in January */
         local = (lf_days_from_civil(y - 1, (unsigned)mon, d) * 86400 + sec) * 1000;
         *ms = lf_local_to_utc(p, local);
     }
