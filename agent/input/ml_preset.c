@@ -114,11 +114,6 @@ bool ml_rx_is_match(const struct ml_rx *rx, const char *line, size_t len)
 #define RX_PG_SEVERITY \
     "\\b\\K" RX_PG_SEVS "  |^\\d{4}-\\d\\d-\\d\\d[ T]\\d\\d:\\d\\d:\\d\\d.*?\\b\\K" RX_PG_SEVS " "
 
-/* postgresql csvlog: a line that begins with the log_time column (quoted or not). */
-#define RX_PG_CSV                                                                  \
-    "^\"?\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d(?:\\.\\d+)?(?: [A-Za-z]{1,5}| " \
-    "?[+-]\\d\\d)?\"?,"
-
 /* auto: lines that continue a trace whatever its language (PHP "Stack trace:" and "#N"
  * frames, Laravel's "[stacktrace]", .NET's "--- End of ... ---" markers), and the
  * first line of a Rails error, which is indented by one space. */
@@ -139,7 +134,6 @@ enum ml_rx_id {
     RX_GOSTART,
     RX_GODUMP,
     RX_PGSEV,
-    RX_PGCSV,
     RX_AUTOCONT,
     RX_RUBYSTART,
     RX_COUNT
@@ -159,7 +153,6 @@ static const char *const rx_src[RX_COUNT] = {
     [RX_GOSTART] = RX_GO_START,
     [RX_GODUMP] = RX_GO_DUMP,
     [RX_PGSEV] = RX_PG_SEVERITY,
-    [RX_PGCSV] = RX_PG_CSV,
     [RX_AUTOCONT] = RX_AUTO_CONT,
     [RX_RUBYSTART] = RX_RUBY_START,
 };
@@ -170,7 +163,7 @@ static const enum ml_rx_id java_rx[] = {RX_TS,    RX_LEVEL_FIRST, RX_JUL_DATE,
 static const enum ml_rx_id python_rx[] = {RX_TS,      RX_PYHDR, RX_PYTB, RX_PYCHAIN,
                                           RX_PYFRAME, RX_PYEXC, RX_COUNT};
 static const enum ml_rx_id go_rx[] = {RX_GOSTART, RX_GODUMP, RX_COUNT};
-static const enum ml_rx_id pg_rx[] = {RX_PGSEV, RX_PGCSV, RX_COUNT};
+static const enum ml_rx_id pg_rx[] = {RX_PGSEV, RX_COUNT};
 static const enum ml_rx_id auto_rx[] = {RX_TS,       RX_JCONT,     RX_JEXC,    RX_PYTB,
                                         RX_PYCHAIN,  RX_PYFRAME,   RX_GOSTART, RX_GODUMP,
                                         RX_AUTOCONT, RX_RUBYSTART, RX_COUNT};
@@ -412,6 +405,19 @@ static enum ml_kind classify_mysql(struct ml_preset_state *st, const char *line,
  * log_line_prefix starts an entry, except DETAIL/HINT/CONTEXT/STATEMENT/QUERY/LOCATION,
  * which belong to the entry before; lines without a severity (indented or not: parts of
  * a multi-line statement) continue. */
+/* A csvlog record's first line: the log_time column ("2021-01-04 00:22:01.903 UTC", maybe
+ * quoted) then a comma. Hand-written: it runs on every line of a stderr log too. */
+static bool pg_csv_start(const char *s, size_t n)
+{
+    size_t i = n && s[0] == '"';
+    if (n < i + 21 || s[i] < '0' || s[i] > '9' || s[i + 4] != '-' || s[i + 10] != ' ' ||
+        s[i + 13] != ':') {
+        return false;
+    }
+    const char *c = memchr(s + i + 19, ',', n - i - 19 < 21 ? n - i - 19 : 21);
+    return c && !memchr(s + i + 19, '[', (size_t)(c - s - (ptrdiff_t)i - 19));
+}
+
 /* Toggles the open-quote state once per double quote ("" inside a field toggles twice). */
 static bool csv_quote_open(bool open, const char *line, size_t len)
 {
@@ -437,7 +443,7 @@ static enum ml_kind classify_pg(const struct ml_preset *p, struct ml_preset_stat
     if (len > 0 && line[0] == '{') {
         return ML_KIND_START; /* jsonlog, CloudNativePG, Cloud SQL: one object per line */
     }
-    if (len > 20 && match(p, RX_PGCSV, line, len)) {
+    if (pg_csv_start(line, len)) {
         st->csv_open = csv_quote_open(false, line, len);
         return ML_KIND_START;
     }

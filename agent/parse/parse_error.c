@@ -4,8 +4,9 @@
  * (chained and header-first tracebacks), Go (panics, fatal errors, goroutine dumps), PHP
  * (classic, PHP 7+ and Laravel/Monolog), Ruby (Rails and the interpreter's own form),
  * Java and .NET (same shape: "Type: message" then "at" frames; "Caused by:" when the
- * first line carries no type), Node.js/JavaScript. The first detector that finds an
- * exception wins. Nothing is copied: the fields point into the record text.
+ * first line carries no type), Node.js/JavaScript. One pass over the line starts tells
+ * which detectors can match; the first that finds an exception wins. Nothing is copied: the fields
+ * point into the record text.
  */
 #include <ctype.h>
 #include <string.h>
@@ -38,14 +39,33 @@ static const char *skip_blank(const char *s, const char *end)
     return s;
 }
 
+/* memmem for the short texts and needles here: memchr on the first byte, then memcmp
+ * (glibc's memmem costs hundreds of instructions to set up per call). */
+static const char *find(const char *s, size_t n, const char *lit, size_t k)
+{
+    const char *end = s + n;
+    for (const char *q = k && k <= n ? memchr(s, lit[0], n - k + 1) : NULL; q;
+         q = q + 1 + k <= end ? memchr(q + 1, lit[0], (size_t)(end - q - k)) : NULL) {
+        if (!memcmp(q, lit, k)) {
+            return q;
+        }
+    }
+    return NULL;
+}
+
 static bool has(const char *s, const char *end, const char *lit)
 {
-    return memmem(s, (size_t)(end - s), lit, strlen(lit)) != NULL;
+    return find(s, (size_t)(end - s), lit, strlen(lit)) != NULL;
 }
 
 static bool is_ident(char c)
 {
     return isalnum((unsigned char)c) || c == '_' || c == '$';
+}
+
+static bool starts(const char *w, size_t wl, const char *lit, size_t k)
+{
+    return wl >= k && !memcmp(w, lit, k);
 }
 
 static bool is_blank_line(const char *l, size_t n)
@@ -58,16 +78,29 @@ static void set_exc(struct exc *x, const char *t, size_t tl, const char *m, size
     x->t = t, x->tl = tl, x->m = m, x->ml = ml;
 }
 
+/* Lines of a traceback that are not its exception line. */
+static bool python_skip(const char *l, size_t ll)
+{
+    switch (*l) {
+    case 'T':
+        return starts(l, ll, "Traceback", 9) || starts(l, ll, "The above", 9);
+    case 'D':
+        return starts(l, ll, "During handling", 15);
+    case 'F':
+        return starts(l, ll, "File \"", 6);
+    default:
+        return isspace((unsigned char)*l);
+    }
+}
+
 /* ---- Python: the last non-indented "Type: message" line after the first Traceback. */
 static bool python_exc(const char *s, const char *end, struct exc *x)
 {
-    const char *tb = memmem(s, (size_t)(end - s), "Traceback (most recent call last):", 34);
+    const char *tb = find(s, (size_t)(end - s), "Traceback (most recent call last):", 34);
     bool found = false;
     for (const char *l = tb, *next; l && l < end; l = next) {
         size_t ll = line_at(l, end, &next);
-        if (!ll || isspace((unsigned char)*l) || !strncmp(l, "Traceback", 9) ||
-            !strncmp(l, "During handling", 15) || !strncmp(l, "The above", 9) ||
-            !strncmp(l, "File \"", 6)) {
+        if (!ll || python_skip(l, ll)) {
             continue;
         }
         size_t i = 0;
@@ -105,7 +138,7 @@ static bool go_exc(const char *s, const char *end, struct exc *x)
             }
             const char *m = w + k;
             if (i == 2) { /* past the client address */
-                const char *c = memmem(m, wl - k, ": ", 2);
+                const char *c = find(m, wl - k, ": ", 2);
                 m = c ? c + 2 : m;
             }
             set_exc(x, leads[i].type, strlen(leads[i].type), m, (size_t)(w + wl - m));
@@ -125,21 +158,21 @@ static bool go_exc(const char *s, const char *end, struct exc *x)
  * /f:1" (PHP 7+), Laravel's "[object] (Type(code: 0): msg at /f:1)". */
 static bool php_classic(const char *l, size_t ll, struct exc *x)
 {
-    const char *e = memmem(l, ll, "exception '", 11);
-    const char *w = e ? memmem(e, ll - (size_t)(e - l), "' with message '", 16) : NULL;
+    const char *e = find(l, ll, "exception '", 11);
+    const char *w = e ? find(e, ll - (size_t)(e - l), "' with message '", 16) : NULL;
     if (!w) {
         return false;
     }
     const char *m = w + 16;
-    const char *me = memmem(m, (size_t)(l + ll - m), "' in ", 5);
+    const char *me = find(m, (size_t)(l + ll - m), "' in ", 5);
     set_exc(x, e + 11, (size_t)(w - e - 11), m, (size_t)((me ? me : l + ll) - m));
     return true;
 }
 
 static bool php_uncaught(const char *l, size_t ll, struct exc *x)
 {
-    const char *u = memmem(l, ll, "Uncaught ", 9);
-    const char *o = memmem(l, ll, "[object] (", 10);
+    const char *u = find(l, ll, "Uncaught ", 9);
+    const char *o = find(l, ll, "[object] (", 10);
     const char *t = u ? u + 9 : o ? o + 10 : NULL;
     if (!t) {
         return false;
@@ -153,12 +186,12 @@ static bool php_uncaught(const char *l, size_t ll, struct exc *x)
     }
     const char *m = t + i;
     if (*m == '(') { /* "(code: 0): " */
-        const char *c = memmem(m, (size_t)(l + ll - m), "): ", 3);
+        const char *c = find(m, (size_t)(l + ll - m), "): ", 3);
         m = c ? c + 3 : m;
     } else {
         m = skip_blank(m + 1, l + ll);
     }
-    const char *me = memmem(m, (size_t)(l + ll - m), u ? " in /" : " at /", 5);
+    const char *me = find(m, (size_t)(l + ll - m), u ? " in /" : " at /", 5);
     set_exc(x, t, i, m, (size_t)((me ? me : l + ll) - m));
     return true;
 }
@@ -195,8 +228,8 @@ static bool ruby_line(const char *l, size_t ll, struct exc *x)
         set_exc(x, w, i, m, me > m ? (size_t)(me - 1 - m) : 0);
         return true;
     }
-    const char *in = memmem(l, ll, ":in ", 4);
-    const char *c = in ? memmem(in, (size_t)(le - in), "': ", 3) : NULL;
+    const char *in = find(l, ll, ":in ", 4);
+    const char *c = in ? find(in, (size_t)(le - in), "': ", 3) : NULL;
     if (c && ll > 2 && le[-1] == ')') {
         const char *t = le - 1;
         while (t > c && t[-1] != '(') {
@@ -228,7 +261,7 @@ static bool ruby_exc(const char *s, const char *end, struct exc *x)
             n2 = nl;
             nll = n2 < end ? line_at(n2, end, &nl) : 0;
         }
-        if (nll && memmem(n2, nll, ".rb:", 4) && ruby_line(l, ll, x)) {
+        if (nll && find(n2, nll, ".rb:", 4) && ruby_line(l, ll, x)) {
             return true;
         }
     }
@@ -307,25 +340,34 @@ static const char *java_message_end(const char *msg_end, const char *next, const
 
 /* The first exception line followed by a frame, possibly after more lines of its message.
  * A trace whose first line has no type (a bare message) gets the first "Caused by:". */
+/* The exception of the line at l (and its message up to the first frame); *next gets the
+ * following line. */
+static bool java_line(const char *l, const char *end, const char **next, struct exc *x)
+{
+    size_t ll = line_at(l, end, next);
+    const char *lt = skip_blank(l, l + ll); /* Tomcat JULI indents it by a space */
+    if (ll - (size_t)(lt - l) > 11 && !memcmp(lt, "Caused by: ", 11)) {
+        lt += 11;
+    }
+    if (ll < 2 || !(exception_line(lt, ll - (size_t)(lt - l), x) ||
+                    (*next < end && frame_line(*next, end) && embedded_exception(l, ll, x)))) {
+        return false;
+    }
+    const char *msg_end = java_message_end(x->m + x->ml, *next, end);
+    if (!msg_end) {
+        return false;
+    }
+    while (msg_end > x->m && (msg_end[-1] == '\n' || msg_end[-1] == '\r' || msg_end[-1] == ' ')) {
+        msg_end--;
+    }
+    x->ml = msg_end > x->m ? (size_t)(msg_end - x->m) : 0;
+    return true;
+}
+
 static bool java_exc(const char *s, const char *end, struct exc *x)
 {
     for (const char *l = s, *next; l < end; l = next) {
-        size_t ll = line_at(l, end, &next);
-        const char *lt = skip_blank(l, l + ll); /* Tomcat JULI indents it by a space */
-        if (ll - (size_t)(lt - l) > 11 && !memcmp(lt, "Caused by: ", 11)) {
-            lt += 11;
-        }
-        if (ll < 2 || !(exception_line(lt, ll - (size_t)(lt - l), x) ||
-                        (next < end && frame_line(next, end) && embedded_exception(l, ll, x)))) {
-            continue;
-        }
-        const char *msg_end = java_message_end(x->m + x->ml, next, end);
-        if (msg_end) {
-            while (msg_end > x->m &&
-                   (msg_end[-1] == '\n' || msg_end[-1] == '\r' || msg_end[-1] == ' ')) {
-                msg_end--;
-            }
-            x->ml = msg_end > x->m ? (size_t)(msg_end - x->m) : 0;
+        if (java_line(l, end, &next, x)) {
             return true;
         }
     }
@@ -356,18 +398,67 @@ static bool node_exc(const char *s, const char *end, struct exc *x)
     return false;
 }
 
+/* What the lines of a trace begin with: decides which detectors can match. */
+enum {
+    F_FRAME = 1,  /* "at ..." or "... N more": Java, .NET, JavaScript */
+    F_PYTHON = 2, /* "Traceback (", "File \"" */
+    F_GO = 4,     /* "goroutine " */
+    F_PHP = 8,    /* "#N ", "Stack trace:", "[stacktrace]" */
+    F_RUBY = 16,  /* "from ...", a "file.rb:" frame (looked for when nothing else is) */
+};
+
+static unsigned line_feature(const char *w, size_t wl)
+{
+    if (starts(w, wl, "at ", 3) || (starts(w, wl, "... ", 4) && isdigit((unsigned char)w[4]))) {
+        return F_FRAME;
+    }
+    if (starts(w, wl, "Traceback (", 11) || starts(w, wl, "File \"", 6)) {
+        return F_PYTHON;
+    }
+    if (starts(w, wl, "goroutine ", 10)) {
+        return F_GO;
+    }
+    if ((wl > 1 && w[0] == '#' && isdigit((unsigned char)w[1])) ||
+        starts(w, wl, "Stack trace:", 12) || starts(w, wl, "[stacktrace]", 12)) {
+        return F_PHP;
+    }
+    return 0;
+}
+
+/* The features of the trace's lines; stops at the first line that has one of stop. */
+static unsigned features(const char *s, const char *end, unsigned stop)
+{
+    unsigned f = 0;
+    for (const char *l = s, *next; l < end && !(f & stop); l = next) {
+        size_t ll = line_at(l, end, &next);
+        const char *w = skip_blank(l, l + ll);
+        f |= line_feature(w, (size_t)(l + ll - w));
+    }
+    if (f) {
+        return f;
+    }
+    for (const char *l = s, *next; l < end; l = next) { /* Ruby frames: "from ", "x.rb:" */
+        size_t ll = line_at(l, end, &next);
+        const char *w = skip_blank(l, l + ll);
+        if (starts(w, (size_t)(l + ll - w), "from ", 5) || find(l, ll, ".rb:", 4)) {
+            return F_RUBY;
+        }
+    }
+    return 0;
+}
+
 static const struct {
-    const char *lang;
+    unsigned needs; /* any of these features */
     bool (*find)(const char *s, const char *end, struct exc *x);
 } detectors[] = {
-    {"python", python_exc}, {"go", go_exc},     {"php", php_exc},
-    {"ruby", ruby_exc},     {"java", java_exc}, {"javascript", node_exc},
+    {F_PYTHON, python_exc}, {F_GO, go_exc},      {F_PHP, php_exc},
+    {F_RUBY, ruby_exc},     {F_FRAME, java_exc}, {F_FRAME, node_exc},
 };
 
 /* A type logged inside JSON (Laravel's context) has its backslashes doubled: undone. */
 static void put_type(struct lf_parser *p, const char *t, size_t tl)
 {
-    char *o = memmem(t, tl, "\\\\", 2) ? lf_scratch_alloc(p, tl) : NULL;
+    char *o = find(t, tl, "\\\\", 2) ? lf_scratch_alloc(p, tl) : NULL;
     if (!o) {
         lf_f_str(p, "error.type", t, tl);
         return;
@@ -381,10 +472,17 @@ static void put_type(struct lf_parser *p, const char *t, size_t tl)
     lf_f_str(p, "error.type", o, k);
 }
 
+static void put_exc(struct lf_parser *p, const struct exc *x, const char *trace, const char *end)
+{
+    put_type(p, x->t, x->tl);
+    lf_f_str(p, "error.message", x->m, x->ml);
+    lf_f_str(p, "error.stack_trace", trace, (size_t)(end - trace));
+}
+
 void lf_error_details(struct lf_parser *p, const char *head, size_t hn, const char *rest, size_t n)
 {
     const char *trace = rest, *end = rest + n;
-    const char *tb = head ? memmem(head, hn, "Traceback (most recent call last):", 34) : NULL;
+    const char *tb = head ? find(head, hn, "Traceback (most recent call last):", 34) : NULL;
     if (tb) {
         trace = tb; /* "... error: Traceback (most recent call last):" ends the header line */
     }
@@ -392,11 +490,29 @@ void lf_error_details(struct lf_parser *p, const char *head, size_t hn, const ch
         return;
     }
     struct exc x;
-    for (size_t i = 0; i < sizeof(detectors) / sizeof(detectors[0]); i++) {
-        if (detectors[i].find(trace, end, &x)) {
-            put_type(p, x.t, x.tl);
-            lf_f_str(p, "error.message", x.m, x.ml);
-            lf_f_str(p, "error.stack_trace", trace, (size_t)(end - trace));
+    const char *second;
+    /* the common cases first: a Python traceback, or "pkg.Type: message" then a frame
+     * (Java, .NET), which no other language's trace starts with */
+    if (starts(trace, (size_t)(end - trace), "Traceback (", 11) && python_exc(trace, end, &x)) {
+        put_exc(p, &x, trace, end);
+        return;
+    }
+    if (java_line(trace, end, &second, &x)) {
+        put_exc(p, &x, trace, end);
+        return;
+    }
+    /* a Python traceback decides at its first line (the first detector) */
+    unsigned f = features(trace, end, F_PYTHON);
+    if ((f & F_PYTHON) && python_exc(trace, end, &x)) {
+        put_exc(p, &x, trace, end);
+        return;
+    }
+    if (f & F_PYTHON) {
+        f = features(trace, end, 0);
+    }
+    for (size_t i = 0; f && i < sizeof(detectors) / sizeof(detectors[0]); i++) {
+        if ((detectors[i].needs & f) && detectors[i].find(trace, end, &x)) {
+            put_exc(p, &x, trace, end);
             return;
         }
     }

@@ -86,18 +86,6 @@ static int prefix_rx(struct lf_rxsrc *r, const char *prefix, char *err, size_t e
     return r->rc;
 }
 
-int lf_pg_setup(struct lf_parser *p, const char *prefix, char *err, size_t errlen)
-{
-    struct lf_rxsrc r;
-    lf_rxsrc_init(&r);
-    int rc = prefix_rx(&r, prefix, err, errlen);
-    if (rc == LF_OK) {
-        rc = lf_rx_compile(&p->pg, r.b.data, NULL, err, errlen);
-    }
-    lf_rxsrc_fini(&r);
-    return rc;
-}
-
 static bool starts(const char *l, size_t n, const char *lit)
 {
     size_t k = strlen(lit);
@@ -219,6 +207,24 @@ static const struct pg_group *pg_group(const char *name)
     return NULL;
 }
 
+/* Compiles the prefix; the regex's role[] then holds, per group, its pg_groups index
+ * (-1: none), so that a record needs no name lookup. */
+int lf_pg_setup(struct lf_parser *p, const char *prefix, char *err, size_t errlen)
+{
+    struct lf_rxsrc r;
+    lf_rxsrc_init(&r);
+    int rc = prefix_rx(&r, prefix, err, errlen);
+    if (rc == LF_OK) {
+        rc = lf_rx_compile(&p->pg, r.b.data, NULL, err, errlen);
+    }
+    lf_rxsrc_fini(&r);
+    for (uint32_t g = 0; rc == LF_OK && g <= p->pg.ngroups; g++) {
+        const struct pg_group *grp = p->pg.keys[g] ? pg_group(p->pg.keys[g]) : NULL;
+        p->pg.role[g] = grp ? (int)(grp - pg_groups) : -1;
+    }
+    return rc;
+}
+
 /* Writes the section that just ended: attached text, the statement, or the entry. */
 static void close_section(struct lf_parser *p, struct pg_record *r)
 {
@@ -285,13 +291,10 @@ static void put_prefix(struct lf_parser *p, struct pg_record *r, const struct lf
 {
     PCRE2_SIZE *ov = pcre2_get_ovector_pointer(rx->md);
     for (uint32_t g = 1; g <= rx->ngroups; g++) {
-        if (ov[2 * g] == PCRE2_UNSET || !rx->keys[g]) {
+        if (ov[2 * g] == PCRE2_UNSET || rx->role[g] < 0) {
             continue;
         }
-        const struct pg_group *grp = pg_group(rx->keys[g]);
-        if (grp) {
-            put_group(p, r, grp, l + ov[2 * g], ov[2 * g + 1] - ov[2 * g]);
-        }
+        put_group(p, r, &pg_groups[rx->role[g]], l + ov[2 * g], ov[2 * g + 1] - ov[2 * g]);
     }
     r->first = false;
 }

@@ -144,8 +144,9 @@ static void put_values(struct lf_parser *p, const struct pgv *v)
 bool lf_pg_is_csv(const char *s, size_t n)
 {
     size_t i = n && s[0] == '"';
-    if (n < i + 21 || !is_digit(s[i]) || s[i + 4] != '-' || s[i + 10] != ' ' || s[i + 13] != ':') {
-        return false;
+    if (n < i + 21 || !is_digit(s[i]) || s[i + 4] != '-' || s[i + 10] != ' ' || s[i + 13] != ':' ||
+        !memchr(s + i + 19, ',', n - i - 19 < 21 ? n - i - 19 : 21)) {
+        return false; /* (the memchr: a stderr line has no comma this early) */
     }
     for (size_t j = i + 19; j < n && j < i + 40; j++) { /* fraction, zone, closing quote */
         if (s[j] == ',') {
