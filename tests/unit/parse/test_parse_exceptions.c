@@ -132,6 +132,18 @@ static const struct exc_case cases[] = {
     {"raw", "panic: no goroutine section follows, so this is a message", NULL, NULL},
 };
 
+/* Every cut of text (as a partly written line would be) still gives one valid record or
+ * a drop: bad input is marked, never a crash (run under ASan in CI). */
+static void all_cuts(struct lf_parser *p, const char *text)
+{
+    size_t n = strlen(text);
+    for (size_t k = 0; k <= n; k++) {
+        struct enc_result r = encode_meta(p, text, k, 0, NULL);
+        ck_assert_msg(r.rc == LF_PARSE_EMIT || r.rc == LF_PARSE_DROP, "cut %zu: rc %d", k, r.rc);
+        free(r.json);
+    }
+}
+
 START_TEST(exception_per_language)
 {
     const struct exc_case *c = &cases[_i];
@@ -148,6 +160,7 @@ START_TEST(exception_per_language)
         CK_NOFIELD(r.json, "error.stack_trace");
     }
     free(r.json);
+    all_cuts(p, c->text);
     lf_parser_destroy(p);
 }
 END_TEST

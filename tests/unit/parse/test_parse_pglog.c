@@ -12,6 +12,53 @@ static struct lf_parser *pg(const char *prefix)
     return mkparser_conf(&pc, NULL, LF_TYPE_QUERY);
 }
 
+/* Every cut of text (as a partly written line would be) still gives one valid record or
+ * a drop: bad input is marked, never a crash (run under ASan in CI). */
+static void all_cuts(struct lf_parser *p, const char *text)
+{
+    size_t n = strlen(text);
+    for (size_t k = 0; k <= n; k++) {
+        struct enc_result r = encode_meta(p, text, k, 0, NULL);
+        ck_assert_msg(r.rc == LF_PARSE_EMIT || r.rc == LF_PARSE_DROP, "cut %zu: rc %d", k, r.rc);
+        free(r.json);
+    }
+}
+
+/* Fixtures of every form, cut at every byte. */
+START_TEST(pg_forms_cut_anywhere)
+{
+    static const char *const texts[] = {
+        "2021-01-04 00:22:01.903 UTC,\"postgres\",\"db\",59,\"1.2.3.4:1\",5ff.3b,3,\"SELECT\","
+        "2021-01-04 00:21:42 UTC,3/0,0,LOG,00000,\"duration: 0.658 ms  statement: SELECT \"\"a\"\","
+        "\n'x';\",\"d\",,,,,,,,\"psql\"",
+        "{\"timestamp\":\"2024-06-27 00:00:07.369 UTC\",\"error_severity\":\"LOG\",\"message\":"
+        "\"duration: 1 ms  statement: SELECT \\u00e9\",\"pid\":1}",
+        "{\"level\":\"info\",\"record\":{\"log_time\":\"2022-11-27 18:58:02.004 UTC\","
+        "\"error_severity\":\"LOG\",\"message\":\"duration: 0.1 ms  statement: SELECT 1\"}}",
+        "{\"textPayload\":\"[1]: [1-1] db=a,user=b LOG:  statement: SELECT 1\",\"timestamp\":"
+        "\"2020-05-02T13:00:20.382318Z\"}",
+        "Feb 11 13:15:40 h postgres[1]: [7-1] db=a,user=b,app=c,client=d LOG:  duration: 1 ms  "
+        "statement: SELECT 1,\nFeb 11 13:15:40 h postgres[1]: [7-2] #011 2",
+        "2019-03-14T00:23:00+00:00 app[postgres.1]: [GREEN] [19-1]  sql_error_code = 40P01 "
+        "ERROR:  x\n2019-03-14T00:23:00+00:00 app[postgres.1]: [GREEN] [19-2] \tmore",
+    };
+    static const char *const prefixes[] = {NULL,
+                                           NULL,
+                                           NULL,
+                                           "[%p]: [%l-1] db=%d,user=%u ",
+                                           "db=%d,user=%u,app=%a,client=%h ",
+                                           "sql_error_code = %e "};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        struct lf_parser *p = pg(prefixes[i]);
+        struct enc_result r = encode(p, texts[i]);
+        CK_NOFIELD(r.json, "log.flags"); /* whole: parses */
+        free(r.json);
+        all_cuts(p, texts[i]);
+        lf_parser_destroy(p);
+    }
+}
+END_TEST
+
 START_TEST(csvlog_multiline_and_quotes)
 {
     struct lf_parser *p = pg(NULL);
@@ -192,6 +239,7 @@ int main(void)
     tcase_add_test(tc, jsonlog_and_cnpg);
     tcase_add_test(tc, cloudsql_textpayload);
     tcase_add_test(tc, syslog_and_logplex);
+    tcase_add_test(tc, pg_forms_cut_anywhere);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
