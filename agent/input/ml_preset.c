@@ -415,7 +415,10 @@ static bool pg_csv_start(const char *s, size_t n)
         return false;
     }
     const char *c = memchr(s + i + 19, ',', n - i - 19 < 21 ? n - i - 19 : 21);
-    return c && !memchr(s + i + 19, '[', (size_t)(c - s - (ptrdiff_t)i - 19));
+    /* then user_name: quoted, or empty for background processes (a stderr prefix such
+     * as "%m,%p" has a digit there) */
+    return c && c + 1 < s + n && (c[1] == '"' || c[1] == ',') &&
+           !memchr(s + i + 19, '[', (size_t)(c - s - (ptrdiff_t)i - 19));
 }
 
 /* Toggles the open-quote state once per double quote ("" inside a field toggles twice). */
@@ -440,8 +443,11 @@ static enum ml_kind classify_pg(const struct ml_preset *p, struct ml_preset_stat
         return ML_KIND_CONT;
     }
     st->csv_open = false;
-    if (len > 0 && line[0] == '{') {
-        return ML_KIND_START; /* jsonlog, CloudNativePG, Cloud SQL: one object per line */
+    /* jsonlog, CloudNativePG, Cloud SQL: one object per line, in a file whose first line
+     * is one (a statement line of a stderr log may begin with '{' too) */
+    if (len > 1 && line[0] == '{' && line[1] == '"' && (st->json_log || !pending)) {
+        st->json_log = true;
+        return ML_KIND_START;
     }
     if (pg_csv_start(line, len)) {
         st->csv_open = csv_quote_open(false, line, len);

@@ -55,6 +55,7 @@ struct ml_preset_state {
     bool in_header;     /* mysql-slow: previous line belongs to the `# ` header block */
     bool in_banner;     /* mysql-slow: previous line was a server start-up banner line */
     bool csv_open;      /* postgresql: a csvlog record's quoted field is still open */
+    bool json_log;      /* postgresql: the file is jsonlog (its first record was an object) */
     bool rec_header;    /* auto: the pending record began with a timestamped header */
     unsigned char lang; /* auto: language of the pending record (ML_LANG_*) */
 };

@@ -509,8 +509,8 @@ bool lf_parse_pg(struct lf_parser *p, const char *s, size_t n)
     if (n && *s == '{') {
         return lf_parse_pg_json(p, s, n);
     }
-    if (lf_pg_is_csv(s, n)) {
-        return lf_parse_pg_csv(p, s, n);
+    if (lf_pg_is_csv(s, n) && lf_parse_pg_csv(p, s, n)) {
+        return true; /* (a csvlog reader that fails wrote nothing: stderr is tried) */
     }
     return pg_stderr(p, s, n);
 }

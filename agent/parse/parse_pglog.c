@@ -148,9 +148,10 @@ bool lf_pg_is_csv(const char *s, size_t n)
         !memchr(s + i + 19, ',', n - i - 19 < 21 ? n - i - 19 : 21)) {
         return false; /* (the memchr: a stderr line has no comma this early) */
     }
+    /* user_name follows: quoted or empty ("%m,%p" in a stderr prefix has a digit) */
     for (size_t j = i + 19; j < n && j < i + 40; j++) { /* fraction, zone, closing quote */
         if (s[j] == ',') {
-            return true;
+            return j + 1 < n && (s[j + 1] == '"' || s[j + 1] == ',');
         }
         if (s[j] == '[' || s[j] == '\n') {
             return false;

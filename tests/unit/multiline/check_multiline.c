@@ -529,28 +529,40 @@ START_TEST(test_postgresql)
 END_TEST
 
 /* csvlog: a quoted field may hold newlines (and doubled quotes); the record ends where the
- * quote closes. jsonlog: one object per line. */
+ * quote closes. jsonlog: one object per line, in a file that starts with one; in a
+ * stderr log a statement line beginning with '{' still continues its entry. */
 START_TEST(test_postgresql_csv_json)
 {
-    const char *text =
-        "2021-01-04 00:22:01.903 UTC,\"postgres\",\"db\",59,\"1.2.3.4:42642\","
-        "5ff25f96.3b,3,\"SELECT\",2021-01-04 00:21:42 UTC,3/0,0,LOG,00000,"
-        "\"duration: 0.658 ms  statement: SELECT 'multi',\n"
-        "'line', \"\"x\"\"\n"
-        "2021-01-04 00:22:01.903 UTC,\",\n"
-        "from \"\"t\"\";\",,,,,,,,,\"psql\"\n"
-        "\"2026-05-16 05:11:50.269 UTC\",\"u\",\"d\",1,\"h:1\",1.1,1,\"idle\","
-        "\"2026-05-16 05:00:00 UTC\",1/1,0,LOG,00000,\"statement: SELECT 1\",,,,,,,,,"
-        "\"app\",\"client backend\",0\n"
-        "{\"timestamp\":\"2024-06-27 00:00:07.369 CEST\",\"message\":\"a\"}\n"
-        "{\"timestamp\":\"2024-06-27 00:00:08.369 CEST\",\"message\":\"b\"}\n";
-    struct ml_sink s = run_preset("postgresql", text);
-    ck_assert_uint_eq(s.n, 4);
+    const char *csv = "2021-01-04 00:22:01.903 UTC,\"postgres\",\"db\",59,\"1.2.3.4:42642\","
+                      "5ff25f96.3b,3,\"SELECT\",2021-01-04 00:21:42 UTC,3/0,0,LOG,00000,"
+                      "\"duration: 0.658 ms  statement: SELECT 'multi',\n"
+                      "'line', \"\"x\"\"\n"
+                      "2021-01-04 00:22:01.903 UTC,\",\n"
+                      "from \"\"t\"\";\",,,,,,,,,\"psql\"\n"
+                      "\"2026-05-16 05:11:50.269 UTC\",,,1,,1.1,1,,"
+                      "\"2026-05-16 05:00:00 UTC\",1/1,0,LOG,00000,\"checkpoint starting\",,,,,,,,,"
+                      "\"\",\"checkpointer\",0\n";
+    struct ml_sink s = run_preset("postgresql", csv);
+    ck_assert_uint_eq(s.n, 2);
     /* the line that looks like a csv record start is inside the open quote */
     ck_assert_ptr_nonnull(strstr(s.v[0].text, "'line', \"\"x\"\"\n2021-01-04"));
     ck_assert_ptr_nonnull(strstr(s.v[0].text, "\"psql\""));
     ck_assert_int_eq(strncmp(s.v[1].text, "\"2026-05-16", 11), 0);
-    REC_EQ(s, 3, "{\"timestamp\":\"2024-06-27 00:00:08.369 CEST\",\"message\":\"b\"}");
+    ml_sink_free(&s);
+
+    const char *json = "{\"timestamp\":\"2024-06-27 00:00:07.369 CEST\",\"message\":\"a\"}\n"
+                       "{\"timestamp\":\"2024-06-27 00:00:08.369 CEST\",\"message\":\"b\"}\n";
+    s = run_preset("postgresql", json);
+    ck_assert_uint_eq(s.n, 2);
+    REC_EQ(s, 1, "{\"timestamp\":\"2024-06-27 00:00:08.369 CEST\",\"message\":\"b\"}");
+    ml_sink_free(&s);
+
+    const char *stderr_log = "2017-04-03 22:32:16.000 CEST [1] LOG:  statement: SELECT\n"
+                             "{\"a\": 1}::jsonb;\n"
+                             "2017-04-03 22:32:16.000 CEST [1] LOG:  statement: SELECT 2\n";
+    s = run_preset("postgresql", stderr_log);
+    ck_assert_uint_eq(s.n, 2);
+    ck_assert_ptr_nonnull(strstr(s.v[0].text, "SELECT\n{\"a\": 1}::jsonb;"));
     ml_sink_free(&s);
 }
 END_TEST

@@ -166,6 +166,20 @@ START_TEST(jsonlog_and_cnpg)
 }
 END_TEST
 
+/* A stderr prefix with a comma right after the time is not taken for csvlog. */
+START_TEST(stderr_comma_prefix)
+{
+    struct lf_parser *p = pg("%m,%p ");
+    struct enc_result r = encode(p, "2021-01-04 00:22:01.903 UTC,4242 LOG:  duration: 1.000 ms  "
+                                    "statement: SELECT 1");
+    CK_NOFIELD(r.json, "log.flags");
+    CK_FIELD(r.json, "process.pid", "4242");
+    CK_FIELD(r.json, "db.statement", "SELECT 1");
+    free(r.json);
+    lf_parser_destroy(p);
+}
+END_TEST
+
 START_TEST(cloudsql_textpayload)
 {
     struct lf_parser *p = pg("[%p]: [%l-1] db=%d,user=%u ");
@@ -238,6 +252,7 @@ int main(void)
     tcase_add_test(tc, csvlog_statement_error_and_bad);
     tcase_add_test(tc, jsonlog_and_cnpg);
     tcase_add_test(tc, cloudsql_textpayload);
+    tcase_add_test(tc, stderr_comma_prefix);
     tcase_add_test(tc, syslog_and_logplex);
     tcase_add_test(tc, pg_forms_cut_anywhere);
     suite_add_tcase(s, tc);
