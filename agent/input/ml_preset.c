@@ -502,7 +502,7 @@ static int auto_python(const struct ml_preset *p, struct ml_preset_state *st, co
         if (is_blank(line, len) || match(p, RX_PYCHAIN, line, len)) {
             return ML_KIND_CONT;
         }
-        if (match(p, RX_PYTB, line, len)) {
+        if (match(p, RX_PYTB, line, len) && !match(p, RX_TS, line, len)) { /* chained */
             st->in_trace = true;
             st->after_trace = false;
             return ML_KIND_CONT;

@@ -58,6 +58,11 @@ static const struct error_case error_cases[] = {
     /* header-less mixed languages: the auto preset finds each trace's language */
     {"fluent-plugin-detect-exceptions_mixed-languages.log", "auto", NULL, 37, 18},
     {"fluent-bit_filter_multiline_test.log", "auto", NULL, 5, 2},
+    /* auto on files with one language whose traces end the header line or follow it */
+    {"python-django_597004635-devops-py3-adminlte_opsweb.log", "auto", NULL, 24, 20},
+    {"python-django_Ayobami6-real_estate_app_django.log", "auto", NULL, 254, 4},
+    {"java-tomcat-jul_CQUT-coj_localhost.2015-09-21.log", "auto", NULL, 59, 15},
+    {"lnav_logfile_vdsm.0.log", "auto", NULL, 5, 1},
     /* Apache error log: one line per record */
     {"loghub_Apache_2k.log", "none", NULL, 2000, 0},
 };

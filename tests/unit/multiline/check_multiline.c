@@ -628,6 +628,14 @@ START_TEST(test_auto_mixed)
     ck_assert_ptr_nonnull(strstr(s.v[12].text, "RuntimeError: worse"));
     REC_EQ(s, 13, "2024-01-01 10:00:01,000 INFO next");
     ml_sink_free(&s);
+
+    /* header-first tracebacks one after the other: each header starts a record */
+    s = run_preset("auto", "[2019-05-01 10:00:00] [ERROR] error: Traceback (most recent call "
+                           "last):\n  File \"a.py\", line 1, in f\nKeyError: 'k'\n\n"
+                           "[2019-05-01 10:00:01] [ERROR] error: Traceback (most recent call "
+                           "last):\n  File \"a.py\", line 1, in f\nKeyError: 'j'\n\n");
+    ck_assert_uint_eq(s.n, 2);
+    ml_sink_free(&s);
 }
 END_TEST
 
