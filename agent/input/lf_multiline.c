@@ -22,6 +22,7 @@ const char *const lf_ml_preset_names[] = {
     [ML_PRESET_GO] = "go",
     [ML_PRESET_MYSQL_SLOW] = "mysql-slow",
     [ML_PRESET_POSTGRESQL] = "postgresql",
+    [ML_PRESET_AUTO] = "auto",
     [ML_PRESET_COUNT] = NULL,
 };
 
@@ -33,7 +34,8 @@ const struct lf_opt lf_ml_options[] = {
         .choices = lf_ml_preset_names,
         .offset = offsetof(struct lf_ml_conf, preset),
         .desc = "Built-in rule set: none (one line = one record), java, python, go, "
-                "mysql-slow, postgresql. Cannot be combined with a pattern.",
+                "mysql-slow, postgresql (stderr, csvlog, jsonlog), auto (stack traces of any "
+                "language, detected per record). Cannot be combined with a pattern.",
     },
     {
         .name = "start_pattern",

@@ -2,9 +2,9 @@
  *
  * Modes: none (one line = one record), start_pattern (a matching line starts a record,
  * others continue it), continue_pattern (a matching line continues the current record),
- * and presets: java, python, go, mysql-slow, postgresql. Caps (max_lines, max_bytes) cut
- * the record and mark it truncated. The caller feeds lines in file order and flushes on
- * flush_timeout (lf_ml_deadline), at rotation and at shutdown.
+ * and presets: java, python, go, mysql-slow, postgresql, auto (per-record language). Caps
+ * (max_lines, max_bytes) cut the record and mark it truncated. The caller feeds lines in file order
+ * and flushes on flush_timeout (lf_ml_deadline), at rotation and at shutdown.
  *
  * Offsets: each emitted record carries the start offset of its first line and the end
  * offset after its last line's newline, so checkpoints never pass the start of a record

@@ -1,5 +1,5 @@
 /* ml_preset.c - regex helper and the built-in multi-line presets (java, python, go,
- * mysql-slow, postgresql).
+ * mysql-slow, postgresql, auto).
  *
  * Each preset is a small state machine over a few JIT-compiled PCRE2 patterns that
  * decides, line by line, "starts a record" or "continues the pending one". It never
@@ -114,6 +114,12 @@ bool ml_rx_is_match(const struct ml_rx *rx, const char *line, size_t len)
 #define RX_PG_SEVERITY \
     "\\b\\K" RX_PG_SEVS "  |^\\d{4}-\\d\\d-\\d\\d[ T]\\d\\d:\\d\\d:\\d\\d.*?\\b\\K" RX_PG_SEVS " "
 
+/* auto: lines that continue a trace whatever its language (PHP "Stack trace:" and "#N"
+ * frames, Laravel's "[stacktrace]", .NET's "--- End of ... ---" markers), and the
+ * first line of a Rails error, which is indented by one space. */
+#define RX_AUTO_CONT  "^(?:Stack trace:|\\[stacktrace\\]|#\\d+ |\\s*--- End of |\\s*thrown in )"
+#define RX_RUBY_START "^ ?[A-Z][\\w:]*(?:Error|Exception) \\("
+
 enum ml_rx_id {
     RX_TS,
     RX_LEVEL_FIRST,
@@ -128,6 +134,8 @@ enum ml_rx_id {
     RX_GOSTART,
     RX_GODUMP,
     RX_PGSEV,
+    RX_AUTOCONT,
+    RX_RUBYSTART,
     RX_COUNT
 };
 
@@ -145,6 +153,8 @@ static const char *const rx_src[RX_COUNT] = {
     [RX_GOSTART] = RX_GO_START,
     [RX_GODUMP] = RX_GO_DUMP,
     [RX_PGSEV] = RX_PG_SEVERITY,
+    [RX_AUTOCONT] = RX_AUTO_CONT,
+    [RX_RUBYSTART] = RX_RUBY_START,
 };
 
 /* Which patterns each preset needs (others stay NULL). */
@@ -154,6 +164,9 @@ static const enum ml_rx_id python_rx[] = {RX_TS,      RX_PYHDR, RX_PYTB, RX_PYCH
                                           RX_PYFRAME, RX_PYEXC, RX_COUNT};
 static const enum ml_rx_id go_rx[] = {RX_GOSTART, RX_GODUMP, RX_COUNT};
 static const enum ml_rx_id pg_rx[] = {RX_PGSEV, RX_COUNT};
+static const enum ml_rx_id auto_rx[] = {RX_TS,       RX_JCONT,     RX_JEXC,    RX_PYTB,
+                                        RX_PYCHAIN,  RX_PYFRAME,   RX_GOSTART, RX_GODUMP,
+                                        RX_AUTOCONT, RX_RUBYSTART, RX_COUNT};
 static const enum ml_rx_id none_rx[] = {RX_COUNT};
 
 struct ml_preset {
@@ -180,6 +193,9 @@ int ml_preset_create(int id, char *err, size_t errlen, struct ml_preset **out)
         break;
     case ML_PRESET_POSTGRESQL:
         need = pg_rx;
+        break;
+    case ML_PRESET_AUTO:
+        need = auto_rx;
         break;
     case ML_PRESET_MYSQL_SLOW: /* plain string tests only */
         break;
@@ -389,13 +405,54 @@ static enum ml_kind classify_mysql(struct ml_preset_state *st, const char *line,
  * log_line_prefix starts an entry, except DETAIL/HINT/CONTEXT/STATEMENT/QUERY/LOCATION,
  * which belong to the entry before; lines without a severity (indented or not: parts of
  * a multi-line statement) continue. */
-static enum ml_kind classify_pg(const struct ml_preset *p, const char *line, size_t len,
-                                bool pending)
+/* A csvlog record's first line: the log_time column ("2021-01-04 00:22:01.903 UTC", maybe
+ * quoted) then a comma. Hand-written: it runs on every line of a stderr log too. */
+static bool pg_csv_start(const char *s, size_t n)
+{
+    size_t i = n && s[0] == '"';
+    if (n < i + 21 || s[i] < '0' || s[i] > '9' || s[i + 4] != '-' || s[i + 10] != ' ' ||
+        s[i + 13] != ':') {
+        return false;
+    }
+    const char *c = memchr(s + i + 19, ',', n - i - 19 < 21 ? n - i - 19 : 21);
+    /* then user_name: quoted, or empty for background processes (a stderr prefix such
+     * as "%m,%p" has a digit there) */
+    return c && c + 1 < s + n && (c[1] == '"' || c[1] == ',') &&
+           !memchr(s + i + 19, '[', (size_t)(c - s - (ptrdiff_t)i - 19));
+}
+
+/* Toggles the open-quote state once per double quote ("" inside a field toggles twice). */
+static bool csv_quote_open(bool open, const char *line, size_t len)
+{
+    for (const char *q = memchr(line, '"', len); q;
+         q = memchr(q + 1, '"', len - (size_t)(q + 1 - line))) {
+        open = !open;
+    }
+    return open;
+}
+
+static enum ml_kind classify_pg(const struct ml_preset *p, struct ml_preset_state *st,
+                                const char *line, size_t len, bool pending)
 {
     static const char *const attached[] = {
         "DETAIL:", "HINT:", "CONTEXT:", "STATEMENT:", "QUERY:", "LOCATION:"};
     size_t at = 0;
 
+    if (st->csv_open && pending) { /* inside a quoted csvlog field: the record goes on */
+        st->csv_open = csv_quote_open(true, line, len);
+        return ML_KIND_CONT;
+    }
+    st->csv_open = false;
+    /* jsonlog, CloudNativePG, Cloud SQL: one object per line, in a file whose first line
+     * is one (a statement line of a stderr log may begin with '{' too) */
+    if (len > 1 && line[0] == '{' && line[1] == '"' && (st->json_log || !pending)) {
+        st->json_log = true;
+        return ML_KIND_START;
+    }
+    if (pg_csv_start(line, len)) {
+        st->csv_open = csv_quote_open(false, line, len);
+        return ML_KIND_START;
+    }
     if (len == 0 || line[0] == ' ' || line[0] == '\t') {
         return ML_KIND_CONT;
     }
@@ -408,6 +465,94 @@ static enum ml_kind classify_pg(const struct ml_preset *p, const char *line, siz
         }
     }
     return ML_KIND_START;
+}
+
+/* auto: the first line of a record decides its language as far as it can tell. */
+static enum ml_kind auto_start(const struct ml_preset *p, struct ml_preset_state *st,
+                               const char *line, size_t len)
+{
+    st->rec_header = match(p, RX_TS, line, len);
+    st->in_trace = false;
+    st->after_trace = false;
+    st->lang = ML_LANG_NONE;
+    if (match(p, RX_GOSTART, line, len)) {
+        st->lang = ML_LANG_GO;
+    } else if (match(p, RX_PYTB, line, len)) {
+        st->lang = ML_LANG_PYTHON; /* "Traceback ..." alone or at the end of a header */
+        st->in_trace = true;
+    } else if (match(p, RX_JEXC, line, len)) {
+        st->lang = ML_LANG_JAVA;
+    }
+    return ML_KIND_START;
+}
+
+/* auto, Python: frames until the exception line, then blank lines and chained
+ * tracebacks. Returns -1 when the line is not the traceback's. */
+static int auto_python(const struct ml_preset *p, struct ml_preset_state *st, const char *line,
+                       size_t len)
+{
+    if (st->in_trace) {
+        if (len > 0 && line[0] != ' ' && line[0] != '\t' && !match(p, RX_PYFRAME, line, len)) {
+            st->in_trace = false; /* the exception line ends the frames */
+            st->after_trace = true;
+        }
+        return ML_KIND_CONT;
+    }
+    if (st->after_trace) {
+        if (is_blank(line, len) || match(p, RX_PYCHAIN, line, len)) {
+            return ML_KIND_CONT;
+        }
+        if (match(p, RX_PYTB, line, len) && !match(p, RX_TS, line, len)) { /* chained */
+            st->in_trace = true;
+            st->after_trace = false;
+            return ML_KIND_CONT;
+        }
+        st->after_trace = false;
+    }
+    return -1;
+}
+
+/* auto: a line continues the pending record when it belongs to the trace of the record's
+ * language, is blank or indented, or is a marker every language shares (Caused by, ...
+ * N more, Stack trace, #N frames, --- End of ...). Anything else starts a record. */
+static enum ml_kind classify_auto(const struct ml_preset *p, struct ml_preset_state *st,
+                                  const char *line, size_t len)
+{
+    if (st->lang == ML_LANG_GO && match(p, RX_GODUMP, line, len)) {
+        return ML_KIND_CONT;
+    }
+    if (st->lang == ML_LANG_PYTHON) {
+        int k = auto_python(p, st, line, len);
+        if (k >= 0) {
+            return (enum ml_kind)k;
+        }
+    }
+    if (is_blank(line, len)) {
+        return ML_KIND_CONT;
+    }
+    if (match(p, RX_GOSTART, line, len) || match(p, RX_TS, line, len) ||
+        match(p, RX_RUBYSTART, line, len)) {
+        return auto_start(p, st, line, len);
+    }
+    if (match(p, RX_PYTB, line, len)) {
+        if (!st->rec_header) {
+            return auto_start(p, st, line, len);
+        }
+        st->lang = ML_LANG_PYTHON; /* logger.exception(): the trace follows the header */
+        st->in_trace = true;
+        return ML_KIND_CONT;
+    }
+    if (line[0] == ' ' || line[0] == '\t' || match(p, RX_JCONT, line, len) ||
+        match(p, RX_AUTOCONT, line, len)) {
+        if (st->lang == ML_LANG_NONE && match(p, RX_JCONT, line, len)) {
+            st->lang = ML_LANG_JAVA; /* frames: an exception-class line may follow */
+        }
+        return ML_KIND_CONT;
+    }
+    if (st->lang == ML_LANG_JAVA && match(p, RX_JEXC, line, len)) {
+        return ML_KIND_CONT; /* "nested exception is:" then the nested exception's line */
+    }
+    return auto_start(p, st, line, len);
 }
 
 enum ml_kind ml_preset_classify(const struct ml_preset *p, struct ml_preset_state *st,
@@ -429,7 +574,10 @@ enum ml_kind ml_preset_classify(const struct ml_preset *p, struct ml_preset_stat
         k = classify_mysql(st, line, len);
         break;
     case ML_PRESET_POSTGRESQL:
-        k = classify_pg(p, line, len, pending);
+        k = classify_pg(p, st, line, len, pending);
+        break;
+    case ML_PRESET_AUTO:
+        k = pending ? classify_auto(p, st, line, len) : auto_start(p, st, line, len);
         break;
     default:
         break;

@@ -21,6 +21,7 @@ enum ml_preset_id {
     ML_PRESET_GO,
     ML_PRESET_MYSQL_SLOW,
     ML_PRESET_POSTGRESQL,
+    ML_PRESET_AUTO,
     ML_PRESET_COUNT
 };
 
@@ -47,13 +48,20 @@ bool ml_rx_match_at(const struct ml_rx *rx, const char *line, size_t len, size_t
 
 /* Per-file state of a preset (zeroed = fresh file). */
 struct ml_preset_state {
-    bool seen_header; /* java/python: a timestamped header line was seen in this file */
-    bool in_trace;    /* python: inside Traceback frames; go: inside a panic dump */
-    bool after_trace; /* python: the exception line of a traceback was seen */
-    bool prev_jul;    /* java: previous line was a JUL two-line "Mon d, yyyy h:mm:ss AM" */
-    bool in_header;   /* mysql-slow: previous line belongs to the `# ` header block */
-    bool in_banner;   /* mysql-slow: previous line was a server start-up banner line */
+    bool seen_header;   /* java/python: a timestamped header line was seen in this file */
+    bool in_trace;      /* python: inside Traceback frames; go: inside a panic dump */
+    bool after_trace;   /* python: the exception line of a traceback was seen */
+    bool prev_jul;      /* java: previous line was a JUL two-line "Mon d, yyyy h:mm:ss AM" */
+    bool in_header;     /* mysql-slow: previous line belongs to the `# ` header block */
+    bool in_banner;     /* mysql-slow: previous line was a server start-up banner line */
+    bool csv_open;      /* postgresql: a csvlog record's quoted field is still open */
+    bool json_log;      /* postgresql: the file is jsonlog (its first record was an object) */
+    bool rec_header;    /* auto: the pending record began with a timestamped header */
+    unsigned char lang; /* auto: language of the pending record (ML_LANG_*) */
 };
+
+/* auto: the language a record was recognised as (decides which lines continue it). */
+enum ml_lang { ML_LANG_NONE = 0, ML_LANG_JAVA, ML_LANG_PYTHON, ML_LANG_GO };
 
 struct ml_preset;
 

@@ -9,9 +9,9 @@
 #include "logferry/lf_err.h"
 #include "parse_int.h"
 
-const char *const lf_parser_type_names[] = {"raw",    "json",       "regex",      "nginx",
-                                            "apache", "logback",    "log4j2",     "python",
-                                            "level",  "mysql-slow", "postgresql", NULL};
+const char *const lf_parser_type_names[] = {
+    "raw",    "json",  "regex",      "nginx",      "apache",  "logback", "log4j2",
+    "python", "level", "mysql-slow", "postgresql", "mongodb", NULL};
 const char *const lf_duration_unit_names[] = {"ms", "s", "us", "ns", NULL};
 
 #define PC(f) offsetof(struct lf_parser_conf, f)
@@ -245,6 +245,7 @@ static enum lf_record_type natural_type(enum lf_ptype kind, enum lf_record_type 
         return LF_TYPE_ERROR;
     case PT_POSTGRESQL:
     case PT_MYSQL_SLOW:
+    case PT_MONGODB:
         return LF_TYPE_QUERY;
     case PT_NGINX:
     case PT_APACHE:
@@ -458,6 +459,13 @@ static bool run_parser(struct lf_parser *p, const char *text, size_t len, bool *
         return lf_parse_mysql(p, text, len, drop);
     case PT_POSTGRESQL:
         return lf_parse_pg(p, text, len);
+    case PT_MONGODB:
+        return lf_parse_mongo(p, text, len);
+    case PT_RAW:
+        if (p->type == LF_TYPE_ERROR) { /* a header-less trace: the exception still counts */
+            lf_error_details(p, NULL, 0, text, len);
+        }
+        return true;
     default:
         return true;
     }

@@ -8,8 +8,9 @@
  *   lf_parse.c (registry, create, filters, dispatch) -> the parsers parse_json.c,
  *   parse_access.c, parse_regex.c, parse_mysql.c, parse_pg.c -> the helpers parse_rxsrc.c
  *   (format -> regex text), parse_fingerprint.c, parse_jsonscan.c, parse_level.c,
- *   parse_time.c, encode.c. Also parse_pg.c -> parse_regex.c (lf_rx_compile) and
- *   parse_mysql.c, parse_pg.c -> parse_access.c (lf_atoi_n, lf_sec_to_ns).
+ *   parse_time.c, encode.c, parse_error.c (exceptions in error records). Also parse_pg.c ->
+ * parse_regex.c (lf_rx_compile) and parse_mysql.c, parse_pg.c -> parse_access.c (lf_atoi_n,
+ * lf_sec_to_ns).
  */
 #ifndef LF_PARSE_INT_H
 #define LF_PARSE_INT_H
@@ -38,6 +39,7 @@ enum lf_ptype {
     PT_LEVEL,
     PT_MYSQL_SLOW,
     PT_POSTGRESQL,
+    PT_MONGODB,
 };
 
 enum lf_fkind {
@@ -158,7 +160,7 @@ struct lf_parser {
     struct lf_kvlist hints;
     /* compiled formats */
     struct lf_atmpl at;
-    struct lf_rx rx[4];
+    struct lf_rx rx[8];
     size_t nrx;
     struct lf_rx pg;
     /* per-record state */
@@ -246,6 +248,9 @@ int64_t lf_atoi_n(const char *s, size_t n);
 
 /* parse_json.c */
 bool lf_parse_json(struct lf_parser *p, const char *s, size_t n);
+/* A JSON value v[0..vl) as text: a string decoded (into p->scratch when it has escapes,
+ * else pointing into v), any other value as its JSON text. */
+void lf_json_text(struct lf_parser *p, const char *v, size_t vl, const char **s, size_t *n);
 
 /* parse_jsonscan.c: syntax only, nothing decoded or allocated. */
 static inline const char *lf_json_ws(const char *s, const char *end)
@@ -299,12 +304,30 @@ int lf_rx_compile(struct lf_rx *rx, const char *pattern, const struct lf_kvlist 
 void lf_rx_free(struct lf_rx *rx);
 int lf_rx_setup(struct lf_parser *p, const struct lf_parser_conf *pc, char *err, size_t errlen);
 bool lf_parse_rx(struct lf_parser *p, const char *s, size_t n);
-void lf_error_details(struct lf_parser *p, const char *rest, size_t n);
+
+/* parse_error.c: error.type/error.message/error.stack_trace of an error record, per
+ * language. head[0..hn) is the first line's message (may be NULL), rest[0..n) the lines
+ * after it; both point into one record text, head before rest. Writes nothing when no
+ * exception is found. */
+void lf_error_details(struct lf_parser *p, const char *head, size_t hn, const char *rest, size_t n);
+
+/* parse_mongo.c: MongoDB logv2 JSON lines (slow operations into the query schema). */
+bool lf_parse_mongo(struct lf_parser *p, const char *s, size_t n);
 
 /* parse_mysql.c, parse_pg.c, parse_fingerprint.c */
 bool lf_parse_mysql(struct lf_parser *p, const char *s, size_t n, bool *drop);
 int lf_pg_setup(struct lf_parser *p, const char *prefix, char *err, size_t errlen);
+/* PostgreSQL: stderr (log_line_prefix, also behind syslog/logplex headers), csvlog and
+ * jsonlog records, chosen per record by its first byte. */
 bool lf_parse_pg(struct lf_parser *p, const char *s, size_t n);
+/* parse_pg.c: the main message of an entry ("duration: N ms  statement: ...") and the
+ * level index of a severity, shared with parse_pglog.c. */
+void lf_pg_message(struct lf_parser *p, const char *m, size_t n);
+int lf_pg_level(const char *s, size_t n);
+/* parse_pglog.c: csvlog (is_csv tells whether a record is one) and jsonlog/CloudNativePG. */
+bool lf_pg_is_csv(const char *s, size_t n);
+bool lf_parse_pg_csv(struct lf_parser *p, const char *s, size_t n);
+bool lf_parse_pg_json(struct lf_parser *p, const char *s, size_t n);
 /* Writes the fingerprint of sql into o (room for n+1 bytes); returns its length. */
 size_t lf_fingerprint(const char *sql, size_t n, char *o);
 void lf_query_fields(struct lf_parser *p, const char *stmt, size_t n);

@@ -155,7 +155,7 @@ static char *decode_string(const char *in, const char *end, char *o)
 }
 
 /* Value as text: strings decoded into scratch, other values as their JSON text. */
-static void text_of(struct lf_parser *p, const char *v, size_t vl, const char **s, size_t *n)
+void lf_json_text(struct lf_parser *p, const char *v, size_t vl, const char **s, size_t *n)
 {
     if (vl < 2 || *v != '"') {
         *s = v;
@@ -310,7 +310,7 @@ static void put_rule(struct lf_parser *p, const struct jrule *r, const char *v, 
     if (string_only && *v != '"') {
         return;
     }
-    text_of(p, v, vl, &t, &tl);
+    lf_json_text(p, v, vl, &t, &tl);
     switch (r->conv) {
     case JV_STRING:
         lf_f_str(p, r->ecs, t, tl);
@@ -351,7 +351,7 @@ static void put_timestamp(struct lf_parser *p, const char *v, size_t vl)
 {
     const char *t;
     size_t tl;
-    text_of(p, v, vl, &t, &tl);
+    lf_json_text(p, v, vl, &t, &tl);
     if (tl > 13 && *v != '"' && memchr(t, '.', tl) == t + 13) {
         /* float epoch in ms ("1490386367764.0") */
         p->ts_ms = strtoll(t, NULL, 10);
@@ -367,13 +367,13 @@ static void put_common(struct lf_parser *p, const struct jidx *x)
     const char *v, *t;
     size_t vl, tl;
     if (find_any(x, p->k_msg, K_MSG, &v, &vl)) {
-        text_of(p, v, vl, &p->msg, &p->msglen);
+        lf_json_text(p, v, vl, &p->msg, &p->msglen);
     }
     if (find_any(x, p->k_ts, K_TS, &v, &vl)) {
         put_timestamp(p, v, vl);
     }
     if (find_any(x, p->k_level, K_LEVEL, &v, &vl)) {
-        text_of(p, v, vl, &t, &tl);
+        lf_json_text(p, v, vl, &t, &tl);
         lf_put_level(p, *v == '"' ? lf_level_index(t, tl) : pino_level(t, tl), t, tl);
     }
 }

@@ -1,7 +1,7 @@
 /* parse_regex.c - PCRE2-based parsers: regex (named groups), logback, log4j2, python,
- * level; and the stack-trace splitter for error records. Only the first line of a record
- * is matched; the following lines are the stack trace or the rest of the message. The
- * patterns built from `format:` strings come from parse_rxsrc.c.
+ * level. Only the first line of a record is matched; the following lines are the stack
+ * trace (parse_error.c finds the exception) or the rest of the message. The patterns
+ * built from `format:` strings come from parse_rxsrc.c.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -30,9 +30,23 @@ static const char *const RXS_LOG4J2[] = {
     "^\\[(?<timestamp>" LF_TS_RX ")\\]\\s+(?<level>[A-Z]+)\\s+(?<message>.*?)(?:\\s+\\((?<logger>"
     "[\\w.$]+)\\))?$",
     NULL};
+/* A Python logger name where it cannot be told from a word of the message by its place:
+ * dotted ("django.request"), root or __main__. */
+#define RX_PY_LOGGER "(?:[A-Za-z_]\\w*\\.)+[A-Za-z_]\\w*|root|__main__"
 static const char *const RXS_PYTHON[] = {
     "^(?<timestamp>" LF_TS_RX ") - (?<logger>.*?) - (?<level>[A-Z]+) - (?<message>.*)$",
     "^(?<level>DEBUG|INFO|WARNING|ERROR|CRITICAL):(?<logger>[^:]*):(?<message>.*)$",
+    /* Flask: [%(asctime)s] %(levelname)s in %(module)s: %(message)s */
+    "^\\[(?<timestamp>" LF_TS_RX ")\\] (?<level>DEBUG|INFO|WARNING|ERROR|CRITICAL) in "
+    "(?<logger>[\\w.]+): (?<message>.*)$",
+    /* %(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s and bracket/dash
+     * variants: a logger named after the level (dotted, root or __main__) */
+    "^\\[?(?<timestamp>" LF_TS_RX ")\\]?\\s+(?:\\[\\d+\\]\\s+)?(?:-\\s+)?\\[?(?<level>DEBUG|"
+    "INFO|WARNING|ERROR|CRITICAL)\\]?\\s+(?:-\\s+)?(?<logger>" RX_PY_LOGGER
+    ")(?::|\\s+-)\\s(?<message>.*)$",
+    /* %(asctime)s %(name)s %(levelname)s %(message)s: the logger before the level */
+    "^\\[?(?<timestamp>" LF_TS_RX ")\\]?\\s+\\[?(?<logger>" RX_PY_LOGGER
+    ")\\]?\\s+\\[?(?<level>DEBUG|INFO|WARNING|ERROR|CRITICAL)\\]?:?\\s+(?:-\\s+)?(?<message>.*)$",
     "^\\[?(?<timestamp>" LF_TS_RX ")\\]?\\s+(?:-\\s+)?\\[?(?<level>DEBUG|INFO|WARNING|ERROR|"
     "CRITICAL)\\]?\\s+(?:-\\s+)?(?<message>.*)$",
     "^\\[(?<timestamp>" LF_TS_RX
@@ -197,134 +211,6 @@ int lf_rx_setup(struct lf_parser *p, const struct lf_parser_conf *pc, char *err,
     }
 }
 
-static bool is_ident(char c)
-{
-    return isalnum((unsigned char)c) || c == '_' || c == '$';
-}
-
-/* "java.lang.IllegalStateException: msg" / "Caused by: x.Y" -> type and message. */
-static bool exception_line(const char *s, size_t n, const char **t, size_t *tl, const char **m,
-                           size_t *ml)
-{
-    size_t i = 0, dots = 0;
-    while (i < n && (is_ident(s[i]) || s[i] == '.')) {
-        dots += s[i] == '.';
-        i++;
-    }
-    if (!i || !dots || !isalpha((unsigned char)s[0])) {
-        return false;
-    }
-    if (i < n && !(s[i] == ':' || s[i] == ' ')) {
-        return false;
-    }
-    *t = s;
-    *tl = i;
-    if (i + 1 < n && s[i] == ':') {
-        *m = s + i + 1 + (s[i + 1] == ' ');
-        *ml = n - (size_t)(*m - s);
-    } else {
-        *m = s + i;
-        *ml = 0;
-    }
-    return true;
-}
-
-/* An exception found in a trace: its type and message. */
-struct exc {
-    const char *t, *m;
-    size_t tl, ml;
-};
-
-/* Python: the exception is the last non-indented "Type: message" line after tb. */
-static bool python_exception(const char *tb, const char *end, size_t n, struct exc *x)
-{
-    bool found = false;
-    for (const char *l = tb; l < end;) {
-        const char *e = memchr(l, '\n', (size_t)(end - l));
-        size_t ll = e ? (size_t)(e - l) : (size_t)(end - l);
-        if (ll && ll < n && !isspace((unsigned char)*l) && strncmp(l, "Traceback", 9) &&
-            strncmp(l, "During handling", 15) && strncmp(l, "The above", 9)) {
-            size_t i = 0;
-            while (i < ll && (is_ident(l[i]) || l[i] == '.')) {
-                i++;
-            }
-            if (i && (i == ll || l[i] == ':')) {
-                x->t = l, x->tl = i;
-                x->m = i < ll ? l + i + 1 + (i + 1 < ll && l[i + 1] == ' ') : l + i;
-                x->ml = (size_t)(l + ll - x->m);
-                found = true;
-            }
-        }
-        l = e ? e + 1 : end;
-    }
-    return found;
-}
-
-/* The end of the message of an exception whose line ends at msg_end: the message may go on
- * over more lines until the first "at " frame (within 50 lines). NULL without a frame. */
-static const char *java_message_end(const char *msg_end, const char *next, const char *end)
-{
-    for (int k = 0; k < 50 && next < end; k++) {
-        const char *qe = memchr(next, '\n', (size_t)(end - next));
-        const char *w = next;
-        while (w < end && (*w == ' ' || *w == '\t')) {
-            w++;
-        }
-        if (end - w > 3 && !memcmp(w, "at ", 3) && w > next) {
-            return msg_end;
-        }
-        if (!qe) {
-            return NULL;
-        }
-        msg_end = qe; /* the message continues on this line */
-        next = qe + 1;
-    }
-    return NULL;
-}
-
-/* Java: the first exception line followed by an "at " frame, possibly after more lines of
- * the exception message (messages can span lines). */
-static bool java_exception(const char *rest, const char *end, struct exc *x)
-{
-    for (const char *l = rest; l < end;) {
-        const char *e = memchr(l, '\n', (size_t)(end - l));
-        size_t ll = e ? (size_t)(e - l) : (size_t)(end - l);
-        const char *next = e ? e + 1 : end;
-        if (ll && l[ll - 1] == '\r') {
-            ll--;
-        }
-        const char *lt = l; /* Tomcat JULI indents the exception line by a space */
-        while (lt < l + ll && (*lt == ' ' || *lt == '\t')) {
-            lt++;
-        }
-        if (ll > 1 && exception_line(lt, ll - (size_t)(lt - l), &x->t, &x->tl, &x->m, &x->ml)) {
-            const char *msg_end = java_message_end(x->m + x->ml, next, end);
-            if (msg_end) {
-                while (msg_end > x->m &&
-                       (msg_end[-1] == '\n' || msg_end[-1] == '\r' || msg_end[-1] == ' ')) {
-                    msg_end--;
-                }
-                x->ml = msg_end > x->m ? (size_t)(msg_end - x->m) : 0;
-                return true;
-            }
-        }
-        l = next;
-    }
-    return false;
-}
-
-void lf_error_details(struct lf_parser *p, const char *rest, size_t n)
-{
-    const char *end = rest + n;
-    const char *tb = memmem(rest, n, "Traceback (most recent call last):", 34);
-    struct exc x;
-    if (tb ? python_exception(tb, end, n, &x) : java_exception(rest, end, &x)) {
-        lf_f_str(p, "error.type", x.t, x.tl);
-        lf_f_str(p, "error.message", x.m, x.ml);
-        lf_f_str(p, "error.stack_trace", rest, n);
-    }
-}
-
 /* HH:mm:ss.SSS without a date: the date of the read time in the configured zone. */
 static bool time_only(struct lf_parser *p, const char *s, size_t n)
 {
@@ -456,20 +342,20 @@ static const char *put_captures(struct lf_parser *p, const struct lf_rx *rx, con
     return msg;
 }
 
-/* Error records: the exception in the lines after the first (or in a one-line message);
- * without one, a message that continues over the following lines keeps them. */
+/* Error records: the exception in the lines after the first (or a Python traceback that
+ * starts at the end of the first line); without one, a message that continues over the
+ * following lines keeps them. */
 static void put_error_details(struct lf_parser *p, const char *s, size_t n, const char *nl,
                               const char *msg)
 {
-    if (nl) {
-        const char *rest = nl + 1;
-        size_t before = p->nf;
-        lf_error_details(p, rest, n - (size_t)(rest - s));
-        if (p->nf == before && msg) {
-            p->msglen = n - (size_t)(msg - s); /* multi-line message, no trace */
-        }
-    } else if (msg) {
-        lf_error_details(p, msg, p->msglen); /* "... error: Traceback ..." on one line */
+    if (!nl) {
+        return; /* one line: no trace */
+    }
+    const char *rest = nl + 1;
+    size_t before = p->nf;
+    lf_error_details(p, msg, msg ? p->msglen : 0, rest, n - (size_t)(rest - s));
+    if (p->nf == before && msg) {
+        p->msglen = n - (size_t)(msg - s); /* multi-line message, no trace */
     }
 }
 

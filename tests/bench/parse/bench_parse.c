@@ -88,6 +88,39 @@ static char *fmt(const char *f, int i)
 }
 #pragma GCC diagnostic pop
 
+/* Inputs of the parsers added with issue 18 (error traces, csvlog, jsonlog, MongoDB). */
+static void more_inputs(int i, char **pytb, char **csv, char **pgjson, char **mongo, char **gopanic)
+{
+    pytb[i] = fmt("2026-11-21 23:36:41,%03d - django.request - ERROR - Internal Server "
+                  "Error: /cart/%d\nTraceback (most recent call last):\n  File \"/app/views.py\""
+                  ", line %d, in cart\n    return d[k]\nKeyError: 'user-%d' (%d/%d)",
+                  i);
+    csv[i] = fmt("2026-11-21 23:36:41.%03d UTC,\"app\",\"shop\",%d,\"10.0.0.%d:5432\","
+                 "6740c2a9.1092,%d,\"SELECT\",2026-11-21 23:30:00 UTC,3/0,0,LOG,00000,"
+                 "\"duration: %d.5 ms  statement: SELECT * FROM orders WHERE id = %d AND "
+                 "status = 'paid'\",,,,,,,,,\"order-api\",\"client backend\",,0",
+                 i);
+    pgjson[i] = fmt("{\"timestamp\":\"2026-11-21 23:36:41.%03d UTC\",\"user\":\"app\","
+                    "\"dbname\":\"shop\",\"pid\":%d,\"remote_host\":\"10.0.0.%d\","
+                    "\"session_id\":\"6740c2a9.1092\",\"line_num\":%d,\"error_severity\":"
+                    "\"LOG\",\"message\":\"duration: %d.5 ms  statement: SELECT * FROM "
+                    "orders WHERE id = %d\",\"application_name\":\"api\",\"backend_type\":"
+                    "\"client backend\",\"query_id\":0}",
+                    i);
+    mongo[i] = fmt("{\"t\":{\"$date\":\"2026-11-21T23:36:41.%03d+00:00\"},\"s\":\"I\",  "
+                   "\"c\":\"COMMAND\",  \"id\":51803,   \"ctx\":\"conn%d\",\"msg\":\"Slow "
+                   "query\",\"attr\":{\"type\":\"command\",\"ns\":\"shop.orders\",\"command\":"
+                   "{\"find\":\"orders\",\"filter\":{\"customer_id\":%d,\"status\":\"paid\"},"
+                   "\"limit\":%d,\"$db\":\"shop\"},\"planSummary\":\"IXSCAN { customer_id: 1 "
+                   "}\",\"keysExamined\":%d,\"docsExamined\":%d,\"nreturned\":1,"
+                   "\"numYields\":0,\"reslen\":512,\"durationMillis\":150}}",
+                   i);
+    gopanic[i] = fmt("panic: runtime error: index out of range [%d] with length %d\n\n"
+                     "goroutine %d [running]:\nmain.lookup(...)\n\t/app/main.go:%d "
+                     "+0x1d\nmain.main()\n\t/app/main.go:%d +0x%d",
+                     i);
+}
+
 int main(int argc, char **argv)
 {
     long n = 1000000;
@@ -97,7 +130,8 @@ int main(int argc, char **argv)
         return 2;
     }
     char *nginx[NVAR], *apache[NVAR], *json[NVAR], *logback[NVAR], *mysql[NVAR], *pg[NVAR],
-        *raw[NVAR], *trace[NVAR];
+        *raw[NVAR], *trace[NVAR], *pytb[NVAR], *csv[NVAR], *pgjson[NVAR], *mongo[NVAR],
+        *gopanic[NVAR];
     for (int i = 0; i < NVAR; i++) {
         nginx[i] = fmt("192.168.%d.%d - - [21/Nov/2026:23:36:41 +0100] \"GET "
                        "/api/v1/orders/%d?page=%d HTTP/1.1\" %d %d \"https://shop.example.com/"
@@ -133,6 +167,7 @@ int main(int argc, char **argv)
                     "statement: SELECT * FROM orders WHERE id = %d AND status = 'paid'",
                     i);
         raw[i] = fmt("plain text line number %d %d %d with some words %d %d", i);
+        more_inputs(i, pytb, csv, pgjson, mongo, gopanic);
     }
     printf("parser benchmark: %ld records each, parse + JSON encode, one thread\n", n);
     run("raw", "raw", NULL, LF_TYPE_RAW, raw, n);
@@ -143,9 +178,15 @@ int main(int argc, char **argv)
     run("logback (stack trace)", "logback", NULL, LF_TYPE_ERROR, trace, n / 4);
     run("mysql-slow entry", "mysql-slow", NULL, LF_TYPE_QUERY, mysql, n / 4);
     run("postgresql duration", "postgresql", NULL, LF_TYPE_QUERY, pg, n / 4);
+    run("python traceback", "python", NULL, LF_TYPE_ERROR, pytb, n / 4);
+    run("go panic (raw, error)", "raw", NULL, LF_TYPE_ERROR, gopanic, n / 4);
+    run("postgresql csvlog", "postgresql", NULL, LF_TYPE_QUERY, csv, n / 4);
+    run("postgresql jsonlog", "postgresql", NULL, LF_TYPE_QUERY, pgjson, n / 4);
+    run("mongodb slow query", "mongodb", NULL, LF_TYPE_QUERY, mongo, n / 4);
     for (int i = 0; i < NVAR; i++) {
         free(nginx[i]), free(apache[i]), free(json[i]), free(logback[i]), free(mysql[i]);
-        free(pg[i]), free(raw[i]), free(trace[i]);
+        free(pg[i]), free(raw[i]), free(trace[i]), free(pytb[i]), free(csv[i]);
+        free(pgjson[i]), free(mongo[i]), free(gopanic[i]);
     }
     return 0;
 }

@@ -55,6 +55,14 @@ static const struct error_case error_cases[] = {
     {"lnav_logfile_invalid_utf8.0.log", "java", NULL, 1, 1},
     /* plain lines + a Java trace + a Go panic: the go preset joins indented lines too */
     {"fluent-bit_filter_multiline_test.log", "go", NULL, 5, 2},
+    /* header-less mixed languages: the auto preset finds each trace's language */
+    {"fluent-plugin-detect-exceptions_mixed-languages.log", "auto", NULL, 37, 18},
+    {"fluent-bit_filter_multiline_test.log", "auto", NULL, 5, 2},
+    /* auto on files with one language whose traces end the header line or follow it */
+    {"python-django_597004635-devops-py3-adminlte_opsweb.log", "auto", NULL, 24, 20},
+    {"python-django_Ayobami6-real_estate_app_django.log", "auto", NULL, 254, 4},
+    {"java-tomcat-jul_CQUT-coj_localhost.2015-09-21.log", "auto", NULL, 59, 15},
+    {"lnav_logfile_vdsm.0.log", "auto", NULL, 5, 1},
     /* Apache error log: one line per record */
     {"loghub_Apache_2k.log", "none", NULL, 2000, 0},
 };
@@ -125,6 +133,13 @@ static const struct pg_case pg_cases[] = {
     {"beats_postgresql-9.6-multi-core.log", 1},
     {"lnav_logfile_postgres.1.log", 0},
     {"lnav_logfile_postgres.2.log", 0},
+    /* csvlog (a quoted field may span lines), jsonlog and CloudNativePG (one per line) */
+    {"beats_postgresql-11-multi-line.csv.log", 1},
+    {"pgbadger_csv_statement_without_duration.log", 1},
+    {"pgbadger_anonymize.log", 8},
+    {"pgbadger_weeknumber.log", 6},
+    {"pgbadger_pg_vacuums.json.head300.log", 0},
+    {"pgbadger_cnpg.log", 400},
 };
 
 START_TEST(test_pg_file)
@@ -222,6 +237,44 @@ START_TEST(test_mysql_counts)
 }
 END_TEST
 
+/* The auto preset on the detect-exceptions file: each record starts on the line the
+ * source's expectation names ("first_line" of every entry of the records JSON). */
+START_TEST(test_auto_boundaries)
+{
+    char path[4096];
+    struct ml_sink s = {0};
+    size_t len = 0, nexp = 0;
+
+    snprintf(path, sizeof(path), "%s/error/fluent-plugin-detect-exceptions_mixed-languages.log",
+             corpus_dir);
+    char *data = ml_read_file(path, &len);
+    ck_assert_ptr_nonnull(data);
+    run_file(path, "auto", NULL, &s);
+    snprintf(path, sizeof(path),
+             "%s/error/expected/fluent-plugin-detect-exceptions_mixed-languages.records.json",
+             corpus_dir);
+    size_t jl = 0;
+    char *json = ml_read_file(path, &jl);
+    ck_assert_ptr_nonnull(json);
+    for (const char *q = strstr(json, "\"first_line\":"); q; q = strstr(q + 1, "\"first_line\":")) {
+        unsigned long want = strtoul(q + 13, NULL, 10);
+        ck_assert_msg(nexp < s.n, "fewer records than expected");
+        unsigned long line = 1; /* line number of the record's start offset */
+        for (uint64_t o = 0; o < s.v[nexp].start; o++) {
+            line += data[o] == '\n';
+        }
+        ck_assert_msg(line == want, "record %zu starts on line %lu, expected %lu", nexp, line,
+                      want);
+        nexp++;
+    }
+    ck_assert_uint_eq(nexp, 37);
+    ck_assert_uint_eq(s.n, nexp);
+    free(json);
+    free(data);
+    ml_sink_free(&s);
+}
+END_TEST
+
 int main(void)
 {
     struct stat st;
@@ -249,6 +302,10 @@ int main(void)
     tc = tcase_create("mysql");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_mysql_counts);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("auto");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_auto_boundaries);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -528,6 +528,117 @@ START_TEST(test_postgresql)
 }
 END_TEST
 
+/* csvlog: a quoted field may hold newlines (and doubled quotes); the record ends where the
+ * quote closes. jsonlog: one object per line, in a file that starts with one; in a
+ * stderr log a statement line beginning with '{' still continues its entry. */
+START_TEST(test_postgresql_csv_json)
+{
+    const char *csv = "2021-01-04 00:22:01.903 UTC,\"postgres\",\"db\",59,\"1.2.3.4:42642\","
+                      "5ff25f96.3b,3,\"SELECT\",2021-01-04 00:21:42 UTC,3/0,0,LOG,00000,"
+                      "\"duration: 0.658 ms  statement: SELECT 'multi',\n"
+                      "'line', \"\"x\"\"\n"
+                      "2021-01-04 00:22:01.903 UTC,\",\n"
+                      "from \"\"t\"\";\",,,,,,,,,\"psql\"\n"
+                      "\"2026-05-16 05:11:50.269 UTC\",,,1,,1.1,1,,"
+                      "\"2026-05-16 05:00:00 UTC\",1/1,0,LOG,00000,\"checkpoint starting\",,,,,,,,,"
+                      "\"\",\"checkpointer\",0\n";
+    struct ml_sink s = run_preset("postgresql", csv);
+    ck_assert_uint_eq(s.n, 2);
+    /* the line that looks like a csv record start is inside the open quote */
+    ck_assert_ptr_nonnull(strstr(s.v[0].text, "'line', \"\"x\"\"\n2021-01-04"));
+    ck_assert_ptr_nonnull(strstr(s.v[0].text, "\"psql\""));
+    ck_assert_int_eq(strncmp(s.v[1].text, "\"2026-05-16", 11), 0);
+    ml_sink_free(&s);
+
+    const char *json = "{\"timestamp\":\"2024-06-27 00:00:07.369 CEST\",\"message\":\"a\"}\n"
+                       "{\"timestamp\":\"2024-06-27 00:00:08.369 CEST\",\"message\":\"b\"}\n";
+    s = run_preset("postgresql", json);
+    ck_assert_uint_eq(s.n, 2);
+    REC_EQ(s, 1, "{\"timestamp\":\"2024-06-27 00:00:08.369 CEST\",\"message\":\"b\"}");
+    ml_sink_free(&s);
+
+    const char *stderr_log = "2017-04-03 22:32:16.000 CEST [1] LOG:  statement: SELECT\n"
+                             "{\"a\": 1}::jsonb;\n"
+                             "2017-04-03 22:32:16.000 CEST [1] LOG:  statement: SELECT 2\n";
+    s = run_preset("postgresql", stderr_log);
+    ck_assert_uint_eq(s.n, 2);
+    ck_assert_ptr_nonnull(strstr(s.v[0].text, "SELECT\n{\"a\": 1}::jsonb;"));
+    ml_sink_free(&s);
+}
+END_TEST
+
+/* auto: each record's language decides which lines continue it. */
+START_TEST(test_auto_mixed)
+{
+    const char *text =
+        "plain line\n"
+        "java.lang.RuntimeException: outer\n"
+        "  nested exception is:\n"
+        "com.x.InnerException: inner\n"
+        "\n"
+        "\tat com.x.A.b(A.java:1)\n"
+        "Caused by: com.x.InnerException: inner\n"
+        "\t... 3 more\n"
+        "plain line\n"
+        "javax.servlet.ServletException: after a plain line starts a record\n"
+        "    at com.x.F.doFilter(F.java:60)\n"
+        "plain line\n"
+        "Traceback (most recent call last):\n"
+        "  File \"a.py\", line 1, in f\n"
+        "ValueError: bad\n"
+        "plain line\n"
+        "panic: boom\n"
+        "\n"
+        "goroutine 1 [running]:\n"
+        "main.main()\n"
+        "\tm.go:3 +0x1\n"
+        "plain line\n"
+        "exception 'Exception' with message 'x' in /a.php:5\n"
+        "Stack trace:\n"
+        "#0 {main}\n"
+        "System.InvalidOperationException: e\n"
+        "   at A.B() in c:/a.cs:line 3\n"
+        "--- End of stack trace from previous location where exception was thrown ---\n"
+        "   at A.C()\n"
+        " NoMethodError (undefined method `x'):\n"
+        "  app/x.rb:1:in `y'\n"
+        "2024-01-01 10:00:00,000 ERROR boom\n"
+        "Traceback (most recent call last):\n"
+        "  File \"b.py\", line 2, in g\n"
+        "KeyError: 'k'\n"
+        "\n"
+        "During handling of the above exception, another exception occurred:\n"
+        "\n"
+        "Traceback (most recent call last):\n"
+        "  File \"b.py\", line 4, in g\n"
+        "RuntimeError: worse\n"
+        "2024-01-01 10:00:01,000 INFO next\n";
+    struct ml_sink s = run_preset("auto", text);
+    ck_assert_uint_eq(s.n, 14);
+    REC_EQ(s, 0, "plain line");
+    ck_assert_ptr_nonnull(strstr(s.v[1].text, "com.x.InnerException: inner\n\n\tat"));
+    ck_assert_ptr_nonnull(strstr(s.v[1].text, "\t... 3 more"));
+    ck_assert_int_eq(strncmp(s.v[3].text, "javax.servlet", 13), 0);
+    ck_assert_ptr_nonnull(strstr(s.v[3].text, "doFilter"));
+    ck_assert_ptr_nonnull(strstr(s.v[5].text, "ValueError: bad"));
+    ck_assert_ptr_nonnull(strstr(s.v[7].text, "\tm.go:3 +0x1"));
+    ck_assert_ptr_nonnull(strstr(s.v[9].text, "#0 {main}"));
+    ck_assert_ptr_nonnull(strstr(s.v[10].text, "   at A.C()"));
+    ck_assert_ptr_nonnull(strstr(s.v[11].text, "app/x.rb:1"));
+    ck_assert_ptr_nonnull(strstr(s.v[12].text, "RuntimeError: worse"));
+    REC_EQ(s, 13, "2024-01-01 10:00:01,000 INFO next");
+    ml_sink_free(&s);
+
+    /* header-first tracebacks one after the other: each header starts a record */
+    s = run_preset("auto", "[2019-05-01 10:00:00] [ERROR] error: Traceback (most recent call "
+                           "last):\n  File \"a.py\", line 1, in f\nKeyError: 'k'\n\n"
+                           "[2019-05-01 10:00:01] [ERROR] error: Traceback (most recent call "
+                           "last):\n  File \"a.py\", line 1, in f\nKeyError: 'j'\n\n");
+    ck_assert_uint_eq(s.n, 2);
+    ml_sink_free(&s);
+}
+END_TEST
+
 static Suite *multiline_suite(void)
 {
     Suite *s = suite_create("multiline");
@@ -555,6 +666,8 @@ static Suite *multiline_suite(void)
         {"go_panic", test_go_panic},
         {"mysql_slow", test_mysql_slow},
         {"postgresql", test_postgresql},
+        {"postgresql_csv_json", test_postgresql_csv_json},
+        {"auto_mixed", test_auto_mixed},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         TCase *tc = tcase_create(cases[i].name);

@@ -11,7 +11,7 @@
 static const char *corpus;
 
 struct counts {
-    int emitted, dropped, failed, with_duration;
+    int emitted, dropped, failed, with_duration, with_error_type, with_fingerprint;
     int attached; /* DETAIL/HINT/CONTEXT/STATEMENT/QUERY lines inside records */
     char **json;  /* emitted records, in order (kept when want_json) */
     int njson;
@@ -37,6 +37,8 @@ static void count_record(struct lf_parser *p, const char *text, size_t len, uint
     c->emitted++;
     c->failed += strstr(out.data, "\"parse_failure\"") != NULL;
     c->with_duration += strstr(out.data, "\"event.duration\":") != NULL;
+    c->with_error_type += strstr(out.data, "\"error.type\":") != NULL;
+    c->with_fingerprint += strstr(out.data, "\"db.fingerprint\":") != NULL;
     if (keep) {
         c->json = realloc(c->json, sizeof(char *) * (size_t)(c->njson + 1));
         c->json[c->njson++] = lf_buf_take(&out, NULL);
@@ -388,38 +390,124 @@ START_TEST(postgresql_counts)
 }
 END_TEST
 
+/* csvlog, jsonlog, CloudNativePG, Cloud SQL, syslog and logplex: one record per entry
+ * (README counts: CSV reader, JSON per line, [N-1] parts), the README's durations.
+ * Cloud SQL puts each line of a multi-line message in its own entry: the 75 fragments
+ * ("\tpages: 0 removed"...) have no prefix and are kept, marked parse_failure. */
+START_TEST(postgresql_other_forms)
+{
+    static const struct {
+        const char *file, *prefix;
+        int records, durations, failures;
+    } files[] = {
+        {"beats_postgresql-11-multi-line.csv.log", NULL, 1, 1, 0},
+        {"pgbadger_csv_statement_without_duration.log", NULL, 2, 1, 0},
+        {"pgbadger_anonymize.log", NULL, 8, 8, 0},
+        {"pgbadger_weeknumber.log", NULL, 6, 6, 0},
+        {"pgbadger_pg_vacuums.json.head300.log", NULL, 300, 0, 0},
+        {"pgbadger_cnpg.log", NULL, 2022, 400, 0},
+        {"pgbadger_cloudsql.log", "[%p]: [%l-1] db=%d,user=%u ", 1343, 0, 75},
+        {"pgbadger_pg-syslog.1.head.log", "db=%d,user=%u,app=%a,client=%h ", 2975, 2952, 0},
+        {"pgbadger_logplex.log", "sql_error_code = %e ", 10, 4, 0},
+    };
+    char bad[8192] = "";
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        struct lf_parser *p = parser_for("postgresql", NULL, files[i].prefix);
+        char rel[512];
+        snprintf(rel, sizeof(rel), "slowquery/postgresql/%s", files[i].file);
+        struct counts c = run_file(rel, p, "postgresql", false);
+        if (c.emitted != files[i].records || c.with_duration != files[i].durations ||
+            c.failed != files[i].failures) {
+            size_t l = strlen(bad);
+            snprintf(bad + l, sizeof(bad) - l,
+                     "\n  %s: %d records (want %d), %d with duration (want %d), %d failures "
+                     "(want %d)",
+                     files[i].file, c.emitted, files[i].records, c.with_duration,
+                     files[i].durations, c.failed, files[i].failures);
+        }
+        free_counts(&c);
+        lf_parser_destroy(p);
+    }
+    ck_assert_msg(!bad[0], "postgresql corpus mismatches:%s", bad);
+}
+END_TEST
+
+/* Records per error file (README counts) and how many carry error.type: every record
+ * whose trace names an exception (counted by hand; the two log4j records with untyped
+ * Struts traces and the V8 trace, which names no type, have none). */
 START_TEST(error_counts)
 {
     static const struct {
         const char *file, *type, *ml;
-        int records;
+        int records, typed;
     } files[] = {
-        {"springboot2_Alidi1011-curso-kubernetes_spring.log", "logback", "java", 64},
-        {"springboot2_37626-yuntai-spring-cloud_spring.log", "logback", "java", 1041},
-        {"springboot3_A3Scotl-AirsKy_spring.log", "logback", "java", 45},
-        {"java-log4j_CQUT-coj_log4j.log", "log4j2", "java", 827},
-        {"elastic-examples_kafka2_server.log.2016-12-19-20.log", "log4j2", "java", 242},
-        {"java-tomcat-jul_CQUT-coj_localhost.2015-09-21.log", "level", "java", 59},
-        {"python-django_Ayobami6-real_estate_app_django.log", "python", "python", 254},
-        {"python-django_597004635-devops-py3-adminlte_opsweb.log", "python", "python", 24},
-        {"lnav_python-example.0.log", "python", "python", 5},
-        {"loghub_Apache_2k.log", "level", NULL, 2000},
+        {"springboot2_Alidi1011-curso-kubernetes_spring.log", "logback", "java", 64, 5},
+        {"springboot2_37626-yuntai-spring-cloud_spring.log", "logback", "java", 1041, 3},
+        {"springboot3_A3Scotl-AirsKy_spring.log", "logback", "java", 45, 3},
+        {"java-log4j_CQUT-coj_log4j.log", "log4j2", "java", 827, 23},
+        {"elastic-examples_kafka2_server.log.2016-12-19-20.log", "log4j2", "java", 242, 2},
+        {"java-tomcat-jul_CQUT-coj_localhost.2015-09-21.log", "level", "java", 59, 15},
+        {"python-django_Ayobami6-real_estate_app_django.log", "python", "python", 254, 4},
+        {"python-django_597004635-devops-py3-adminlte_opsweb.log", "python", "python", 24, 20},
+        {"lnav_python-example.0.log", "python", "python", 5, 1},
+        {"loghub_Apache_2k.log", "level", NULL, 2000, 0},
+        /* header-less mixed languages: raw records of type error, auto preset */
+        {"fluent-plugin-detect-exceptions_mixed-languages.log", "raw", "auto", 37, 17},
+        {"fluent-bit_filter_multiline_test.log", "raw", "auto", 5, 2},
     };
     char bad[8192] = "";
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        struct lf_parser *p = parser_for(files[i].type, NULL, NULL);
+        struct lf_parser_conf pc = {.type = type_index(files[i].type)};
+        struct lf_parser *p = mkparser_conf(&pc, NULL, LF_TYPE_ERROR);
         char rel[512];
         snprintf(rel, sizeof(rel), "error/%s", files[i].file);
         struct counts c = run_file(rel, p, files[i].ml, false);
-        if (c.emitted != files[i].records || c.failed) {
+        if (c.emitted != files[i].records || c.failed || c.with_error_type != files[i].typed) {
             size_t l = strlen(bad);
-            snprintf(bad + l, sizeof(bad) - l, "\n  %s: %d records (want %d), %d parse failures",
-                     files[i].file, c.emitted, files[i].records, c.failed);
+            snprintf(bad + l, sizeof(bad) - l,
+                     "\n  %s: %d records (want %d), %d parse failures, %d with error.type "
+                     "(want %d)",
+                     files[i].file, c.emitted, files[i].records, c.failed, c.with_error_type,
+                     files[i].typed);
         }
         free_counts(&c);
         lf_parser_destroy(p);
     }
     ck_assert_msg(!bad[0], "error corpus mismatches:%s", bad);
+}
+END_TEST
+
+/* MongoDB logv2 JSON: one record per line; each "Slow query" (README: 647 in the hatchet
+ * slice, none in the beats captures) gets a duration and a command fingerprint. */
+START_TEST(mongodb_counts)
+{
+    static const struct {
+        const char *file;
+        int records, slow;
+    } files[] = {
+        {"hatchet_sample-mongod.head1000.log", 1000, 647},
+        {"beats_mongodb-debian-4.4.4-json.log", 26, 0},
+        {"beats_mongodb-ubuntu-4.4.4-json.log", 10, 0},
+    };
+    char bad[4096] = "";
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        struct lf_parser *p = parser_for("mongodb", NULL, NULL);
+        char rel[512];
+        snprintf(rel, sizeof(rel), "slowquery/mongodb/%s", files[i].file);
+        struct counts c = run_file(rel, p, NULL, false);
+        if (c.emitted != files[i].records || c.failed || c.with_duration != files[i].slow ||
+            c.with_fingerprint != files[i].slow) {
+            size_t l = strlen(bad);
+            snprintf(bad + l, sizeof(bad) - l,
+                     "\n  %s: %d records (want %d), %d failures, %d durations and %d "
+                     "fingerprints (want %d)",
+                     files[i].file, c.emitted, files[i].records, c.failed, c.with_duration,
+                     c.with_fingerprint, files[i].slow);
+        }
+        free_counts(&c);
+        lf_parser_destroy(p);
+    }
+    ck_assert_msg(!bad[0], "mongodb corpus mismatches:%s", bad);
 }
 END_TEST
 
@@ -438,7 +526,9 @@ int main(void)
     tcase_add_test(tc, beats_expected);
     tcase_add_test(tc, mysql_counts);
     tcase_add_test(tc, postgresql_counts);
+    tcase_add_test(tc, postgresql_other_forms);
     tcase_add_test(tc, error_counts);
+    tcase_add_test(tc, mongodb_counts);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
