@@ -25,6 +25,8 @@
 struct ag {
     char *dir;
     char cfg[300], log[300], state[300], in_a[300], in_b[300], out1[300], out2[300];
+    char out2_odd[320]; /* o2's path in configurations of odd gen, if o2_flip */
+    bool o2_flip;
     pid_t pid;
 };
 
@@ -38,12 +40,15 @@ static void ag_init(struct ag *a)
     snprintf(a->in_b, sizeof(a->in_b), "%s/b.log", a->dir);
     snprintf(a->out1, sizeof(a->out1), "%s/out1.jsonl", a->dir);
     snprintf(a->out2, sizeof(a->out2), "%s/out2.jsonl", a->dir);
+    snprintf(a->out2_odd, sizeof(a->out2_odd), "%s/out2-odd.jsonl", a->dir);
+    a->o2_flip = false;
     lft_write_file(a->in_a, "", false);
     lft_write_file(a->in_b, "", false);
 }
 
 /* Writes the config: inputs a (fields: gen) and, with with_b, b; output o1 into out1
- * and, with with_o2, o2 into out2; extra goes into the agent section. */
+ * and, with with_o2, o2 into out2 (out2_odd for an odd gen if o2_flip); extra goes into
+ * the agent section. */
 static void ag_config(struct ag *a, bool with_b, bool with_o2, int gen, const char *extra)
 {
     char buf[4096];
@@ -57,7 +62,8 @@ static void ag_config(struct ag *a, bool with_b, bool with_o2, int gen, const ch
              "%s%s%s",
              a->state, extra ? extra : "", a->in_a, gen, with_b ? "  - { name: b, paths: ['" : "",
              with_b ? a->in_b : "", with_b ? "'], start_at: beginning }\n" : "", a->out1,
-             with_o2 ? "  - { name: o2, plugin: file, path: '" : "", with_o2 ? a->out2 : "",
+             with_o2 ? "  - { name: o2, plugin: file, path: '" : "",
+             !with_o2 ? "" : (a->o2_flip && gen % 2 ? a->out2_odd : a->out2),
              with_o2 ? "' }\n" : "");
     lft_write_file(a->cfg, buf, false);
 }
@@ -104,28 +110,36 @@ struct tally {
     size_t total, distinct, dups;
 };
 
-/* Counts the records "PREFIX <i>" (i < n) in a file output's JSON lines. */
-static void tally(const char *path, const char *prefix, size_t n, struct tally *t)
+/* Counts the records "PREFIX <i>" (i < n) in the JSON lines of a file output, over path
+ * and path2 (NULL: none) together. */
+static void tally2(const char *path, const char *path2, const char *prefix, size_t n,
+                   struct tally *t)
 {
-    char *s = lft_read_file(path, NULL);
     unsigned char *seen = calloc(n ? n : 1, 1);
     char key[64];
     snprintf(key, sizeof(key), "\"message\":\"%s ", prefix);
     memset(t, 0, sizeof(*t));
-    for (const char *p = s; p && (p = strstr(p, key)); p += strlen(key)) {
-        size_t i = strtoul(p + strlen(key), NULL, 10);
-        if (i >= n) {
-            continue;
+    for (int f = 0; f < 2; f++) {
+        char *s = lft_read_file(f ? path2 : path, NULL);
+        for (const char *p = s; p && (p = strstr(p, key)); p += strlen(key)) {
+            size_t i = strtoul(p + strlen(key), NULL, 10);
+            if (i >= n) {
+                continue;
+            }
+            t->total++;
+            *(seen[i]++ ? &t->dups : &t->distinct) += 1;
         }
-        t->total++;
-        if (seen[i]++) {
-            t->dups++;
-        } else {
-            t->distinct++;
+        free(s);
+        if (!path2) {
+            break;
         }
     }
     free(seen);
-    free(s);
+}
+
+static void tally(const char *path, const char *prefix, size_t n, struct tally *t)
+{
+    tally2(path, NULL, prefix, n, t);
 }
 
 /* Waits until path holds want distinct records of prefix below n; returns the last tally. */
@@ -259,6 +273,7 @@ START_TEST(test_reload_under_load_no_loss_no_dup)
     struct ag a;
     struct tally t, t2;
     ag_init(&a);
+    a.o2_flip = true; /* o2 changes at every reload too: drained and restarted */
     ag_config(&a, false, true, 0, NULL);
     ag_start(&a);
     ck_assert(wait_log(&a, "started:", 1, 10000));
@@ -267,17 +282,20 @@ START_TEST(test_reload_under_load_no_loss_no_dup)
         lft_append_numbered(a.in_a, "n", i, LOAD_CHUNK);
         if ((i + LOAD_CHUNK) % per_reload == 0) {
             /* input a changes (its fields) each time: it restarts from its checkpoint;
-             * o1 and o2 stay. One reload at a time: signals of a kind merge. */
-            ck_assert(wait_log(&a, "inputs +0 -0 ~1 =0", reloads, 10000));
+             * o2 (its path) too; o1 stays. One reload at a time: signals of a kind merge. */
+            ck_assert(wait_log(&a, "outputs +0 -0 ~1 =1, inputs +0 -0 ~1 =0", reloads, 10000));
             ag_config(&a, false, true, (int)((i + LOAD_CHUNK) / per_reload), NULL);
             sighup(&a);
             reloads++;
         }
         usleep(10 * 1000); /* the writer's pace (about 20,000 lines/s), not a sync */
     }
-    ck_assert(wait_log(&a, "inputs +0 -0 ~1 =0", LOAD_RELOADS, 30000));
+    ck_assert(wait_log(&a, "outputs +0 -0 ~1 =1, inputs +0 -0 ~1 =0", LOAD_RELOADS, 30000));
     wait_tally(a.out1, "n", LOAD_LINES, 30000, &t);
-    wait_tally(a.out2, "n", LOAD_LINES, 30000, &t2);
+    int64_t end = lft_now_ms() + 30000;
+    do {
+        tally2(a.out2, a.out2_odd, "n", LOAD_LINES, &t2); /* o2 wrote to both in turn */
+    } while (t2.distinct < LOAD_LINES && lft_now_ms() < end && usleep(50 * 1000) == 0);
     fprintf(stderr, "reload under load: %zu reloads, o1 %zu records (%zu distinct), o2 %zu\n",
             log_count(&a, "reload: outputs"), t.total, t.distinct, t2.total);
     ck_assert_uint_eq(t.distinct, LOAD_LINES);
@@ -285,6 +303,7 @@ START_TEST(test_reload_under_load_no_loss_no_dup)
     ck_assert_uint_eq(t2.distinct, LOAD_LINES);
     ck_assert_uint_eq(t2.dups, 0);
     ck_assert_uint_eq(log_count(&a, "output o1 (file): started"), 1);
+    ck_assert_uint_eq(log_count(&a, "output o2 (file): started"), 1 + LOAD_RELOADS);
     ck_assert_int_eq(kill(a.pid, SIGTERM), 0);
     ck_assert_int_eq(lft_wait_exit(a.pid, 15000), 0);
     ag_done(&a);
