@@ -522,6 +522,7 @@ static int setup_outputs(struct lf_agent *a)
             return rc;
         }
     }
+    a->router_cfg = a->cfg;
     return lf_router_create(a->cfg, a->tracker, a->outs, a->nouts, &a->budget, &a->log, &a->router);
 }
 

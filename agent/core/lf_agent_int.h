@@ -37,6 +37,7 @@ struct lf_agent {
     size_t nouts;
     uint64_t out_started; /* output instances started so far (reloads included) */
     struct lf_router *router;
+    const struct lf_config *router_cfg; /* the configuration the router was built from */
     struct lf_tail **tails;
     size_t ntails;
     bool paused;

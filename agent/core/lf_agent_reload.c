@@ -104,6 +104,40 @@ static int reload_own(struct lf_agent *a, struct lf_config *neu)
     return LF_OK;
 }
 
+static void reload_gc(struct lf_agent *a);
+
+/* Nothing to restart and nothing moves: the new values of the live agent keys apply at
+ * once, without waiting for the records in flight (the running pieces keep borrowing
+ * from the configurations they were built from). */
+static bool reload_in_place(struct lf_agent *a, struct lf_config *neu)
+{
+    char what[160], line[400];
+    if (!lf_reload_plan_empty(&a->plan)) {
+        return false;
+    }
+    for (size_t i = 0; i < neu->outputs.n; i++) {
+        if (a->plan.out_from[i] != (int)i) {
+            return false;
+        }
+    }
+    for (size_t i = 0; i < neu->inputs.n; i++) {
+        if (a->plan.in_from[i] != (int)i) {
+            return false;
+        }
+    }
+    lf_router_destroy(a->next_router);
+    a->next_router = NULL;
+    a->cfg = neu;
+    a->ckpt_policy.interval_ms = neu->agent.checkpoint_interval_ms;
+    a->reloads++;
+    lf_reload_summary(&a->plan, what, sizeof(what));
+    lf_reload_plan_free(&a->plan);
+    reload_gc(a);
+    snprintf(line, sizeof(line), "reload: %s", what);
+    reload_done(a, line);
+    return true;
+}
+
 void lf_agent_reload_begin(struct lf_agent *a)
 {
     if (a->stopping) {
@@ -141,6 +175,9 @@ void lf_agent_reload_begin(struct lf_agent *a)
                     "reload: %s cannot change while running: restart needed; the "
                     "running value(s) stay",
                     a->plan.restart_keys);
+    }
+    if (reload_in_place(a, neu)) {
+        return;
     }
     a->next_cfg = neu;
     a->reload_log_ms = lf_mono_ms() + RELOAD_WAIT_LOG_MS;
@@ -238,7 +275,7 @@ static bool reload_in_use(const struct lf_agent *a, const struct lf_config *c)
             return true;
         }
     }
-    return c == a->cfg;
+    return c == a->cfg || c == a->router_cfg;
 }
 
 /* Frees the configurations of earlier reloads nothing borrows from any more. */
@@ -270,6 +307,7 @@ static void reload_apply(struct lf_agent *a)
     a->filtered_before_reloads += rs.records_filtered;
     lf_router_destroy(a->router);
     a->router = a->next_router;
+    a->router_cfg = neu;
     a->next_router = NULL;
     if (rc == LF_OK) {
         rc = reload_inputs(a, neu);

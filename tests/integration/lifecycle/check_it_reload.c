@@ -208,6 +208,15 @@ START_TEST(test_reload_keeps_unchanged_starts_added)
     wait_tally(moved, "b", 150, 10000, &t);
     ck_assert_uint_eq(t.distinct, 150);
     ck_assert_uint_eq(t.dups, 0); /* b's first 100 lines were not read again */
+
+    /* the same file again: nothing restarts, nothing waits */
+    sighup(&a);
+    ck_assert(wait_log(&a, "reload: outputs +0 -0 ~0 =2, inputs +0 -0 ~0 =2", 1, 10000));
+    lft_append_numbered(a.in_b, "b", 150, 10);
+    wait_tally(moved, "b", 160, 10000, &t);
+    ck_assert_uint_eq(t.distinct, 160);
+    ck_assert_uint_eq(t.dups, 0);
+    ck_assert_uint_eq(log_count(&a, "output o1 (file): started"), 1);
     ck_assert_int_eq(kill(a.pid, SIGTERM), 0);
     ck_assert_int_eq(lft_wait_exit(a.pid, 15000), 0);
     ag_done(&a);
