@@ -7,6 +7,8 @@
  * records to the tracker and the output paths, the output paths report what is done to
  * the tracker, the checkpoint policy writes the store. Reading stops while the records
  * held in memory exceed agent.memory_limit: the log files are the buffer then.
+ * Shutdown runs in a fixed order (shutdown_in_order, docs/lifecycle.md); SIGHUP is
+ * lf_agent_reload.c's. The systemd watchdog is petted at the top of each loop turn.
  */
 #include <errno.h>
 #include <fcntl.h>
