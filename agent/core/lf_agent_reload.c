@@ -182,7 +182,8 @@ void lf_agent_reload_begin(struct lf_agent *a)
     a->next_cfg = neu;
     a->reload_log_ms = lf_mono_ms() + RELOAD_WAIT_LOG_MS;
     reload_drain_leaving(a);
-    lf_agent_reload_poll(a);
+    /* the swap comes from lf_agent_reload_poll, after the events of this loop turn: an
+     * event already taken for an output slot must not meet another output there */
 }
 
 /* Outputs in the new configuration's order: the kept ones move to their new bit (nothing
