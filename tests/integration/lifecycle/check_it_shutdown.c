@@ -10,6 +10,7 @@
  * the topic's high watermark, the process) with a deadline.
  */
 #include <check.h>
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,6 +187,139 @@ static void wait_topic(struct mock_kafka *mk, const char *topic, size_t n, int64
     read_topic(mk, topic, n, rb);
 }
 
+/* ---- reload: the Kafka output's connections ------------------------------------------ */
+
+#define MAX_SOCKS 256
+
+/* Inodes of the process's established TCP sockets (from /proc/PID/fd and
+ * /proc/net/tcp{,6}); returns how many (at most MAX_SOCKS). */
+static size_t tcp_socks(pid_t pid, unsigned long *inodes)
+{
+    char path[64], link[64];
+    unsigned long fds[MAX_SOCKS];
+    size_t nfd = 0, n = 0;
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    for (struct dirent *e; d && (e = readdir(d)) && nfd < MAX_SOCKS;) {
+        char fdpath[400];
+        snprintf(fdpath, sizeof(fdpath), "%s/%s", path, e->d_name);
+        ssize_t len = readlink(fdpath, link, sizeof(link) - 1);
+        link[len > 0 ? len : 0] = '\0';
+        if (sscanf(link, "socket:[%lu]", &fds[nfd]) == 1) {
+            nfd++;
+        }
+    }
+    if (d) {
+        closedir(d);
+    }
+    for (int v6 = 0; v6 < 2; v6++) {
+        FILE *f = fopen(v6 ? "/proc/net/tcp6" : "/proc/net/tcp", "r");
+        char line[512];
+        while (f && fgets(line, sizeof(line), f)) {
+            unsigned st;
+            unsigned long ino;
+            if (sscanf(line, "%*s %*s %*s %x %*s %*s %*s %*s %*s %lu", &st, &ino) != 2 ||
+                st != 1 /* ESTABLISHED */) {
+                continue;
+            }
+            for (size_t i = 0; i < nfd && n < MAX_SOCKS; i++) {
+                n += fds[i] == ino ? (inodes[n] = ino, 1) : 0;
+            }
+        }
+        if (f) {
+            fclose(f);
+        }
+    }
+    return n;
+}
+
+/* How many of before[] are still among the process's established sockets. */
+static size_t still_open(pid_t pid, const unsigned long *before, size_t nbefore)
+{
+    unsigned long now[MAX_SOCKS];
+    size_t n = tcp_socks(pid, now), kept = 0;
+    for (size_t i = 0; i < nbefore; i++) {
+        for (size_t j = 0; j < n; j++) {
+            kept += before[i] == now[j];
+        }
+    }
+    return kept;
+}
+
+/* Waits until the agent's log holds text `times` times. */
+static bool wait_log_n(const struct agent *a, const char *text, size_t times, int timeout_ms)
+{
+    int64_t end = lft_now_ms() + timeout_ms;
+    while (lft_now_ms() < end) {
+        char *s = lft_read_file(a->log, NULL);
+        size_t n = 0;
+        for (const char *p = s; p && (p = strstr(p, text)); p += strlen(text)) {
+            n++;
+        }
+        free(s);
+        if (n >= times) {
+            return true;
+        }
+        usleep(20 * 1000); /* poll interval of a bounded wait */
+    }
+    return false;
+}
+
+START_TEST(test_reload_keeps_kafka_connections)
+{
+    struct mock_kafka mk = {0};
+    const char *args[] = {"-b", "3", "-t", "lc3.raw:4:3", NULL};
+    struct agent a;
+    struct readback rb;
+    unsigned long before[MAX_SOCKS];
+    char buf[8192];
+
+    ck_assert_int_eq(mk_start(&mk, args), 0);
+    agent_setup(&a, &mk, "lc3.{{type}}", "5s");
+    write_lines(a.in, 0, 100);
+    agent_start(&a);
+    ck_assert_int_eq(mk_wait_hwm(&mk, "lc3.raw", 100, 30000), 100);
+    size_t n = tcp_socks(a.pid, before);
+    ck_assert_uint_ge(n, 1); /* the producer's connections to the brokers */
+
+    /* a file output added: the Kafka output is untouched, its sockets stay */
+    char *cfg = lft_read_file(a.cfg, NULL);
+    snprintf(buf, sizeof(buf), "%s", cfg);
+    char *outs = strstr(buf, "outputs:\n");
+    ck_assert_ptr_nonnull(outs);
+    snprintf(outs + strlen("outputs:\n"), sizeof(buf) - (size_t)(outs - buf) - 9,
+             "  - { name: f, plugin: file, path: '%s/f.jsonl' }\n%s", a.dir,
+             strstr(cfg, "outputs:\n") + strlen("outputs:\n"));
+    lft_write_file(a.cfg, buf, false);
+    ck_assert_int_eq(kill(a.pid, SIGHUP), 0);
+    ck_assert(wait_log_n(&a, "reload: outputs +1 -0 ~0 =1, inputs +0 -0 ~0 =1", 1, 15000));
+    write_lines(a.in, 100, 100);
+    ck_assert_int_eq(mk_wait_hwm(&mk, "lc3.raw", 200, 30000), 200);
+    ck_assert_uint_eq(still_open(a.pid, before, n), n);
+
+    /* the Kafka output changed (its key): drained, restarted, new connections */
+    char *k = strstr(buf, "key: '{{id}}'"), changed[8192];
+    ck_assert_ptr_nonnull(k);
+    snprintf(changed, sizeof(changed), "%.*skey: '{{type}}'%s", (int)(k - buf), buf,
+             k + strlen("key: '{{id}}'"));
+    lft_write_file(a.cfg, changed, false);
+    ck_assert_int_eq(kill(a.pid, SIGHUP), 0);
+    ck_assert(wait_log_n(&a, "reload: outputs +0 -0 ~1 =1, inputs +0 -0 ~0 =1", 1, 15000));
+    write_lines(a.in, 200, 100);
+    ck_assert_int_eq(mk_wait_hwm(&mk, "lc3.raw", 300, 30000), 300);
+    ck_assert_uint_eq(still_open(a.pid, before, n), 0);
+    ck_assert_int_eq(kill(a.pid, SIGTERM), 0);
+    ck_assert_int_eq(lft_wait_exit(a.pid, 20000), 0);
+    read_topic(&mk, "lc3.raw", 300, &rb);
+    ck_assert_uint_eq(rb.distinct, 300);
+    ck_assert_uint_eq(rb.dups, 0);
+    free(cfg);
+    mk_stop(&mk);
+    lft_rmtree(a.dir);
+    free(a.dir);
+}
+END_TEST
+
 /* ---- SIGTERM during an outage ----------------------------------------------------------- */
 
 START_TEST(test_sigterm_in_outage_spools_then_delivers_once)
@@ -278,6 +412,7 @@ static Suite *shutdown_suite(void)
     tcase_set_timeout(tc, 180);
     tcase_add_test(tc, test_sigterm_in_outage_spools_then_delivers_once);
     tcase_add_test(tc, test_second_sigterm_exits_at_once_consistent);
+    tcase_add_test(tc, test_reload_keeps_kafka_connections);
     suite_add_tcase(s, tc);
     return s;
 }
