@@ -121,8 +121,13 @@ static void tally2(const char *path, const char *path2, const char *prefix, size
     memset(t, 0, sizeof(*t));
     for (int f = 0; f < 2; f++) {
         char *s = lft_read_file(f ? path2 : path, NULL);
-        for (const char *p = s; p && (p = strstr(p, key)); p += strlen(key)) {
-            size_t i = strtoul(p + strlen(key), NULL, 10);
+        /* line by line: strstr over the rest of a large file per record would be
+         * quadratic (and very slow under ASan, which measures the whole string) */
+        for (char *line = s, *next; line && *line; line = next) {
+            next = strchr(line, '\n');
+            next = next ? (*next = '\0', next + 1) : line + strlen(line);
+            const char *p = strstr(line, key);
+            size_t i = p ? strtoul(p + strlen(key), NULL, 10) : n;
             if (i >= n) {
                 continue;
             }
