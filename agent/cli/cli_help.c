@@ -13,7 +13,18 @@ static const struct {
      "reading, waits up to agent.shutdown_timeout for in-flight records to be acknowledged,\n"
      "writes checkpoints and exits 0. A second signal exits at once (75); checkpoints never\n"
      "pass an unacknowledged record, so those records are read again after restart.\n"
-     "SIGHUP is logged and ignored (reload is not supported yet).\n"
+     "SIGHUP reloads the configuration file (see reload). The pid is written to\n"
+     "<agent.state_dir>/logferry.pid. Under systemd (Type=notify) it sends READY=1,\n"
+     "STATUS= counts, RELOADING=1, STOPPING=1, and WATCHDOG=1 when WatchdogSec= is set.\n"
+     "  -c, --config FILE   configuration (default " CLI_DEFAULT_CONFIG ")\n"},
+    {"reload", "logferry reload [-c FILE]",
+     "Checks FILE like check, then sends SIGHUP to the agent running with FILE's\n"
+     "agent.state_dir (pid from <state_dir>/logferry.pid). The agent reads the file it was\n"
+     "started with again: unchanged inputs and outputs keep running untouched, changed ones\n"
+     "are drained and restarted, new ones start, removed outputs drain or spool, removed\n"
+     "inputs keep their checkpoints; an invalid file leaves the running configuration in\n"
+     "place. The result is one line of the agent's log (\"reload: outputs +A -R ~C =S,\n"
+     "inputs ...\"). Exits 0 once signalled, 69 when no agent runs, 78 for a bad config.\n"
      "  -c, --config FILE   configuration (default " CLI_DEFAULT_CONFIG ")\n"},
     {"check", "logferry check [-c FILE]",
      "Validates a configuration: YAML syntax, keys, types, units, environment variables,\n"
@@ -71,7 +82,7 @@ void cli_help_command(FILE *fp, const char *command)
                 "  1   runtime failure (state dir, checkpoint file, output start, unreadable "
                 "spool)\n"
                 "  64  bad command line\n"
-                "  69  command not supported yet; status: no agent answers\n"
+                "  69  command not supported yet; status, reload: no agent answers\n"
                 "  75  stopped by a second signal before in-flight records were acknowledged\n"
                 "  78  configuration error (EX_CONFIG)\n");
 }

@@ -250,6 +250,9 @@ int lf_cli_main(int argc, char **argv)
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         return cmd_help(argc - 1, argv + 1);
     }
+    if (strcmp(cmd, "reload") == 0) {
+        return lf_cmd_reload(argc - 1, argv + 1);
+    }
     if (strcmp(cmd, "status") == 0) {
         return lf_cmd_status(argc - 1, argv + 1);
     }

@@ -9,4 +9,7 @@ int lf_cmd_parse(int argc, char **argv);
 /* `logferry status` (argv[0] is "status"); returns the process exit code. */
 int lf_cmd_status(int argc, char **argv);
 
+/* `logferry reload` (argv[0] is "reload"); returns the process exit code. */
+int lf_cmd_reload(int argc, char **argv);
+
 #endif

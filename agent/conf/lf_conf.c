@@ -82,12 +82,15 @@ static const struct lf_opt agent_options[] = {
     {
         .name = "checkpoint_interval",
         .type = LF_OPT_DURATION,
-        .def = "1s",
+        .def = "100ms",
         .min = 10,
         .max = 3600000,
         .offset = OFF(lf_agent_conf, checkpoint_interval_ms),
-        .desc = "How often acknowledged offsets are written to the checkpoint file (also at "
-                "shutdown).",
+        .desc = "Least time between two writes of the checkpoint file (also written at "
+                "shutdown). It is written only when an acknowledgement moved an offset, at "
+                "most checkpoint_interval + 100 ms after it: after a crash, at most that much "
+                "acknowledged input is sent again. Each write costs 8 system calls, 2 of them "
+                "fsync.",
     },
     {
         .name = "memory_limit",

@@ -7,12 +7,13 @@
  * records to the tracker and the output paths, the output paths report what is done to
  * the tracker, the checkpoint policy writes the store. Reading stops while the records
  * held in memory exceed agent.memory_limit: the log files are the buffer then.
+ * Shutdown runs in a fixed order (shutdown_in_order, docs/lifecycle.md); SIGHUP is
+ * lf_agent_reload.c's. The systemd watchdog is petted at the top of each loop turn.
  */
-#include "lf_agent.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -23,52 +24,22 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "lf_ckpt_policy.h"
+#include "lf_agent_int.h"
 #include "lf_clock.h"
 #include "lf_fsutil.h"
-#include "lf_http.h"
-#include "lf_notify.h"
-#include "lf_outpath.h"
-#include "lf_router.h"
-#include "lf_snapshot.h"
-#include "lf_tracker.h"
 #include "logferry/lf_err.h"
-#include "tail.h"
 
 #define TICK_MS         100
 #define READ_BUDGET     (1u << 20)  /* bytes read per loop turn before serving acks */
 #define READ_MIN_BUDGET (64u << 10) /* the tail reads in chunks of this size */
 #define READ_EXPANSION  4u          /* record bytes per input byte, a usual upper bound */
-#define MAX_OUTPUTS     32
+#define STATUS_EVERY_MS 5000        /* STATUS= counts line to the service manager */
 
 enum ev_tag {
     EV_SIGNAL = 1,
     EV_TIMER,
     EV_INOTIFY,
     EV_STOP,
-    EV_OUTPUT_BASE = 16, /* + output index */
-};
-
-struct lf_agent {
-    const struct lf_config *cfg;
-    struct lf_log_ctx log;
-    int epfd, sigfd, timerfd, inofd, lockfd, stop_efd;
-    struct lf_ckpt_store *ckpt;
-    struct lf_ckpt_policy ckpt_policy;
-    struct lf_rec_budget budget;
-    struct lf_tracker *tracker;
-    struct lf_outpath *outs[MAX_OUTPUTS];
-    size_t nouts;
-    struct lf_router *router;
-    struct lf_tail **tails;
-    size_t ntails;
-    bool paused;
-    bool stopping;
-    int stop_requests; /* signals received */
-    int64_t stop_deadline_ms;
-    int64_t start_wall_ms;
-    struct lf_obs *obs;   /* snapshot exchange with the HTTP thread; NULL: no endpoint */
-    struct lf_http *http; /* agent.http */
 };
 
 /* ---- the steps of a loop turn ------------------------------------------------------- */
@@ -81,7 +52,7 @@ static void end_turn(struct lf_agent *a)
     }
 }
 
-static void save_checkpoints(struct lf_agent *a, int64_t now)
+void lf_agent_save_checkpoints(struct lf_agent *a, int64_t now)
 {
     for (size_t i = 0; i < a->ntails; i++) {
         lf_tail_checkpoint(a->tails[i]);
@@ -89,18 +60,25 @@ static void save_checkpoints(struct lf_agent *a, int64_t now)
     lf_ckpt_policy_save(&a->ckpt_policy, now);
 }
 
+/* Outcomes of output o. The checkpoint follows the acknowledgements: saved here as soon
+ * as the interval allows, not only at the next tick (docs/lifecycle.md, the bound). */
 static void on_outcomes(struct lf_agent *a, size_t o)
 {
-    lf_outpath_on_outcomes(a->outs[o], lf_mono_ms());
+    int64_t now = lf_mono_ms();
+    lf_outpath_on_outcomes(a->outs[o], now);
     lf_tracker_advance(a->tracker);
+    if (lf_ckpt_policy_due(&a->ckpt_policy, now)) {
+        lf_agent_save_checkpoints(a, now);
+    }
 }
 
+/* SIGTERM/SIGINT: steps 1 and 2 of the shutdown order (see shutdown_in_order). */
 static void begin_shutdown(struct lf_agent *a)
 {
     if (a->stopping) {
         return;
     }
-    a->stopping = true;
+    a->stopping = true; /* 1. stop inputs: may_read() is false from now on */
     lf_notify_stopping();
     a->stop_deadline_ms = lf_mono_ms() + a->cfg->agent.shutdown_timeout_ms;
     lf_log_info(&a->log,
@@ -108,10 +86,10 @@ static void begin_shutdown(struct lf_agent *a)
                 "of records in flight",
                 (long long)a->cfg->agent.shutdown_timeout_ms, a->budget.live_bytes);
     for (size_t i = 0; i < a->ntails; i++) {
-        lf_tail_flush_pending(a->tails[i], 0, true);
+        lf_tail_flush_pending(a->tails[i], 0, true); /* 2. flush multi-line records */
     }
     for (size_t o = 0; o < a->nouts; o++) {
-        lf_outpath_begin_shutdown(a->outs[o]);
+        lf_outpath_begin_shutdown(a->outs[o]); /* no more retries: failures will spool */
     }
     end_turn(a);
 }
@@ -121,7 +99,7 @@ static void handle_signal(struct lf_agent *a)
     struct signalfd_siginfo si;
     while (read(a->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
         if (si.ssi_signo == SIGHUP) {
-            lf_log_warn(&a->log, "SIGHUP: configuration reload is not supported yet; ignored");
+            lf_agent_reload_begin(a);
             continue;
         }
         a->stop_requests++;
@@ -166,6 +144,32 @@ static void publish_snapshot(struct lf_agent *a)
     lf_obs_publish(a->obs);
 }
 
+void lf_agent_status_line(const struct lf_agent *a, char *buf, size_t len)
+{
+    struct lf_agent_stats st;
+    lf_agent_get_stats(a, &st);
+    snprintf(buf, len,
+             "%s: %zu input(s), %zu output(s); read %llu, delivered %llu, spooled %llu, "
+             "drained %llu, dead-lettered %llu; %zu bytes in flight%s",
+             a->stopping ? "stopping" : (a->next_cfg ? "reloading" : "running"), a->ntails,
+             a->nouts, (unsigned long long)st.records_read,
+             (unsigned long long)st.records_delivered, (unsigned long long)st.records_spooled,
+             (unsigned long long)st.records_drained, (unsigned long long)st.records_dead_lettered,
+             st.live_bytes, a->paused ? " (reading paused: memory_limit)" : "");
+}
+
+/* STATUS= every few seconds, only when a service manager listens. */
+static void send_status(struct lf_agent *a, int64_t now)
+{
+    if (!a->notify_on || now < a->next_status_ms) {
+        return;
+    }
+    char line[400];
+    a->next_status_ms = now + STATUS_EVERY_MS;
+    lf_agent_status_line(a, line, sizeof(line));
+    lf_notify_status(line);
+}
+
 static void handle_tick(struct lf_agent *a)
 {
     uint64_t expirations;
@@ -175,17 +179,19 @@ static void handle_tick(struct lf_agent *a)
     for (size_t o = 0; o < a->nouts; o++) {
         lf_outpath_tick(a->outs[o], now);
     }
-    for (size_t i = 0; i < a->ntails && !a->stopping; i++) {
+    /* while a reload waits, the tails neither read nor emit (their router is replaced) */
+    for (size_t i = 0; i < a->ntails && !a->stopping && !a->next_cfg; i++) {
         lf_tail_tick(a->tails[i], now);
     }
     end_turn(a);
     lf_tracker_advance(a->tracker);
     if (lf_ckpt_policy_due(&a->ckpt_policy, now)) {
-        save_checkpoints(a, now);
+        lf_agent_save_checkpoints(a, now);
     }
     if (a->obs && lf_obs_tick(a->obs, now)) {
         publish_snapshot(a);
     }
+    send_status(a, now);
 }
 
 /* The outputs whose spool refuses records: inputs routed to them do not read. */
@@ -199,11 +205,11 @@ static unsigned blocked_outputs(const struct lf_agent *a)
 }
 
 /* Memory limit with hysteresis: pause at the limit, resume below 75% so that pauses are
- * not one record long. */
+ * not one record long. No reading while stopping or while a reload waits. */
 static bool may_read(struct lf_agent *a)
 {
     size_t limit = a->cfg->agent.memory_limit;
-    if (a->stopping) {
+    if (a->stopping || a->next_cfg) {
         return false;
     }
     if (a->budget.live_bytes >= limit) {
@@ -264,22 +270,35 @@ static void dispatch(struct lf_agent *a, struct epoll_event *ev)
         ssize_t r = read(a->stop_efd, &v, sizeof(v));
         (void)r;
         begin_shutdown(a);
-    } else if (tag >= EV_OUTPUT_BASE && tag - EV_OUTPUT_BASE < a->nouts) {
-        on_outcomes(a, tag - EV_OUTPUT_BASE);
+    } else if (tag >= LF_AGENT_EV_OUTPUT && tag - LF_AGENT_EV_OUTPUT < a->nouts) {
+        on_outcomes(a, tag - LF_AGENT_EV_OUTPUT);
     }
 }
 
-/* ---- run ---------------------------------------------------------------------------- */
-
-static void drain_outputs(struct lf_agent *a)
+/* One turn: wait (not at all while input is waiting to be read), serve the events, read.
+ * The watchdog is petted here and nowhere else: a loop that stops turning stops petting.
+ * Returns false if epoll failed. */
+static bool loop_turn(struct lf_agent *a, bool *more)
 {
-    int64_t left = a->stop_deadline_ms - lf_mono_ms();
-    int flush_ms = left > 1000 ? (int)left : 1000;
-    for (size_t o = 0; o < a->nouts; o++) {
-        lf_outpath_drain(a->outs[o], flush_ms);
+    struct epoll_event evs[16];
+    lf_watchdog_pet(&a->watchdog, lf_mono_ms());
+    int n = epoll_wait(a->epfd, evs, 16, *more && !a->paused && !a->stopping ? 0 : TICK_MS);
+    if (n < 0 && errno != EINTR) {
+        lf_log_errno(LF_LOG_ERROR, &a->log, "epoll_wait");
+        return false;
     }
-    lf_tracker_advance(a->tracker);
+    lf_router_set_read_time(a->router, lf_wall_ms());
+    for (int i = 0; i < n; i++) {
+        dispatch(a, &evs[i]);
+    }
+    if (a->next_cfg) {
+        lf_agent_reload_poll(a);
+    }
+    *more = read_inputs(a) || (*more && a->paused);
+    return true;
 }
+
+/* ---- shutdown ----------------------------------------------------------------------- */
 
 static void log_totals(struct lf_agent *a)
 {
@@ -296,33 +315,79 @@ static void log_totals(struct lf_agent *a)
                 (unsigned long long)st.breaker_opens);
 }
 
+/* Step 3: the loop goes on serving acknowledgements (not reading) until nothing is in
+ * flight or shutdown_timeout passed. False if a second signal came: exit at once. */
+static bool deliver_in_flight(struct lf_agent *a)
+{
+    bool more = false;
+    while (lf_tracker_any_pending(a->tracker) && lf_mono_ms() < a->stop_deadline_ms) {
+        if (a->stop_requests >= 2 || !loop_turn(a, &more)) {
+            break;
+        }
+    }
+    return a->stop_requests < 2;
+}
+
+/* Step 4: each output flushes its plugin (what is left of the timeout, at least 1 s) and
+ * writes whatever it still owes to its spool, durably; the tracker then counts those
+ * records done. */
+static void spool_leftovers(struct lf_agent *a)
+{
+    int64_t left = a->stop_deadline_ms - lf_mono_ms();
+    int flush_ms = left > 1000 ? (int)left : 1000;
+    for (size_t o = 0; o < a->nouts; o++) {
+        lf_outpath_drain(a->outs[o], flush_ms);
+    }
+    lf_tracker_advance(a->tracker);
+}
+
+/* Step 6: the output instances stop (plugin fini: connections closed). */
+static void close_outputs(struct lf_agent *a)
+{
+    for (size_t o = 0; o < a->nouts; o++) {
+        lf_outpath_close(a->outs[o]);
+        a->outs[o] = NULL;
+    }
+    a->nouts = 0;
+}
+
+/* A second signal: no more waiting. The checkpoints written are the committed offsets,
+ * which never pass an acknowledgement: what was in flight is read again after a restart
+ * (duplicates possible, no loss). */
+static int exit_forced(struct lf_agent *a)
+{
+    lf_log_warn(&a->log, "second signal: exiting now; unacknowledged records will be "
+                         "read again after restart");
+    lf_agent_save_checkpoints(a, lf_mono_ms());
+    return LF_EXIT_FORCED;
+}
+
+/* The shutdown order (docs/lifecycle.md). Steps 1 and 2 ran when the signal came
+ * (begin_shutdown): inputs stopped, multi-line records flushed. */
+static int shutdown_in_order(struct lf_agent *a)
+{
+    if (!deliver_in_flight(a)) { /* 3. deliver in flight until shutdown_timeout */
+        return exit_forced(a);
+    }
+    spool_leftovers(a);                         /* 4. spool what is left */
+    lf_agent_save_checkpoints(a, lf_mono_ms()); /* 5. write checkpoints */
+    log_totals(a);
+    close_outputs(a);  /* 6. close outputs */
+    return LF_EXIT_OK; /* 7. exit 0 */
+}
+
 int lf_agent_run(struct lf_agent *a)
 {
     bool more = true;
-    while (!a->stopping ||
-           (lf_tracker_any_pending(a->tracker) && lf_mono_ms() < a->stop_deadline_ms)) {
-        if (a->stop_requests >= 2) {
-            lf_log_warn(&a->log, "second signal: exiting now; unacknowledged records will be "
-                                 "read again after restart");
-            save_checkpoints(a, lf_mono_ms());
-            return LF_EXIT_FORCED;
+    while (!a->stopping) {
+        if (!loop_turn(a, &more)) {
+            begin_shutdown(a);
         }
-        struct epoll_event evs[16];
-        int n = epoll_wait(a->epfd, evs, 16, more && !a->paused && !a->stopping ? 0 : TICK_MS);
-        if (n < 0 && errno != EINTR) {
-            lf_log_errno(LF_LOG_ERROR, &a->log, "epoll_wait");
-            break;
+        if (a->fatal) {
+            return LF_EXIT_FAILURE;
         }
-        lf_router_set_read_time(a->router, lf_wall_ms());
-        for (int i = 0; i < n; i++) {
-            dispatch(a, &evs[i]);
-        }
-        more = read_inputs(a) || (more && a->paused);
     }
-    drain_outputs(a);
-    save_checkpoints(a, lf_mono_ms());
-    log_totals(a);
-    return LF_EXIT_OK;
+    return shutdown_in_order(a);
 }
 
 void lf_agent_stop(struct lf_agent *a)
@@ -337,8 +402,8 @@ void lf_agent_get_stats(const struct lf_agent *a, struct lf_agent_stats *st)
     struct lf_router_stats rs;
     lf_router_get_stats(a->router, &rs);
     *st = (struct lf_agent_stats){
-        .records_read = rs.records_read,
-        .records_filtered = rs.records_filtered,
+        .records_read = rs.records_read + a->read_before_reloads,
+        .records_filtered = rs.records_filtered + a->filtered_before_reloads,
         .live_bytes = a->budget.live_bytes,
     };
     for (size_t o = 0; o < a->nouts; o++) {
@@ -355,6 +420,26 @@ void lf_agent_get_stats(const struct lf_agent *a, struct lf_agent_stats *st)
 
 /* ---- setup ------------------------------------------------------------------------ */
 
+/* state_dir/logferry.pid: what `logferry reload` signals. Written after the lock is held,
+ * so a pid file next to a held lock names the running agent. */
+static void write_pid_file(struct lf_agent *a)
+{
+    char pid[32];
+    snprintf(a->pid_path, sizeof(a->pid_path), "%s/logferry.pid", a->cfg->agent.state_dir);
+    int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    int fd = open(a->pid_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || write(fd, pid, (size_t)n) != n) {
+        lf_log_errno(LF_LOG_WARN, &a->log,
+                     "cannot write %s (`logferry reload` will not find "
+                     "the agent)",
+                     a->pid_path);
+        a->pid_path[0] = '\0';
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+}
+
 static int lock_state_dir(struct lf_agent *a)
 {
     const char *dir = a->cfg->agent.state_dir;
@@ -370,10 +455,11 @@ static int lock_state_dir(struct lf_agent *a)
                      "cannot lock %s (is another logferry using this state_dir?)", path);
         return LF_EIO;
     }
+    write_pid_file(a);
     return LF_OK;
 }
 
-static int add_fd(struct lf_agent *a, int fd, uint32_t tag)
+int lf_agent_add_fd(struct lf_agent *a, int fd, uint32_t tag)
 {
     struct epoll_event ev = {.events = EPOLLIN, .data.u32 = tag};
     return epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? LF_OK : LF_EIO;
@@ -400,8 +486,8 @@ static int setup_fds(struct lf_agent *a)
     struct itimerspec its = {.it_interval = {.tv_nsec = TICK_MS * 1000000L},
                              .it_value = {.tv_nsec = TICK_MS * 1000000L}};
     timerfd_settime(a->timerfd, 0, &its, NULL);
-    if (add_fd(a, a->sigfd, EV_SIGNAL) || add_fd(a, a->timerfd, EV_TIMER) ||
-        add_fd(a, a->inofd, EV_INOTIFY) || add_fd(a, a->stop_efd, EV_STOP)) {
+    if (lf_agent_add_fd(a, a->sigfd, EV_SIGNAL) || lf_agent_add_fd(a, a->timerfd, EV_TIMER) ||
+        lf_agent_add_fd(a, a->inofd, EV_INOTIFY) || lf_agent_add_fd(a, a->stop_efd, EV_STOP)) {
         return LF_EIO;
     }
     return LF_OK;
@@ -427,22 +513,34 @@ static int setup_state(struct lf_agent *a)
     return rc;
 }
 
+int lf_agent_open_output(struct lf_agent *a, const struct lf_config *cfg, size_t index, size_t slot)
+{
+    int rc = lf_outpath_open_at(cfg, index, (unsigned)slot, a->tracker, &a->log, &a->outs[slot]);
+    if (rc != LF_OK) {
+        a->outs[slot] = NULL;
+        return rc;
+    }
+    a->out_started++;
+    lf_log_info(&a->log, "output %s (%s): started, instance %llu", lf_conf_output(cfg, index)->name,
+                lf_conf_output(cfg, index)->plugin, (unsigned long long)a->out_started);
+    return lf_agent_add_fd(a, lf_outpath_ack_fd(a->outs[slot]),
+                           LF_AGENT_EV_OUTPUT + (uint32_t)slot);
+}
+
 static int setup_outputs(struct lf_agent *a)
 {
-    if (a->cfg->outputs.n > MAX_OUTPUTS) {
-        lf_log_error(&a->log, "at most %d outputs", MAX_OUTPUTS);
+    if (a->cfg->outputs.n > LF_AGENT_MAX_OUTPUTS) {
+        lf_log_error(&a->log, "at most %d outputs", LF_AGENT_MAX_OUTPUTS);
         return LF_ECONFIG;
     }
     for (size_t o = 0; o < a->cfg->outputs.n; o++) {
-        int rc = lf_outpath_open(a->cfg, o, a->tracker, &a->log, &a->outs[o]);
+        int rc = lf_agent_open_output(a, a->cfg, o, o);
+        a->nouts += a->outs[o] != NULL;
         if (rc != LF_OK) {
             return rc;
         }
-        a->nouts++;
-        if (add_fd(a, lf_outpath_ack_fd(a->outs[o]), EV_OUTPUT_BASE + (uint32_t)o) != LF_OK) {
-            return LF_EIO;
-        }
     }
+    a->router_cfg = a->cfg;
     return lf_router_create(a->cfg, a->tracker, a->outs, a->nouts, &a->budget, &a->log, &a->router);
 }
 
@@ -461,25 +559,46 @@ static int setup_http(struct lf_agent *a)
     return lf_http_start(&a->cfg->agent.http, a->obs, &a->log, &a->http);
 }
 
-static int setup_inputs(struct lf_agent *a)
+int lf_agent_create_tail(struct lf_agent *a, const struct lf_config *cfg, size_t index)
 {
-    const struct lf_config *c = a->cfg;
     struct lf_tail_sink sink;
     lf_ckpt_policy_sink(&a->ckpt_policy, &sink);
     lf_router_sink(a->router, &sink);
+    return lf_tail_create(lf_conf_input(cfg, index), (int)index, a->ckpt, a->inofd, &sink, &a->log,
+                          &a->tails[index]);
+}
+
+static int setup_inputs(struct lf_agent *a)
+{
+    const struct lf_config *c = a->cfg;
     a->tails = calloc(c->inputs.n ? c->inputs.n : 1, sizeof(*a->tails));
     if (!a->tails) {
         return LF_ENOMEM;
     }
     for (size_t i = 0; i < c->inputs.n; i++) {
-        int rc = lf_tail_create(lf_conf_input(c, i), (int)i, a->ckpt, a->inofd, &sink, &a->log,
-                                &a->tails[i]);
+        int rc = lf_agent_create_tail(a, c, i);
         if (rc != LF_OK) {
             return rc;
         }
         a->ntails++;
     }
     return LF_OK;
+}
+
+/* READY=1 once state, outputs and inputs are set up; the watchdog starts with it. */
+static void announce_ready(struct lf_agent *a)
+{
+    char line[400];
+    int64_t now = lf_mono_ms();
+    a->notify_on = lf_notify_enabled();
+    lf_watchdog_init(&a->watchdog, now);
+    a->next_status_ms = now + STATUS_EVERY_MS;
+    lf_agent_status_line(a, line, sizeof(line));
+    lf_notify_ready(line);
+    if (a->watchdog.half_ms) {
+        lf_log_info(&a->log, "systemd watchdog: petting every %lld ms",
+                    (long long)a->watchdog.half_ms);
+    }
 }
 
 int lf_agent_create(const struct lf_config *cfg, struct lf_agent **out)
@@ -511,10 +630,10 @@ int lf_agent_create(const struct lf_config *cfg, struct lf_agent **out)
         return rc;
     }
     lf_router_set_read_time(a->router, lf_wall_ms());
-    save_checkpoints(a, lf_mono_ms()); /* remember identities of files seen at start */
+    lf_agent_save_checkpoints(a, lf_mono_ms()); /* remember identities of files seen at start */
     lf_log_info(&a->log, "started: %zu input(s), %zu output(s), state in %s", a->ntails, a->nouts,
                 cfg->agent.state_dir);
-    lf_notify_ready();
+    announce_ready(a);
     *out = a;
     return LF_OK;
 }
@@ -538,7 +657,7 @@ void lf_agent_destroy(struct lf_agent *a)
         lf_obs_fini(a->obs);
         free(a->obs);
     }
-    for (size_t o = 0; o < MAX_OUTPUTS; o++) {
+    for (size_t o = 0; o < LF_AGENT_MAX_OUTPUTS; o++) {
         lf_outpath_close(a->outs[o]); /* NULL-safe; an output whose setup failed too */
     }
     for (size_t i = 0; i < a->ntails; i++) {
@@ -548,11 +667,15 @@ void lf_agent_destroy(struct lf_agent *a)
     lf_router_destroy(a->router);
     lf_tracker_destroy(a->tracker);
     lf_ckpt_close(a->ckpt);
+    if (a->pid_path[0]) {
+        unlink(a->pid_path);
+    }
     close_fd(a->epfd);
     close_fd(a->sigfd);
     close_fd(a->timerfd);
     close_fd(a->inofd);
     close_fd(a->stop_efd);
     close_fd(a->lockfd);
+    lf_agent_reload_fini(a);
     free(a);
 }

@@ -2,7 +2,9 @@
  *
  * lf_agent_create builds everything from a loaded config (state dir lock, checkpoint
  * store, output workers, tails); lf_agent_run runs the epoll loop on the calling
- * thread until SIGTERM/SIGINT (or lf_agent_stop) and a drain; lf_agent_destroy frees it.
+ * thread until SIGTERM/SIGINT (or lf_agent_stop) and the shutdown order of
+ * docs/lifecycle.md; SIGHUP reloads the configuration file (cfg->path) in between;
+ * lf_agent_destroy frees it.
  * The signal mask must block SIGTERM, SIGINT and SIGHUP in every thread (lf_agent_create
  * does it for the calling thread before starting output threads).
  */
@@ -36,8 +38,8 @@ struct lf_agent_stats {
     size_t live_bytes;
 };
 
-/* cfg stays owned by the caller and must outlive the agent. On failure a message has
- * been logged. */
+/* cfg stays owned by the caller and must outlive the agent (configurations loaded by a
+ * reload are the agent's). On failure a message has been logged. */
 int lf_agent_create(const struct lf_config *cfg, struct lf_agent **out);
 /* Runs until shutdown. Returns an LF_EXIT_* code. */
 int lf_agent_run(struct lf_agent *a);

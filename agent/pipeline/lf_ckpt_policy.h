@@ -2,9 +2,13 @@
  *
  * Beside the store (lf_ckpt.h) and the tracker: it keeps each live file identity's
  * entry at the tracker's committed offset (the inputs tell it which identities live
- * where through the tail sink's remember/forget), and saves the store every
- * agent.checkpoint_interval and at shutdown. A save that fails is logged and retried at
- * the next interval; the old file stays valid meanwhile (the store writes atomically).
+ * where through the tail sink's remember/forget), and saves the store when it is due:
+ * agent.checkpoint_interval after the last save, asked both when outcomes arrive and on
+ * the 100 ms tick, so a committed offset reaches the file at most checkpoint_interval +
+ * 100 ms after its acknowledgement (docs/lifecycle.md); a store nothing moved in is not
+ * written (no system call while idle). Also at shutdown and before a reload swaps inputs.
+ * A save that fails is logged and retried at the next interval; the old file stays valid
+ * meanwhile (the store writes atomically).
  * Thread: main thread only.
  */
 #ifndef LF_CKPT_POLICY_H

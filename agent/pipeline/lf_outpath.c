@@ -42,13 +42,20 @@ static int start_instance(struct lf_outpath *op)
 int lf_outpath_open(const struct lf_config *cfg, size_t index, struct lf_tracker *tracker,
                     const struct lf_log_ctx *log, struct lf_outpath **out)
 {
+    return lf_outpath_open_at(cfg, index, (unsigned)index, tracker, log, out);
+}
+
+int lf_outpath_open_at(const struct lf_config *cfg, size_t index, unsigned slot,
+                       struct lf_tracker *tracker, const struct lf_log_ctx *log,
+                       struct lf_outpath **out)
+{
     struct lf_outpath *op = calloc(1, sizeof(*op));
     if (!op) {
         return LF_ENOMEM;
     }
     op->cfg = cfg;
     op->conf = lf_conf_output(cfg, index);
-    op->index = (unsigned)index;
+    op->index = slot;
     op->tracker = tracker;
     op->log = log;
     op->dlq.fd = -1;
@@ -95,6 +102,16 @@ void lf_outpath_close(struct lf_outpath *op)
     free(op->batch);
     free(op->retries);
     free(op);
+}
+
+void lf_outpath_set_slot(struct lf_outpath *op, unsigned slot)
+{
+    op->index = slot;
+}
+
+const struct lf_config *lf_outpath_config(const struct lf_outpath *op)
+{
+    return op->cfg;
 }
 
 int lf_outpath_ack_fd(const struct lf_outpath *op)

@@ -74,10 +74,20 @@ struct lf_outpath_stats {
  * LF_OK, or an error (logged). */
 int lf_outpath_open(const struct lf_config *cfg, size_t index, struct lf_tracker *tracker,
                     const struct lf_log_ctx *log, struct lf_outpath **out);
+/* The same as bit `slot` of the route and done masks rather than bit `index` (a reload
+ * places outputs by the new configuration's order). */
+int lf_outpath_open_at(const struct lf_config *cfg, size_t index, unsigned slot,
+                       struct lf_tracker *tracker, const struct lf_log_ctx *log,
+                       struct lf_outpath **out);
+/* Moves the output to bit `slot`. Only while no record routed to it is unfinished (a
+ * reload does it with the tracker empty). */
+void lf_outpath_set_slot(struct lf_outpath *op, unsigned slot);
 /* Frees everything (after lf_outpath_drain, or on a failed start). Records it still holds
  * from a spool are freed; log-file records stay the tracker's. NULL-safe. */
 void lf_outpath_close(struct lf_outpath *op);
 
+/* The configuration the output was opened from (borrowed). */
+const struct lf_config *lf_outpath_config(const struct lf_outpath *op);
 /* The fd that becomes readable when outcomes wait (epoll). */
 int lf_outpath_ack_fd(const struct lf_outpath *op);
 /* The output's name, for logs. */
