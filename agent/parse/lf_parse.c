@@ -31,10 +31,8 @@ const struct lf_opt lf_parser_options[] = {
              "format, or PCRE2 regex (regex parser), depending on the type."},
     {.name = "timezone",
      .type = LF_OPT_STR,
-     .def = "UTC",
      .offset = PC(timezone),
-     .desc = "Zone of timestamps written without an offset: UTC, local, +HH:MM or an IANA "
-             "zone name (Europe/Paris)."},
+     .desc = "Older spelling of the input's `timezone:` (UTC when neither is given)."},
     {.name = "message_key",
      .type = LF_OPT_STR,
      .offset = PC(message_key),
@@ -256,16 +254,15 @@ static enum lf_record_type natural_type(enum lf_ptype kind, enum lf_record_type 
 
 static int setup_timezone(struct lf_parser *p, const char *tz, char *err, size_t errlen)
 {
-    if (lf_tz_parse(tz, &p->tz_min, &p->tz_local) == 0) {
-        return LF_OK;
-    }
-    p->tz = lf_tz_load(tz);
-    if (!p->tz) {
-        snprintf(err, errlen,
-                 "timezone: \"%s\" is not UTC, local, +HH:MM or a zone of /usr/share/zoneinfo", tz);
-        return LF_ECONFIG;
-    }
-    return LF_OK;
+    return lf_tz_open(tz, &p->tz, err, errlen);
+}
+
+int lf_tz_check(const char *spec, char *err, size_t errlen)
+{
+    struct lf_tz *tz;
+    int rc = lf_tz_open(spec, &tz, err, errlen);
+    lf_tz_close(tz);
+    return rc;
 }
 
 static int setup_filter(struct lf_parser *p, const struct lf_filter_conf *fc, char *err,
@@ -359,6 +356,7 @@ int lf_parser_create(const struct lf_parser_conf *pc, const struct lf_filter_con
     p->type = natural_type(p->kind, type);
     p->max_body = pc->max_body_bytes ? pc->max_body_bytes : 4096;
     p->duration_unit = pc->duration_unit;
+    p->drop_message = pc->drop_message;
     int rc = setup_timezone(p, pc->timezone, err, errlen);
     if (rc != LF_OK) {
         goto out_destroy;
@@ -393,7 +391,7 @@ void lf_parser_destroy(struct lf_parser *p)
         return;
     }
     lf_atmpl_free(&p->at);
-    lf_tz_free(p->tz);
+    lf_tz_close(p->tz);
     for (size_t i = 0; i < p->nrx; i++) {
         lf_rx_free(&p->rx[i]);
     }
@@ -432,6 +430,8 @@ static int begin_record(struct lf_parser *p, const struct lf_event_meta *m, cons
     p->ts_ok = false;
     p->failed = false;
     p->ts_missing = false;
+    p->tz_unresolved = false;
+    p->ts_mismatch = false;
     p->level = 0;
     p->dur_ns = -1;
     p->read_ms = m->read_time_ms;
@@ -472,6 +472,8 @@ static void mark_failed(struct lf_parser *p, const char *text, size_t len)
     p->msg = text;
     p->msglen = len;
     p->ts_ok = false;
+    p->tz_unresolved = false;
+    p->ts_mismatch = false;
 }
 
 /* The filter: records below min_level, and queries faster than min_duration unless
@@ -500,6 +502,8 @@ int lf_parser_encode(struct lf_parser *p, const struct lf_event_meta *m, const c
     }
     if (!ok) {
         mark_failed(p, text, len);
+    } else if (p->drop_message && p->kind != PT_RAW && p->msg == text && p->msglen == len) {
+        p->msg = NULL; /* keep_message: false, and `message` is the whole text */
     }
     if (!p->ts_ok) {
         p->ts_ms = m->read_time_ms;

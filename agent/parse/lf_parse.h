@@ -35,6 +35,7 @@ struct lf_parser_conf {
     char *log_line_prefix; /* postgresql */
     uint64_t max_body_bytes;
     struct lf_kvlist types; /* regex: field -> "int" | "float" | "bool" hints */
+    bool drop_message;      /* the input's `keep_message: false` (set by the loader) */
 };
 
 /* The `filter:` section of an input. */
@@ -75,6 +76,10 @@ struct lf_parser;
 int lf_parser_create(const struct lf_parser_conf *pc, const struct lf_filter_conf *fc,
                      enum lf_record_type type, char *err, size_t errlen, struct lf_parser **out);
 void lf_parser_destroy(struct lf_parser *p);
+
+/* Checks a `timezone:` value (NULL = UTC) the way lf_parser_create reads it: LF_OK, or
+ * LF_ECONFIG with a one-line message in err. */
+int lf_tz_check(const char *spec, char *err, size_t errlen);
 
 enum lf_parse_result {
     LF_PARSE_EMIT = 0, /* out holds one JSON object */
