@@ -311,8 +311,14 @@ void lf_error_details(struct lf_parser *p, const char *rest, size_t n);
 bool lf_parse_mysql(struct lf_parser *p, const char *s, size_t n, bool *drop);
 int lf_pg_setup(struct lf_parser *p, const char *prefix, char *err, size_t errlen);
 bool lf_parse_pg(struct lf_parser *p, const char *s, size_t n);
-/* Writes the fingerprint of sql into o (room for n+1 bytes); returns its length. */
+/* Writes the fingerprint of sql into o (room for n+1 bytes); returns its length. MySQL
+ * rules (' and " strings, backslash escapes, # comments) or PostgreSQL's (_pg: "" are
+ * identifiers, E'' escapes, $tag$ strings, nested comments). */
 size_t lf_fingerprint(const char *sql, size_t n, char *o);
+size_t lf_fingerprint_pg(const char *sql, size_t n, char *o);
+/* sql with every literal (string, number) replaced by ?, the rest as written, into o (room
+ * for n+1 bytes); *literals gets how many. Returns the length. */
+size_t lf_sql_redact(const char *sql, size_t n, char *o, bool pg, size_t *literals);
 void lf_query_fields(struct lf_parser *p, const char *stmt, size_t n);
 
 #endif

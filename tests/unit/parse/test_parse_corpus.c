@@ -13,6 +13,7 @@ static const char *corpus;
 struct counts {
     int emitted, dropped, failed, with_duration;
     int tz_unresolved, ts_mismatch; /* records with these log.flags */
+    int fp_split;                   /* fingerprints with "??": a literal cut in two */
     int attached;                   /* DETAIL/HINT/CONTEXT/STATEMENT/QUERY lines inside records */
     char **json;                    /* emitted records, in order (kept when want_json) */
     int njson;
@@ -40,6 +41,9 @@ static void count_record(struct lf_parser *p, const char *text, size_t len, uint
     c->with_duration += strstr(out.data, "\"event.duration\":") != NULL;
     c->tz_unresolved += strstr(out.data, "\"timezone_unresolved\"") != NULL;
     c->ts_mismatch += strstr(out.data, "\"timestamp_mismatch\"") != NULL;
+    const char *fp = strstr(out.data, "\"db.fingerprint\":\"");
+    const char *fe = fp ? strstr(fp + 18, "\",\"") : NULL;
+    c->fp_split += fe && memmem(fp, (size_t)(fe - fp), "??", 2) != NULL;
     if (keep) {
         c->json = realloc(c->json, sizeof(char *) * (size_t)(c->njson + 1));
         c->json[c->njson++] = lf_buf_take(&out, NULL);
@@ -348,10 +352,11 @@ START_TEST(mysql_counts)
         char rel[512];
         snprintf(rel, sizeof(rel), "slowquery/mysql/%s", name);
         struct counts c = run_file(rel, p, "mysql-slow", false);
-        if (c.emitted != want || c.failed) {
+        if (c.emitted != want || c.failed || c.fp_split) {
             size_t l = strlen(bad);
-            snprintf(bad + l, sizeof(bad) - l, "\n  %s: %d records (want %d), %d failures", name,
-                     c.emitted, want, c.failed);
+            snprintf(bad + l, sizeof(bad) - l,
+                     "\n  %s: %d records (want %d), %d failures, %d fingerprints with ??", name,
+                     c.emitted, want, c.failed, c.fp_split);
         }
         if (c.ts_mismatch != mysql_mismatches(name)) {
             size_t l = strlen(bad);
@@ -400,13 +405,13 @@ START_TEST(postgresql_counts)
         /* The README counts every prefixed line as an entry; DETAIL/STATEMENT/... lines are
          * attached to the record they belong to, so entries = records + attached lines. */
         if (c.emitted + c.attached != files[i].entries || c.with_duration != files[i].durations ||
-            c.failed || c.tz_unresolved) {
+            c.failed || c.tz_unresolved || c.fp_split) {
             size_t l = strlen(bad);
             snprintf(bad + l, sizeof(bad) - l,
                      "\n  %s: %d records + %d attached (want %d entries), %d with duration "
-                     "(want %d), %d failures, %d zones unresolved",
+                     "(want %d), %d failures, %d zones unresolved, %d fingerprints with ??",
                      files[i].file, c.emitted, c.attached, files[i].entries, c.with_duration,
-                     files[i].durations, c.failed, c.tz_unresolved);
+                     files[i].durations, c.failed, c.tz_unresolved, c.fp_split);
         }
         free_counts(&c);
         lf_parser_destroy(p);
