@@ -236,6 +236,14 @@ static const struct lf_opt input_options[] = {
                 "(docs/records.md, Timestamps).",
     },
     {
+        .name = "redact",
+        .type = LF_OPT_SECTION,
+        .sub = lf_redact_options,
+        .offset = OFF(lf_input_conf, parser.redact),
+        .desc = "Values replaced before records leave the host: SQL literals of query "
+                "records, built-in patterns and own regexes (docs/records.md, Redaction).",
+    },
+    {
         .name = "keep_message",
         .type = LF_OPT_BOOL,
         .def = "true",
@@ -693,6 +701,11 @@ static int input_to_parser(struct loader *l, struct lf_input_conf *in, struct fy
     if (lf_tz_check(in->parser.timezone, err, sizeof(err)) != LF_OK) {
         struct fy_node *pn = lf_node_lookup(item, "parser");
         lf_node_key_pos(lf_node_lookup(item, "timezone") ? item : pn, "timezone", &line, &col);
+        lf_diag_add(l->fill.diag, LF_DIAG_ERROR, line, col, "%s: %s", where, err);
+        return 1;
+    }
+    if (lf_redact_check(&in->parser.redact, err, sizeof(err)) != LF_OK) {
+        lf_node_key_pos(item, "redact", &line, &col);
         lf_diag_add(l->fill.diag, LF_DIAG_ERROR, line, col, "%s: %s", where, err);
         return 1;
     }

@@ -377,6 +377,10 @@ int lf_parser_create(const struct lf_parser_conf *pc, const struct lf_filter_con
     if (rc != LF_OK) {
         goto out_destroy;
     }
+    rc = lf_redactor_create(&pc->redact, p->kind == PT_POSTGRESQL, err, errlen, &p->redactor);
+    if (rc != LF_OK) {
+        goto out_destroy;
+    }
     p->dedupe = may_repeat_keys(p);
     *out = p;
     return LF_OK;
@@ -392,6 +396,7 @@ void lf_parser_destroy(struct lf_parser *p)
     }
     lf_atmpl_free(&p->at);
     lf_tz_close(p->tz);
+    lf_redactor_destroy(p->redactor);
     for (size_t i = 0; i < p->nrx; i++) {
         lf_rx_free(&p->rx[i]);
     }
@@ -512,6 +517,9 @@ int lf_parser_encode(struct lf_parser *p, const struct lf_event_meta *m, const c
     if (p->dur_ns >= 0) {
         lf_f_int(p, "event.duration", p->dur_ns);
     }
+    if (p->redactor && (rc = lf_redact_record(p, p->redactor)) != LF_OK) {
+        return rc;
+    }
     rc = lf_encode_record(p, m, text, len, out);
     if (rc != LF_OK) {
         return rc;
@@ -529,6 +537,19 @@ uint64_t lf_parser_errors(const struct lf_parser *p)
 uint64_t lf_parser_filtered(const struct lf_parser *p)
 {
     return p->filtered;
+}
+
+uint64_t lf_parser_redactions(const struct lf_parser *p)
+{
+    return lf_redactor_count(p->redactor);
+}
+
+int lf_redact_check(const struct lf_redact_conf *c, char *err, size_t errlen)
+{
+    struct lf_redactor *r;
+    int rc = lf_redactor_create(c, false, err, errlen, &r);
+    lf_redactor_destroy(r);
+    return rc;
 }
 
 const char *lf_parser_default_multiline(const struct lf_parser_conf *pc)

@@ -453,11 +453,39 @@ size_t lf_fingerprint_pg(const char *s, size_t n, char *o)
     return fingerprint(s, n, o, true);
 }
 
+/* A plain word or a run of spaces at x->i, for the redaction: its end, or 0 when the
+ * tokenizer must look (anything else, or a word that prefixes a string: x'..'). */
+static inline size_t plain_run(const struct lex *x)
+{
+    const char *s = x->s;
+    size_t i = x->i, n = x->n, j = i;
+    unsigned char k = cls[(unsigned char)s[i]];
+    if (k & C_SPACE) {
+        while (++j < n && (cls[(unsigned char)s[j]] & C_SPACE)) {
+        }
+        return j;
+    }
+    if (!(k & C_WORD) || (k & C_DIGIT) || s[i] == '$') {
+        return 0;
+    }
+    while (j < n && word(s[j])) {
+        j++;
+    }
+    return j < n && s[j] == '\'' ? 0 : j;
+}
+
 size_t lf_sql_redact(const char *s, size_t n, char *o, bool pg, size_t *literals)
 {
     struct lex x = {.s = s, .n = n, .pg = pg};
-    size_t w = 0, st, k = 0;
+    size_t w = 0, st, k = 0, e;
     while (x.i < n) {
+        if ((e = plain_run(&x)) != 0) {
+            x.value = x.value || !(cls[(unsigned char)s[x.i]] & C_SPACE);
+            memcpy(o + w, s + x.i, e - x.i);
+            w += e - x.i;
+            x.i = e;
+            continue;
+        }
         enum tok t = lex_next(&x, &st);
         if (t == T_NUM || t == T_STR) {
             o[w++] = '?';

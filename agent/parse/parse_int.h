@@ -143,7 +143,8 @@ struct lf_parser {
     int64_t min_duration_ms;
     int64_t sample_ppm;
     int duration_unit;
-    bool drop_message; /* `keep_message: false` */
+    bool drop_message;            /* `keep_message: false` */
+    struct lf_redactor *redactor; /* `redact:` (owned; NULL: none) */
     char *k_msg, *k_ts, *k_level, *k_method, *k_path, *k_status, *k_dur, *k_reqbody, *k_respbody,
         *k_stmt;
     struct lf_kvlist hints;
@@ -320,5 +321,17 @@ size_t lf_fingerprint_pg(const char *sql, size_t n, char *o);
  * for n+1 bytes); *literals gets how many. Returns the length. */
 size_t lf_sql_redact(const char *sql, size_t n, char *o, bool pg, size_t *literals);
 void lf_query_fields(struct lf_parser *p, const char *stmt, size_t n);
+
+/* redact.c: the input's redact: (see there). A redactor keeps buffers: one thread at a
+ * time, like its parser. */
+struct lf_redactor;
+/* *out stays NULL when c asks for nothing. LF_OK, LF_ENOMEM, or LF_ECONFIG (message in
+ * err). Ownership: *out is the caller's (lf_redactor_destroy); c is read during the call. */
+int lf_redactor_create(const struct lf_redact_conf *c, bool pg, char *err, size_t errlen,
+                       struct lf_redactor **out);
+void lf_redactor_destroy(struct lf_redactor *r);
+/* Rewrites p's message and string fields; they then point into r until the next record. */
+int lf_redact_record(struct lf_parser *p, struct lf_redactor *r);
+uint64_t lf_redactor_count(const struct lf_redactor *r);
 
 #endif
