@@ -340,9 +340,13 @@ static long rd_value(struct lf_redactor *r, bool sql, const char *s, size_t n, s
 /* Keys whose value is SQL text (redacted as SQL when literals: true). */
 static bool sql_key(const struct lf_field *f)
 {
-    static const char *const keys[] = {"db.statement",         "postgresql.detail",
-                                       "postgresql.query",     "postgresql.context",
-                                       "postgresql.statement", NULL};
+    static const char *const keys[] = {"db.statement",
+                                       "postgresql.detail",
+                                       "postgresql.query",
+                                       "postgresql.context",
+                                       "postgresql.statement",
+                                       "postgresql.internal_query",
+                                       NULL};
     for (size_t i = 0; keys[i]; i++) {
         if (f->kl == strlen(keys[i]) && !memcmp(f->key, keys[i], f->kl)) {
             return true;
