@@ -420,6 +420,36 @@ START_TEST(postgresql_counts)
 }
 END_TEST
 
+/* Zone abbreviations of the PostgreSQL logs, resolved through the tz database: MSK
+ * (+03:00), and CEST then EST in one file. */
+START_TEST(postgresql_zones)
+{
+    static const struct {
+        const char *file, *prefix;
+        int rec;
+        const char *ts;
+    } want[] = {
+        {"pgbadger_stmt_type.log", "%m [%p] ", 0, "2019-10-21T09:03:31.311Z"},
+        {"beats_postgresql-9.6-multi-core.log", "%t [%p-%l] %q%u@%d ", 0,
+         "2018-11-17T11:14:01.000Z"},
+        {"beats_postgresql-9.6-multi-core.log", "%t [%p-%l] %q%u@%d ", 3,
+         "2018-11-17T18:39:22.000Z"},
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        struct lf_parser *p = parser_for("postgresql", NULL, want[i].prefix);
+        char rel[512];
+        snprintf(rel, sizeof(rel), "slowquery/postgresql/%s", want[i].file);
+        struct counts c = run_file(rel, p, "postgresql", true);
+        ck_assert_int_gt(c.njson, want[i].rec);
+        const char *ts = jget(c.json[want[i].rec], "@timestamp");
+        ck_assert_msg(ts && !strcmp(ts, want[i].ts), "%s record %d: @timestamp %s, want %s",
+                      want[i].file, want[i].rec, ts ? ts : "(none)", want[i].ts);
+        free_counts(&c);
+        lf_parser_destroy(p);
+    }
+}
+END_TEST
+
 START_TEST(error_counts)
 {
     static const struct {
@@ -470,6 +500,7 @@ int main(void)
     tcase_add_test(tc, beats_expected);
     tcase_add_test(tc, mysql_counts);
     tcase_add_test(tc, postgresql_counts);
+    tcase_add_test(tc, postgresql_zones);
     tcase_add_test(tc, error_counts);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
