@@ -6,6 +6,7 @@ set -euo pipefail
 pkgs=(
   gcc meson ninja-build pkg-config clang-format-14 pmccabe
   libfyaml-dev librdkafka-dev librabbitmq-dev libcurl4-openssl-dev zlib1g-dev libpcre2-dev
+  libglib2.0-dev tzdata
   libxxhash-dev libsystemd-dev libmicrohttpd-dev check
   rabbitmq-server amqp-tools kcat logrotate python3 procps openssl
 )

@@ -231,6 +231,32 @@ static const struct lf_opt input_options[] = {
         .desc = "Fields added to every record (nested maps become dotted keys).",
     },
     {
+        .name = "timezone",
+        .type = LF_OPT_STR,
+        .offset = OFF(lf_input_conf, timezone),
+        .desc = "Zone of the times the log writes without an offset or zone: UTC (the "
+                "default), local, +HH:MM, or an IANA zone name of the system tz database "
+                "(Asia/Seoul, Europe/Paris), checked when the configuration is loaded. Also "
+                "the first place a zone abbreviation of the log (KST, IST) is looked up "
+                "(docs/records.md, Timestamps).",
+    },
+    {
+        .name = "redact",
+        .type = LF_OPT_SECTION,
+        .sub = lf_redact_options,
+        .offset = OFF(lf_input_conf, parser.redact),
+        .desc = "Values replaced before records leave the host: SQL literals of query "
+                "records, built-in patterns and own regexes (docs/records.md, Redaction).",
+    },
+    {
+        .name = "keep_message",
+        .type = LF_OPT_BOOL,
+        .def = "true",
+        .offset = OFF(lf_input_conf, keep_message),
+        .desc = "false: records that parsed fully are sent without `message` (the raw text; "
+                "records with log.flags parse_failure keep it).",
+    },
+    {
         .name = "max_line_bytes",
         .type = LF_OPT_SIZE,
         .def = "1MiB",
@@ -658,6 +684,39 @@ static void check_unique(struct lf_diag *d, const char *kind, const char *name, 
     }
 }
 
+/* What the parser takes from the input: keep_message, and `timezone:` at the input (or,
+ * older spelling, in parser:): one of them, a zone that the tz database has. */
+static int input_to_parser(struct loader *l, struct lf_input_conf *in, struct fy_node *item,
+                           const char *where)
+{
+    int line, col;
+    in->parser.drop_message = !in->keep_message;
+    if (in->timezone && in->parser.timezone) {
+        lf_node_key_pos(item, "timezone", &line, &col);
+        lf_diag_add(l->fill.diag, LF_DIAG_ERROR, line, col,
+                    "%s: timezone: given twice (at the input and in parser:); keep the input's",
+                    where);
+        return 1;
+    }
+    if (in->timezone) {
+        in->parser.timezone = in->timezone;
+        in->timezone = NULL;
+    }
+    char err[256];
+    if (lf_tz_check(in->parser.timezone, err, sizeof(err)) != LF_OK) {
+        struct fy_node *pn = lf_node_lookup(item, "parser");
+        lf_node_key_pos(lf_node_lookup(item, "timezone") ? item : pn, "timezone", &line, &col);
+        lf_diag_add(l->fill.diag, LF_DIAG_ERROR, line, col, "%s: %s", where, err);
+        return 1;
+    }
+    if (lf_redact_check(&in->parser.redact, err, sizeof(err)) != LF_OK) {
+        lf_node_key_pos(item, "redact", &line, &col);
+        lf_diag_add(l->fill.diag, LF_DIAG_ERROR, line, col, "%s: %s", where, err);
+        return 1;
+    }
+    return 0;
+}
+
 static int load_inputs(struct loader *l, struct fy_node *root, struct fy_node *seq)
 {
     struct lf_config *c = l->cfg;
@@ -687,6 +746,7 @@ static int load_inputs(struct loader *l, struct fy_node *root, struct fy_node *s
         lf_node_pos(item, &in->line, &in->col);
         errors += lf_optfill(&l->fill, input_options, in, item, where);
         c->inputs.n++;
+        errors += input_to_parser(l, in, item, where);
         if (names) {
             check_unique(l->fill.diag, "input", in->name, in->line, in->col, names, i);
             names[i] = in->name;

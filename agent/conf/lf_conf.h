@@ -55,6 +55,8 @@ struct lf_input_conf {
     struct lf_ml_conf multiline;
     struct lf_filter_conf filter;
     struct lf_kvlist fields;
+    char *timezone;    /* input-level `timezone:` (moved into parser.timezone at load) */
+    bool keep_message; /* false: `message` is left out of records that parsed fully */
     uint64_t max_line_bytes;
     uint64_t read_buffer;
     int64_t poll_interval_ms;

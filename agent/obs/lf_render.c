@@ -196,6 +196,9 @@ static const struct family input_families[] = {
     {"logferry_input_parse_failures_total", M_COUNTER,
      "Records whose text the parser could not parse (sent as raw with a parse_failure tag).",
      IN(router.parse_errors), NULL},
+    {"logferry_input_redactions_total", M_COUNTER,
+     "Values the input's redact: replaced (SQL literals and pattern matches).",
+     IN(router.redactions), NULL},
     {"logferry_input_records_dropped_total", M_COUNTER,
      "Records dropped before any output, by reason (filter: the input's filter; unrouted: "
      "no output's match takes their type).",

@@ -177,8 +177,10 @@ static char *put_envelope(struct lf_parser *p, const struct lf_event_meta *m, ch
     o = put(o, tn, strlen(tn));
     o = PUTLIT(o, "\",\"id\":");
     o = put_str(o, m->id_hex ? m->id_hex : "", slen(m->id_hex));
-    o = PUTLIT(o, ",\"message\":");
-    o = put_str(o, p->msg, p->msglen);
+    if (p->msg) { /* NULL: left out (keep_message: false) */
+        o = PUTLIT(o, ",\"message\":");
+        o = put_str(o, p->msg, p->msglen);
+    }
     o = PUTLIT(o, ",\"host.name\":");
     o = put_str(o, m->host_name ? m->host_name : "", p->host_len);
     o = PUTLIT(o, ",\"log.file.path\":");
@@ -226,10 +228,29 @@ static char *put_parser_fields(const struct lf_parser *p, const struct lf_kvlist
     return o;
 }
 
-/* log.flags: parse_failure, timestamp_missing, truncated (only when one is set). */
+/* The flags about the time of a record that has one: timezone_unresolved,
+ * timestamp_mismatch. */
+static char *put_time_flags(const struct lf_parser *p, const char **sep, char *o)
+{
+    if (p->tz_unresolved) {
+        o = put(o, *sep, strlen(*sep));
+        o = PUTLIT(o, "\"timezone_unresolved\"");
+        *sep = ",";
+    }
+    if (p->ts_mismatch) {
+        o = put(o, *sep, strlen(*sep));
+        o = PUTLIT(o, "\"timestamp_mismatch\"");
+        *sep = ",";
+    }
+    return o;
+}
+
+/* log.flags: parse_failure, timestamp_missing, timezone_unresolved, timestamp_mismatch,
+ * truncated (only when one is set). */
 static char *put_flags(const struct lf_parser *p, bool truncated, char *o)
 {
-    if (!p->failed && !p->ts_missing && !truncated) {
+    bool tz = (p->tz_unresolved || p->ts_mismatch) && !p->ts_missing;
+    if (!p->failed && !p->ts_missing && !truncated && !tz) {
         return o;
     }
     o = PUTLIT(o, ",\"log.flags\":[");
@@ -242,6 +263,9 @@ static char *put_flags(const struct lf_parser *p, bool truncated, char *o)
         o = put(o, sep, strlen(sep));
         o = PUTLIT(o, "\"timestamp_missing\"");
         sep = ",";
+    }
+    if (tz) {
+        o = put_time_flags(p, &sep, o);
     }
     if (truncated) {
         o = put(o, sep, strlen(sep));

@@ -31,10 +31,8 @@ const struct lf_opt lf_parser_options[] = {
              "format, or PCRE2 regex (regex parser), depending on the type."},
     {.name = "timezone",
      .type = LF_OPT_STR,
-     .def = "UTC",
      .offset = PC(timezone),
-     .desc = "Zone of timestamps written without an offset: UTC, local, +HH:MM or an IANA "
-             "zone name (Europe/Paris)."},
+     .desc = "Older spelling of the input's `timezone:` (UTC when neither is given)."},
     {.name = "message_key",
      .type = LF_OPT_STR,
      .offset = PC(message_key),
@@ -257,16 +255,15 @@ static enum lf_record_type natural_type(enum lf_ptype kind, enum lf_record_type 
 
 static int setup_timezone(struct lf_parser *p, const char *tz, char *err, size_t errlen)
 {
-    if (lf_tz_parse(tz, &p->tz_min, &p->tz_local) == 0) {
-        return LF_OK;
-    }
-    p->tz = lf_tz_load(tz);
-    if (!p->tz) {
-        snprintf(err, errlen,
-                 "timezone: \"%s\" is not UTC, local, +HH:MM or a zone of /usr/share/zoneinfo", tz);
-        return LF_ECONFIG;
-    }
-    return LF_OK;
+    return lf_tz_open(tz, &p->tz, err, errlen);
+}
+
+int lf_tz_check(const char *spec, char *err, size_t errlen)
+{
+    struct lf_tz *tz;
+    int rc = lf_tz_open(spec, &tz, err, errlen);
+    lf_tz_close(tz);
+    return rc;
 }
 
 static int setup_filter(struct lf_parser *p, const struct lf_filter_conf *fc, char *err,
@@ -360,6 +357,7 @@ int lf_parser_create(const struct lf_parser_conf *pc, const struct lf_filter_con
     p->type = natural_type(p->kind, type);
     p->max_body = pc->max_body_bytes ? pc->max_body_bytes : 4096;
     p->duration_unit = pc->duration_unit;
+    p->drop_message = pc->drop_message;
     int rc = setup_timezone(p, pc->timezone, err, errlen);
     if (rc != LF_OK) {
         goto out_destroy;
@@ -380,6 +378,10 @@ int lf_parser_create(const struct lf_parser_conf *pc, const struct lf_filter_con
     if (rc != LF_OK) {
         goto out_destroy;
     }
+    rc = lf_redactor_create(&pc->redact, p->kind == PT_POSTGRESQL, err, errlen, &p->redactor);
+    if (rc != LF_OK) {
+        goto out_destroy;
+    }
     p->dedupe = may_repeat_keys(p);
     *out = p;
     return LF_OK;
@@ -394,7 +396,8 @@ void lf_parser_destroy(struct lf_parser *p)
         return;
     }
     lf_atmpl_free(&p->at);
-    lf_tz_free(p->tz);
+    lf_tz_close(p->tz);
+    lf_redactor_destroy(p->redactor);
     for (size_t i = 0; i < p->nrx; i++) {
         lf_rx_free(&p->rx[i]);
     }
@@ -433,6 +436,8 @@ static int begin_record(struct lf_parser *p, const struct lf_event_meta *m, cons
     p->ts_ok = false;
     p->failed = false;
     p->ts_missing = false;
+    p->tz_unresolved = false;
+    p->ts_mismatch = false;
     p->level = 0;
     p->dur_ns = -1;
     p->read_ms = m->read_time_ms;
@@ -480,6 +485,8 @@ static void mark_failed(struct lf_parser *p, const char *text, size_t len)
     p->msg = text;
     p->msglen = len;
     p->ts_ok = false;
+    p->tz_unresolved = false;
+    p->ts_mismatch = false;
 }
 
 /* The filter: records below min_level, and queries faster than min_duration unless
@@ -508,6 +515,8 @@ int lf_parser_encode(struct lf_parser *p, const struct lf_event_meta *m, const c
     }
     if (!ok) {
         mark_failed(p, text, len);
+    } else if (p->drop_message && p->kind != PT_RAW && p->msg == text && p->msglen == len) {
+        p->msg = NULL; /* keep_message: false, and `message` is the whole text */
     }
     if (!p->ts_ok) {
         p->ts_ms = m->read_time_ms;
@@ -515,6 +524,9 @@ int lf_parser_encode(struct lf_parser *p, const struct lf_event_meta *m, const c
     }
     if (p->dur_ns >= 0) {
         lf_f_int(p, "event.duration", p->dur_ns);
+    }
+    if (p->redactor && (rc = lf_redact_record(p, p->redactor)) != LF_OK) {
+        return rc;
     }
     rc = lf_encode_record(p, m, text, len, out);
     if (rc != LF_OK) {
@@ -533,6 +545,19 @@ uint64_t lf_parser_errors(const struct lf_parser *p)
 uint64_t lf_parser_filtered(const struct lf_parser *p)
 {
     return p->filtered;
+}
+
+uint64_t lf_parser_redactions(const struct lf_parser *p)
+{
+    return lf_redactor_count(p->redactor);
+}
+
+int lf_redact_check(const struct lf_redact_conf *c, char *err, size_t errlen)
+{
+    struct lf_redactor *r;
+    int rc = lf_redactor_create(c, false, err, errlen, &r);
+    lf_redactor_destroy(r);
+    return rc;
 }
 
 const char *lf_parser_default_multiline(const struct lf_parser_conf *pc)

@@ -19,6 +19,15 @@
 
 struct lf_buf;
 
+/* The input's `redact:` section (filled by the config loader from lf_redact_options). */
+struct lf_redact_conf {
+    bool literals;           /* SQL literals -> ? (query inputs) */
+    struct lf_list patterns; /* built-in pattern names (lf_redact_pattern_names) */
+    struct lf_list regex;    /* own PCRE2 patterns */
+};
+extern const struct lf_opt lf_redact_options[];
+extern const char *const lf_redact_pattern_names[];
+
 /* The `parser:` section of an input (filled by the config loader from
  * lf_parser_options). Keys a parser type does not use are rejected by lf_parser_create. */
 struct lf_parser_conf {
@@ -34,7 +43,9 @@ struct lf_parser_conf {
     int duration_unit;     /* json: index into lf_duration_unit_names */
     char *log_line_prefix; /* postgresql */
     uint64_t max_body_bytes;
-    struct lf_kvlist types; /* regex: field -> "int" | "float" | "bool" hints */
+    struct lf_kvlist types;       /* regex: field -> "int" | "float" | "bool" hints */
+    bool drop_message;            /* the input's `keep_message: false` (set by the loader) */
+    struct lf_redact_conf redact; /* the input's `redact:` (filled by the loader) */
 };
 
 /* The `filter:` section of an input. */
@@ -76,6 +87,10 @@ int lf_parser_create(const struct lf_parser_conf *pc, const struct lf_filter_con
                      enum lf_record_type type, char *err, size_t errlen, struct lf_parser **out);
 void lf_parser_destroy(struct lf_parser *p);
 
+/* Checks a `timezone:` value (NULL = UTC) the way lf_parser_create reads it: LF_OK, or
+ * LF_ECONFIG with a one-line message in err. */
+int lf_tz_check(const char *spec, char *err, size_t errlen);
+
 enum lf_parse_result {
     LF_PARSE_EMIT = 0, /* out holds one JSON object */
     LF_PARSE_DROP = 1, /* filtered out (level, duration) or a banner line: no record */
@@ -91,6 +106,12 @@ int lf_parser_encode(struct lf_parser *p, const struct lf_event_meta *m, const c
 /* Counters for metrics: records that failed to parse, records dropped by the filter. */
 uint64_t lf_parser_errors(const struct lf_parser *p);
 uint64_t lf_parser_filtered(const struct lf_parser *p);
+/* Values replaced by the input's redact: (SQL literals and pattern matches). */
+uint64_t lf_parser_redactions(const struct lf_parser *p);
+
+/* Checks a `redact:` section the way lf_parser_create reads it (pattern names, regexes):
+ * LF_OK, or LF_ECONFIG with a one-line message in err. */
+int lf_redact_check(const struct lf_redact_conf *c, char *err, size_t errlen);
 
 /* The multi-line preset a parser type implies when the input sets none ("java" for
  * logback, "mysql-slow" for mysql-slow...), or NULL. */

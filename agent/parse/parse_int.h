@@ -135,26 +135,18 @@ enum lf_rxrole {
     RX_SKIP,
 };
 
-/* An IANA zone loaded from /usr/share/zoneinfo (TZif): UTC offset per transition. */
-struct lf_tzdata {
-    int64_t *at;  /* transition times, UTC seconds, ascending */
-    int32_t *off; /* offset (seconds east of UTC) from at[i] on */
-    size_t n;
-    int32_t first; /* offset before the first transition */
-};
-
 struct lf_parser {
     enum lf_ptype kind;
     enum lf_record_type type;
     /* configuration (copied) */
-    int tz_min;           /* offset of `timezone:` in minutes */
-    bool tz_local;        /* `timezone: local` */
-    struct lf_tzdata *tz; /* `timezone: Europe/Paris` */
+    struct lf_tz *tz; /* `timezone:` (owned; never NULL once created) */
     uint64_t max_body;
     int min_level;
     int64_t min_duration_ms;
     int64_t sample_ppm;
     int duration_unit;
+    bool drop_message;            /* `keep_message: false` */
+    struct lf_redactor *redactor; /* `redact:` (owned; NULL: none) */
     char *k_msg, *k_ts, *k_level, *k_method, *k_path, *k_status, *k_dur, *k_reqbody, *k_respbody,
         *k_stmt;
     struct lf_kvlist hints;
@@ -172,9 +164,11 @@ struct lf_parser {
     bool ts_ok;
     bool failed;
     bool ts_missing;
-    int level;       /* index into lf_level_names, 0 = unknown */
-    int64_t dur_ns;  /* -1 = unknown */
-    int64_t read_ms; /* m->read_time_ms of the record being parsed */
+    bool tz_unresolved; /* the time's zone abbreviation could not be resolved */
+    bool ts_mismatch;   /* two times of the record disagree (MySQL # Time / SET timestamp) */
+    int level;          /* index into lf_level_names, 0 = unknown */
+    int64_t dur_ns;     /* -1 = unknown */
+    int64_t read_ms;    /* m->read_time_ms of the record being parsed */
     enum lf_record_type rtype;
     bool dedupe;           /* the parser may produce one key twice: check before writing */
     struct lf_buf scratch; /* decoded values: reserved per record, never reallocated mid-record */
@@ -224,13 +218,26 @@ int lf_month3(const char *s);
 /* Parses common timestamp shapes at s: ISO-8601 (T or space, . or , fraction, Z/offset/none),
  * nginx/Apache "07/Dec/2016:11:05:07 +0100", "Dec 04 04:47:44 2005" (after a weekday),
  * "dd-MMM-yyyy HH:mm:ss.SSS", epoch seconds/millis. Returns true and sets *ms (UTC). */
-bool lf_parse_time(const struct lf_parser *p, const char *s, size_t n, int64_t *ms);
-bool lf_parse_clf_time(const struct lf_parser *p, const char *s, size_t n, int64_t *ms);
+bool lf_parse_time(struct lf_parser *p, const char *s, size_t n, int64_t *ms);
+bool lf_parse_clf_time(struct lf_parser *p, const char *s, size_t n, int64_t *ms);
 int64_t lf_local_to_utc(const struct lf_parser *p, int64_t local_ms);
+/* "UTC", "Z", "GMT", "local", "+05:30": 0 and the offset in minutes; -1 otherwise. */
 int lf_tz_parse(const char *s, int *min, bool *local);
-/* Loads an IANA zone ("Europe/Paris"); returns NULL if unknown or unreadable. */
-struct lf_tzdata *lf_tz_load(const char *name);
-void lf_tz_free(struct lf_tzdata *tz);
+
+/* parse_tz.c: the zone of an input (fixed offset or IANA zone through GLib). An lf_tz
+ * keeps caches: one thread at a time, like its parser. */
+struct lf_tz;
+/* spec: NULL/"UTC", "local", "+05:30" or an IANA name. LF_OK, LF_ENOMEM, or LF_ECONFIG
+ * with a one-line message in err. Ownership: *out is the caller's (lf_tz_close). */
+int lf_tz_open(const char *spec, struct lf_tz **out, char *err, size_t errlen);
+void lf_tz_close(struct lf_tz *tz);
+bool lf_tz_is_utc(const char *spec);
+int64_t lf_tz_local_to_utc(struct lf_tz *tz, int64_t local_ms);
+int64_t lf_tz_utc_to_local(struct lf_tz *tz, int64_t utc_ms);
+enum { LF_TZ_OK, LF_TZ_AMBIGUOUS, LF_TZ_UNKNOWN };
+/* Offset (seconds east of UTC) of the abbreviation s[0..n) at local time local_ms: the
+ * input's zone first, then every zone of the tz database. LF_TZ_OK sets *off. */
+int lf_tz_abbr(struct lf_tz *tz, const char *s, size_t n, int64_t local_ms, int32_t *off);
 
 /* parse_access.c */
 /* Compile an nginx log_format / Apache LogFormat (or a preset name: combined, main, common,
@@ -328,8 +335,26 @@ int lf_pg_level(const char *s, size_t n);
 bool lf_pg_is_csv(const char *s, size_t n);
 bool lf_parse_pg_csv(struct lf_parser *p, const char *s, size_t n);
 bool lf_parse_pg_json(struct lf_parser *p, const char *s, size_t n);
-/* Writes the fingerprint of sql into o (room for n+1 bytes); returns its length. */
+/* Writes the fingerprint of sql into o (room for n+1 bytes); returns its length. MySQL
+ * rules (' and " strings, backslash escapes, # comments) or PostgreSQL's (_pg: "" are
+ * identifiers, E'' escapes, $tag$ strings, nested comments). */
 size_t lf_fingerprint(const char *sql, size_t n, char *o);
+size_t lf_fingerprint_pg(const char *sql, size_t n, char *o);
+/* sql with every literal (string, number) replaced by ?, the rest as written, into o (room
+ * for n+1 bytes); *literals gets how many. Returns the length. */
+size_t lf_sql_redact(const char *sql, size_t n, char *o, bool pg, size_t *literals);
 void lf_query_fields(struct lf_parser *p, const char *stmt, size_t n);
+
+/* redact.c: the input's redact: (see there). A redactor keeps buffers: one thread at a
+ * time, like its parser. */
+struct lf_redactor;
+/* *out stays NULL when c asks for nothing. LF_OK, LF_ENOMEM, or LF_ECONFIG (message in
+ * err). Ownership: *out is the caller's (lf_redactor_destroy); c is read during the call. */
+int lf_redactor_create(const struct lf_redact_conf *c, bool pg, char *err, size_t errlen,
+                       struct lf_redactor **out);
+void lf_redactor_destroy(struct lf_redactor *r);
+/* Rewrites p's message and string fields; they then point into r until the next record. */
+int lf_redact_record(struct lf_parser *p, struct lf_redactor *r);
+uint64_t lf_redactor_count(const struct lf_redactor *r);
 
 #endif

@@ -156,6 +156,9 @@ struct slow_entry {
     bool header;                 /* a "# " header line */
     bool have_qt;                /* a "# Query_time:" line */
     bool banner;                 /* a server start banner line */
+    bool have_time, time_zoned;  /* a "# Time:" line; it carries its zone (5.7+ ISO form) */
+    int64_t time_ms;             /* its time */
+    int64_t set_s;               /* "SET timestamp=N;" (0: none) */
 };
 
 /* "# Time: ...", "# User@Host: ...", "# Query_time: ..." and other "# Key: value" lines. */
@@ -167,7 +170,12 @@ static void header_line(struct lf_parser *p, struct slow_entry *x, const char *l
         while (k < ll && l[k] == ' ') {
             k++;
         }
-        p->ts_ok = lf_parse_time(p, l + k, ll - k, &p->ts_ms) || p->ts_ok;
+        const char *v = l + k;
+        size_t vl = ll - k;
+        x->have_time = lf_parse_time(p, v, vl, &x->time_ms) || x->have_time;
+        x->time_zoned =
+            vl > 19 && v[4] == '-' &&
+            (v[vl - 1] == 'Z' || ((v[vl - 6] == '+' || v[vl - 6] == '-') && v[vl - 3] == ':'));
     } else if (starts(l, ll, "# User@Host:")) {
         user_host(p, l, ll);
     } else {
@@ -196,13 +204,29 @@ static void use_line(struct lf_parser *p, const char *l, size_t ll)
     lf_f_str(p, "db.name", l + k, vl);
 }
 
-/* "SET timestamp=N;": the query start, whole seconds (as Filebeat). */
-static void set_timestamp(struct lf_parser *p, const char *l, size_t ll)
+/* "SET timestamp=N;": the query start, whole seconds. */
+static void set_timestamp(struct slow_entry *x, const char *l, size_t ll)
 {
     int64_t t = lf_atoi_n(l + 14, ll - 14);
     if (t > 0) {
-        p->ts_ms = t * 1000;
-        p->ts_ok = true;
+        x->set_s = t;
+    }
+}
+
+/* @timestamp: "# Time:" when it carries its zone (MySQL 5.7+: microseconds, the query's
+ * end), else "SET timestamp=" (UTC, the query's start), else the zoneless old "# Time:".
+ * When both are there they must agree: the start lies between end - Query_time - 1 s and
+ * end + 1 s; otherwise the record is flagged timestamp_mismatch. */
+static void entry_time(struct lf_parser *p, const struct slow_entry *x)
+{
+    if (!x->have_time && !x->set_s) {
+        return;
+    }
+    p->ts_ok = true;
+    p->ts_ms = x->have_time && (x->time_zoned || !x->set_s) ? x->time_ms : x->set_s * 1000;
+    if (x->have_time && x->set_s) {
+        int64_t start = x->set_s * 1000, q = p->dur_ns > 0 ? p->dur_ns / 1000000 : 0;
+        p->ts_mismatch = start < x->time_ms - q - 2000 || start > x->time_ms + 1000;
     }
 }
 
@@ -219,7 +243,7 @@ static void entry_line(struct lf_parser *p, struct slow_entry *x, const char *l,
     } else if (is_use_line(l, ll)) {
         use_line(p, l, ll);
     } else if (starts(l, ll, "SET timestamp=")) {
-        set_timestamp(p, l, ll);
+        set_timestamp(x, l, ll);
     } else if (ll) {
         x->stmt = l;
         x->stmt_end = l + ll;
@@ -250,6 +274,7 @@ bool lf_parse_mysql(struct lf_parser *p, const char *s, size_t n, bool *drop)
         entry_line(p, &x, l, ll);
         l = e ? e + 1 : end;
     }
+    entry_time(p, &x);
     if (!x.stmt && !x.have_qt) {
         /* banner or a lone "# Time:" line: not a query */
         *drop = x.header || x.banner || n == 0;

@@ -217,7 +217,7 @@ static bool time_only(struct lf_parser *p, const char *s, size_t n)
     if (n < 8 || s[2] != ':' || s[5] != ':') {
         return false;
     }
-    int64_t local_now = p->read_ms + (int64_t)p->tz_min * 60000;
+    int64_t local_now = lf_tz_utc_to_local(p->tz, p->read_ms);
     int64_t day = local_now >= 0 ? local_now / 86400000 : 0;
     int64_t tod = ((s[0] - '0') * 10 + (s[1] - '0')) * 3600000 +
                   ((s[3] - '0') * 10 + (s[4] - '0')) * 60000 +

@@ -111,115 +111,9 @@ int lf_tz_parse(const char *s, int *min, bool *local)
     return -1;
 }
 
-void lf_tz_free(struct lf_tzdata *tz)
-{
-    if (tz) {
-        free(tz->at);
-        free(tz->off);
-        free(tz);
-    }
-}
-
-static uint32_t be32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/* TZif v2+ (RFC 8536): the second, 64-bit block. Times after the last transition keep
- * the last offset (fat tzdata files carry transitions up to 2037). */
-struct lf_tzdata *lf_tz_load(const char *name)
-{
-    if (!name || !*name || name[0] == '/' || strstr(name, "..") || strlen(name) > 100) {
-        return NULL;
-    }
-    char path[160];
-    snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", name);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        return NULL;
-    }
-    unsigned char *buf = malloc(1 << 20);
-    size_t len = buf ? fread(buf, 1, 1 << 20, f) : 0;
-    fclose(f);
-    struct lf_tzdata *tz = NULL;
-    const unsigned char *h = buf;
-    if (len < 44 || memcmp(h, "TZif", 4) || h[4] < '2') {
-        goto out;
-    }
-    uint32_t c[6]; /* isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt */
-    for (int i = 0; i < 6; i++) {
-        c[i] = be32(h + 20 + 4 * i);
-    }
-    size_t v1 = 44 + (size_t)c[3] * 5 + (size_t)c[4] * 6 + c[5] + (size_t)c[2] * 8 + c[1] + c[0];
-    if (len < v1 + 44) {
-        goto out;
-    }
-    h = buf + v1;
-    if (memcmp(h, "TZif", 4)) {
-        goto out;
-    }
-    for (int i = 0; i < 6; i++) {
-        c[i] = be32(h + 20 + 4 * i);
-    }
-    if (c[4] == 0 || c[3] > 100000 || len - v1 < 44 + (size_t)c[3] * 9 + (size_t)c[4] * 6) {
-        goto out;
-    }
-    const unsigned char *times = h + 44, *idx = times + (size_t)c[3] * 8, *types = idx + c[3];
-    tz = calloc(1, sizeof(*tz));
-    if (!tz || !(tz->at = malloc(sizeof(int64_t) * (c[3] + 1))) ||
-        !(tz->off = malloc(sizeof(int32_t) * (c[3] + 1)))) {
-        lf_tz_free(tz);
-        tz = NULL;
-        goto out;
-    }
-    tz->first = (int32_t)be32(types); /* type 0 */
-    for (uint32_t i = 0; i < c[3]; i++) {
-        uint64_t t = (uint64_t)be32(times + 8 * i) << 32 | be32(times + 8 * i + 4);
-        unsigned k = idx[i] < c[4] ? idx[i] : 0;
-        tz->at[i] = (int64_t)t;
-        tz->off[i] = (int32_t)be32(types + 6 * k);
-    }
-    tz->n = c[3];
-out:
-    free(buf);
-    return tz;
-}
-
-static int32_t tz_offset_at(const struct lf_tzdata *tz, int64_t utc_s)
-{
-    if (!tz->n || utc_s < tz->at[0]) {
-        return tz->first;
-    }
-    size_t lo = 0, hi = tz->n; /* last i with at[i] <= utc_s */
-    while (hi - lo > 1) {
-        size_t mid = (lo + hi) / 2;
-        if (tz->at[mid] <= utc_s) {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    return tz->off[lo];
-}
-
 int64_t lf_local_to_utc(const struct lf_parser *p, int64_t local_ms)
 {
-    if (p->tz) {
-        int64_t local_s = local_ms >= 0 ? local_ms / 1000 : (local_ms - 999) / 1000;
-        int32_t o1 = tz_offset_at(p->tz, local_s - tz_offset_at(p->tz, local_s));
-        int32_t o2 = tz_offset_at(p->tz, local_s - o1);
-        return local_ms - (int64_t)o2 * 1000;
-    }
-
-    if (p->tz_local) {
-        time_t t = (time_t)(local_ms / 1000);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        tm.tm_isdst = -1;
-        time_t u = mktime(&tm);
-        return (int64_t)u * 1000 + local_ms % 1000;
-    }
-    return local_ms - (int64_t)p->tz_min * 60000;
+    return lf_tz_local_to_utc(p->tz, local_ms);
 }
 
 static bool dig(const char *s, size_t n, size_t k, unsigned *v)
@@ -238,17 +132,9 @@ static bool dig(const char *s, size_t n, size_t k, unsigned *v)
     return true;
 }
 
-/* Parses "+0100", "+01:00", "+01", "Z", " UTC", " CEST"... at s; returns chars used or 0. */
+/* Parses "+0100", "+01:00", "+01", "Z", " +01:00" at s; returns chars used or 0. */
 static size_t parse_offset(const char *s, size_t n, int *min)
 {
-    static const struct {
-        const char *name;
-        int min;
-    } abbr[] = {{"UTC", 0},    {"GMT", 0},    {"CET", 60},   {"CEST", 120}, {"EET", 120},
-                {"EEST", 180}, {"WET", 0},    {"WEST", 60},  {"BST", 60},   {"MSK", 180},
-                {"EST", -300}, {"EDT", -240}, {"CST", -360}, {"CDT", -300}, {"MST", -420},
-                {"MDT", -360}, {"PST", -480}, {"PDT", -420}, {"JST", 540},  {"IST", 330},
-                {"AEST", 600}, {"AEDT", 660}, {"HKT", 480},  {"SGT", 480}};
     if (n >= 1 && s[0] == 'Z') {
         *min = 0;
         return 1;
@@ -267,26 +153,45 @@ static size_t parse_offset(const char *s, size_t n, int *min)
         *min = (s[0] == '-' ? -1 : 1) * (int)(h * 60 + m);
         return used;
     }
-    size_t sp = 0;
-    while (sp < n && s[sp] == ' ') {
-        sp++;
-    }
-    if (sp == 0 || sp > 1) {
-        return 0;
-    }
-    if (sp < n && (s[sp] == '+' || s[sp] == '-')) {
-        size_t u = parse_offset(s + sp, n - sp, min);
-        return u ? u + sp : 0;
-    }
-    for (size_t i = 0; i < sizeof(abbr) / sizeof(abbr[0]); i++) {
-        size_t l = strlen(abbr[i].name);
-        if (n - sp >= l && !memcmp(s + sp, abbr[i].name, l) &&
-            (n - sp == l || !isalpha((unsigned char)s[sp + l]))) {
-            *min = abbr[i].min;
-            return sp + l;
-        }
+    if (n >= 4 && s[0] == ' ' && (s[1] == '+' || s[1] == '-')) {
+        size_t u = parse_offset(s + 1, n - 1, min);
+        return u ? u + 1 : 0;
     }
     return 0;
+}
+
+/* " KST": the length of the zone abbreviation after one space (1 to 7 letters), or 0. */
+static size_t abbr_len(const char *s, size_t n)
+{
+    if (n < 2 || s[0] != ' ') {
+        return 0;
+    }
+    size_t k = 1;
+    while (k < n && k < 9 && isalpha((unsigned char)s[k])) {
+        k++;
+    }
+    if (k == 1 || k > 8 || (k < n && isalnum((unsigned char)s[k]))) {
+        return 0;
+    }
+    return k - 1;
+}
+
+/* A time followed by a zone abbreviation: resolved through the tz database (parse_tz.c).
+ * Not resolved: read in the input's zone, and marked (log.flags "timezone_unresolved",
+ * event.timezone = the abbreviation as written). */
+static int64_t zone_abbr(struct lf_parser *p, int64_t local, const char *a, size_t n)
+{
+    if ((n == 3 && (!memcmp(a, "UTC", 3) || !memcmp(a, "GMT", 3))) ||
+        (n == 2 && !memcmp(a, "UT", 2))) {
+        return local;
+    }
+    int32_t off;
+    if (lf_tz_abbr(p->tz, a, n, local, &off) == LF_TZ_OK) {
+        return local - (int64_t)off * 1000;
+    }
+    p->tz_unresolved = true;
+    lf_f_str(p, "event.timezone", a, n);
+    return lf_local_to_utc(p, local);
 }
 
 static int64_t mk(unsigned y, unsigned mo, unsigned d, unsigned h, unsigned mi, unsigned s,
@@ -319,18 +224,21 @@ static size_t frac(const char *s, size_t n, unsigned *ms)
     return i;
 }
 
-static bool finish(const struct lf_parser *p, int64_t local, const char *s, size_t n, int64_t *ms)
+static bool finish(struct lf_parser *p, int64_t local, const char *s, size_t n, int64_t *ms)
 {
     int off;
+    size_t an;
     if (parse_offset(s, n, &off)) {
         *ms = local - (int64_t)off * 60000;
+    } else if ((an = abbr_len(s, n)) != 0) {
+        *ms = zone_abbr(p, local, s + 1, an);
     } else {
         *ms = lf_local_to_utc(p, local);
     }
     return true;
 }
 
-bool lf_parse_clf_time(const struct lf_parser *p, const char *s, size_t n, int64_t *ms)
+bool lf_parse_clf_time(struct lf_parser *p, const char *s, size_t n, int64_t *ms)
 {
     /* 07/Dec/2016:11:05:07 +0100 */
     unsigned d, y, h, mi, sec;
@@ -375,7 +283,7 @@ static bool parse_epoch(const char *s, size_t n, int64_t *ms)
     return true;
 }
 
-bool lf_parse_time(const struct lf_parser *p, const char *s, size_t n, int64_t *ms)
+bool lf_parse_time(struct lf_parser *p, const char *s, size_t n, int64_t *ms)
 {
     unsigned y, mo, d, h, mi, sec, fr = 0;
     while (n && (*s == ' ' || *s == '[')) {

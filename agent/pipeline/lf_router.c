@@ -226,5 +226,6 @@ void lf_router_get_input_stats(const struct lf_router *rt, size_t input,
     if (input < rt->nins) {
         *st = rt->ins[input].stats;
         st->parse_errors = lf_parser_errors(rt->ins[input].parser);
+        st->redactions = lf_parser_redactions(rt->ins[input].parser);
     }
 }

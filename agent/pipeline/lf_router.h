@@ -34,6 +34,7 @@ struct lf_router_input_stats {
     uint64_t filtered;     /* dropped by the input's filter */
     uint64_t unrouted;     /* matched by no output's `match:` (dropped) */
     uint64_t parse_errors; /* records whose text did not parse (sent as raw) */
+    uint64_t redactions;   /* values replaced by the input's redact: */
 };
 
 /* Builds a parser per input of cfg and the routing tables over outs[0..nouts). cfg, the

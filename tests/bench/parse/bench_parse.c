@@ -31,14 +31,18 @@ static int type_index(const char *name)
     return 0;
 }
 
-static void run(const char *label, const char *type, const char *format, enum lf_record_type rtype,
-                char **lines, long n)
+static void run_conf(const char *label, const char *type, const char *format,
+                     const struct lf_redact_conf *rd, enum lf_record_type rtype, char **lines,
+                     long n)
 {
     const char *only = getenv("BENCH_ONLY"); /* run only parsers whose label starts so */
     if (only && strncmp(label, only, strlen(only))) {
         return;
     }
     struct lf_parser_conf pc = {.type = type_index(type), .format = (char *)format};
+    if (rd) {
+        pc.redact = *rd;
+    }
     struct lf_parser *p;
     char err[256];
     if (lf_parser_create(&pc, NULL, rtype, err, sizeof(err), &p) != LF_OK) {
@@ -74,6 +78,12 @@ static void run(const char *label, const char *type, const char *format, enum lf
            label, dt / n, n / dt * 1e3, bytes / (size_t)n, (unsigned long long)lf_parser_errors(p));
     lf_buf_fini(&out);
     lf_parser_destroy(p);
+}
+
+static void run(const char *label, const char *type, const char *format, enum lf_record_type rtype,
+                char **lines, long n)
+{
+    run_conf(label, type, format, NULL, rtype, lines, n);
 }
 
 /* Templates are literals below; the generator fills the same six numbers into each. */
@@ -183,6 +193,13 @@ int main(int argc, char **argv)
     run("postgresql csvlog", "postgresql", NULL, LF_TYPE_QUERY, csv, n / 4);
     run("postgresql jsonlog", "postgresql", NULL, LF_TYPE_QUERY, pgjson, n / 4);
     run("mongodb slow query", "mongodb", NULL, LF_TYPE_QUERY, mongo, n / 4);
+    /* redact: the same records with the input's redact: on (BENCH_ONLY=redact) */
+    char *all[] = {"email", "card_number", "bearer_token", "url_secret", "url_password"};
+    struct lf_redact_conf lit = {.literals = true};
+    struct lf_redact_conf pats = {.patterns = {.n = 5, .str = all}};
+    run_conf("redact mysql literals", "mysql-slow", NULL, &lit, LF_TYPE_QUERY, mysql, n / 4);
+    run_conf("redact pg literals", "postgresql", NULL, &lit, LF_TYPE_QUERY, pg, n / 4);
+    run_conf("redact nginx patterns", "nginx", NULL, &pats, LF_TYPE_REQUEST, nginx, n);
     for (int i = 0; i < NVAR; i++) {
         free(nginx[i]), free(apache[i]), free(json[i]), free(logback[i]), free(mysql[i]);
         free(pg[i]), free(raw[i]), free(trace[i]), free(pytb[i]), free(csv[i]);

@@ -374,6 +374,43 @@ START_TEST(test_resolver_feeds_doc)
 }
 END_TEST
 
+/* The input's timezone:, keep_message: and redact:, checked at load with positions. */
+START_TEST(test_input_timezone_redact)
+{
+    struct lf_diag d;
+    struct lf_config *c;
+    char *y = cat3("inputs:\n"
+                   "  - {name: a, paths: [/x], timezone: Asia/Seoul, keep_message: false,\n"
+                   "     redact: {literals: true, patterns: [email]}}\n"
+                   "  - {name: b, paths: [/y], parser: {timezone: '+05:30'}}\n",
+                   "", OUT_OK);
+    ck_assert_int_eq(load(y, &d, &c), LF_OK);
+    ck_assert_str_eq(lf_conf_input(c, 0)->parser.timezone, "Asia/Seoul");
+    ck_assert(lf_conf_input(c, 0)->parser.drop_message);
+    ck_assert(lf_conf_input(c, 0)->parser.redact.literals);
+    ck_assert_uint_eq(lf_conf_input(c, 0)->parser.redact.patterns.n, 1);
+    ck_assert_str_eq(lf_conf_input(c, 1)->parser.timezone, "+05:30");
+    ck_assert(!lf_conf_input(c, 1)->parser.drop_message);
+    lf_conf_free(c);
+    lf_diag_fini(&d);
+    free(y);
+    y = cat3("inputs:\n"
+             "  - {name: a, paths: [/x], timezone: Asia/Sesoul}\n"
+             "  - {name: b, paths: [/x], timezone: UTC, parser: {timezone: UTC}}\n"
+             "  - {name: c, paths: [/x], redact: {patterns: [emails]}}\n"
+             "  - {name: d, paths: [/x], redact: {regex: ['a(b']}}\n",
+             "", OUT_OK);
+    ck_assert_int_eq(load(y, &d, &c), LF_ECONFIG);
+    ck_assert_msg(lf_diag_has(&d, "t.yaml:2:28: inputs[0]: timezone: \"Asia/Sesoul\" is not"), "%s",
+                  d.n ? d.msgs[0].text : "");
+    ck_assert(lf_diag_has(&d, "inputs[1]: timezone: given twice"));
+    ck_assert(lf_diag_has(&d, "inputs[2]: redact.patterns: unknown pattern 'emails'"));
+    ck_assert(lf_diag_has(&d, "inputs[3]: redact: regex[0]: missing closing parenthesis"));
+    lf_diag_fini(&d);
+    free(y);
+}
+END_TEST
+
 static Suite *conf_suite(void)
 {
     Suite *s = suite_create("conf");
@@ -390,6 +427,7 @@ static Suite *conf_suite(void)
     tcase_add_test(tc, test_unsupported_key_is_error);
     tcase_add_test(tc, test_plugin_keys_validated);
     tcase_add_test(tc, test_missing_sections);
+    tcase_add_test(tc, test_input_timezone_redact);
     suite_add_tcase(s, tc);
     TCase *tu = tcase_create("tables");
     tcase_add_test(tu, test_units);

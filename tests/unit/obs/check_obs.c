@@ -35,6 +35,7 @@ static void build_snapshot(struct lf_snapshot *s)
     in->router.filtered = 10;
     in->router.unrouted = 1;
     in->router.parse_errors = 3;
+    in->router.redactions = 7;
     in->files = 2;
     in->open_files = 1;
     lf_snapshot_add_input(s, "app");
@@ -109,6 +110,7 @@ START_TEST(test_metrics_exact_lines)
         "logferry_input_bytes_read_total{input=\"app\"} 0",
         "logferry_input_records_total{input=\"access\"} 1000",
         "logferry_input_parse_failures_total{input=\"access\"} 3",
+        "logferry_input_redactions_total{input=\"access\"} 7",
         "logferry_input_records_dropped_total{input=\"access\",reason=\"filter\"} 10",
         "logferry_input_records_dropped_total{input=\"access\",reason=\"unrouted\"} 1",
         "logferry_input_rotations_total{input=\"access\"} 2",

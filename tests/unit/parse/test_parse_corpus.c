@@ -12,8 +12,10 @@ static const char *corpus;
 
 struct counts {
     int emitted, dropped, failed, with_duration, with_error_type, with_fingerprint;
-    int attached; /* DETAIL/HINT/CONTEXT/STATEMENT/QUERY lines inside records */
-    char **json;  /* emitted records, in order (kept when want_json) */
+    int tz_unresolved, ts_mismatch; /* records with these log.flags */
+    int fp_split;                   /* fingerprints with "??": a literal cut in two */
+    int attached;                   /* DETAIL/HINT/CONTEXT/STATEMENT/QUERY lines inside records */
+    char **json;                    /* emitted records, in order (kept when want_json) */
     int njson;
 };
 
@@ -39,6 +41,11 @@ static void count_record(struct lf_parser *p, const char *text, size_t len, uint
     c->with_duration += strstr(out.data, "\"event.duration\":") != NULL;
     c->with_error_type += strstr(out.data, "\"error.type\":") != NULL;
     c->with_fingerprint += strstr(out.data, "\"db.fingerprint\":") != NULL;
+    c->tz_unresolved += strstr(out.data, "\"timezone_unresolved\"") != NULL;
+    c->ts_mismatch += strstr(out.data, "\"timestamp_mismatch\"") != NULL;
+    const char *fp = strstr(out.data, "\"db.fingerprint\":\"");
+    const char *fe = fp ? strstr(fp + 18, "\",\"") : NULL;
+    c->fp_split += fe && memmem(fp, (size_t)(fe - fp), "??", 2) != NULL;
     if (keep) {
         c->json = realloc(c->json, sizeof(char *) * (size_t)(c->njson + 1));
         c->json[c->njson++] = lf_buf_take(&out, NULL);
@@ -303,6 +310,25 @@ START_TEST(beats_expected)
 }
 END_TEST
 
+/* Records whose "# Time:" and "SET timestamp=" disagree: the old zoneless "# Time:" of a
+ * server 3 hours west of UTC (read as UTC: no timezone: given), and made-up SET values. */
+static int mysql_mismatches(const char *name)
+{
+    static const struct {
+        const char *file;
+        int n;
+    } m[] = {{"beats_mariadb-10.1.21.log", 1},
+             {"percona-toolkit_slow056.txt", 2},
+             {"percona-toolkit_slow060.txt", 1},
+             {"percona-toolkit_slow061.txt", 1}};
+    for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+        if (!strcmp(m[i].file, name)) {
+            return m[i].n;
+        }
+    }
+    return 0;
+}
+
 START_TEST(mysql_counts)
 {
     char path[1024];
@@ -328,10 +354,16 @@ START_TEST(mysql_counts)
         char rel[512];
         snprintf(rel, sizeof(rel), "slowquery/mysql/%s", name);
         struct counts c = run_file(rel, p, "mysql-slow", false);
-        if (c.emitted != want || c.failed) {
+        if (c.emitted != want || c.failed || c.fp_split) {
             size_t l = strlen(bad);
-            snprintf(bad + l, sizeof(bad) - l, "\n  %s: %d records (want %d), %d failures", name,
-                     c.emitted, want, c.failed);
+            snprintf(bad + l, sizeof(bad) - l,
+                     "\n  %s: %d records (want %d), %d failures, %d fingerprints with ??", name,
+                     c.emitted, want, c.failed, c.fp_split);
+        }
+        if (c.ts_mismatch != mysql_mismatches(name)) {
+            size_t l = strlen(bad);
+            snprintf(bad + l, sizeof(bad) - l, "\n  %s: %d timestamp_mismatch (want %d)", name,
+                     c.ts_mismatch, mysql_mismatches(name));
         }
         files++;
         total += c.emitted;
@@ -375,13 +407,13 @@ START_TEST(postgresql_counts)
         /* The README counts every prefixed line as an entry; DETAIL/STATEMENT/... lines are
          * attached to the record they belong to, so entries = records + attached lines. */
         if (c.emitted + c.attached != files[i].entries || c.with_duration != files[i].durations ||
-            c.failed) {
+            c.failed || c.tz_unresolved || c.fp_split) {
             size_t l = strlen(bad);
             snprintf(bad + l, sizeof(bad) - l,
                      "\n  %s: %d records + %d attached (want %d entries), %d with duration "
-                     "(want %d), %d failures",
+                     "(want %d), %d failures, %d zones unresolved, %d fingerprints with ??",
                      files[i].file, c.emitted, c.attached, files[i].entries, c.with_duration,
-                     files[i].durations, c.failed);
+                     files[i].durations, c.failed, c.tz_unresolved, c.fp_split);
         }
         free_counts(&c);
         lf_parser_destroy(p);
@@ -435,6 +467,36 @@ END_TEST
 /* Records per error file (README counts) and how many carry error.type: every record
  * whose trace names an exception (counted by hand; the two log4j records with untyped
  * Struts traces and the V8 trace, which names no type, have none). */
+/* Zone abbreviations of the PostgreSQL logs, resolved through the tz database: MSK
+ * (+03:00), and CEST then EST in one file. */
+START_TEST(postgresql_zones)
+{
+    static const struct {
+        const char *file, *prefix;
+        int rec;
+        const char *ts;
+    } want[] = {
+        {"pgbadger_stmt_type.log", "%m [%p] ", 0, "2019-10-21T09:03:31.311Z"},
+        {"beats_postgresql-9.6-multi-core.log", "%t [%p-%l] %q%u@%d ", 0,
+         "2018-11-17T11:14:01.000Z"},
+        {"beats_postgresql-9.6-multi-core.log", "%t [%p-%l] %q%u@%d ", 3,
+         "2018-11-17T18:39:22.000Z"},
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        struct lf_parser *p = parser_for("postgresql", NULL, want[i].prefix);
+        char rel[512];
+        snprintf(rel, sizeof(rel), "slowquery/postgresql/%s", want[i].file);
+        struct counts c = run_file(rel, p, "postgresql", true);
+        ck_assert_int_gt(c.njson, want[i].rec);
+        const char *ts = jget(c.json[want[i].rec], "@timestamp");
+        ck_assert_msg(ts && !strcmp(ts, want[i].ts), "%s record %d: @timestamp %s, want %s",
+                      want[i].file, want[i].rec, ts ? ts : "(none)", want[i].ts);
+        free_counts(&c);
+        lf_parser_destroy(p);
+    }
+}
+END_TEST
+
 START_TEST(error_counts)
 {
     static const struct {
@@ -527,6 +589,7 @@ int main(void)
     tcase_add_test(tc, mysql_counts);
     tcase_add_test(tc, postgresql_counts);
     tcase_add_test(tc, postgresql_other_forms);
+    tcase_add_test(tc, postgresql_zones);
     tcase_add_test(tc, error_counts);
     tcase_add_test(tc, mongodb_counts);
     suite_add_tcase(s, tc);

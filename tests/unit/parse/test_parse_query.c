@@ -36,7 +36,7 @@ START_TEST(mysql_57)
     ck_assert_int_eq(r.rc, LF_PARSE_EMIT);
     ck_assert_int_eq(r.type, LF_TYPE_QUERY);
     CK_FIELD(r.json, "type", "query");
-    CK_FIELD(r.json, "@timestamp", "2017-01-30T17:07:41.000Z"); /* SET timestamp wins */
+    CK_FIELD(r.json, "@timestamp", "2017-01-30T17:07:41.326Z"); /* # Time (zoned, µs) wins */
     CK_FIELD(r.json, "db.user", "root");
     CK_FIELD(r.json, "client.ip", "127.0.0.1");
     CK_FIELD(r.json, "mysql.thread_id", "4");
