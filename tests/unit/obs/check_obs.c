@@ -51,7 +51,9 @@ static void build_snapshot(struct lf_snapshot *s)
     struct lf_snap_output *o = lf_snapshot_add_output(s, "k", "kafka");
     o->st.delivered = 990;
     o->st.dead_lettered = 5;
-    o->st.dead_exhausted = 2;
+    o->st.dead_reason[LF_DLQ_REJECTED] = 3;
+    o->st.dead_reason[LF_DLQ_RETRIES_EXHAUSTED] = 2;
+    o->st.dead_remote = 4;
     o->st.breaker_state = LF_BREAKER_OPEN;
     o->st.breaker_opens = 1;
     o->st.breaker_half_opens = 1;

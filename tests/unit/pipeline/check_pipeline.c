@@ -365,7 +365,11 @@ START_TEST(dead_letter_render_failure)
     for (uint64_t k = 0; k < 64; k++) {
         lf_failalloc_arm_this_thread(k, 1);
         uint64_t failed = lf_failalloc_failed();
-        int rc = lf_dlq_write(&d, &r->pub, "a reason long enough to make the buffer grow, twice");
+        struct lf_dlq_entry e = {.rec = &r->pub,
+                                 .reason = LF_DLQ_REJECTED,
+                                 .error = "an error long enough to make the buffer grow, twice",
+                                 .attempts = 1};
+        int rc = lf_dlq_write(&d, &e);
         bool hit = lf_failalloc_failed() > failed;
         lf_failalloc_disarm();
         ck_assert_int_eq(rc, hit ? LF_ENOMEM : LF_OK);
@@ -380,7 +384,7 @@ START_TEST(dead_letter_render_failure)
     char *text = lft_read_file(path, &len);
     ck_assert_uint_eq(written, 1);
     ck_assert_uint_eq(lft_count_lines(path), 1);
-    ck_assert_ptr_nonnull(strstr(text, "\"reason\":\"a reason long"));
+    ck_assert_ptr_nonnull(strstr(text, "\"reason\":\"rejected\",\"error\":\"an error long"));
     ck_assert_ptr_nonnull(strstr(text, "\"record\":{\"message\":\"m\"}}"));
     free(text);
     free(r);
