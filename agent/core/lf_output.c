@@ -157,7 +157,8 @@ void lf_out_set_ready(struct lf_out_instance *ins, bool ready)
 
 void lf_out_set_dead_letter(struct lf_out_instance *ins, bool enabled)
 {
-    __atomic_store_n(&ins->dead_letter, enabled, __ATOMIC_RELEASE);
+    /* without the callback there is nothing to offer them to */
+    __atomic_store_n(&ins->dead_letter, enabled && ins->plugin->dead_letter, __ATOMIC_RELEASE);
 }
 
 const char *lf_out_dead_letter_suffix(const struct lf_out_instance *ins)

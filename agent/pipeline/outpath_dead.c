@@ -55,9 +55,9 @@ static void dead_item_free(struct dead_item *d)
 /* A dead letter is done: the tracker (log-file record) or the spool (spool record). */
 static void dead_finish(struct lf_outpath *op, struct dead_item *d, bool remote)
 {
-    lf_log_warn(op->log, "output %s: record %s dead-lettered (%s%s): %s", op->conf->name,
-                d->rec->pub.id, lf_dlq_reason_name(d->reason), remote ? ", remote" : "",
-                d->error ? d->error : "");
+    lf_log_warn(op->log, "output %s: record %s dead-lettered: %s [%s, %s]", op->conf->name,
+                d->rec->pub.id, d->error ? d->error : "", lf_dlq_reason_name(d->reason),
+                remote ? "remote" : "local store");
     if (d->rec->file_key) {
         lf_tracker_finish(op->tracker, d->rec, op->index);
     } else {

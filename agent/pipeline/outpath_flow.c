@@ -137,17 +137,18 @@ void outpath_flow_close(struct lf_outpath *op)
 
 /* Retries wait in the spool while the breaker is open (if there is room to list them;
  * otherwise they stay scheduled and are spilled when they come due). A spool record
- * waiting for its retry is still in the spool: it is freed and read again later. The
- * attempt that failed last is given back: the failures that opened the breaker are the
- * output's, not the record's (an outage does not use up retry.attempts). */
-static void retries_to_spill(struct lf_outpath *op)
+ * waiting for its retry is still in the spool: it is freed and read again later. When
+ * the breaker opened (refund), the attempt that failed last is given back: the failures
+ * that opened it are the output's, not the record's (an outage does not use up
+ * retry.attempts). */
+static void retries_to_spill(struct lf_outpath *op, bool refund)
 {
     if (rec_list_reserve(&op->spill, op->nretries) != LF_OK) {
         return;
     }
     for (size_t i = 0; i < op->nretries; i++) {
         struct lf_rec *r = op->retries[i].rec;
-        r->pub.attempts -= r->pub.attempts > 0;
+        r->pub.attempts -= refund && r->pub.attempts > 0;
         outpath_hold(op, r);
     }
     op->nretries = 0;
@@ -177,7 +178,7 @@ static void on_breaker_open(struct lf_outpath *op, int64_t now, const char *why)
                 "output %s: breaker open (%s); records go to the spool, next probe in %lld ms",
                 op->conf->name, why, (long long)op->breaker.open_ms);
     lf_output_purge(op->ins);
-    retries_to_spill(op);
+    retries_to_spill(op, true);
 }
 
 void outpath_breaker_failed(struct lf_outpath *op, int64_t now)
@@ -461,7 +462,7 @@ void outpath_flow_tick(struct lf_outpath *op, int64_t now)
 
 void outpath_flow_shutdown(struct lf_outpath *op)
 {
-    retries_to_spill(op);
+    retries_to_spill(op, false);
     if (op->spill.n) {
         lf_log_info(op->log, "output %s: %zu unacknowledged record(s) go to the spool",
                     op->conf->name, op->spill.n);
