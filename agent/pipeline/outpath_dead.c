@@ -101,7 +101,11 @@ static struct dead_remote *remote_new(struct dead_item *d)
 static void dead_push_remote(struct lf_outpath *op)
 {
     size_t n = 0, keep = 0;
-    struct lf_record **recs = malloc(op->ndead * sizeof(*recs));
+    /* Their outcomes may finish spool records: room in spool_done for every outcome that
+     * can still come, so that applying one never allocates. */
+    size_t room = op->inflight + op->drain_inflight + op->dead_remote + op->ndead;
+    struct lf_record **recs =
+        rec_list_reserve(&op->spool_done, room) == LF_OK ? malloc(op->ndead * sizeof(*recs)) : NULL;
     for (size_t i = 0; recs && i < op->ndead; i++) {
         struct dead_item *d = &op->dead[i];
         struct dead_remote *dr = d->local_only ? NULL : remote_new(d);

@@ -368,7 +368,7 @@ int outpath_reserve_outcomes(struct lf_outpath *op, size_t n)
     size_t out = op->inflight + op->drain_inflight + n;
     if (lf_vec_reserve(&op->retries, &op->cap_retries, op->nretries + out) != LF_OK ||
         rec_list_reserve(&op->spill, out) != LF_OK || outpath_dead_reserve(op, out) != LF_OK ||
-        rec_list_reserve(&op->spool_done, out) != LF_OK) {
+        rec_list_reserve(&op->spool_done, out + op->dead_remote) != LF_OK) {
         return LF_ENOMEM;
     }
     return LF_OK;
