@@ -649,6 +649,29 @@ START_TEST(spool_record_retried_then_delivered)
 }
 END_TEST
 
+/* Failures that open the breaker are the output's: a record failing during an outage
+ * (every try fails, the breaker opens and its probes fail) is not dead-lettered however
+ * often it is tried, while retry.attempts is 2. */
+START_TEST(outage_does_not_use_up_attempts)
+{
+    struct fx x;
+    fx_top_extra = "breaker: {failure_threshold: 1, open_for: 20ms, max_open_for: 40ms}\n";
+    fx_init(&x, ", retry: {attempts: 2, backoff: 10ms}");
+    fx_route(&x, "always down");
+    int64_t deadline = lf_mono_ms() + 5000;
+    while (fx_stats(&x).breaker_opens < 5 && lf_mono_ms() < deadline) {
+        fx_turn(&x);
+    }
+    struct lf_outpath_stats st = fx_stats(&x);
+    ck_assert_uint_ge(st.breaker_opens, 5); /* tried (probed) again and again */
+    ck_assert_uint_eq(st.dead_lettered, 0);
+    ck_assert_uint_eq(st.spool_records, 1);
+    ck_assert_uint_eq(lf_tracker_committed(x.tr, x.key), 10); /* durably spooled */
+    fx_fini(&x);
+    fx_top_extra = NULL;
+}
+END_TEST
+
 /* ---- remote dead letters ------------------------------------------------------------------ */
 
 /* With a remote destination: a rejected record goes there (not to the local file); one the
@@ -760,6 +783,7 @@ static Suite *pipeline_suite(void)
     tcase_add_test(tc, retry_jitter_option);
     tcase_add_test(tc, spool_records_obey_retry_policy);
     tcase_add_test(tc, spool_record_retried_then_delivered);
+    tcase_add_test(tc, outage_does_not_use_up_attempts);
     suite_add_tcase(s, tc);
     tc = tcase_create("dead-letters");
     tcase_set_timeout(tc, 60);
