@@ -400,14 +400,23 @@ static struct lf_out_instance *instance_new(const struct lf_output_conf *conf,
 int lf_output_validate(const struct lf_output_conf *conf, const char *agent_name,
                        const char *state_dir)
 {
-    if (!conf->handle.desc->validate) {
+    const char *sfx = conf->dead_letter.topic_suffix;
+    bool no_topic = sfx && sfx[0] && !conf->handle.desc->dead_letter;
+    if (!conf->handle.desc->validate && !no_topic) {
         return LF_OK;
     }
     struct lf_out_instance *o = instance_new(conf, agent_name, state_dir, LF_LOG_INFO);
     if (!o) {
         return LF_ENOMEM;
     }
-    int rc = conf->handle.desc->validate(o, conf->plugin_config);
+    if (no_topic) {
+        lf_log_warn(&o->log,
+                    "dead_letter.topic_suffix is ignored: the %s plugin has no dead-letter "
+                    "topic; its dead letters go to %s/dead-letter/%s.jsonl",
+                    conf->plugin, state_dir, conf->name);
+    }
+    int rc =
+        conf->handle.desc->validate ? conf->handle.desc->validate(o, conf->plugin_config) : LF_OK;
     instance_free(o);
     return rc;
 }

@@ -322,6 +322,12 @@ static int rmq_validate(struct lf_out_instance *ins, const void *config)
     } else if (tp->queue || tp->retry_delays.n || tp->failed_queue) {
         lf_out_log(ins, LF_LOG_WARN, "topology: ignored without declare: true");
     }
+    if (lf_out_dead_letter_suffix(ins)) {
+        lf_out_log(ins, LF_LOG_WARN,
+                   "dead_letter.topic_suffix is for Kafka and ignored here: dead letters go "
+                   "to the topology's failed queue (topology.declare), else to the local "
+                   "store");
+    }
     return rc;
 }
 
