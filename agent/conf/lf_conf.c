@@ -365,8 +365,9 @@ static const struct lf_opt retry_options[] = {
         .min = 0,
         .max = 1000000,
         .offset = OFF(lf_retry_conf, attempts),
-        .desc = "Delivery attempts before a record that keeps failing transiently is "
-                "dead-lettered; 0 retries until delivered (never loses a record).",
+        .desc = "Delivery attempts of a record that keeps failing on its own, the first one "
+                "included, before it is dead-lettered; 0 retries until delivered. An outage "
+                "of the whole output (breaker open, spool) does not use up attempts.",
     },
     {
         .name = "backoff",
@@ -395,6 +396,17 @@ static const struct lf_opt retry_options[] = {
         .offset = OFF(lf_retry_conf, max_backoff_ms),
         .desc = "Upper bound of the wait.",
     },
+    {
+        .name = "jitter",
+        .type = LF_OPT_INT,
+        .def = "0",
+        .min = 0,
+        .max = 100,
+        .offset = OFF(lf_retry_conf, jitter),
+        .desc = "Percent by which each wait is spread at random (20: anywhere from 0.8x to "
+                "1.2x, never above max_backoff), so that records failing together are not "
+                "retried together.",
+    },
     {.name = NULL},
 };
 
@@ -402,10 +414,11 @@ static const struct lf_opt dead_letter_options[] = {
     {
         .name = "topic_suffix",
         .type = LF_OPT_STR,
-        .flags = LF_OPT_UNSUPPORTED,
         .offset = OFF(lf_dead_letter_conf, topic_suffix),
-        .desc = "Send dead letters to <topic><suffix> on the same output. Until supported, "
-                "dead letters go to <state_dir>/dead-letter/<output>.jsonl.",
+        .desc = "Kafka: send dead letters to <topic><suffix> on the same cluster (e.g. .dlt), "
+                "with logferry-dlt-* headers. What cannot go there, and every dead letter "
+                "without it, goes to <state_dir>/dead-letter/<output>.jsonl "
+                "(docs/dead-letters.md).",
     },
     {.name = NULL},
 };

@@ -75,6 +75,7 @@ struct lf_retry_conf {
     int64_t backoff_ms;
     int64_t multiplier;
     int64_t max_backoff_ms;
+    int64_t jitter; /* percent: each wait is spread over +-jitter% */
 };
 
 struct lf_dead_letter_conf {

@@ -106,6 +106,27 @@ void lf_out_ack(struct lf_out_instance *ins, struct lf_record *rec, enum lf_outc
     }
 }
 
+void lf_out_ack_error(struct lf_out_instance *ins, struct lf_record *rec, enum lf_outcome outcome,
+                      const struct lf_out_error *e)
+{
+    bool failed = outcome != LF_DELIVERED && e;
+    char *r = failed && e->reason ? strdup(e->reason) : NULL;
+    char *d = failed && e->destination ? strdup(e->destination) : NULL;
+    pthread_mutex_lock(&ins->ack_mu);
+    acks_reserve(ins, 1);
+    bool was_empty = ins->nacks == 0;
+    ins->acks[ins->nacks++] = (struct lf_ack){.rec = rec,
+                                              .outcome = outcome,
+                                              .reason = r,
+                                              .err = failed ? e->err : 0,
+                                              .code = failed ? e->code : 0,
+                                              .dest = d};
+    pthread_mutex_unlock(&ins->ack_mu);
+    if (was_empty) {
+        efd_signal(ins->ack_efd);
+    }
+}
+
 void lf_out_ack_many(struct lf_out_instance *ins, struct lf_record *const *recs, size_t n,
                      enum lf_outcome outcome)
 {
@@ -132,6 +153,18 @@ void lf_out_set_wake_fd(struct lf_out_instance *ins, int fd)
 void lf_out_set_ready(struct lf_out_instance *ins, bool ready)
 {
     __atomic_store_n(&ins->ready, ready, __ATOMIC_RELAXED);
+}
+
+void lf_out_set_dead_letter(struct lf_out_instance *ins, bool enabled)
+{
+    /* without the callback there is nothing to offer them to */
+    __atomic_store_n(&ins->dead_letter, enabled && ins->plugin->dead_letter, __ATOMIC_RELEASE);
+}
+
+const char *lf_out_dead_letter_suffix(const struct lf_out_instance *ins)
+{
+    const char *s = ins->conf->dead_letter.topic_suffix;
+    return s && s[0] ? s : NULL;
 }
 
 void lf_out_wake(struct lf_out_instance *ins)
@@ -202,12 +235,28 @@ static bool worker_fill(struct lf_out_instance *o, struct worker_batch *b, bool 
     return b->off < b->n;
 }
 
+/* Offers the next run of the batch: ordinary records to submit(), dead letters (with
+ * rec->dead_letter, pushed only when the plugin declared it stores them) to dead_letter(). */
 static void worker_submit(struct lf_out_instance *o, struct worker_batch *b)
 {
-    size_t accepted = 0;
-    int rc = o->plugin->submit(o->state, b->recs + b->off, b->n - b->off, &accepted);
-    if (accepted > b->n - b->off) {
-        accepted = b->n - b->off; /* a buggy plugin must not make us read past the batch */
+    size_t accepted = 0, run = 0;
+    bool dead = b->recs[b->off]->dead_letter != NULL;
+    while (b->off + run < b->n && (b->recs[b->off + run]->dead_letter != NULL) == dead) {
+        run++;
+    }
+    int rc;
+    if (dead && o->plugin->dead_letter) {
+        rc = o->plugin->dead_letter(o->state, b->recs + b->off, run, &accepted);
+    } else if (dead) {
+        for (; accepted < run; accepted++) {
+            lf_out_ack(o, b->recs[b->off + accepted], LF_REJECTED, "no dead-letter destination");
+        }
+        rc = LF_OK;
+    } else {
+        rc = o->plugin->submit(o->state, b->recs + b->off, run, &accepted);
+    }
+    if (accepted > run) {
+        accepted = run; /* a buggy plugin must not make us read past the batch */
     }
     b->off += accepted;
     if (rc != LF_OK && rc != LF_EAGAIN) {
@@ -310,6 +359,7 @@ static void instance_free(struct lf_out_instance *o)
     }
     for (size_t i = 0; i < o->nacks; i++) {
         free(o->acks[i].reason);
+        free(o->acks[i].dest);
     }
     free(o->acks);
     free(o->sendq.v);
@@ -350,14 +400,23 @@ static struct lf_out_instance *instance_new(const struct lf_output_conf *conf,
 int lf_output_validate(const struct lf_output_conf *conf, const char *agent_name,
                        const char *state_dir)
 {
-    if (!conf->handle.desc->validate) {
+    const char *sfx = conf->dead_letter.topic_suffix;
+    bool no_topic = sfx && sfx[0] && !conf->handle.desc->dead_letter;
+    if (!conf->handle.desc->validate && !no_topic) {
         return LF_OK;
     }
     struct lf_out_instance *o = instance_new(conf, agent_name, state_dir, LF_LOG_INFO);
     if (!o) {
         return LF_ENOMEM;
     }
-    int rc = conf->handle.desc->validate(o, conf->plugin_config);
+    if (no_topic) {
+        lf_log_warn(&o->log,
+                    "dead_letter.topic_suffix is ignored: the %s plugin has no dead-letter "
+                    "topic; its dead letters go to %s/dead-letter/%s.jsonl",
+                    conf->plugin, state_dir, conf->name);
+    }
+    int rc =
+        conf->handle.desc->validate ? conf->handle.desc->validate(o, conf->plugin_config) : LF_OK;
     instance_free(o);
     return rc;
 }
@@ -403,6 +462,11 @@ int lf_output_push(struct lf_out_instance *o, struct lf_record *const *recs, siz
         efd_signal(o->worker_efd);
     }
     return rc;
+}
+
+bool lf_output_has_dead_letter(const struct lf_out_instance *o)
+{
+    return __atomic_load_n(&o->dead_letter, __ATOMIC_ACQUIRE);
 }
 
 size_t lf_output_take_acks(struct lf_out_instance *o, struct lf_ack **acks)

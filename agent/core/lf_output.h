@@ -22,6 +22,9 @@ struct lf_ack {
     struct lf_record *rec;
     enum lf_outcome outcome;
     char *reason; /* owned; may be NULL */
+    int err;      /* lf_out_error.err (0 unless given) */
+    int code;     /* lf_out_error.code (0 unless given) */
+    char *dest;   /* lf_out_error.destination, owned; may be NULL */
 };
 
 struct lf_ptrq {
@@ -59,6 +62,7 @@ struct lf_out_instance {
 
     bool ready;
     bool stopping_flag; /* lf_out_is_stopping */
+    bool dead_letter;   /* lf_out_set_dead_letter: the plugin stores dead letters remotely */
     uint64_t delivered, retried, rejected;
 };
 
@@ -70,7 +74,11 @@ int lf_output_start(const struct lf_output_conf *conf, int index, const char *ag
  * the caller still holds them and must push them again later). The records stay owned
  * by the core. */
 int lf_output_push(struct lf_out_instance *o, struct lf_record *const *recs, size_t n);
-/* Moves queued acks into *acks (caller frees the array and each reason). */
+/* Whether the plugin stores dead letters remotely (lf_out_set_dead_letter): then records
+ * with rec->dead_letter set may be pushed, and go to its dead_letter() callback. Valid
+ * once lf_output_start returned. */
+bool lf_output_has_dead_letter(const struct lf_out_instance *o);
+/* Moves queued acks into *acks (caller frees the array, each reason and dest). */
 size_t lf_output_take_acks(struct lf_out_instance *o, struct lf_ack **acks);
 /* Records waiting in the send queue (not yet accepted by the plugin). */
 size_t lf_output_queued(struct lf_out_instance *o);

@@ -251,18 +251,26 @@ static const struct family output_families[] = {
 
 static void put_dead_letters(struct out *o, const struct lf_snapshot *s)
 {
-    put_head(o, "logferry_output_records_dead_lettered_total", M_COUNTER,
-             "Records durably written to the dead-letter file, by reason (rejected: a "
-             "permanent error; retries_exhausted: retry.attempts used up).");
+    static const char *const name = "logferry_output_records_dead_lettered_total";
+    put_head(o, name, M_COUNTER,
+             "Records durably dead-lettered, by reason (docs/dead-letters.md: rejected, "
+             "retries_exhausted, too_large, dlt_failed, no_memory).");
     for (size_t i = 0; i < s->noutputs; i++) {
         const struct lf_snap_output *op = &s->outputs[i];
-        const char *name = lf_snapshot_str(s, op->name);
-        put_series(o, "logferry_output_records_dead_lettered_total", "output", name, NULL, NULL,
-                   "rejected");
-        put_u64(o, op->st.dead_lettered - op->st.dead_exhausted);
-        put_series(o, "logferry_output_records_dead_lettered_total", "output", name, NULL, NULL,
-                   "retries_exhausted");
-        put_u64(o, op->st.dead_exhausted);
+        for (int r = 0; r < LF_DLQ_REASON_COUNT; r++) {
+            put_series(o, name, "output", lf_snapshot_str(s, op->name), NULL, NULL,
+                       lf_dlq_reason_name(r));
+            put_u64(o, op->st.dead_reason[r]);
+        }
+    }
+    put_head(o, "logferry_output_dead_letters_remote_total", M_COUNTER,
+             "Of the records dead-lettered, those stored in the output's own dead-letter "
+             "destination (Kafka topic suffix, RabbitMQ failed queue); the rest are in the "
+             "local store.");
+    for (size_t i = 0; i < s->noutputs; i++) {
+        put_series(o, "logferry_output_dead_letters_remote_total", "output",
+                   lf_snapshot_str(s, s->outputs[i].name), NULL, NULL, NULL);
+        put_u64(o, s->outputs[i].st.dead_remote);
     }
 }
 

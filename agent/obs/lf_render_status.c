@@ -83,6 +83,17 @@ static int json_files(const struct lf_snapshot *s, struct lf_buf *b)
     return rc == LF_OK ? lf_buf_append_char(b, ']') : rc;
 }
 
+/* ,"dead_letters":{"rejected":N,...,"remote":N}: dead letters by reason, and how many of
+ * them are in the output's own destination rather than the local store. */
+static int json_dead_letters(const struct lf_outpath_stats *st, struct lf_buf *b)
+{
+    int rc = lf_buf_append_str(b, ",\"dead_letters\":{");
+    for (int r = 0; r < LF_DLQ_REASON_COUNT && rc == LF_OK; r++) {
+        rc = lf_buf_printf(b, "\"%s\":%" PRIu64 ",", lf_dlq_reason_name(r), st->dead_reason[r]);
+    }
+    return rc == LF_OK ? lf_buf_printf(b, "\"remote\":%" PRIu64 "}", st->dead_remote) : rc;
+}
+
 static int json_output(const struct lf_snapshot *s, const struct lf_snap_output *o,
                        struct lf_buf *b)
 {
@@ -100,6 +111,7 @@ static int json_output(const struct lf_snapshot *s, const struct lf_snap_output 
                                      st->inflight, st->retry_queue, st->delivered, st->retried,
                                      st->dead_lettered, st->spooled, st->drained)
                      : rc;
+    rc = rc == LF_OK ? json_dead_letters(st, b) : rc;
     rc = rc == LF_OK ? lf_buf_printf(b,
                                      ",\"spool\":{\"records\":%" PRIu64 ",\"bytes\":%" PRIu64
                                      ",\"oldest_age_seconds\":%.3f,\"blocked\":%s,"

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "lf_clock.h"
+#include "lf_retry.h"
 #include "logferry/lf_err.h"
 #include "outpath_int.h"
 
@@ -59,6 +60,7 @@ int lf_outpath_open_at(const struct lf_config *cfg, size_t index, unsigned slot,
     op->tracker = tracker;
     op->log = log;
     op->dlq.fd = -1;
+    op->rng = (uint64_t)lf_wall_ms() ^ ((uint64_t)index << 32) ^ (uint64_t)(uintptr_t)op;
     int rc = outpath_flow_open(op);
     if (rc == LF_OK) {
         rc = start_instance(op);
@@ -77,12 +79,25 @@ static void drop_outcomes(struct lf_outpath *op)
     struct lf_ack *acks;
     size_t n = lf_output_take_acks(op->ins, &acks);
     for (size_t i = 0; i < n; i++) {
+        outpath_dead_forget(lf_rec_of(acks[i].rec));
         if (!lf_rec_of(acks[i].rec)->file_key) {
             free(lf_rec_of(acks[i].rec));
         }
         free(acks[i].reason);
+        free(acks[i].dest);
     }
     free(acks);
+}
+
+/* Spool records waiting for a retry are ours (their frames stay in the spool). */
+static void free_spool_retries(struct lf_outpath *op)
+{
+    for (size_t i = 0; i < op->nretries; i++) {
+        if (!op->retries[i].rec->file_key) {
+            free(op->retries[i].rec);
+        }
+    }
+    op->nretries = 0;
 }
 
 void lf_outpath_close(struct lf_outpath *op)
@@ -94,6 +109,12 @@ void lf_outpath_close(struct lf_outpath *op)
         lf_output_stop(op->ins, 0);
         drop_outcomes(op);
         lf_output_destroy(op->ins);
+    }
+    free_spool_retries(op);
+    for (size_t i = 0; i < op->nbatch; i++) {
+        if (!lf_rec_of(op->batch[i])->file_key) {
+            free(lf_rec_of(op->batch[i]));
+        }
     }
     outpath_dead_fini(op);
     outpath_spool_done(op); /* spool records whose outcome was final: acked, freed */
@@ -176,9 +197,10 @@ static void push_batch(struct lf_outpath *op, int64_t now)
         }
         return;
     }
-    outpath_pushed(op, n, now);
+    outpath_pushed(op, n - op->nbatch_spool, op->nbatch_spool, now);
     observe_batch(&op->stats, n);
     op->nbatch = 0;
+    op->nbatch_spool = 0;
 }
 
 void lf_outpath_end_turn(struct lf_outpath *op, int64_t now_ms)
@@ -191,31 +213,38 @@ void lf_outpath_end_turn(struct lf_outpath *op, int64_t now_ms)
 
 /* ---- outcomes and retries ----------------------------------------------------------------- */
 
-static int64_t backoff_ms(const struct lf_retry_conf *rc, uint32_t attempts)
+/* The dead-letter cause of a failed outcome. */
+static struct dead_cause cause_of(const struct lf_ack *ack, int reason)
 {
-    int64_t wait = rc->backoff_ms;
-    for (uint32_t i = 1; i < attempts && wait < rc->max_backoff_ms; i++) {
-        wait *= rc->multiplier;
-    }
-    return wait < rc->max_backoff_ms ? wait : rc->max_backoff_ms;
+    return (struct dead_cause){
+        .reason = reason,
+        .error = ack->reason                   ? ack->reason
+                 : ack->outcome == LF_REJECTED ? "rejected"
+                                               : "retriable failure",
+        .code = ack->code,
+        .destination = ack->dest,
+    };
 }
 
-/* A retriable outcome with the breaker closed: try again later, or dead-letter it when
- * retry.attempts are used up. Room was reserved at push time. */
-static void schedule_retry(struct lf_outpath *op, struct lf_rec *r, int64_t now)
+/* A retriable outcome with the breaker closed: try again after the retry schedule's wait,
+ * or dead-letter it when retry.attempts are used up. Room was reserved at push time. */
+static void schedule_retry(struct lf_outpath *op, struct lf_rec *r, const struct lf_ack *ack,
+                           int64_t now)
 {
     const struct lf_retry_conf *rc = &op->conf->retry;
     r->pub.attempts++;
-    if (rc->attempts > 0 && r->pub.attempts >= (uint32_t)rc->attempts) {
-        outpath_dead_add(op, r, "retries exhausted");
+    if (lf_retry_exhausted(rc, r->pub.attempts)) {
+        struct dead_cause c = cause_of(ack, LF_DLQ_RETRIES_EXHAUSTED);
+        outpath_dead_add(op, r, &c);
         return;
     }
-    op->retries[op->nretries++] =
-        (struct retry_item){.rec = r, .due_ms = now + backoff_ms(rc, r->pub.attempts)};
+    op->retries[op->nretries++] = (struct retry_item){
+        .rec = r, .due_ms = now + lf_retry_delay_ms(rc, r->pub.attempts, &op->rng)};
     op->stats.retried++;
 }
 
-static void on_retriable(struct lf_outpath *op, struct lf_rec *r, int64_t now)
+static void on_retriable(struct lf_outpath *op, struct lf_rec *r, const struct lf_ack *ack,
+                         int64_t now)
 {
     if (!r->first_failure_ms) {
         r->first_failure_ms = lf_wall_ms();
@@ -224,10 +253,21 @@ static void on_retriable(struct lf_outpath *op, struct lf_rec *r, int64_t now)
         outpath_breaker_failed(op, now);
     }
     if (op->stopping || op->breaker.state != LF_BREAKER_CLOSED) {
-        rec_list_put(&op->spill, r);
+        outpath_hold(op, r);
     } else {
-        schedule_retry(op, r, now);
+        schedule_retry(op, r, ack, now);
     }
+}
+
+static void on_rejected(struct lf_outpath *op, struct lf_rec *r, const struct lf_ack *ack)
+{
+    if (!r->first_failure_ms) {
+        r->first_failure_ms = lf_wall_ms();
+    }
+    r->pub.attempts++;
+    struct dead_cause c =
+        cause_of(ack, ack->err == LF_ETOOBIG ? LF_DLQ_TOO_LARGE : LF_DLQ_REJECTED);
+    outpath_dead_add(op, r, &c);
 }
 
 /* One delivery's read-to-ack latency into the histogram (a dozen compares). */
@@ -251,32 +291,45 @@ static void note_error(struct lf_outpath *op, const struct lf_ack *ack)
     op->last_error_ms = lf_wall_ms();
 }
 
+static void on_delivered(struct lf_outpath *op, struct lf_rec *r, int64_t now)
+{
+    outpath_breaker_succeeded(op);
+    if (!r->file_key) {
+        outpath_spool_delivered(op, r);
+        return;
+    }
+    op->stats.delivered++;
+    observe_latency(&op->stats, now - r->read_mono_ms);
+    lf_tracker_finish(op->tracker, r, op->index);
+}
+
+/* One outcome. Log-file records and records read back from the spool follow the same
+ * policy; they differ in where they end (tracker / spool ack) and wait (spill / spool). */
 static void apply_outcome(struct lf_outpath *op, const struct lf_ack *ack, int64_t now)
 {
     struct lf_rec *r = lf_rec_of(ack->rec);
     op->last_outcome_ms = now;
+    if (r->pub.dead_letter) {
+        outpath_dead_outcome(op, r, ack); /* from the remote dead-letter destination */
+        return;
+    }
     if (ack->outcome != LF_DELIVERED) {
         note_error(op, ack);
     }
     if (!r->file_key) {
-        outpath_spool_outcome(op, r, ack, now);
-        return;
-    }
-    if (op->inflight) {
-        op->inflight--;
-    }
-    if (r->done_mask & (1u << op->index)) {
-        return; /* a second outcome for the same record: ignore */
+        op->drain_inflight -= op->drain_inflight > 0;
+    } else {
+        op->inflight -= op->inflight > 0;
+        if (r->done_mask & (1u << op->index)) {
+            return; /* a second outcome for the same record: ignore */
+        }
     }
     if (ack->outcome == LF_DELIVERED) {
-        op->stats.delivered++;
-        observe_latency(&op->stats, now - r->read_mono_ms);
-        outpath_breaker_succeeded(op);
-        lf_tracker_finish(op->tracker, r, op->index);
+        on_delivered(op, r, now);
     } else if (ack->outcome == LF_REJECTED) {
-        outpath_dead_add(op, r, ack->reason);
+        on_rejected(op, r, ack);
     } else {
-        on_retriable(op, r, now);
+        on_retriable(op, r, ack, now);
     }
 }
 
@@ -293,6 +346,7 @@ void lf_outpath_on_outcomes(struct lf_outpath *op, int64_t now_ms)
     outpath_drain_spool(op);
     for (size_t i = 0; i < n; i++) {
         free(acks[i].reason);
+        free(acks[i].dest);
     }
     free(acks);
 }
@@ -308,6 +362,7 @@ static void resend_due(struct lf_outpath *op, int64_t now)
     for (size_t i = 0; i < op->nretries; i++) {
         if (op->retries[i].due_ms <= now) {
             op->batch[op->nbatch++] = &op->retries[i].rec->pub;
+            op->nbatch_spool += !op->retries[i].rec->file_key;
         } else {
             op->retries[keep++] = op->retries[i];
         }

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "lf_conf.h"
+#include "lf_dlq.h"
 #include "lf_rec.h"
 #include "lf_tracker.h"
 #include "logferry/lf_log.h"
@@ -48,7 +49,9 @@ struct lf_outpath_stats {
     uint64_t dead_failures; /* a dead-letter write or sync failed (written again) */
     uint64_t held_outcomes; /* outcome batches held for lack of memory, applied later */
 
-    uint64_t dead_exhausted; /* of dead_lettered: retry.attempts used up (else rejected) */
+    uint64_t dead_reason[LF_DLQ_REASON_COUNT]; /* dead_lettered by enum lf_dlq_reason */
+    uint64_t dead_remote; /* of dead_lettered: in the plugin's remote destination (the
+                           * rest are in the local store) */
     /* gauges, filled by lf_outpath_get_stats */
     uint64_t inflight;       /* pushed to the output (log-file and spool records), no outcome */
     uint64_t retry_queue;    /* records waiting for their retry */

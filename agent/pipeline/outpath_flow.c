@@ -136,16 +136,37 @@ void outpath_flow_close(struct lf_outpath *op)
 /* ---- breaker transitions --------------------------------------------------------------- */
 
 /* Retries wait in the spool while the breaker is open (if there is room to list them;
- * otherwise they stay scheduled and are spilled when they come due). */
-static void retries_to_spill(struct lf_outpath *op)
+ * otherwise they stay scheduled and are spilled when they come due). A spool record
+ * waiting for its retry is still in the spool: it is freed and read again later. When
+ * the breaker opened (refund), the attempt that failed last is given back: the failures
+ * that opened it are the output's, not the record's (an outage does not use up
+ * retry.attempts). */
+static void retries_to_spill(struct lf_outpath *op, bool refund)
 {
     if (rec_list_reserve(&op->spill, op->nretries) != LF_OK) {
         return;
     }
     for (size_t i = 0; i < op->nretries; i++) {
-        rec_list_put(&op->spill, op->retries[i].rec);
+        struct lf_rec *r = op->retries[i].rec;
+        r->pub.attempts -= refund && r->pub.attempts > 0;
+        outpath_hold(op, r);
     }
     op->nretries = 0;
+}
+
+/* Before the spool is read again from its first unacknowledged frame: spool records
+ * waiting for a retry would be read a second time, so they are dropped from memory. */
+static void retries_drop_spooled(struct lf_outpath *op)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < op->nretries; i++) {
+        if (op->retries[i].rec->file_key) {
+            op->retries[keep++] = op->retries[i];
+        } else {
+            free(op->retries[i].rec);
+        }
+    }
+    op->nretries = keep;
 }
 
 static void on_breaker_open(struct lf_outpath *op, int64_t now, const char *why)
@@ -157,7 +178,7 @@ static void on_breaker_open(struct lf_outpath *op, int64_t now, const char *why)
                 "output %s: breaker open (%s); records go to the spool, next probe in %lld ms",
                 op->conf->name, why, (long long)op->breaker.open_ms);
     lf_output_purge(op->ins);
-    retries_to_spill(op);
+    retries_to_spill(op, true);
 }
 
 void outpath_breaker_failed(struct lf_outpath *op, int64_t now)
@@ -184,12 +205,13 @@ bool outpath_spooling(const struct lf_outpath *op)
            !lf_spool_empty(op->spool);
 }
 
-void outpath_pushed(struct lf_outpath *op, size_t n, int64_t now)
+void outpath_pushed(struct lf_outpath *op, size_t n, size_t nspool, int64_t now)
 {
     if (op->inflight + op->drain_inflight == 0) {
         op->last_outcome_ms = now;
     }
     op->inflight += n;
+    op->drain_inflight += nspool;
 }
 
 /* While the breaker has just opened, records handed back by the plugin are still
@@ -310,28 +332,21 @@ void outpath_commit(struct lf_outpath *op, bool force_sync)
 
 /* ---- outcomes of spool records ----------------------------------------------------------- */
 
-void outpath_spool_outcome(struct lf_outpath *op, struct lf_rec *r, const struct lf_ack *ack,
-                           int64_t now)
+void outpath_spool_delivered(struct lf_outpath *op, struct lf_rec *r)
 {
-    if (op->drain_inflight) {
-        op->drain_inflight--;
-    }
-    if (ack->outcome == LF_DELIVERED) {
-        op->stats.delivered++;
-        outpath_breaker_succeeded(op);
-        rec_list_put(&op->spool_done, r);
+    op->stats.delivered++;
+    rec_list_put(&op->spool_done, r);
+}
+
+void outpath_hold(struct lf_outpath *op, struct lf_rec *r)
+{
+    if (r->file_key) {
+        rec_list_put(&op->spill, r);
         return;
     }
-    if (ack->outcome == LF_REJECTED) {
-        outpath_dead_add(op, r, ack->reason); /* acked in the spool once durable */
-        return;
-    }
-    /* Retriable: the frame stays in the spool and is read again from the first
-     * unacknowledged one once the window is empty. */
+    /* The frame stays in the spool and is read again from the first unacknowledged one
+     * once the window is empty. */
     op->need_rewind = true;
-    if (!op->stopping) {
-        outpath_breaker_failed(op, now);
-    }
     free(r);
 }
 
@@ -353,7 +368,7 @@ int outpath_reserve_outcomes(struct lf_outpath *op, size_t n)
     size_t out = op->inflight + op->drain_inflight + n;
     if (lf_vec_reserve(&op->retries, &op->cap_retries, op->nretries + out) != LF_OK ||
         rec_list_reserve(&op->spill, out) != LF_OK || outpath_dead_reserve(op, out) != LF_OK ||
-        rec_list_reserve(&op->spool_done, out) != LF_OK) {
+        rec_list_reserve(&op->spool_done, out + op->dead_remote) != LF_OK) {
         return LF_ENOMEM;
     }
     return LF_OK;
@@ -409,9 +424,10 @@ void outpath_drain_spool(struct lf_outpath *op)
         return; /* nbatch: log-file records of this turn are pushed first */
     }
     if (op->need_rewind) {
-        if (op->drain_inflight) {
-            return;
+        if (op->drain_inflight || op->dead_remote || op->ndead) {
+            return; /* spool records may still wait for their outcome or dead letter */
         }
+        retries_drop_spooled(op);
         lf_spool_rewind(op->spool);
         op->need_rewind = false;
     }
@@ -446,7 +462,7 @@ void outpath_flow_tick(struct lf_outpath *op, int64_t now)
 
 void outpath_flow_shutdown(struct lf_outpath *op)
 {
-    retries_to_spill(op);
+    retries_to_spill(op, false);
     if (op->spill.n) {
         lf_log_info(op->log, "output %s: %zu unacknowledged record(s) go to the spool",
                     op->conf->name, op->spill.n);

@@ -28,11 +28,25 @@ struct rec_list {
     size_t n, cap;
 };
 
+/* Why a record failed for good (borrowed for outpath_dead_add). */
+struct dead_cause {
+    int reason;              /* enum lf_dlq_reason */
+    const char *error;       /* may be NULL */
+    int code;                /* client or broker code, 0 if none */
+    const char *destination; /* may be NULL */
+};
+
 /* A record waiting to be durably dead-lettered. */
 struct dead_item {
     struct lf_rec *rec;
-    char *reason; /* owned; may be NULL */
-    bool written; /* written to the file since its last failed sync */
+    int reason;  /* enum lf_dlq_reason */
+    char *error; /* owned; may be NULL (no memory for the copy) */
+    char *dest;  /* owned; may be NULL */
+    int code;
+    uint32_t attempts;
+    int64_t first_ms, last_ms; /* wall clock */
+    bool local_only;           /* not to the remote destination (too large, or it failed there) */
+    bool written;              /* written to the file since its last failed sync */
 };
 
 struct lf_outpath {
@@ -69,6 +83,9 @@ struct lf_outpath {
     struct lf_dlq dlq;
     struct dead_item *dead; /* waiting for a durable dead letter */
     size_t ndead, cap_dead;
+    size_t dead_remote;  /* dead letters at the plugin's remote destination, no outcome */
+    size_t nbatch_spool; /* of batch: spool records being retried (count as drain) */
+    uint64_t rng;        /* retry jitter */
 
     struct lf_outpath_stats stats;
     char last_error[160];  /* reason of the last failed outcome (lf_outpath_last_error) */
@@ -89,14 +106,22 @@ static inline void rec_list_put(struct rec_list *l, struct lf_rec *r)
 /* outpath_dead.c: dead letters, durable before they count. */
 /* Makes room for n more dead letters. LF_OK or LF_ENOMEM. */
 int outpath_dead_reserve(struct lf_outpath *op, size_t n);
-/* Queues r for the dead-letter file (reason copied; on no memory for the copy the
- * reason is left out). The caller reserved room. */
-void outpath_dead_add(struct lf_outpath *op, struct lf_rec *r, const char *reason);
-/* Writes what is queued, syncs the file, and on success finishes each record: a log-file
- * record for the tracker, a spool record into spool_done. On a failed write or sync
- * everything queued stays and is written again at the next call. */
+/* Queues r as a dead letter: attempts and failure times from r, texts copied (on no
+ * memory for a copy that text is left out). The caller reserved room. */
+void outpath_dead_add(struct lf_outpath *op, struct lf_rec *r, const struct dead_cause *c);
+/* The outcome of a dead letter offered to the plugin's remote destination
+ * (r->pub.dead_letter set): delivered there, it is finished; otherwise it is queued for
+ * the local file. Room was reserved when it was pushed. */
+void outpath_dead_outcome(struct lf_outpath *op, struct lf_rec *r, const struct lf_ack *ack);
+/* Frees what a dead letter in flight to the remote destination holds (an outcome that is
+ * never applied: close without drain). */
+void outpath_dead_forget(struct lf_rec *r);
+/* Offers what is queued to the remote destination when the plugin has one (not while
+ * stopping); writes the rest to the local file, syncs it, and on success finishes each
+ * record: a log-file record for the tracker, a spool record into spool_done. On a failed
+ * write or sync everything queued stays and is written again at the next call. */
 void outpath_dead_flush(struct lf_outpath *op);
-/* Frees what is queued (close): spool records and reasons; log-file records stay the
+/* Frees what is queued (close): spool records and texts; log-file records stay the
  * tracker's. */
 void outpath_dead_fini(struct lf_outpath *op);
 
@@ -109,15 +134,18 @@ bool outpath_spooling(const struct lf_outpath *op);
  * spill, a dead letter, a spool ack), so that applying an outcome never allocates.
  * LF_OK or LF_ENOMEM (then the records are not pushed). */
 int outpath_reserve_outcomes(struct lf_outpath *op, size_t n);
-/* Counts records pushed to the output (for the stall detector). */
-void outpath_pushed(struct lf_outpath *op, size_t n, int64_t now);
+/* Counts records pushed to the output (for the stall detector): n log-file records and
+ * nspool spool records (retried ones; the drain counts its own). */
+void outpath_pushed(struct lf_outpath *op, size_t n, size_t nspool, int64_t now);
 /* A retriable outcome while closed / any success: the breaker's bookkeeping. */
 void outpath_breaker_failed(struct lf_outpath *op, int64_t now);
 void outpath_breaker_succeeded(struct lf_outpath *op);
-/* The outcome of a record read back from the spool (the caller reserved room in
- * spool_done and the dead list). */
-void outpath_spool_outcome(struct lf_outpath *op, struct lf_rec *r, const struct lf_ack *ack,
-                           int64_t now);
+/* A record read back from the spool was delivered: acked in the spool (room reserved). */
+void outpath_spool_delivered(struct lf_outpath *op, struct lf_rec *r);
+/* A retriable outcome that is not retried now (breaker not closed, or stopping): a
+ * log-file record joins the spill; a spool record stays in the spool, is freed and read
+ * again later. */
+void outpath_hold(struct lf_outpath *op, struct lf_rec *r);
 /* Acks spool_done in the spool and frees those records. */
 void outpath_spool_done(struct lf_outpath *op);
 /* Appends the spill to the spool and makes it durable per buffer.fsync (force: now). */

@@ -74,6 +74,19 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Acks rec as failed with librdkafka's code and the topic it was for. */
+static void ack_failed(struct kafka_out *ko, struct lf_record *rec, enum lf_outcome outcome,
+                       rd_kafka_resp_err_t err, const char *topic, const char *reason)
+{
+    struct lf_out_error e = {
+        .err = kafka_err_is_too_large(err) ? LF_ETOOBIG : LF_OK,
+        .code = (int)err,
+        .reason = reason,
+        .destination = topic,
+    };
+    lf_out_ack_error(ko->ins, rec, outcome, &e);
+}
+
 static struct kafka_known_topic *known_topic(struct kafka_out *ko, const char *name)
 {
     for (size_t i = 0; i < ko->ntopics; i++) {
@@ -167,7 +180,7 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaqu
     } else {
         ko->retried++;
     }
-    lf_out_ack(ko->ins, rec, outcome, reason);
+    ack_failed(ko, rec, outcome, msg->err, topic, reason);
 }
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
@@ -417,6 +430,7 @@ static int kafka_init(struct lf_out_instance *ins, const void *config, void **st
                    "LOST when the agent exits. For demos and tries only, never production.");
     }
     lf_out_set_wake_fd(ins, ko->wake_pipe[0]);
+    lf_out_set_dead_letter(ins, lf_out_dead_letter_suffix(ins) != NULL);
     *state = ko;
     return LF_OK;
 }
@@ -527,7 +541,10 @@ static int build_headers(struct kafka_out *ko, const struct lf_record *rec,
 
 enum produce_result { PRODUCED, SETTLED, BACKPRESSURE };
 
-static void reject_oversize(struct kafka_out *ko, struct lf_record *rec, size_t bytes)
+static void nudge_if_idle(struct kafka_out *ko, size_t produced);
+
+static void reject_oversize(struct kafka_out *ko, struct lf_record *rec, const char *topic,
+                            size_t bytes)
 {
     char reason[160];
 
@@ -535,7 +552,7 @@ static void reject_oversize(struct kafka_out *ko, struct lf_record *rec, size_t 
              "record of %zu bytes (with key and headers) is over max_message_bytes %llu", bytes,
              (unsigned long long)ko->cfg->max_message_bytes);
     ko->rejected++;
-    lf_out_ack(ko->ins, rec, LF_REJECTED, reason);
+    ack_failed(ko, rec, LF_REJECTED, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, topic, reason);
 }
 
 /* Acks rec after librdkafka refused it with err (not QUEUE_FULL, not FATAL). */
@@ -555,7 +572,7 @@ static void settle_produce_error(struct kafka_out *ko, struct lf_record *rec, co
     } else {
         ko->retried++;
     }
-    lf_out_ack(ko->ins, rec, outcome, reason);
+    ack_failed(ko, rec, outcome, err, topic, reason);
 }
 
 /* The topic of rec: the fixed one, or its rendering into buf (KAFKA_TOPIC_MAX + 1 bytes)
@@ -577,7 +594,7 @@ static bool record_topic(struct kafka_out *ko, struct lf_record *rec, char *buf,
         snprintf(reason, sizeof(reason), "invalid topic name (%zu characters) from template '%s'",
                  topic_len, ko->cfg->topic);
         ko->rejected++;
-        lf_out_ack(ko->ins, rec, LF_REJECTED, reason);
+        ack_failed(ko, rec, LF_REJECTED, RD_KAFKA_RESP_ERR__INVALID_ARG, buf, reason);
         return false;
     }
     *topic = buf;
@@ -635,31 +652,22 @@ static enum produce_result produce_refused(struct kafka_out *ko, struct lf_recor
     return SETTLED;
 }
 
-/* Produces one record. SETTLED: acked here (rejected before sending). BACKPRESSURE: not
- * taken, offer it again later. */
-static enum produce_result produce_one(struct kafka_out *ko, struct lf_record *rec)
+/* Produces rec to topic (handle kt, may be NULL) with its key and headers (hdrs may be
+ * NULL; they are the message's on success, freed here otherwise). SETTLED: acked here
+ * (over max_message_bytes, or refused). BACKPRESSURE: not taken, offer it again later. */
+static enum produce_result produce_msg(struct kafka_out *ko, struct lf_record *rec,
+                                       const struct kafka_known_topic *kt, const char *topic,
+                                       const char *key, size_t key_len, rd_kafka_headers_t *hdrs,
+                                       size_t hdr_bytes)
 {
-    char topic_buf[KAFKA_TOPIC_MAX + 1];
-    char key[KAFKA_KEY_MAX];
-    size_t key_len, hdr_bytes;
-    struct kafka_known_topic *kt;
-    const char *topic;
-    rd_kafka_headers_t *hdrs;
     rd_kafka_resp_err_t err;
     void *opaque;
 
-    if (!record_topic(ko, rec, topic_buf, &topic, &kt)) {
-        return SETTLED;
-    }
-    key_len = record_key(ko, rec, key);
-    if (build_headers(ko, rec, &hdrs, &hdr_bytes) != 0) {
-        return BACKPRESSURE;
-    }
     if (rec->payload_len + key_len + hdr_bytes > ko->cfg->max_message_bytes) {
         if (hdrs) {
             rd_kafka_headers_destroy(hdrs);
         }
-        reject_oversize(ko, rec, rec->payload_len + key_len + hdr_bytes);
+        reject_oversize(ko, rec, topic, rec->payload_len + key_len + hdr_bytes);
         return SETTLED;
     }
     request_topic(ko, topic);
@@ -675,6 +683,81 @@ static enum produce_result produce_one(struct kafka_out *ko, struct lf_record *r
     return opaque ? produce_refused(ko, rec, topic, opaque, err) : BACKPRESSURE;
 }
 
+/* Produces one record. SETTLED: acked here (rejected before sending). BACKPRESSURE: not
+ * taken, offer it again later. */
+static enum produce_result produce_one(struct kafka_out *ko, struct lf_record *rec)
+{
+    char topic_buf[KAFKA_TOPIC_MAX + 1];
+    char key[KAFKA_KEY_MAX];
+    size_t key_len, hdr_bytes;
+    struct kafka_known_topic *kt;
+    const char *topic;
+    rd_kafka_headers_t *hdrs;
+
+    if (!record_topic(ko, rec, topic_buf, &topic, &kt)) {
+        return SETTLED;
+    }
+    key_len = record_key(ko, rec, key);
+    if (build_headers(ko, rec, &hdrs, &hdr_bytes) != 0) {
+        return BACKPRESSURE;
+    }
+    return produce_msg(ko, rec, kt, topic, key, key_len, hdrs, hdr_bytes);
+}
+
+/* Produces one dead letter to <its topic><dead_letter.topic_suffix> with the same key, its
+ * headers and the logferry-dlt-* ones. Same results as produce_one(); a dead letter too
+ * large for the topic is acked with LF_ETOOBIG (the core keeps it in the local store). */
+static enum produce_result produce_dead(struct kafka_out *ko, struct lf_record *rec)
+{
+    char topic_buf[KAFKA_TOPIC_MAX + 1], dlt[KAFKA_TOPIC_MAX + 1];
+    char key[KAFKA_KEY_MAX];
+    size_t key_len, hdr_bytes;
+    struct kafka_known_topic *kt;
+    const char *topic;
+    rd_kafka_headers_t *hdrs;
+
+    if (!record_topic(ko, rec, topic_buf, &topic, &kt)) {
+        return SETTLED;
+    }
+    int len = snprintf(dlt, sizeof(dlt), "%s%s", topic, lf_out_dead_letter_suffix(ko->ins));
+    if (len <= 0 || len > KAFKA_TOPIC_MAX - 1) {
+        ack_failed(ko, rec, LF_REJECTED, RD_KAFKA_RESP_ERR__INVALID_ARG, dlt,
+                   "dead-letter topic name over 249 characters");
+        return SETTLED;
+    }
+    kt = known_topic(ko, dlt);
+    if (kt) {
+        topic_open(ko, kt);
+    }
+    key_len = record_key(ko, rec, key);
+    if (build_headers(ko, rec, &hdrs, &hdr_bytes) != 0) {
+        return BACKPRESSURE;
+    }
+    hdrs = hdrs ? hdrs : rd_kafka_headers_new(8);
+    if (kafka_dlt_headers(hdrs, rec, topic, ko->cfg->record_headers == KAFKA_RECHDR_NONE,
+                          &hdr_bytes) != 0) {
+        rd_kafka_headers_destroy(hdrs);
+        return BACKPRESSURE;
+    }
+    return produce_msg(ko, rec, kt, dlt, key, key_len, hdrs, hdr_bytes);
+}
+
+/* The core hands over dead letters (lf_output_plugin.dead_letter). */
+static int kafka_dead_letter(void *state, struct lf_record *const *recs, size_t n, size_t *accepted)
+{
+    struct kafka_out *ko = state;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (!ko->rk || atomic_load(&ko->fatal) || produce_dead(ko, recs[i]) == BACKPRESSURE) {
+            break;
+        }
+    }
+    *accepted = i;
+    nudge_if_idle(ko, i);
+    return LF_OK;
+}
+
 /* True when records have no key and no headers: the case rd_kafka_produce_batch() can
  * take (it has no headers, and we would have to keep a key buffer per message). */
 static bool can_batch(const struct kafka_out *ko)
@@ -686,8 +769,8 @@ static bool can_batch(const struct kafka_out *ko)
  * is rejected on the spot while the batch is empty, and ends the batch otherwise (a
  * settled record never follows a sent one). Sets *cnt, and *stop when no in-flight slot
  * was free. Returns the index after the last record taken into the batch or settled. */
-static size_t fill_batch(struct kafka_out *ko, struct lf_record *const *recs, size_t from, size_t n,
-                         size_t *cnt, bool *stop)
+static size_t fill_batch(struct kafka_out *ko, const char *topic, struct lf_record *const *recs,
+                         size_t from, size_t n, size_t *cnt, bool *stop)
 {
     rd_kafka_message_t *msgs = ko->batch;
     size_t i;
@@ -701,7 +784,7 @@ static size_t fill_batch(struct kafka_out *ko, struct lf_record *const *recs, si
             if (*cnt) {
                 break;
             }
-            reject_oversize(ko, rec, rec->payload_len);
+            reject_oversize(ko, rec, topic, rec->payload_len);
             continue;
         }
         opaque = kafka_inflight_add(&ko->inflight, rec);
@@ -781,7 +864,7 @@ static size_t produce_batch(struct kafka_out *ko, struct kafka_known_topic *kt,
     request_topic(ko, kt->name);
     while (done < n && !stop) {
         size_t cnt;
-        size_t taken = fill_batch(ko, recs, done, n, &cnt, &stop);
+        size_t taken = fill_batch(ko, kt->name, recs, done, n, &cnt, &stop);
 
         if (cnt) {
             rd_kafka_produce_batch(kt->rkt, RD_KAFKA_PARTITION_UA, 0, ko->batch, (int)cnt);
@@ -953,6 +1036,7 @@ static const struct lf_output_plugin kafka_plugin = {
     .flush = kafka_flush,
     .destroy = kafka_destroy,
     .purge = kafka_purge,
+    .dead_letter = kafka_dead_letter,
 };
 
 LF_EXPORT const struct lf_output_plugin *lf_output_plugin_entry(void);

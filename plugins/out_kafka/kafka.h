@@ -108,8 +108,16 @@ struct lf_record *kafka_inflight_take(struct kafka_inflight *fl, void *opaque);
 size_t kafka_inflight_settle_all(struct kafka_inflight *fl, struct lf_out_instance *ins,
                                  enum lf_outcome outcome, const char *reason);
 
+/* kafka_dlt.c: adds the logferry-dlt-* headers of dead letter rec (rec->dead_letter set),
+ * whose original topic is topic, to hdrs (and logferry-id when with_id); adds their size
+ * estimate to *bytes. Returns 0, or -1 when librdkafka refused a header. */
+int kafka_dlt_headers(rd_kafka_headers_t *hdrs, const struct lf_record *rec, const char *topic,
+                      bool with_id, size_t *bytes);
+
 /* Maps a delivery-report or produce error to an outcome. */
 enum lf_outcome kafka_outcome(rd_kafka_resp_err_t err, bool create_topics);
 bool kafka_err_is_unknown_topic(rd_kafka_resp_err_t err);
+/* A message (or batch) over the broker's or the client's size limit. */
+bool kafka_err_is_too_large(rd_kafka_resp_err_t err);
 
 #endif

@@ -448,6 +448,26 @@ static int check_template(struct lf_out_instance *ins, const char *key, const ch
     return 0;
 }
 
+/* dead_letter.topic_suffix: characters Kafka allows in topic names, and not empty. */
+static int check_dlt_suffix(struct lf_out_instance *ins)
+{
+    const char *sfx = lf_out_dead_letter_suffix(ins);
+
+    if (!sfx) {
+        return 0;
+    }
+    if (strspn(sfx, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+            strlen(sfx) ||
+        strlen(sfx) > 100) {
+        lf_out_log(ins, LF_LOG_ERROR,
+                   "dead_letter.topic_suffix: '%s' is not a valid end of a topic name "
+                   "(letters, digits, '.', '_', '-'; at most 100)",
+                   sfx);
+        return 1;
+    }
+    return 0;
+}
+
 int kafka_validate(struct lf_out_instance *ins, const void *config)
 {
     const struct kafka_config *cfg = config;
@@ -478,6 +498,7 @@ int kafka_validate(struct lf_out_instance *ins, const void *config)
             errors++;
         }
     }
+    errors += check_dlt_suffix(ins);
     if (cfg->idempotence && cfg->acks != KAFKA_ACKS_ALL) {
         lf_out_log(ins, LF_LOG_ERROR, "idempotence: needs acks: all (or idempotence: false)");
         errors++;

@@ -120,6 +120,12 @@ bool kafka_err_is_unknown_topic(rd_kafka_resp_err_t err)
            err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
 }
 
+bool kafka_err_is_too_large(rd_kafka_resp_err_t err)
+{
+    return err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+           err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE;
+}
+
 /* Permanent: sending the same bytes again cannot succeed. Everything else (transport,
  * all brokers down, timeouts including the local message timeout, leader changes,
  * NOT_ENOUGH_REPLICAS, purges, fatal idempotence state...) is retriable: the core retries,

@@ -3,7 +3,9 @@
  * submit() only queues records for the connection thread (rabbitmq_worker.c), which
  * owns the librabbitmq connection, publishes with confirms and reports each outcome with
  * lf_out_ack(). Nothing here blocks on the network. Retries, spool and dead letters are
- * the core's; this file never retries anything itself.
+ * the core's; this file never retries anything itself. With a declared topology it offers
+ * the failed queue as the remote dead-letter destination (dead_letter = submit: the
+ * connection thread publishes records with rec->dead_letter there).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -53,7 +55,9 @@ static const struct lf_opt rmq_topology_options[] = {
         .name = "failed_queue",
         .type = LF_OPT_STR,
         .offset = TOFF(failed_queue),
-        .desc = "Queue for messages rejected after the last delay (default QUEUE.failed).",
+        .desc = "Queue for messages rejected after the last delay (default QUEUE.failed). "
+                "logferry's own dead letters (records the broker refused or that ran out of "
+                "retry.attempts) are published to it too, with logferry-dlt-* headers.",
     },
     {.name = NULL},
 };
@@ -345,6 +349,12 @@ static int rmq_validate(struct lf_out_instance *ins, const void *config)
     } else if (tp->queue || tp->retry_delays.n || tp->failed_queue) {
         lf_out_log(ins, LF_LOG_WARN, "topology: ignored without declare: true");
     }
+    if (lf_out_dead_letter_suffix(ins)) {
+        lf_out_log(ins, LF_LOG_WARN,
+                   "dead_letter.topic_suffix is for Kafka and ignored here: dead letters go "
+                   "to the topology's failed queue (topology.declare), else to the local "
+                   "store");
+    }
     return rc;
 }
 
@@ -442,6 +452,15 @@ static int rmq_init(struct lf_out_instance *ins, const void *config, void **stat
         goto out_free;
     }
     lf_out_set_ready(ins, false);
+    if (cfg->topology.declare && cfg->topology.queue) {
+        const char *fq = cfg->topology.failed_queue;
+        if (fq && fq[0]) {
+            snprintf(st->failed_queue, sizeof(st->failed_queue), "%s", fq);
+        } else {
+            snprintf(st->failed_queue, sizeof(st->failed_queue), "%s.failed", cfg->topology.queue);
+        }
+        lf_out_set_dead_letter(ins, true); /* dead letters to the failed queue */
+    }
     rc = rmq_worker_start(st);
     if (rc != LF_OK) {
         goto out_free;
@@ -540,6 +559,7 @@ static const struct lf_output_plugin rmq_plugin = {
     .validate = rmq_validate,
     .init = rmq_init,
     .submit = rmq_submit,
+    .dead_letter = rmq_submit, /* rmq_publish tells dead letters apart */
     .service = NULL,
     .flush = rmq_flush,
     .destroy = rmq_destroy,

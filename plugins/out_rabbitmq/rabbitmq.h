@@ -68,6 +68,8 @@ struct rmq_pub {
     struct lf_record *rec;
     bool done;
     char *return_reason; /* set by basic.return: the confirm then means REJECTED */
+    char *return_key;    /* the routing key of that return */
+    int return_code;     /* its AMQP reply code (312 NO_ROUTE...) */
 };
 
 struct rmq_header_tpl {
@@ -84,6 +86,7 @@ struct rmq_state {
     struct rmq_header_tpl *headers;
     size_t n_headers;
     size_t max_in_flight;
+    char failed_queue[300]; /* dead letters go here (default exchange); "" = none */
 
     /* Shared with submit()/flush() on the core's worker thread; under lock. */
     pthread_mutex_t lock;
@@ -126,6 +129,14 @@ int rmq_connect(struct rmq_state *st, const struct rmq_endpoint *ep);
 void rmq_disconnect(struct rmq_state *st, bool polite);
 /* Formats an amqp_rpc_reply_t into buf. */
 void rmq_reply_str(amqp_rpc_reply_t r, char *buf, size_t cap);
+
+/* rabbitmq_dlt.c: the AMQP headers of dead letter rec (rec->dead_letter set), whose
+ * original routing key is dl->destination, into t (at most cap entries; the values point
+ * into rec and into buf, which must stay alive until the publish). Returns the count. */
+#define RMQ_DLT_HEADERS 9
+#define RMQ_DLT_BUF     96
+int rmq_dlt_headers(const struct rmq_state *st, const struct lf_record *rec, amqp_table_entry_t *t,
+                    char *buf);
 
 /* rabbitmq_worker.c */
 int rmq_worker_start(struct rmq_state *st);

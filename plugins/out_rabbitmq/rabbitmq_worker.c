@@ -63,7 +63,9 @@ static size_t rmq_finish(struct rmq_state *st, struct rmq_pub *p, enum lf_outcom
         return 0;
     }
     if (outcome == LF_DELIVERED && p->return_reason) {
-        lf_out_ack(st->ins, p->rec, LF_REJECTED, p->return_reason);
+        struct lf_out_error e = {
+            .code = p->return_code, .reason = p->return_reason, .destination = p->return_key};
+        lf_out_ack_error(st->ins, p->rec, LF_REJECTED, &e);
     } else {
         lf_out_ack(st->ins, p->rec, outcome, reason);
         if (outcome == LF_DELIVERED) {
@@ -71,7 +73,9 @@ static size_t rmq_finish(struct rmq_state *st, struct rmq_pub *p, enum lf_outcom
         }
     }
     free(p->return_reason);
+    free(p->return_key);
     p->return_reason = NULL;
+    p->return_key = NULL;
     p->rec = NULL;
     p->done = true;
     return 1;
@@ -221,25 +225,19 @@ static int rmq_scratch_render(struct rmq_state *st, size_t off, const struct lf_
     }
 }
 
-/* Publishes one record; the caller has put it at the end of the unconf ring. */
-static int rmq_publish(struct rmq_state *st, const struct lf_record *rec)
+/* The templated headers of rec into hdrs (at most cap), rendered into scratch after the
+ * routing key (rk_len bytes). Returns the count, or -1 without memory. */
+static int rmq_render_headers(struct rmq_state *st, const struct lf_record *rec, size_t rk_len,
+                              amqp_table_entry_t *hdrs, size_t cap)
 {
-    const struct rmq_config *cfg = st->cfg;
-    amqp_basic_properties_t props;
-    amqp_table_entry_t hdrs[32];
-    size_t rk_len, off, lens[32];
-    size_t nh = st->n_headers < 32 ? st->n_headers : 32;
-    const char *type = lf_record_type_name(rec->type);
-    int rc;
+    size_t lens[32], off = rk_len + 1;
+    size_t nh = st->n_headers < cap ? st->n_headers : cap;
 
-    rc = rmq_scratch_render(st, 0, st->routing_key, rec, &rk_len);
-    off = rk_len + 1;
-    for (size_t i = 0; rc == LF_OK && i < nh; i++) {
-        rc = rmq_scratch_render(st, off, st->headers[i].tpl, rec, &lens[i]);
+    for (size_t i = 0; i < nh; i++) {
+        if (rmq_scratch_render(st, off, st->headers[i].tpl, rec, &lens[i]) != LF_OK) {
+            return -1;
+        }
         off += lens[i] + 1;
-    }
-    if (rc != LF_OK) {
-        return rc;
     }
     off = rk_len + 1; /* scratch may have moved: take pointers only now */
     for (size_t i = 0; i < nh; i++) {
@@ -248,6 +246,30 @@ static int rmq_publish(struct rmq_state *st, const struct lf_record *rec)
         hdrs[i].value.value.bytes.bytes = st->scratch + off;
         hdrs[i].value.value.bytes.len = lens[i];
         off += lens[i] + 1;
+    }
+    return (int)nh;
+}
+
+/* Publishes one record; the caller has put it at the end of the unconf ring. A dead letter
+ * (rec->dead_letter) goes to the failed queue through the default exchange, mandatory,
+ * with the logferry-dlt-* headers instead of the templated ones. */
+static int rmq_publish(struct rmq_state *st, const struct lf_record *rec)
+{
+    const struct rmq_config *cfg = st->cfg;
+    amqp_basic_properties_t props;
+    amqp_table_entry_t hdrs[32 + RMQ_DLT_HEADERS];
+    char dlt_buf[RMQ_DLT_BUF];
+    size_t rk_len;
+    bool dead = rec->dead_letter != NULL;
+    int nh;
+
+    if (rmq_scratch_render(st, 0, st->routing_key, rec, &rk_len) != LF_OK) {
+        return LF_ENOMEM;
+    }
+    nh = dead ? rmq_dlt_headers(st, rec, hdrs, dlt_buf)
+              : rmq_render_headers(st, rec, rk_len, hdrs, 32);
+    if (nh < 0) {
+        return LF_ENOMEM;
     }
     memset(&props, 0, sizeof(props));
     props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG |
@@ -258,16 +280,18 @@ static int rmq_publish(struct rmq_state *st, const struct lf_record *rec)
     props.message_id = amqp_cstring_bytes(rec->id);
     props.timestamp = rec->timestamp_ms > 0 ? (uint64_t)(rec->timestamp_ms / 1000) : 0;
     props.app_id = amqp_cstring_bytes(lf_out_agent_name(st->ins));
-    props.type = amqp_cstring_bytes(type);
+    props.type = amqp_cstring_bytes(lf_record_type_name(rec->type));
     if (nh > 0) {
         props._flags |= AMQP_BASIC_HEADERS_FLAG;
-        props.headers.num_entries = (int)nh;
+        props.headers.num_entries = nh;
         props.headers.entries = hdrs;
     }
-    rc = amqp_basic_publish(st->conn, RMQ_CHANNEL, amqp_cstring_bytes(cfg->exchange),
-                            (amqp_bytes_t){.len = rk_len, .bytes = st->scratch}, cfg->mandatory, 0,
-                            &props,
-                            (amqp_bytes_t){.len = rec->payload_len, .bytes = (void *)rec->payload});
+    amqp_bytes_t body = {.len = rec->payload_len, .bytes = (void *)rec->payload};
+    int rc = dead ? amqp_basic_publish(st->conn, RMQ_CHANNEL, amqp_empty_bytes,
+                                       amqp_cstring_bytes(st->failed_queue), 1, 0, &props, body)
+                  : amqp_basic_publish(st->conn, RMQ_CHANNEL, amqp_cstring_bytes(cfg->exchange),
+                                       (amqp_bytes_t){.len = rk_len, .bytes = st->scratch},
+                                       cfg->mandatory, 0, &props, body);
     if (rc != AMQP_STATUS_OK) {
         return LF_EBROKER;
     }
@@ -300,6 +324,7 @@ static bool rmq_publish_batch(struct rmq_state *st, size_t *moved)
         p->rec = batch[i];
         p->done = false;
         p->return_reason = NULL;
+        p->return_key = NULL;
         st->unconf_len++;
         if (rmq_publish(st, batch[i]) != LF_OK) {
             /* The rest of the batch goes into unconf too, so rmq_lost() retries it. */
@@ -308,6 +333,7 @@ static bool rmq_publish_batch(struct rmq_state *st, size_t *moved)
                 p->rec = batch[j];
                 p->done = false;
                 p->return_reason = NULL;
+                p->return_key = NULL;
                 st->unconf_len++;
             }
             rmq_lost(st, "publish failed");
@@ -342,6 +368,8 @@ static int rmq_on_return(struct rmq_state *st, const amqp_frame_t *frame)
             memcmp(msg.properties.message_id.bytes, p->rec->id, msg.properties.message_id.len) ==
                 0) {
             p->return_reason = strdup(reason);
+            p->return_key = strndup(r->routing_key.bytes, r->routing_key.len);
+            p->return_code = r->reply_code;
             break;
         }
     }

@@ -10,9 +10,10 @@
  * any thread (librdkafka's, a connection thread...); acks are queued and applied by the
  * core's main thread.
  *
- * Delivery: every record passed to submit() and accepted must get exactly one
- * lf_out_ack(). The core owns retries with backoff, the circuit breaker, the spool and
- * dead letters; a plugin only reports what happened.
+ * Delivery: every record passed to submit() (or dead_letter()) and accepted must get
+ * exactly one lf_out_ack() / lf_out_ack_many() / lf_out_ack_error(). The core owns
+ * retries with backoff, the circuit breaker, the spool and dead letters; a plugin only
+ * reports what happened, and may offer a remote place for dead letters (dead_letter()).
  */
 #ifndef LF_PLUGIN_H
 #define LF_PLUGIN_H
@@ -96,7 +97,20 @@ struct lf_output_plugin {
      * not yet submitted. The return value is ignored; records a failed purge could not
      * give back come back through their normal acks. */
     int (*purge)(void *state);
-    void *reserved[3]; /* must be NULL */
+    /* Optional (takes the first of the slots that were reserved; NULL in older plugins,
+     * so the ABI version did not change). Stores records that failed for good in the
+     * plugin's own dead-letter destination (Kafka: <topic><dead_letter.topic_suffix>;
+     * RabbitMQ: the topology's failed queue). Called only after init() declared such a
+     * destination with lf_out_set_dead_letter(ins, true). Every record has
+     * rec->dead_letter set (core-owned, valid until the ack). Same contract as submit():
+     * *accepted is a prefix, each accepted record gets exactly one ack. LF_DELIVERED
+     * means the dead letter is durably stored there; any other outcome (with
+     * lf_out_ack_error's err = LF_ETOOBIG when it is too large for the destination)
+     * makes the core write it to the local store <state_dir>/dead-letter/<output>.jsonl
+     * instead: it is never offered to the plugin twice. May be the same function as
+     * submit() when the plugin tells the two apart by rec->dead_letter. */
+    int (*dead_letter)(void *state, struct lf_record *const *recs, size_t n, size_t *accepted);
+    void *reserved[2]; /* must be NULL */
 };
 
 /* The only symbol a plugin exports. */
@@ -107,6 +121,21 @@ typedef const struct lf_output_plugin *lf_output_plugin_entry_fn(void);
  * in logs and dead letters. Any thread. */
 LF_EXPORT void lf_out_ack(struct lf_out_instance *ins, struct lf_record *rec,
                           enum lf_outcome outcome, const char *reason);
+/* What went wrong with one record, for lf_out_ack_error(). Borrowed for the call only. */
+struct lf_out_error {
+    int err;                 /* class, an enum lf_err: LF_ETOOBIG when the record is over a
+                              * size limit (it then skips a remote dead-letter destination);
+                              * LF_OK (0) when nothing more specific is known */
+    int code;                /* the client's or broker's own code (a librdkafka error, an
+                              * AMQP reply code), 0 if none: recorded in dead letters */
+    const char *reason;      /* text, may be NULL; copied */
+    const char *destination; /* topic or routing key the record was for, may be NULL; copied */
+};
+
+/* lf_out_ack() with the details of a failure (e may be NULL: same as lf_out_ack with no
+ * reason). For a delivered record e is ignored. Any thread. */
+LF_EXPORT void lf_out_ack_error(struct lf_out_instance *ins, struct lf_record *rec,
+                                enum lf_outcome outcome, const struct lf_out_error *e);
 /* The same outcome, with no reason, for n records: like n calls of lf_out_ack() but taking
  * the core's lock once (a batch of delivery reports). Any thread. */
 LF_EXPORT void lf_out_ack_many(struct lf_out_instance *ins, struct lf_record *const *recs, size_t n,
@@ -115,6 +144,12 @@ LF_EXPORT void lf_out_ack_many(struct lf_out_instance *ins, struct lf_record *co
 LF_EXPORT void lf_out_set_wake_fd(struct lf_out_instance *ins, int fd);
 /* Readiness shown by `logferry status` (connected and authorised). Any thread. */
 LF_EXPORT void lf_out_set_ready(struct lf_out_instance *ins, bool ready);
+/* Declares (from init(), or any time before the first record) that the plugin has a
+ * remote dead-letter destination: records that fail for good are then offered to its
+ * dead_letter() callback before the local store. Default: false. */
+LF_EXPORT void lf_out_set_dead_letter(struct lf_out_instance *ins, bool enabled);
+/* The output's dead_letter.topic_suffix, or NULL when not set. */
+LF_EXPORT const char *lf_out_dead_letter_suffix(const struct lf_out_instance *ins);
 /* Wakes the worker from any thread (e.g. a connection thread has news). */
 LF_EXPORT void lf_out_wake(struct lf_out_instance *ins);
 

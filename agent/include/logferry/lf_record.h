@@ -23,6 +23,19 @@ enum lf_record_type {
 
 #define LF_RECORD_ID_HEX 33 /* 32 hex digits + NUL */
 
+/* Why and how a record failed for good, for a plugin that stores dead letters remotely
+ * (lf_output_plugin.dead_letter). Owned by the core, read-only, valid while the record is
+ * borrowed. Times are wall clock, UTC milliseconds. */
+struct lf_dead_letter {
+    const char *reason;       /* short code: "rejected", "retries_exhausted" (lf_dlq.h) */
+    const char *error;        /* text of the last error ("" if none) */
+    int code;                 /* its client or broker error code, 0 if none */
+    uint32_t attempts;        /* delivery attempts made, the first one included */
+    int64_t first_failure_ms; /* first failed attempt */
+    int64_t last_failure_ms;  /* last failed attempt */
+    const char *destination;  /* topic or routing key it was meant for, "" if not known */
+};
+
 struct lf_record {
     const char *payload; /* encoded JSON object, NUL-terminated */
     size_t payload_len;  /* without the NUL */
@@ -33,6 +46,10 @@ struct lf_record {
     int64_t timestamp_ms;      /* @timestamp, UTC milliseconds */
     uint32_t attempts;         /* delivery attempts before this one */
     void *plugin_data;         /* free for the plugin between submit() and lf_out_ack() */
+    /* NULL, except for a record offered through lf_output_plugin.dead_letter(): then why
+     * it failed. Appended in ABI 1 (records are allocated by the core, so plugins built
+     * against an older header only never read it). */
+    const struct lf_dead_letter *dead_letter;
 };
 
 /* "request", "error", "query", "raw". */

@@ -74,6 +74,20 @@ void lf_out_ack_many(struct lf_out_instance *ins, struct lf_record *const *recs,
     }
 }
 
+void lf_out_ack_error(struct lf_out_instance *ins, struct lf_record *rec, enum lf_outcome outcome,
+                      const struct lf_out_error *e)
+{
+    h_on_ack(ins->h, rec, outcome, e && outcome != LF_DELIVERED ? e->reason : NULL);
+}
+
+void lf_out_set_dead_letter(struct lf_out_instance *ins, bool enabled)
+{}
+
+const char *lf_out_dead_letter_suffix(const struct lf_out_instance *ins)
+{
+    return NULL; /* the harness offers no dead letters */
+}
+
 void lf_out_set_wake_fd(struct lf_out_instance *ins, int fd)
 {
     ins->h->wake_fd = fd;

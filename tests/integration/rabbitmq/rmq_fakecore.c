@@ -208,6 +208,24 @@ void lf_out_ack_many(struct lf_out_instance *ins, struct lf_record *const *recs,
     }
 }
 
+void lf_out_ack_error(struct lf_out_instance *ins, struct lf_record *rec, enum lf_outcome outcome,
+                      const struct lf_out_error *e)
+{
+    lf_out_ack(ins, rec, outcome, e && outcome != LF_DELIVERED ? e->reason : NULL);
+}
+
+void lf_out_set_dead_letter(struct lf_out_instance *ins, bool enabled)
+{
+    (void)ins;
+    (void)enabled;
+}
+
+const char *lf_out_dead_letter_suffix(const struct lf_out_instance *ins)
+{
+    (void)ins;
+    return NULL;
+}
+
 void lf_out_set_wake_fd(struct lf_out_instance *ins, int fd)
 {
     (void)ins;

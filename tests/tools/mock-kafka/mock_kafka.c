@@ -62,6 +62,7 @@ static void usage(FILE *out)
         "                      (API: Produce, Metadata, InitProducerId... or a number;\n"
         "                       ERR: NOT_LEADER_FOR_PARTITION, REQUEST_TIMED_OUT... or a number)\n"
         "    clear API         drop queued errors for API\n"
+        "    brokererr ID API ERR [N]  the next N API requests to broker ID fail with ERR\n"
         "    topic NAME P [RF] create a topic\n"
         "    topicerr NAME ERR metadata error for a topic (NO_ERROR clears)\n"
         "    leader TOPIC P ID move a partition's leader\n"
@@ -251,6 +252,30 @@ static void reply_err(rd_kafka_resp_err_t err, char *msg, size_t msglen)
     snprintf(msg, msglen, "%s", rd_kafka_err2str(err));
 }
 
+/* brokererr ID API ERR [N]: the next N requests of API to broker ID fail with ERR (a
+ * per-record permanent error for the partitions that broker leads). */
+static int broker_err(struct mk *mk, char **argv, int argc, char *msg, size_t msglen)
+{
+    int16_t api;
+    rd_kafka_resp_err_t inj;
+    long id, n = 1;
+
+    if (parse_int(argv[1], 1, mk->broker_cnt, &id) != 0 || parse_api(argv[2], &api) != 0 ||
+        parse_err(argv[3], &inj) != 0 || (argc == 5 && parse_int(argv[4], 1, 100000, &n) != 0)) {
+        snprintf(msg, msglen, "bad brokererr command");
+        return -1;
+    }
+    for (long i = 0; i < n; i++) {
+        rd_kafka_resp_err_t err =
+            rd_kafka_mock_broker_push_request_error_rtts(mk->mc, (int32_t)id, api, 1, inj, 0);
+        if (err) {
+            reply_err(err, msg, msglen);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Executes one command line; fills msg; returns 0 on success. */
 static int run_command(struct mk *mk, char *line, char *msg, size_t msglen)
 {
@@ -300,6 +325,8 @@ static int run_command(struct mk *mk, char *line, char *msg, size_t msglen)
         }
         rd_kafka_mock_push_request_errors_array(mk->mc, api, (size_t)a, errs);
         free(errs);
+    } else if (strcmp(argv[0], "brokererr") == 0 && (argc == 4 || argc == 5)) {
+        return broker_err(mk, argv, argc, msg, msglen);
     } else if (strcmp(argv[0], "clear") == 0 && argc == 2) {
         int16_t api;
         if (parse_api(argv[1], &api) != 0) {

@@ -52,7 +52,9 @@ static void build_snapshot(struct lf_snapshot *s)
     struct lf_snap_output *o = lf_snapshot_add_output(s, "k", "kafka");
     o->st.delivered = 990;
     o->st.dead_lettered = 5;
-    o->st.dead_exhausted = 2;
+    o->st.dead_reason[LF_DLQ_REJECTED] = 3;
+    o->st.dead_reason[LF_DLQ_RETRIES_EXHAUSTED] = 2;
+    o->st.dead_remote = 4;
     o->st.breaker_state = LF_BREAKER_OPEN;
     o->st.breaker_opens = 1;
     o->st.breaker_half_opens = 1;
@@ -255,7 +257,9 @@ START_TEST(test_status_json_exact)
         "\"oldest_unacked_age_seconds\":0.000,\"open\":true}],"
         "\"outputs\":[{\"name\":\"k\",\"plugin\":\"kafka\",\"breaker\":\"half-open\","
         "\"breaker_opens\":0,\"in_flight\":0,\"retry_queue\":0,\"delivered\":5,\"retried\":0,"
-        "\"dead_lettered\":0,\"spooled\":0,\"drained\":0,\"spool\":{\"records\":0,\"bytes\":0,"
+        "\"dead_lettered\":0,\"spooled\":0,\"drained\":0,\"dead_letters\":{\"rejected\":0,"
+        "\"retries_exhausted\":0,\"too_large\":0,\"dlt_failed\":0,\"no_memory\":0,\"remote\":0},"
+        "\"spool\":{\"records\":0,\"bytes\":0,"
         "\"oldest_age_seconds\":0.000,\"blocked\":false,\"dropped\":0},"
         "\"last_error\":\"broker down\",\"last_error_age_seconds\":1.500}],"
         "\"recent_errors\":[{\"time_ms\":60000,\"level\":\"warn\",\"logger\":\"agent\","

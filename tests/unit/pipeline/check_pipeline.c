@@ -31,6 +31,7 @@
 #include "lf_dlq.h"
 #include "lf_failalloc.h"
 #include "lf_outpath.h"
+#include "lf_retry.h"
 #include "lf_router.h"
 #include "lf_spool.h"
 #include "lf_testlib.h"
@@ -134,6 +135,8 @@ struct fx {
     uint64_t next_off;
 };
 
+static const char *fx_top_extra; /* top-level YAML added by a test, e.g. a breaker section */
+
 static void fx_config(struct fx *x, const char *output_extra)
 {
     char yaml[2048];
@@ -142,8 +145,9 @@ static void fx_config(struct fx *x, const char *output_extra)
     snprintf(yaml, sizeof(yaml),
              "agent: {state_dir: %s, plugin_dir: %s}\n"
              "inputs: [{name: i, paths: ['%s/*.log']}]\n"
-             "outputs: [{name: o, plugin: scripted%s}]\n",
-             x->dir, pdir, x->dir, output_extra ? output_extra : "");
+             "outputs: [{name: o, plugin: scripted%s}]\n%s",
+             x->dir, pdir, x->dir, output_extra ? output_extra : "",
+             fx_top_extra ? fx_top_extra : "");
     struct lf_diag d;
     lf_diag_init(&d, "t.yaml");
     int rc = lf_conf_load_string(yaml, "t.yaml", NULL, &d, &x->cfg);
@@ -365,7 +369,11 @@ START_TEST(dead_letter_render_failure)
     for (uint64_t k = 0; k < 64; k++) {
         lf_failalloc_arm_this_thread(k, 1);
         uint64_t failed = lf_failalloc_failed();
-        int rc = lf_dlq_write(&d, &r->pub, "a reason long enough to make the buffer grow, twice");
+        struct lf_dlq_entry e = {.rec = &r->pub,
+                                 .reason = LF_DLQ_REJECTED,
+                                 .error = "an error long enough to make the buffer grow, twice",
+                                 .attempts = 1};
+        int rc = lf_dlq_write(&d, &e);
         bool hit = lf_failalloc_failed() > failed;
         lf_failalloc_disarm();
         ck_assert_int_eq(rc, hit ? LF_ENOMEM : LF_OK);
@@ -380,7 +388,7 @@ START_TEST(dead_letter_render_failure)
     char *text = lft_read_file(path, &len);
     ck_assert_uint_eq(written, 1);
     ck_assert_uint_eq(lft_count_lines(path), 1);
-    ck_assert_ptr_nonnull(strstr(text, "\"reason\":\"a reason long"));
+    ck_assert_ptr_nonnull(strstr(text, "\"reason\":\"rejected\",\"error\":\"an error long"));
     ck_assert_ptr_nonnull(strstr(text, "\"record\":{\"message\":\"m\"}}"));
     free(text);
     free(r);
@@ -464,6 +472,291 @@ START_TEST(retries_exhausted_dead_letter)
 }
 END_TEST
 
+/* ---- retry schedule -------------------------------------------------------------------- */
+
+START_TEST(retry_schedule_growth)
+{
+    struct lf_retry_conf rc = {.backoff_ms = 1000, .multiplier = 2, .max_backoff_ms = 5000};
+    uint64_t rng = 1;
+    const int64_t want[] = {1000, 2000, 4000, 5000, 5000};
+    for (uint32_t a = 1; a <= 5; a++) {
+        ck_assert_int_eq(lf_retry_delay_ms(&rc, a, &rng), want[a - 1]);
+    }
+    ck_assert_int_eq(lf_retry_delay_ms(&rc, UINT32_MAX, &rng), 5000); /* no overflow */
+    rc.multiplier = 1;
+    ck_assert_int_eq(lf_retry_delay_ms(&rc, 7, &rng), 1000);
+    rc = (struct lf_retry_conf){.backoff_ms = 250, .multiplier = 10, .max_backoff_ms = 86400000};
+    ck_assert_int_eq(lf_retry_delay_ms(&rc, 3, &rng), 25000);
+}
+END_TEST
+
+/* jitter 20: every wait within +-20% of the schedule, spread over that range, never above
+ * max_backoff. */
+START_TEST(retry_schedule_jitter_bounds)
+{
+    struct lf_retry_conf rc = {
+        .backoff_ms = 1000, .multiplier = 2, .max_backoff_ms = 4000, .jitter = 20};
+    uint64_t rng = 12345;
+    int64_t lo = INT64_MAX, hi = 0;
+    for (int i = 0; i < 5000; i++) {
+        int64_t d = lf_retry_delay_ms(&rc, 1, &rng);
+        ck_assert_int_ge(d, 800);
+        ck_assert_int_le(d, 1200);
+        lo = d < lo ? d : lo;
+        hi = d > hi ? d : hi;
+    }
+    ck_assert_int_lt(lo, 820); /* spread, not a constant */
+    ck_assert_int_gt(hi, 1180);
+    for (int i = 0; i < 5000; i++) { /* at the cap: 3200..4000 */
+        int64_t d = lf_retry_delay_ms(&rc, 3, &rng);
+        ck_assert_int_ge(d, 3200);
+        ck_assert_int_le(d, 4000);
+    }
+    rc.jitter = 100;
+    for (int i = 0; i < 1000; i++) {
+        ck_assert_int_ge(lf_retry_delay_ms(&rc, 1, &rng), 1); /* never 0 */
+    }
+}
+END_TEST
+
+START_TEST(retry_attempts_count_the_first_try)
+{
+    struct lf_retry_conf rc = {.attempts = 0};
+    ck_assert(!lf_retry_exhausted(&rc, 1));
+    ck_assert(!lf_retry_exhausted(&rc, UINT32_MAX)); /* 0: until delivered */
+    rc.attempts = 3;
+    ck_assert(!lf_retry_exhausted(&rc, 1));
+    ck_assert(!lf_retry_exhausted(&rc, 2));
+    ck_assert(lf_retry_exhausted(&rc, 3));
+    rc.attempts = 1; /* no retry at all */
+    ck_assert(lf_retry_exhausted(&rc, 1));
+}
+END_TEST
+
+/* retry: {jitter} is read from the configuration and bounded. */
+START_TEST(retry_jitter_option)
+{
+    struct fx x;
+    fx_init(&x, ", retry: {attempts: 5, backoff: 1s, multiplier: 2, max_backoff: 30s, jitter: 20}");
+    ck_assert_int_eq(x.cfg->outputs.n ? lf_conf_output(x.cfg, 0)->retry.jitter : -1, 20);
+    ck_assert_int_eq(lf_conf_output(x.cfg, 0)->retry.attempts, 5);
+    fx_fini(&x);
+    struct lf_config *cfg = NULL;
+    struct lf_diag d;
+    lf_diag_init(&d, "t.yaml");
+    ck_assert_int_ne(
+        lf_conf_load_string("outputs: [{name: o, plugin: stdout, retry: {jitter: 101}}]\n",
+                            "t.yaml", NULL, &d, &cfg),
+        LF_OK);
+    lf_diag_fini(&d);
+    lf_conf_free(cfg);
+}
+END_TEST
+
+/* Writes frames with the given messages to output o's spool, as a previous run left them. */
+static void spool_prefill_texts(const char *state_dir, const char *const *texts, int n)
+{
+    char dir[512];
+    snprintf(dir, sizeof(dir), "%s/spool/o", state_dir);
+    struct lf_spool_opts opts = {.max_size = 1 << 20, .segment_size = 1 << 16};
+    struct lf_log_ctx log = {.prefix = "[prefill]", .level = LF_LOG_ERROR};
+    struct lf_spool *s;
+    ck_assert_int_eq(lf_spool_open(dir, &opts, &log, &s), LF_OK);
+    for (int i = 0; i < n; i++) {
+        char payload[128], id[40];
+        int len = snprintf(payload, sizeof(payload), "{\"message\":\"%s\"}", texts[i]);
+        snprintf(id, sizeof(id), "%032d", i);
+        struct lf_spool_rec f = {.payload = payload,
+                                 .payload_len = (size_t)len,
+                                 .id = id,
+                                 .source = "/x.log",
+                                 .input = "i",
+                                 .start_offset = 10u * i,
+                                 .end_offset = 10u * i + 10};
+        ck_assert_int_eq(lf_spool_append(s, &f), LF_OK);
+    }
+    ck_assert_int_eq(lf_spool_sync(s), LF_OK);
+    lf_spool_close(s);
+}
+
+/* Runs turns until the spool is empty and nothing waits (at most 10 s). */
+static struct lf_outpath_stats fx_pump_spool(struct fx *x)
+{
+    int64_t deadline = lf_mono_ms() + 10000;
+    struct lf_outpath_stats st = fx_stats(x);
+    while ((st.spool_records || st.retry_queue || st.inflight) && lf_mono_ms() < deadline) {
+        fx_turn(x);
+        st = fx_stats(x);
+    }
+    return st;
+}
+
+/* Records read back from the spool follow retry: attempts and backoff like log-file
+ * records: the ones that always fail are retried, then dead-lettered with their attempts,
+ * the others delivered, and the spool ends empty. */
+START_TEST(spool_records_obey_retry_policy)
+{
+    static const char *const texts[] = {"always a", "fine b", "always c", "fine d"};
+    struct fx x;
+    fx_top_extra = "breaker: {failure_threshold: 1000}\n";
+    fx_init(&x, ", retry: {attempts: 3, backoff: 20ms, multiplier: 2}");
+    lf_outpath_close(x.op);
+    spool_prefill_texts(x.dir, texts, 4);
+    ck_assert_int_eq(lf_outpath_open(x.cfg, 0, x.tr, &x.log, &x.op), LF_OK);
+    int64_t t0 = lf_mono_ms();
+    struct lf_outpath_stats st = fx_pump_spool(&x);
+    int64_t took = lf_mono_ms() - t0;
+    ck_assert_uint_eq(st.spool_records, 0);
+    ck_assert_uint_eq(st.delivered, 2);
+    ck_assert_uint_eq(st.dead_lettered, 2);
+    ck_assert_uint_eq(st.dead_reason[LF_DLQ_RETRIES_EXHAUSTED], 2);
+    ck_assert_uint_eq(st.retried, 4); /* two retries each: 3 attempts */
+    ck_assert_int_ge(took, 20 + 40);  /* the backoff was waited: 20 ms, then 40 ms */
+    char path[512];
+    snprintf(path, sizeof(path), "%s/dead-letter/o.jsonl", x.dir);
+    size_t len;
+    char *text = lft_read_file(path, &len);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_uint_eq(lft_count_lines(path), 2);
+    ck_assert_ptr_nonnull(strstr(text, "\"reason\":\"retries_exhausted\""));
+    ck_assert_ptr_nonnull(strstr(text, "\"attempts\":3,"));
+    ck_assert_ptr_nonnull(strstr(text, "\"record\":{\"message\":\"always a\"}"));
+    ck_assert_ptr_null(strstr(text, "fine"));
+    free(text);
+    ck_assert_uint_eq(fx_delivered_lines(&x), 2);
+    fx_fini(&x);
+    fx_top_extra = NULL;
+}
+END_TEST
+
+/* A spool record that fails transiently while the policy allows retries is retried from
+ * memory (not read again and again from the spool) and delivered. */
+START_TEST(spool_record_retried_then_delivered)
+{
+    static const char *const texts[] = {"retry once", "fine"};
+    struct fx x;
+    fx_init(&x, ", retry: {attempts: 5, backoff: 10ms}");
+    lf_outpath_close(x.op);
+    spool_prefill_texts(x.dir, texts, 2);
+    ck_assert_int_eq(lf_outpath_open(x.cfg, 0, x.tr, &x.log, &x.op), LF_OK);
+    struct lf_outpath_stats st = fx_pump_spool(&x);
+    ck_assert_uint_eq(st.spool_records, 0);
+    ck_assert_uint_eq(st.retried, 1);
+    ck_assert_uint_eq(st.delivered, 2);
+    ck_assert_uint_eq(st.dead_lettered, 0);
+    ck_assert_uint_eq(fx_delivered_lines(&x), 2);
+    fx_fini(&x);
+}
+END_TEST
+
+/* Failures that open the breaker are the output's: a record failing during an outage
+ * (every try fails, the breaker opens and its probes fail) is not dead-lettered however
+ * often it is tried, while retry.attempts is 2. */
+START_TEST(outage_does_not_use_up_attempts)
+{
+    struct fx x;
+    fx_top_extra = "breaker: {failure_threshold: 1, open_for: 20ms, max_open_for: 40ms}\n";
+    fx_init(&x, ", retry: {attempts: 2, backoff: 10ms}");
+    fx_route(&x, "always down");
+    int64_t deadline = lf_mono_ms() + 5000;
+    while (fx_stats(&x).breaker_opens < 5 && lf_mono_ms() < deadline) {
+        fx_turn(&x);
+    }
+    struct lf_outpath_stats st = fx_stats(&x);
+    ck_assert_uint_ge(st.breaker_opens, 5); /* tried (probed) again and again */
+    ck_assert_uint_eq(st.dead_lettered, 0);
+    ck_assert_uint_eq(st.spool_records, 1);
+    ck_assert_uint_eq(lf_tracker_committed(x.tr, x.key), 10); /* durably spooled */
+    fx_fini(&x);
+    fx_top_extra = NULL;
+}
+END_TEST
+
+/* ---- remote dead letters ------------------------------------------------------------------ */
+
+/* With a remote destination: a rejected record goes there (not to the local file); one the
+ * destination refuses goes to the local file as dlt_failed, or too_large when it says so;
+ * every record is done once its dead letter is stored. */
+START_TEST(dead_letters_remote_then_local)
+{
+    struct fx x;
+    fx_init(&x, ", remote_dead_letters: true, retry: {attempts: 2, backoff: 10ms}");
+    fx_route(&x, "reject me");
+    fx_route(&x, "always failing");
+    fx_route(&x, "reject dltfail");
+    fx_route(&x, "reject dltfail toolarge");
+    fx_route(&x, "fine");
+    ck_assert_uint_eq(fx_pump_until(&x, 50), 50);
+    struct lf_outpath_stats st = fx_stats(&x);
+    ck_assert_uint_eq(st.delivered, 1);
+    ck_assert_uint_eq(st.dead_lettered, 4);
+    ck_assert_uint_eq(st.dead_remote, 2);
+    ck_assert_uint_eq(st.dead_reason[LF_DLQ_REJECTED], 1);
+    ck_assert_uint_eq(st.dead_reason[LF_DLQ_RETRIES_EXHAUSTED], 1);
+    ck_assert_uint_eq(st.dead_reason[LF_DLQ_DLT_FAILED], 1);
+    ck_assert_uint_eq(st.dead_reason[LF_DLQ_TOO_LARGE], 1);
+    char path[512];
+    size_t len;
+    snprintf(path, sizeof(path), "%s/scripted.dlt", x.dir);
+    char *remote = lft_read_file(path, &len);
+    ck_assert_ptr_nonnull(remote);
+    ck_assert_ptr_nonnull(strstr(remote, "rejected 1 {\"message\":\"reject me\"}"));
+    ck_assert_ptr_nonnull(strstr(remote, "retries_exhausted 2 {\"message\":\"always failing\"}"));
+    free(remote);
+    snprintf(path, sizeof(path), "%s/dead-letter/o.jsonl", x.dir);
+    ck_assert_uint_eq(lft_count_lines(path), 2);
+    char *local = lft_read_file(path, &len);
+    ck_assert_ptr_nonnull(strstr(local, "\"reason\":\"dlt_failed\",\"error\":\"scripted "
+                                        "rejection; dead-letter destination: scripted dead-letter "
+                                        "failure\""));
+    ck_assert_ptr_nonnull(strstr(local, "\"reason\":\"too_large\""));
+    free(local);
+    fx_fini(&x);
+}
+END_TEST
+
+/* A local-store line: every key, in the documented order, escaped, times with ms. */
+START_TEST(dead_letter_local_store_format)
+{
+    char *dir = lft_mkdtemp("lf-unit-pipeline");
+    struct lf_dlq d;
+    ck_assert_int_eq(lf_dlq_open(dir, "out\"x", &d), LF_OK);
+    struct lf_rec *r = mkrec(0, 10, 1);
+    r->pub.payload = "{\"message\":\"m\"}";
+    r->pub.payload_len = strlen(r->pub.payload);
+    snprintf(r->pub.id, sizeof(r->pub.id), "%032x", 7);
+    struct lf_dlq_entry e = {.rec = &r->pub,
+                             .reason = LF_DLQ_RETRIES_EXHAUSTED,
+                             .error = "broker said \"no\"",
+                             .code = -185,
+                             .attempts = 5,
+                             .first_failure_ms = 1764763200123,
+                             .last_failure_ms = 1764763230456,
+                             .destination = "logs.raw"};
+    ck_assert_int_eq(lf_dlq_write(&d, &e), LF_OK);
+    ck_assert_int_eq(lf_dlq_sync(&d), LF_OK);
+    char path[512];
+    size_t len;
+    snprintf(path, sizeof(path), "%s/dead-letter/out\"x.jsonl", dir);
+    char *text = lft_read_file(path, &len);
+    ck_assert_ptr_nonnull(text);
+    const char *rest = strstr(text, "\",\"output\":");
+    ck_assert_ptr_nonnull(rest);
+    ck_assert_uint_eq((size_t)(rest - text), strlen("{\"time\":\"2026-12-03T12:00:00.123Z"));
+    ck_assert_str_eq(rest,
+                     "\",\"output\":\"out\\\"x\",\"id\":\"00000000000000000000000000000007\","
+                     "\"reason\":\"retries_exhausted\",\"error\":\"broker said \\\"no\\\"\","
+                     "\"code\":-185,\"attempts\":5,\"first_failure\":\"2025-12-03T12:00:00.123Z\","
+                     "\"last_failure\":\"2025-12-03T12:00:30.456Z\",\"destination\":\"logs.raw\","
+                     "\"record\":{\"message\":\"m\"}}\n");
+    free(text);
+    free(r);
+    lf_dlq_close(&d);
+    lft_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *pipeline_suite(void)
 {
     Suite *s = suite_create("pipeline");
@@ -481,6 +774,21 @@ static Suite *pipeline_suite(void)
     tcase_add_test(tc, retry_without_memory);
     tcase_add_test(tc, retries_exhausted_dead_letter);
     tcase_add_test(tc, router_no_memory_holds_checkpoint);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("retry");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, retry_schedule_growth);
+    tcase_add_test(tc, retry_schedule_jitter_bounds);
+    tcase_add_test(tc, retry_attempts_count_the_first_try);
+    tcase_add_test(tc, retry_jitter_option);
+    tcase_add_test(tc, spool_records_obey_retry_policy);
+    tcase_add_test(tc, spool_record_retried_then_delivered);
+    tcase_add_test(tc, outage_does_not_use_up_attempts);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("dead-letters");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, dead_letters_remote_then_local);
+    tcase_add_test(tc, dead_letter_local_store_format);
     suite_add_tcase(s, tc);
     return s;
 }
