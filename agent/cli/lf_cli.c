@@ -123,9 +123,10 @@ static int cmd_run(int argc, char **argv)
         return LF_EXIT_CONFIG;
     }
     struct lf_agent *agent;
-    if (lf_agent_create(cfg, &agent) != LF_OK) {
+    int rc = lf_agent_create(cfg, &agent);
+    if (rc != LF_OK) {
         lf_conf_free(cfg);
-        return LF_EXIT_FAILURE;
+        return rc == LF_EAGAIN ? LF_EXIT_LOCKED : LF_EXIT_FAILURE;
     }
     int code = lf_agent_run(agent);
     if (code == LF_EXIT_FORCED) {
