@@ -292,6 +292,19 @@ static void yaml_report_syntax(struct lf_diag *diag, const struct yaml_err *e, c
     }
 }
 
+/* Whether any line holds more than blanks and a comment (libfyaml builds no document
+ * from a file of comments, without an error). */
+static bool yaml_has_content(const char *text)
+{
+    for (const char *p = text; *p; p += strcspn(p, "\n"), p += *p == '\n') {
+        p += strspn(p, " \t\r");
+        if (*p && *p != '#' && *p != '\n') {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* ---- aliases ----------------------------------------------------------------------- */
 
 struct alias_budget {
@@ -384,9 +397,9 @@ static struct fy_document *yaml_parse(struct lf_diag *diag, const struct lf_conf
     /* No FYPCF_RESOLVE_DOCUMENT: aliases stay aliases until their budget is checked. */
     struct fy_parse_cfg pcfg = {.flags = FYPCF_QUIET, .diag = fyd};
     struct fy_document *doc = fy_document_build_from_string(&pcfg, src->text, src->len);
-    if (!doc || e.count > 0) {
+    if (e.count > 0 || (!doc && yaml_has_content(src->text))) {
         yaml_report_syntax(diag, &e, src->text);
-    } else if (!fy_document_root(doc)) {
+    } else if (!doc || !fy_document_root(doc)) {
         lf_diag_add(diag, LF_DIAG_ERROR, 0, 0,
                     "the configuration file holds no YAML content (only comments?)");
     } else if (lf_conf_alias_check(doc, diag) == LF_OK && fy_document_resolve(doc) == 0) {
