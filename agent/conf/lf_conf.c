@@ -650,6 +650,20 @@ static int load_inputs(struct loader *l, struct fy_node *root, struct fy_node *s
     return errors;
 }
 
+static const char *const plugin_names[] = {"stdout", "file", "kafka", "rabbitmq", "http", NULL};
+
+/* The plugin name a misspelt one probably meant (NULL: none close). */
+static const char *closest_plugin(const char *name)
+{
+    for (size_t i = 0; name && plugin_names[i]; i++) {
+        size_t d = lf_edit_distance(name, plugin_names[i]);
+        if (d > 0 && d <= 2) {
+            return plugin_names[i];
+        }
+    }
+    return NULL;
+}
+
 static int load_output_plugin(struct loader *l, struct lf_output_conf *out, struct fy_node *item,
                               const char *where)
 {
@@ -664,7 +678,9 @@ static int load_output_plugin(struct loader *l, struct lf_output_conf *out, stru
         if (!err[0]) {
             snprintf(err, sizeof(err), "plugin '%s': %s", out->plugin, lf_strerror(rc));
         }
-        lf_diag_add(l->fill.diag, LF_DIAG_ERROR, line, col, "%s.plugin: %s", where, err);
+        const char *hint = closest_plugin(out->plugin);
+        lf_diag_add(l->fill.diag, LF_DIAG_ERROR, line, col, "%s.plugin: %s%s%s%s", where, err,
+                    hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
         return 1;
     }
     out->plugin_config =
@@ -965,7 +981,6 @@ void lf_conf_free(struct lf_config *c)
 int lf_conf_doc_md_with(const struct lf_plugin_resolver *plugins, const char *plugin_dir,
                         struct lf_buf *out)
 {
-    static const char *const names[] = {"stdout", "file", "kafka", "rabbitmq", "http"};
     lf_buf_append_str(out,
                       "# Configuration reference\n\n"
                       "Generated from the option tables by `logferry help config`; do not edit "
@@ -981,20 +996,20 @@ int lf_conf_doc_md_with(const struct lf_plugin_resolver *plugins, const char *pl
     lf_opt_doc_md(agent_options, "agent", out);
     lf_opt_doc_md(input_options, "inputs[]", out);
     lf_opt_doc_md(lf_output_core_options, "outputs[]", out);
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    for (size_t i = 0; plugin_names[i]; i++) {
         const struct lf_output_plugin *desc = NULL;
         char err[512];
         char path[128];
-        if (plugins->resolve(plugins->ctx, plugin_dir, names[i], &desc, err, sizeof(err)) !=
+        if (plugins->resolve(plugins->ctx, plugin_dir, plugin_names[i], &desc, err, sizeof(err)) !=
                 LF_OK ||
             !desc) {
             lf_buf_printf(out,
                           "\n### `outputs[]` with `plugin: %s`\n\n(plugin not found when "
                           "this page was generated)\n",
-                          names[i]);
+                          plugin_names[i]);
             continue;
         }
-        snprintf(path, sizeof(path), "outputs[] with plugin: %s", names[i]);
+        snprintf(path, sizeof(path), "outputs[] with plugin: %s", plugin_names[i]);
         lf_buf_printf(out, "\n%s\n", desc->description ? desc->description : "");
         lf_opt_doc_md(desc->options, path, out);
     }

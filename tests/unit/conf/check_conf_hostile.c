@@ -317,7 +317,8 @@ START_TEST(test_plugin_and_core_errors_in_one_run)
     const char *y = "agent: {state_dir: /tmp/s, shutdown_timout: 1s}\n"
                     "inputs: [{name: i, paths: [/x]}]\n"
                     "outputs: [{name: o, plugin: sec, topic: bad},\n"
-                    "          {name: p, plugin: sec, pasword: x}]\n";
+                    "          {name: p, plugin: sec, pasword: x},\n"
+                    "          {name: q, plugin: kafak}]\n";
     validations = 0;
     ck_assert_int_eq(load_str(y, &d, &c), LF_ECONFIG);
     ck_assert(lf_diag_has(&d, "agent: unknown key 'shutdown_timout' (did you mean"));
@@ -325,7 +326,9 @@ START_TEST(test_plugin_and_core_errors_in_one_run)
     ck_assert(lf_diag_has(&d, "t.yaml:4:34: outputs[1]: unknown key 'pasword' (did you mean "
                               "'password'?)"));
     ck_assert_int_eq(validations, 1); /* p has a bad key: not handed to validate() */
-    ck_assert_uint_eq(d.errors, 3);
+    ck_assert(lf_diag_has(&d, "t.yaml:5:29: outputs[2].plugin: no plugin 'kafak' (did you mean "
+                              "'kafka'?)"));
+    ck_assert_uint_eq(d.errors, 4);
     lf_diag_fini(&d);
 }
 END_TEST
