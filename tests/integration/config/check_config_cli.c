@@ -243,6 +243,46 @@ START_TEST(test_secrets_never_printed)
 }
 END_TEST
 
+/* The _file and ${ENV} forms with the real plugins: rabbitmq's validate() parses the URL
+ * read from url_file, so a bad one there proves the file was read and used. */
+START_TEST(test_secret_forms_with_plugins)
+{
+    struct env e;
+    env_init(&e, "cfg-secfile");
+    char url[300], pw[300], y[2048];
+    snprintf(url, sizeof(url), "%s/rmq.url", e.dir);
+    snprintf(pw, sizeof(pw), "%s/kafka.pw", e.dir);
+    lft_write_file(url, "amqp://u:UrlPw31337@127.0.0.1:5672/%2f\n", false);
+    lft_write_file(pw, "KafkaFilePw99\n", false);
+    snprintf(y, sizeof(y),
+             "agent: {state_dir: %s}\n"
+             "inputs: [{name: i, paths: [/tmp/x.log]}]\n"
+             "outputs:\n"
+             "  - {name: r, plugin: rabbitmq, url_file: %s, exchange: x}\n"
+             "  - {name: k, plugin: kafka, brokers: ['127.0.0.1:1'], topic: t,\n"
+             "     sasl: {mechanism: PLAIN, username: u, password_file: %s}}\n"
+             "  - {name: h, plugin: http, url: 'http://127.0.0.1:1/', bearer_token: "
+             "'${LF_TEST_UNSET_TOKEN}'}\n",
+             e.state, url, pw);
+    lft_write_file(e.cfg, y, false);
+    chmod(e.cfg, 0644);
+    ck_assert_int_eq(check_cfg(&e), EXIT_CONFIG);
+    CK_OUT_HAS(&e, "c.yaml:7:");
+    CK_OUT_HAS(&e, "outputs[2].bearer_token: environment variable 'LF_TEST_UNSET_TOKEN' is not "
+                   "set");
+    CK_OUT_LACKS(&e, "warning"); /* no inline secret: no world-readable warning */
+    CK_OUT_LACKS(&e, "rejected by the rabbitmq plugin");
+    lft_write_file(url, "notamqp://u:UrlPw31337@127.0.0.1/\n", false);
+    unlink(pw);
+    ck_assert_int_eq(check_cfg(&e), EXIT_CONFIG);
+    CK_OUT_HAS(&e, "c.yaml:4:6: output 'r': rejected by the rabbitmq plugin");
+    CK_OUT_HAS(&e, "outputs[1].sasl.password_file: cannot read ");
+    CK_OUT_HAS(&e, "kafka.pw: No such file or directory");
+    CK_OUT_LACKS(&e, "UrlPw31337");
+    env_fini(&e);
+}
+END_TEST
+
 static mode_t mode_of(const char *dir, const char *name)
 {
     char path[600];
@@ -301,6 +341,7 @@ int main(void)
     tcase_add_test(tc, test_not_a_config_file);
     tcase_add_test(tc, test_plugin_and_core_errors_in_one_run);
     tcase_add_test(tc, test_secrets_never_printed);
+    tcase_add_test(tc, test_secret_forms_with_plugins);
     tcase_add_test(tc, test_state_modes_and_lock);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lf_conf.h"
@@ -417,6 +418,42 @@ START_TEST(test_secret_errors)
 }
 END_TEST
 
+/* Loads yaml as user nobody in a child process (a root test process reads any file):
+ * returns 0 when the load failed with "Permission denied" at password_file. */
+static int load_as_nobody(const char *yaml)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct lf_diag d;
+        struct lf_config *c;
+        if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) {
+            _exit(2);
+        }
+        int rc = load_str(yaml, &d, &c);
+        _exit(rc == LF_ECONFIG && lf_diag_has(&d, "outputs[0].password_file: cannot read ") &&
+                      lf_diag_has(&d, "Permission denied")
+                  ? 0
+                  : 1);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 3;
+}
+
+START_TEST(test_secret_file_unreadable)
+{
+    char *dir = lft_mkdtemp("sec");
+    char *pw = write_secret(dir, "pw", "locked-pw-321\n", 0000);
+    char y[1024];
+    chmod(dir, 0755);
+    snprintf(y, sizeof(y), "%soutputs: [{name: a, plugin: sec, password_file: %s}]\n", HEAD, pw);
+    ck_assert_int_eq(load_as_nobody(y), 0);
+    lft_rmtree(dir);
+    free(pw);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_world_readable_secret_warns)
 {
     char *dir = lft_mkdtemp("sec");
@@ -470,6 +507,7 @@ int main(void)
     tcase_add_test(tc, test_plugin_and_core_errors_in_one_run);
     tcase_add_test(tc, test_secret_forms);
     tcase_add_test(tc, test_secret_errors);
+    tcase_add_test(tc, test_secret_file_unreadable);
     tcase_add_test(tc, test_world_readable_secret_warns);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
