@@ -155,7 +155,6 @@ static int yaml_check_bytes(struct lf_diag *diag, const struct lf_conf_src *src)
 /* ---- syntax errors ----------------------------------------------------------------- */
 
 struct yaml_err {
-    struct lf_diag *diag;
     int line, col; /* of the first error */
     char msg[512];
     int count;
@@ -324,6 +323,17 @@ static void alias_fail(struct alias_budget *b, struct fy_node *at, const char *w
     b->failed = true;
 }
 
+/* Whether node n lies inside anc (or is it). */
+static bool yaml_contains(struct fy_node *anc, struct fy_node *n)
+{
+    for (int up = 0; n && up < 256; n = fy_node_get_parent(n), up++) {
+        if (n == anc) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Counts the nodes of n with aliases expanded; `outer` is the alias of the document
  * being expanded (NULL outside any), where an error is reported. */
 static void alias_walk(struct alias_budget *b, struct fy_node *n, int depth, struct fy_node *outer)
@@ -343,14 +353,17 @@ static void alias_walk(struct alias_budget *b, struct fy_node *n, int depth, str
     if (fy_node_is_alias(n)) {
         struct fy_node *target = fy_node_resolve_alias(n);
         struct fy_node *at = outer ? outer : n;
-        if (++b->aliases > LF_CONF_MAX_ALIASES || depth >= LF_CONF_MAX_DEPTH) {
-            snprintf(why, sizeof(why),
-                     "more than %d alias expansions or aliases nested more "
-                     "than %d deep",
-                     LF_CONF_MAX_ALIASES, LF_CONF_MAX_DEPTH);
+        if (++b->aliases > LF_CONF_MAX_ALIASES) {
+            snprintf(why, sizeof(why), "the document expands more than %d aliases",
+                     LF_CONF_MAX_ALIASES);
+            alias_fail(b, at, why);
+        } else if (depth >= LF_CONF_MAX_DEPTH) {
+            snprintf(why, sizeof(why), "aliases nested more than %d deep", LF_CONF_MAX_DEPTH);
             alias_fail(b, at, why);
         } else if (!target) {
             alias_fail(b, n, "refers to an unknown anchor or to itself");
+        } else if (yaml_contains(target, n)) {
+            alias_fail(b, n, "refers to a node that contains it (a cycle)");
         } else {
             alias_walk(b, target, depth + 1, at);
         }
@@ -382,7 +395,7 @@ int lf_conf_alias_check(struct fy_document *doc, struct lf_diag *diag)
 
 static struct fy_document *yaml_parse(struct lf_diag *diag, const struct lf_conf_src *src)
 {
-    struct yaml_err e = {.diag = diag};
+    struct yaml_err e = {.count = 0};
     struct fy_diag_cfg dcfg;
     fy_diag_cfg_default(&dcfg);
     dcfg.fp = NULL;

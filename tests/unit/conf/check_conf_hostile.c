@@ -149,6 +149,29 @@ START_TEST(test_alias_depth_bounded)
 }
 END_TEST
 
+START_TEST(test_alias_count_and_cycle)
+{
+    struct lf_diag d;
+    struct lf_config *c;
+    size_t cap = 200000, len = 0;
+    char *y = malloc(cap);
+    len += (size_t)snprintf(y + len, cap - len, "x: &b v\n");
+    for (int i = 0; i < 10001; i++) { /* flat: few nodes, but over 10000 expansions */
+        len += (size_t)snprintf(y + len, cap - len, "k%d: *b\n", i);
+    }
+    ck_assert_int_eq(load_str(y, &d, &c), LF_ECONFIG);
+    ck_assert_msg(lf_diag_has(&d, "t.yaml:10002:10: alias '*b': the document expands more than "
+                                  "10000 aliases"),
+                  "%s", first(&d));
+    lf_diag_fini(&d);
+    ck_assert_int_eq(load_str("a: &a [x, *a]\n", &d, &c), LF_ECONFIG);
+    ck_assert_msg(lf_diag_has(&d, "t.yaml:1:12: alias '*a': refers to a node that contains it"),
+                  "%s", first(&d));
+    lf_diag_fini(&d);
+    free(y);
+}
+END_TEST
+
 START_TEST(test_alias_budget_direct)
 {
     /* The walk alone, on an unresolved document: the budget is what stops it. */
@@ -498,6 +521,7 @@ int main(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_billion_laughs_bounded);
     tcase_add_test(tc, test_alias_depth_bounded);
+    tcase_add_test(tc, test_alias_count_and_cycle);
     tcase_add_test(tc, test_alias_budget_direct);
     tcase_add_test(tc, test_aliases_and_merge_keys_still_work);
     tcase_add_test(tc, test_not_a_config_file);
