@@ -553,7 +553,7 @@ static int fill_list(struct lf_optfill *f, const struct lf_opt *o, struct lf_lis
             continue;
         }
         void *dst = it == LF_OPT_STR ? (void *)&l->str[l->n] : (void *)&l->num[l->n];
-        struct lf_opt item_opt = {.name = o->name, .type = it};
+        struct lf_opt item_opt = {.name = o->name, .type = it, .flags = o->flags & LF_OPT_SECRET};
         int rc = parse_scalar(&item_opt, it, s, dst);
         if (rc != LF_OK) {
             report_bad_scalar(f, &item_opt, it, item, where, s, rc);

@@ -514,6 +514,30 @@ START_TEST(test_world_readable_secret_warns)
 }
 END_TEST
 
+/* Every form registers the value with the logger, which masks it in any log line. */
+START_TEST(test_secrets_masked_in_logs)
+{
+    char *dir = lft_mkdtemp("sec");
+    char *pw = write_secret(dir, "pw", "FromFileSecret1\n", 0600);
+    char y[2048];
+    struct lf_diag d;
+    struct lf_config *c;
+    snprintf(y, sizeof(y),
+             "%soutputs: [{name: a, plugin: sec, password_file: %s, urls: [ListSecret22]},\n"
+             "          {name: b, plugin: sec, password: '${LF_TEST_PW}'}]\n",
+             HEAD, pw);
+    ck_assert_int_eq(load_str(y, &d, &c), LF_OK);
+    char line[256] = "x FromFileSecret1 y ListSecret22 z from-env-pw";
+    lf_log_redact(line, sizeof(line));
+    ck_assert_str_eq(line, "x *** y *** z ***");
+    lf_conf_free(c);
+    lf_diag_fini(&d);
+    lft_rmtree(dir);
+    free(pw);
+    free(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("conf-hostile");
@@ -533,6 +557,7 @@ int main(void)
     tcase_add_test(tc, test_secret_errors);
     tcase_add_test(tc, test_secret_file_unreadable);
     tcase_add_test(tc, test_world_readable_secret_warns);
+    tcase_add_test(tc, test_secrets_masked_in_logs);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
