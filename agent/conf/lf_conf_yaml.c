@@ -309,8 +309,82 @@ static bool yaml_has_content(const char *text)
 struct alias_budget {
     struct lf_diag *diag;
     size_t nodes, aliases;
-    bool failed;
+    bool merge;    /* a `<<` key: the document needs resolving even without aliases */
+    bool failed;   /* over budget: the walk stops */
+    size_t errors; /* duplicate keys: the walk goes on to report them all */
 };
+
+/* ---- mappings ---------------------------------------------------------------------- */
+
+/* libfyaml's own duplicate-key check costs O(keys^2) per mapping at parse time (seconds
+ * for a few thousand keys), so it is off and done here: at most LF_CONF_MAX_KEYS keys per
+ * mapping, duplicates found by sorting. */
+struct yaml_key {
+    const char *s;
+    size_t len;
+    int line, col;
+};
+
+static int yaml_key_cmp(const void *pa, const void *pb)
+{
+    const struct yaml_key *a = pa, *b = pb;
+    int c = memcmp(a->s, b->s, a->len < b->len ? a->len : b->len);
+    if (c == 0 && a->len != b->len) {
+        c = a->len < b->len ? -1 : 1;
+    }
+    if (c == 0) {
+        c = a->line != b->line ? (a->line < b->line ? -1 : 1) : (a->col < b->col ? -1 : 1);
+    }
+    return c;
+}
+
+static size_t yaml_collect_keys(struct alias_budget *b, struct fy_node *map, struct yaml_key *k)
+{
+    size_t n = 0;
+    void *it = NULL;
+    struct fy_node_pair *p;
+    while ((p = fy_node_mapping_iterate(map, &it))) {
+        struct fy_node *kn = fy_node_pair_key(p);
+        size_t len = 0;
+        const char *s = kn && fy_node_is_scalar(kn) && !fy_node_is_alias(kn)
+                            ? fy_node_get_scalar(kn, &len)
+                            : NULL;
+        if (s && len == 2 && memcmp(s, "<<", 2) == 0) {
+            b->merge = true;
+        } else if (s) {
+            k[n] = (struct yaml_key){.s = s, .len = len};
+            lf_node_pos(kn, &k[n].line, &k[n].col);
+            n++;
+        }
+    }
+    return n;
+}
+
+static void yaml_check_mapping(struct alias_budget *b, struct fy_node *map)
+{
+    int count = fy_node_mapping_item_count(map);
+    if (count > LF_CONF_MAX_KEYS) {
+        int line, col;
+        lf_node_pos(map, &line, &col);
+        lf_diag_add(b->diag, LF_DIAG_ERROR, line, col, "a mapping with %d keys (at most %d)", count,
+                    LF_CONF_MAX_KEYS);
+        b->failed = true;
+        return;
+    }
+    struct yaml_key *k = count > 0 ? calloc((size_t)count, sizeof(*k)) : NULL;
+    size_t n = k ? yaml_collect_keys(b, map, k) : 0;
+    qsort(k, n, sizeof(*k), yaml_key_cmp);
+    for (size_t i = 1; i < n; i++) {
+        if (k[i].len == k[i - 1].len && memcmp(k[i].s, k[i - 1].s, k[i].len) == 0) {
+            lf_diag_add(b->diag, LF_DIAG_ERROR, k[i].line, k[i].col,
+                        "duplicate key '%.*s' (first at line %d, column %d)",
+                        (int)(k[i].len > 200 ? 200 : k[i].len), k[i].s, k[i - 1].line,
+                        k[i - 1].col);
+            b->errors++;
+        }
+    }
+    free(k);
+}
 
 static void alias_fail(struct alias_budget *b, struct fy_node *at, const char *why)
 {
@@ -342,12 +416,20 @@ static void alias_walk(struct alias_budget *b, struct fy_node *n, int depth, str
     if (!n || b->failed) {
         return;
     }
-    if (++b->nodes > LF_CONF_MAX_NODES) {
+    if (++b->nodes > LF_CONF_MAX_NODES && outer) {
         snprintf(why, sizeof(why),
                  "the document expands to more than %d nodes (nested "
                  "aliases multiply; an alias may not expand to this much)",
                  LF_CONF_MAX_NODES);
-        alias_fail(b, outer ? outer : n, why);
+        alias_fail(b, outer, why);
+        return;
+    }
+    if (b->nodes > LF_CONF_MAX_NODES) {
+        int line, col;
+        lf_node_pos(n, &line, &col);
+        lf_diag_add(b->diag, LF_DIAG_ERROR, line, col,
+                    "the document has more than %d nodes: not a configuration", LF_CONF_MAX_NODES);
+        b->failed = true;
         return;
     }
     if (fy_node_is_alias(n)) {
@@ -377,6 +459,9 @@ static void alias_walk(struct alias_budget *b, struct fy_node *n, int depth, str
         }
     } else if (fy_node_is_mapping(n)) {
         struct fy_node_pair *p;
+        if (!outer) {
+            yaml_check_mapping(b, n); /* once, where it is written, not per alias */
+        }
         while (!b->failed && (p = fy_node_mapping_iterate(n, &it))) {
             alias_walk(b, fy_node_pair_key(p), depth, outer);
             alias_walk(b, fy_node_pair_value(p), depth, outer);
@@ -384,14 +469,33 @@ static void alias_walk(struct alias_budget *b, struct fy_node *n, int depth, str
     }
 }
 
-int lf_conf_alias_check(struct fy_document *doc, struct lf_diag *diag)
+int lf_conf_alias_check(struct fy_document *doc, struct lf_diag *diag, bool *needs_resolve)
 {
     struct alias_budget b = {.diag = diag};
     alias_walk(&b, fy_document_root(doc), 0, NULL);
-    return b.failed ? LF_ECONFIG : LF_OK;
+    if (needs_resolve) {
+        *needs_resolve = b.aliases > 0 || b.merge;
+    }
+    return b.failed || b.errors ? LF_ECONFIG : LF_OK;
 }
 
 /* ---- parsing ----------------------------------------------------------------------- */
+
+/* The document with aliases and merge keys resolved. Merge keys need libfyaml's
+ * duplicate-key handling, so the text is parsed again with it: cheap now that every
+ * mapping is known to be small. Consumes doc; NULL on failure. */
+static struct fy_document *yaml_resolved(struct fy_document *doc, struct fy_parse_cfg *pcfg,
+                                         const struct lf_conf_src *src)
+{
+    fy_document_destroy(doc);
+    pcfg->flags &= ~(unsigned)FYPCF_ALLOW_DUPLICATE_KEYS;
+    doc = fy_document_build_from_string(pcfg, src->text, src->len);
+    if (doc && fy_document_resolve(doc) != 0) {
+        fy_document_destroy(doc);
+        doc = NULL;
+    }
+    return doc;
+}
 
 static struct fy_document *yaml_parse(struct lf_diag *diag, const struct lf_conf_src *src)
 {
@@ -407,15 +511,18 @@ static struct fy_document *yaml_parse(struct lf_diag *diag, const struct lf_conf
         lf_diag_add(diag, LF_DIAG_ERROR, 0, 0, "out of memory");
         return NULL;
     }
-    /* No FYPCF_RESOLVE_DOCUMENT: aliases stay aliases until their budget is checked. */
-    struct fy_parse_cfg pcfg = {.flags = FYPCF_QUIET, .diag = fyd};
+    /* No FYPCF_RESOLVE_DOCUMENT: aliases stay aliases until their budget is checked.
+     * Duplicate keys are checked by the walk (see yaml_check_mapping). */
+    struct fy_parse_cfg pcfg = {.flags = FYPCF_QUIET | FYPCF_ALLOW_DUPLICATE_KEYS, .diag = fyd};
+    bool resolve = false;
     struct fy_document *doc = fy_document_build_from_string(&pcfg, src->text, src->len);
     if (e.count > 0 || (!doc && yaml_has_content(src->text))) {
         yaml_report_syntax(diag, &e, src->text);
     } else if (!doc || !fy_document_root(doc)) {
         lf_diag_add(diag, LF_DIAG_ERROR, 0, 0,
                     "the configuration file holds no YAML content (only comments?)");
-    } else if (lf_conf_alias_check(doc, diag) == LF_OK && fy_document_resolve(doc) == 0) {
+    } else if (lf_conf_alias_check(doc, diag, &resolve) == LF_OK &&
+               (!resolve || (doc = yaml_resolved(doc, &pcfg, src)) != NULL)) {
         fy_diag_destroy(fyd);
         return doc;
     } else if (e.count > 0) {

@@ -6,7 +6,9 @@
  * moved to the opening bracket or quote when the real cause is one left unclosed.
  * Aliases are not expanded eagerly: the document is parsed unresolved, every alias is
  * walked with a budget (expanded nodes, alias expansions, nesting depth), and only a
- * document within the budget is resolved. Over budget is an error at the alias.
+ * document within the budget is resolved. Over budget is an error at the alias. Mappings
+ * are limited to LF_CONF_MAX_KEYS keys and checked for duplicate keys here (libfyaml's
+ * own check is quadratic in the number of keys).
  */
 #ifndef LF_CONF_YAML_H
 #define LF_CONF_YAML_H
@@ -21,6 +23,7 @@
 #define LF_CONF_MAX_NODES   100000     /* nodes after alias expansion */
 #define LF_CONF_MAX_ALIASES 10000      /* alias expansions, nested ones included */
 #define LF_CONF_MAX_DEPTH   32         /* aliases inside aliases */
+#define LF_CONF_MAX_KEYS    256        /* keys of one mapping */
 
 /* The text a document was parsed from; it must outlive the document. */
 struct lf_conf_src {
@@ -36,8 +39,10 @@ struct fy_document *lf_conf_yaml_load(const char *path, const char *yaml, size_t
                                       struct lf_diag *diag, struct lf_conf_src *src);
 void lf_conf_src_fini(struct lf_conf_src *src);
 
-/* Checks the alias budget of an unresolved document: LF_OK, or LF_ECONFIG with the
- * error (at the alias) in diag. Exposed for the unit tests. */
-int lf_conf_alias_check(struct fy_document *doc, struct lf_diag *diag);
+/* Checks an unresolved document: the alias budget, and per mapping at most
+ * LF_CONF_MAX_KEYS keys and no duplicate key. LF_OK, or LF_ECONFIG with the errors (at
+ * the alias, mapping or key) in diag. *needs_resolve (may be NULL) tells whether the
+ * document has aliases or merge keys. Exposed for the unit tests. */
+int lf_conf_alias_check(struct fy_document *doc, struct lf_diag *diag, bool *needs_resolve);
 
 #endif

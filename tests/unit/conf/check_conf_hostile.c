@@ -155,18 +155,56 @@ START_TEST(test_alias_count_and_cycle)
     struct lf_config *c;
     size_t cap = 200000, len = 0;
     char *y = malloc(cap);
-    len += (size_t)snprintf(y + len, cap - len, "x: &b v\n");
+    len += (size_t)snprintf(y + len, cap - len, "x: &b v\nl:\n");
     for (int i = 0; i < 10001; i++) { /* flat: few nodes, but over 10000 expansions */
-        len += (size_t)snprintf(y + len, cap - len, "k%d: *b\n", i);
+        len += (size_t)snprintf(y + len, cap - len, "  - *b\n");
     }
     ck_assert_int_eq(load_str(y, &d, &c), LF_ECONFIG);
-    ck_assert_msg(lf_diag_has(&d, "t.yaml:10002:10: alias '*b': the document expands more than "
+    ck_assert_msg(lf_diag_has(&d, "t.yaml:10003:6: alias '*b': the document expands more than "
                                   "10000 aliases"),
                   "%s", first(&d));
     lf_diag_fini(&d);
     ck_assert_int_eq(load_str("a: &a [x, *a]\n", &d, &c), LF_ECONFIG);
     ck_assert_msg(lf_diag_has(&d, "t.yaml:1:12: alias '*a': refers to a node that contains it"),
                   "%s", first(&d));
+    lf_diag_fini(&d);
+    free(y);
+}
+END_TEST
+
+/* Mappings: duplicate keys all reported, an oversized mapping refused before libfyaml's
+ * resolution (quadratic in the keys) runs. */
+START_TEST(test_mapping_keys_checked)
+{
+    struct lf_diag d;
+    struct lf_config *c;
+    ck_assert_int_eq(load_str("agent: {state_dir: /x}\nagent: {name: y}\n"
+                              "inputs: [{name: a, paths: [/x], name: b}]\n",
+                              &d, &c),
+                     LF_ECONFIG);
+    ck_assert(lf_diag_has(&d, "t.yaml:2:1: duplicate key 'agent' (first at line 1, column 1)"));
+    ck_assert(lf_diag_has(&d, "t.yaml:3:33: duplicate key 'name' (first at line 3, column 11)"));
+    ck_assert_uint_eq(d.errors, 2);
+    lf_diag_fini(&d);
+    size_t cap = 1 << 20, len = 0;
+    char *y = malloc(cap);
+    len += (size_t)snprintf(y + len, cap - len, "fields:\n");
+    for (int i = 0; i < 20000; i++) { /* would take seconds with libfyaml's own check */
+        len += (size_t)snprintf(y + len, cap - len, "  k%d: v\n", i);
+    }
+    int64_t t0 = lft_now_ms();
+    ck_assert_int_eq(load_str(y, &d, &c), LF_ECONFIG);
+    ck_assert_int_lt(lft_now_ms() - t0, 2000);
+    ck_assert_msg(lf_diag_has(&d, "t.yaml:2:3: a mapping with 20000 keys (at most 256)"), "%s",
+                  first(&d));
+    lf_diag_fini(&d);
+    len = (size_t)snprintf(y, cap, "x: [");
+    for (int i = 0; i < 150000; i++) {
+        len += (size_t)snprintf(y + len, cap - len, "1,");
+    }
+    snprintf(y + len, cap - len, "1]\n");
+    ck_assert_int_eq(load_str(y, &d, &c), LF_ECONFIG);
+    ck_assert_msg(lf_diag_has(&d, "the document has more than 100000 nodes"), "%s", first(&d));
     lf_diag_fini(&d);
     free(y);
 }
@@ -181,7 +219,7 @@ START_TEST(test_alias_budget_direct)
     struct fy_document *doc = fy_document_build_from_string(&pcfg, y, strlen(y));
     ck_assert_ptr_nonnull(doc);
     lf_diag_init(&d, "t.yaml");
-    ck_assert_int_eq(lf_conf_alias_check(doc, &d), LF_ECONFIG);
+    ck_assert_int_eq(lf_conf_alias_check(doc, &d, NULL), LF_ECONFIG);
     ck_assert_uint_eq(d.errors, 1);
     lf_diag_fini(&d);
     fy_document_destroy(doc);
@@ -546,6 +584,7 @@ int main(void)
     tcase_add_test(tc, test_billion_laughs_bounded);
     tcase_add_test(tc, test_alias_depth_bounded);
     tcase_add_test(tc, test_alias_count_and_cycle);
+    tcase_add_test(tc, test_mapping_keys_checked);
     tcase_add_test(tc, test_alias_budget_direct);
     tcase_add_test(tc, test_aliases_and_merge_keys_still_work);
     tcase_add_test(tc, test_not_a_config_file);
