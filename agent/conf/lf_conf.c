@@ -990,7 +990,8 @@ int lf_conf_doc_md_with(const struct lf_plugin_resolver *plugins, const char *pl
                       "(`$$` is a literal `$`); a variable that is not set and has no default "
                       "is an error. Unknown keys are errors. Every secret option NAME also "
                       "takes `NAME_file: PATH`, its value read from that file. A configuration "
-                      "is UTF-8 YAML of at most 4 MiB; anchors, aliases and merge keys (`<<`) "
+                      "is UTF-8 YAML of at most 4 MiB, 100000 nodes and 256 keys per mapping; "
+                      "anchors, aliases and merge keys (`<<`) "
                       "work within a budget (100000 nodes once expanded, 10000 alias "
                       "expansions, aliases 32 deep). See docs/security.md.\n");
     lf_opt_doc_md(agent_options, "agent", out);
