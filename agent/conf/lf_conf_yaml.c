@@ -373,7 +373,9 @@ static void yaml_check_mapping(struct alias_budget *b, struct fy_node *map)
     }
     struct yaml_key *k = count > 0 ? calloc((size_t)count, sizeof(*k)) : NULL;
     size_t n = k ? yaml_collect_keys(b, map, k) : 0;
-    qsort(k, n, sizeof(*k), yaml_key_cmp);
+    if (n > 1) {
+        qsort(k, n, sizeof(*k), yaml_key_cmp);
+    }
     for (size_t i = 1; i < n; i++) {
         if (k[i].len == k[i - 1].len && memcmp(k[i].s, k[i - 1].s, k[i].len) == 0) {
             lf_diag_add(b->diag, LF_DIAG_ERROR, k[i].line, k[i].col,

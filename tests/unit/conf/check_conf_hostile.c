@@ -224,6 +224,14 @@ START_TEST(test_alias_budget_direct)
     lf_diag_fini(&d);
     fy_document_destroy(doc);
     free(y);
+    /* empty mappings, no aliases: fine, and nothing to resolve */
+    bool resolve = true;
+    doc = fy_document_build_from_string(&pcfg, "a: {}\nb: {c: d}\n", FY_NT);
+    lf_diag_init(&d, "t.yaml");
+    ck_assert_int_eq(lf_conf_alias_check(doc, &d, &resolve), LF_OK);
+    ck_assert(!resolve);
+    lf_diag_fini(&d);
+    fy_document_destroy(doc);
 }
 END_TEST
 
