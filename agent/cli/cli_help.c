@@ -83,6 +83,7 @@ void cli_help_command(FILE *fp, const char *command)
                 "spool)\n"
                 "  64  bad command line\n"
                 "  69  command not supported yet; status, reload: no agent answers\n"
+                "  73  run: another agent holds the lock of agent.state_dir\n"
                 "  75  stopped by a second signal before in-flight records were acknowledged\n"
                 "  78  configuration error (EX_CONFIG)\n");
 }

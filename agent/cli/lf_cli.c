@@ -68,16 +68,7 @@ static int load_or_report(const char *path, struct lf_config **cfg)
     lf_diag_init(&d, path);
     int rc = lf_conf_load(path, NULL, &d, cfg);
     if (rc == LF_OK) {
-        check_http_listen(*cfg, &d);
-        for (size_t i = 0; i < (*cfg)->outputs.n; i++) {
-            const struct lf_output_conf *o = lf_conf_output(*cfg, i);
-            if (lf_output_validate(o, (*cfg)->agent.name, (*cfg)->agent.state_dir) != LF_OK) {
-                lf_diag_add(&d, LF_DIAG_ERROR, o->line, o->col,
-                            "output '%s': rejected by the "
-                            "%s plugin (see the messages above)",
-                            o->name, o->handle.desc->name);
-            }
-        }
+        check_http_listen(*cfg, &d); /* plugins' validate() ran in the load */
     }
     lf_diag_print(&d, stderr);
     int errors = (int)d.errors;
@@ -132,9 +123,10 @@ static int cmd_run(int argc, char **argv)
         return LF_EXIT_CONFIG;
     }
     struct lf_agent *agent;
-    if (lf_agent_create(cfg, &agent) != LF_OK) {
+    int rc = lf_agent_create(cfg, &agent);
+    if (rc != LF_OK) {
         lf_conf_free(cfg);
-        return LF_EXIT_FAILURE;
+        return rc == LF_EAGAIN ? LF_EXIT_LOCKED : LF_EXIT_FAILURE;
     }
     int code = lf_agent_run(agent);
     if (code == LF_EXIT_FORCED) {

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lf_conf_yaml.h"
 #include "lf_optfill.h"
 #include "logferry/lf_err.h"
 #include "logferry/lf_log.h"
@@ -625,54 +626,6 @@ struct loader {
     const struct lf_plugin_resolver *plugins;
 };
 
-/* A line or column number from libfyaml's message; 0 (unknown) if it is not one. */
-static int position_number(const char *s)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    return errno == 0 && end != s && *end == '\0' && v > 0 && v < INT_MAX ? (int)v : 0;
-}
-
-/* libfyaml reports "NAME:LINE:COL: error: MESSAGE" lines (plus source excerpts) to this
- * callback; each error line becomes one diagnostic with its position. */
-static void diag_output(struct fy_diag *fyd, void *user, const char *buf, size_t len)
-{
-    struct lf_diag *diag = user;
-    char line[1024];
-    (void)fyd;
-    snprintf(line, sizeof(line), "%.*s", (int)len, buf);
-    char *sev = strstr(line, ": error: ");
-    if (!sev) {
-        return;
-    }
-    *sev = '\0';
-    char *msg = sev + strlen(": error: ");
-    msg[strcspn(msg, "\n")] = '\0';
-    char *c2 = strrchr(line, ':');
-    int ln = 0, col = 0;
-    if (c2) {
-        *c2 = '\0';
-        char *c1 = strrchr(line, ':');
-        if (c1) {
-            ln = position_number(c1 + 1);
-            col = position_number(c2 + 1);
-        }
-    }
-    lf_diag_add(diag, LF_DIAG_ERROR, ln, col, "YAML syntax error: %s", msg);
-}
-
-static struct fy_diag *make_fy_diag(struct lf_diag *diag)
-{
-    struct fy_diag_cfg dcfg;
-    fy_diag_cfg_default(&dcfg);
-    dcfg.fp = NULL;
-    dcfg.output_fn = diag_output;
-    dcfg.user = diag;
-    dcfg.colorize = false;
-    return fy_diag_create(&dcfg);
-}
-
 static void set_default_name(struct lf_agent_conf *a)
 {
     if (a->name) {
@@ -775,6 +728,20 @@ static int load_inputs(struct loader *l, struct fy_node *root, struct fy_node *s
     return errors;
 }
 
+static const char *const plugin_names[] = {"stdout", "file", "kafka", "rabbitmq", "http", NULL};
+
+/* The plugin name a misspelt one probably meant (NULL: none close). */
+static const char *closest_plugin(const char *name)
+{
+    for (size_t i = 0; name && plugin_names[i]; i++) {
+        size_t d = lf_edit_distance(name, plugin_names[i]);
+        if (d > 0 && d <= 2) {
+            return plugin_names[i];
+        }
+    }
+    return NULL;
+}
+
 static int load_output_plugin(struct loader *l, struct lf_output_conf *out, struct fy_node *item,
                               const char *where)
 {
@@ -789,7 +756,9 @@ static int load_output_plugin(struct loader *l, struct lf_output_conf *out, stru
         if (!err[0]) {
             snprintf(err, sizeof(err), "plugin '%s': %s", out->plugin, lf_strerror(rc));
         }
-        lf_diag_add(l->fill.diag, LF_DIAG_ERROR, line, col, "%s.plugin: %s", where, err);
+        const char *hint = closest_plugin(out->plugin);
+        lf_diag_add(l->fill.diag, LF_DIAG_ERROR, line, col, "%s.plugin: %s%s%s%s", where, err,
+                    hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
         return 1;
     }
     out->plugin_config =
@@ -867,6 +836,21 @@ static int load_one_output(struct loader *l, struct lf_output_conf *out, struct 
     return errors;
 }
 
+/* The plugin's own checks (e.g. a rabbitmq url that does not parse), for an output whose
+ * keys are fine, whatever errors other sections have. */
+static int validate_output(struct loader *l, struct lf_output_conf *out)
+{
+    const struct lf_agent_conf *a = &l->cfg->agent;
+    if (!l->plugins->validate || !out->handle.desc ||
+        l->plugins->validate(l->plugins->ctx, out, a->name, a->state_dir) == LF_OK) {
+        return 0;
+    }
+    lf_diag_add(l->fill.diag, LF_DIAG_ERROR, out->line, out->col,
+                "output '%s': rejected by the %s plugin (see the messages above)",
+                out->name ? out->name : "?", out->handle.desc->name);
+    return 1;
+}
+
 static int load_outputs(struct loader *l, struct fy_node *root, struct fy_node *seq)
 {
     struct lf_config *c = l->cfg;
@@ -895,7 +879,11 @@ static int load_outputs(struct loader *l, struct fy_node *root, struct fy_node *
         char where[64];
         snprintf(where, sizeof(where), "outputs[%zu]", i);
         c->outputs.n++;
-        errors += load_one_output(l, out, item, where);
+        int out_errors = load_one_output(l, out, item, where);
+        if (out_errors == 0) {
+            out_errors = validate_output(l, out);
+        }
+        errors += out_errors;
         check_unique(l->fill.diag, "output", out->name, out->line, out->col, names, i);
         names[i] = out->name;
     }
@@ -974,9 +962,19 @@ static int load_root(struct loader *l, struct fy_node *root)
     return errors;
 }
 
+/* Secrets written as plain text in a file every user may read. */
+static void warn_world_readable(const struct loader *l, const struct lf_conf_src *src)
+{
+    if (src->world_readable && l->fill.secrets_inline > 0) {
+        lf_diag_add(l->fill.diag, LF_DIAG_WARNING, l->fill.secret_line, l->fill.secret_col,
+                    "the file holds a secret and every user may read it: chmod o-r the file, "
+                    "or use ${ENV_VAR} or the option's _file form");
+    }
+}
+
 static int load_document(struct fy_document *doc, const char *name, char **envp,
                          const struct lf_plugin_resolver *plugins, struct lf_diag *diag,
-                         struct lf_config **out)
+                         const struct lf_conf_src *src, struct lf_config **out)
 {
     struct lf_config *c = calloc(1, sizeof(*c));
     if (!c) {
@@ -991,6 +989,7 @@ static int load_document(struct fy_document *doc, const char *name, char **envp,
     } else {
         load_root(&l, root);
         warn_unmatched_types(c, diag);
+        warn_world_readable(&l, src);
     }
     if (diag->errors > 0) {
         lf_conf_free(c);
@@ -1005,31 +1004,15 @@ static int load_common(const char *yaml, size_t len, const char *path, const cha
                        char **envp, const struct lf_plugin_resolver *plugins, struct lf_diag *diag,
                        struct lf_config **out)
 {
+    struct lf_conf_src src;
     *out = NULL;
-    struct fy_diag *fyd = make_fy_diag(diag);
-    size_t errors_before = diag->errors;
-    if (!fyd) {
-        return LF_ENOMEM;
-    }
-    struct fy_parse_cfg pcfg = {
-        .flags = FYPCF_RESOLVE_DOCUMENT,
-        .diag = fyd,
-    };
-    struct fy_document *doc = path ? fy_document_build_from_file(&pcfg, path)
-                                   : fy_document_build_from_string(&pcfg, yaml, len);
-    int rc;
-    if (!doc) {
-        if (path && access(path, R_OK) != 0) {
-            lf_diag_add(diag, LF_DIAG_ERROR, 0, 0, "cannot read the configuration file");
-        } else if (diag->errors == errors_before) {
-            lf_diag_add(diag, LF_DIAG_ERROR, 0, 0, "cannot parse the YAML document");
-        }
-        rc = LF_ECONFIG;
-    } else {
-        rc = load_document(doc, name, envp, plugins, diag, out);
+    struct fy_document *doc = lf_conf_yaml_load(path, yaml, len, diag, &src);
+    int rc = LF_ECONFIG;
+    if (doc) {
+        rc = load_document(doc, name, envp, plugins, diag, &src, out);
         fy_document_destroy(doc);
     }
-    fy_diag_destroy(fyd);
+    lf_conf_src_fini(&src);
     return rc;
 }
 
@@ -1076,7 +1059,6 @@ void lf_conf_free(struct lf_config *c)
 int lf_conf_doc_md_with(const struct lf_plugin_resolver *plugins, const char *plugin_dir,
                         struct lf_buf *out)
 {
-    static const char *const names[] = {"stdout", "file", "kafka", "rabbitmq", "http"};
     lf_buf_append_str(out,
                       "# Configuration reference\n\n"
                       "Generated from the option tables by `logferry help config`; do not edit "
@@ -1084,24 +1066,29 @@ int lf_conf_doc_md_with(const struct lf_plugin_resolver *plugins, const char *pl
                       "sizes `512KiB`, `1GiB` (powers of 1024). `${VAR}` and `${VAR:-default}` "
                       "in values are replaced from the environment when the file is loaded "
                       "(`$$` is a literal `$`); a variable that is not set and has no default "
-                      "is an error. Unknown keys are errors.\n");
+                      "is an error. Unknown keys are errors. Every secret option NAME also "
+                      "takes `NAME_file: PATH`, its value read from that file. A configuration "
+                      "is UTF-8 YAML of at most 4 MiB, 100000 nodes and 256 keys per mapping; "
+                      "anchors, aliases and merge keys (`<<`) "
+                      "work within a budget (100000 nodes once expanded, 10000 alias "
+                      "expansions, aliases 32 deep). See docs/security.md.\n");
     lf_opt_doc_md(agent_options, "agent", out);
     lf_opt_doc_md(input_options, "inputs[]", out);
     lf_opt_doc_md(lf_output_core_options, "outputs[]", out);
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    for (size_t i = 0; plugin_names[i]; i++) {
         const struct lf_output_plugin *desc = NULL;
         char err[512];
         char path[128];
-        if (plugins->resolve(plugins->ctx, plugin_dir, names[i], &desc, err, sizeof(err)) !=
+        if (plugins->resolve(plugins->ctx, plugin_dir, plugin_names[i], &desc, err, sizeof(err)) !=
                 LF_OK ||
             !desc) {
             lf_buf_printf(out,
                           "\n### `outputs[]` with `plugin: %s`\n\n(plugin not found when "
                           "this page was generated)\n",
-                          names[i]);
+                          plugin_names[i]);
             continue;
         }
-        snprintf(path, sizeof(path), "outputs[] with plugin: %s", names[i]);
+        snprintf(path, sizeof(path), "outputs[] with plugin: %s", plugin_names[i]);
         lf_buf_printf(out, "\n%s\n", desc->description ? desc->description : "");
         lf_opt_doc_md(desc->options, path, out);
     }

@@ -94,11 +94,17 @@ struct lf_plugin_ref {
  * valid for the life of the process, or a negative lf_err with a one-line message in
  * err (errlen bytes). ctx is passed back as is. default_dir (may be NULL) becomes
  * agent.plugin_dir when the configuration sets none. */
+struct lf_output_conf;
 struct lf_plugin_resolver {
     int (*resolve)(void *ctx, const char *dir, const char *name,
                    const struct lf_output_plugin **out, char *err, size_t errlen);
     void *ctx;
     const char *default_dir;
+    /* Optional (NULL: none): the plugin's own check of an output whose keys loaded
+     * without error, called even when other parts of the file have errors so that one
+     * run reports everything. LF_OK or an error (the plugin has logged why). */
+    int (*validate)(void *ctx, const struct lf_output_conf *out, const char *agent_name,
+                    const char *state_dir);
 };
 
 struct lf_output_conf {
@@ -166,7 +172,8 @@ int lf_conf_load_string_with(const char *yaml, const char *name, char **envp,
                              struct lf_config **out);
 
 /* The same with the agent's plugin loader (built-ins, or dlopen of out_<name>.so in
- * agent.plugin_dir, default lf_plugin_default_dir()). Defined in core/lf_config_load.c,
+ * agent.plugin_dir, default lf_plugin_default_dir()) and each plugin's validate(). Defined
+ * in core/lf_config_load.c,
  * not in conf/: conf/ code never calls them. */
 int lf_conf_load(const char *path, char **envp, struct lf_diag *diag, struct lf_config **out);
 int lf_conf_load_string(const char *yaml, const char *name, char **envp, struct lf_diag *diag,

@@ -471,6 +471,58 @@ static int fill_value(struct lf_optfill *f, const struct lf_opt *o, void *obj, s
                       const char *where);
 static void free_list(struct lf_list *l);
 
+/* What YAML would read a plain scalar as, if not a string: "a number", "a boolean"... */
+static const char *plain_non_string(struct fy_node *n)
+{
+    static const char *const bools[] = {"true", "false", "yes", "no", "on", "off", NULL};
+    const char *s = fy_node_get_scalar0(n);
+    if (!s || fy_node_get_style(n) != FYNS_PLAIN) {
+        return NULL;
+    }
+    if (!*s || strcmp(s, "~") == 0 || strcasecmp(s, "null") == 0) {
+        return "empty (null)";
+    }
+    for (size_t i = 0; bools[i]; i++) {
+        if (strcasecmp(s, bools[i]) == 0) {
+            return "a boolean";
+        }
+    }
+    char *end;
+    errno = 0;
+    (void)strtod(s, &end);
+    return *end == '\0' && end != s ? "a number" : NULL;
+}
+
+/* Items of a list of strings must be strings: `brokers: 42` or `paths: [true]` are
+ * mistakes (quoted, "42" is accepted), and so is one scalar holding a comma list. */
+static int check_text_items(struct lf_optfill *f, const struct lf_opt *o, struct fy_node *n,
+                            const char *where)
+{
+    int errors = 0, line, col;
+    void *it = NULL;
+    bool seq = fy_node_is_sequence(n);
+    for (struct fy_node *item = seq ? fy_node_sequence_iterate(n, &it) : n; item;
+         item = seq ? fy_node_sequence_iterate(n, &it) : NULL) {
+        const char *what = fy_node_is_scalar(item) ? plain_non_string(item) : NULL;
+        const char *s = fy_node_is_scalar(item) ? fy_node_get_scalar0(item) : NULL;
+        lf_node_pos(item, &line, &col);
+        if (what) {
+            lf_diag_add(f->diag, LF_DIAG_ERROR, line, col,
+                        "%s.%s: '%s' is %s, expected a list of strings such as [a, b] (quote "
+                        "it if it is meant as text)",
+                        where, o->name, s ? s : "", what);
+            errors++;
+        } else if (!seq && s && fy_node_get_style(item) == FYNS_PLAIN && strstr(s, ", ")) {
+            lf_diag_add(f->diag, LF_DIAG_ERROR, line, col,
+                        "%s.%s: one value holding a comma-separated list; write a list such as "
+                        "[a, b]",
+                        where, o->name);
+            errors++;
+        }
+    }
+    return errors;
+}
+
 static int fill_list(struct lf_optfill *f, const struct lf_opt *o, struct lf_list *l,
                      struct fy_node *n, const char *where)
 {
@@ -480,6 +532,9 @@ static int fill_list(struct lf_optfill *f, const struct lf_opt *o, struct lf_lis
     struct lf_buf scratch;
     if (!fy_node_is_sequence(n) && (!(o->flags & LF_OPT_SCALAR_OR_LIST) || !fy_node_is_scalar(n))) {
         expect_error(f, n, where, o->name, "a list such as [a, b]");
+        return 1;
+    }
+    if (it == LF_OPT_STR && check_text_items(f, o, n, where) > 0) {
         return 1;
     }
     free_list(l); /* a repeated key replaces the earlier value */
@@ -498,7 +553,7 @@ static int fill_list(struct lf_optfill *f, const struct lf_opt *o, struct lf_lis
             continue;
         }
         void *dst = it == LF_OPT_STR ? (void *)&l->str[l->n] : (void *)&l->num[l->n];
-        struct lf_opt item_opt = {.name = o->name, .type = it};
+        struct lf_opt item_opt = {.name = o->name, .type = it, .flags = o->flags & LF_OPT_SECRET};
         int rc = parse_scalar(&item_opt, it, s, dst);
         if (rc != LF_OK) {
             report_bad_scalar(f, &item_opt, it, item, where, s, rc);
@@ -702,6 +757,118 @@ static bool is_ignored(const char *const *ignore, const char *key)
     return false;
 }
 
+/* ---- secrets ------------------------------------------------------------------- */
+
+/* KEY_file names the secret option KEY, unless some table has a KEY_file itself. */
+static const struct lf_opt *find_secret_file_opt(const struct lf_optset *sets, size_t nsets,
+                                                 const char *key, size_t *si, size_t *oi)
+{
+    size_t len = strlen(key);
+    char base[128];
+    if (len <= 5 || len - 5 >= sizeof(base) || strcmp(key + len - 5, "_file") != 0) {
+        return NULL;
+    }
+    snprintf(base, sizeof(base), "%.*s", (int)(len - 5), key);
+    const struct lf_opt *o = find_opt(sets, nsets, base, si, oi);
+    bool usable = o && (o->flags & LF_OPT_SECRET) && !(o->flags & LF_OPT_UNSUPPORTED) &&
+                  (o->type == LF_OPT_STR || o->type == LF_OPT_LIST);
+    return usable ? o : NULL;
+}
+
+/* A list secret from a file: one item per non-empty line. */
+static int fill_list_lines(const struct lf_opt *o, struct lf_list *l, char *text)
+{
+    size_t count = 1;
+    for (const char *p = text; *p; p++) {
+        count += *p == '\n';
+    }
+    free_list(l);
+    l->str = calloc(count + 1, sizeof(char *));
+    if (!l->str) {
+        return LF_ENOMEM;
+    }
+    char *save = NULL;
+    for (char *t = strtok_r(text, "\r\n", &save); t; t = strtok_r(NULL, "\r\n", &save)) {
+        if (parse_scalar(o, LF_OPT_STR, t, &l->str[l->n]) != LF_OK) {
+            return LF_ENOMEM;
+        }
+        l->n++;
+    }
+    bool in_range = !has_range(o) || ((int64_t)l->n >= o->min && (int64_t)l->n <= range_max(o));
+    return l->n > 0 && in_range ? LF_OK : LF_ETOOBIG;
+}
+
+static int fill_secret_file(struct lf_optfill *f, const struct lf_opt *o, void *obj,
+                            struct fy_node *v, const char *where, const char *path)
+{
+    char err[600];
+    char *text = NULL;
+    int line, col;
+    lf_node_pos(v, &line, &col);
+    int rc = lf_secret_read_file(path, &text, err, sizeof(err));
+    if (rc == LF_OK && o->type == LF_OPT_LIST) {
+        rc = fill_list_lines(o, FIELD(obj, o, struct lf_list), text);
+        snprintf(err, sizeof(err), "%s: %s", path,
+                 rc == LF_ETOOBIG ? "wrong number of lines (one item per line)" : "no memory");
+    } else if (rc == LF_OK) {
+        rc = parse_scalar(o, LF_OPT_STR, text, FIELD(obj, o, char));
+        snprintf(err, sizeof(err), "no memory");
+    }
+    if (text) {
+        explicit_bzero(text, strlen(text));
+        free(text);
+    }
+    if (rc != LF_OK) {
+        lf_diag_add(f->diag, LF_DIAG_ERROR, line, col, "%s.%s_file: %s", where, o->name, err);
+        return 1;
+    }
+    return 0;
+}
+
+static int fill_secret_pair(struct lf_optfill *f, const struct lf_opt *o, void *obj,
+                            struct fy_node_pair *p, const char *where, bool *seen)
+{
+    struct fy_node *v = fy_node_pair_value(p);
+    int line, col;
+    lf_node_pos(fy_node_pair_key(p), &line, &col);
+    if (*seen) {
+        lf_diag_add(f->diag, LF_DIAG_ERROR, line, col, "%s: set %s or %s_file, not both",
+                    *where ? where : "config", o->name, o->name);
+        return 1;
+    }
+    *seen = true;
+    char key[160];
+    snprintf(key, sizeof(key), "%s_file", o->name);
+    struct lf_buf scratch;
+    lf_buf_init(&scratch, 0);
+    const char *path = v ? scalar_text(f, v, where, key, &scratch) : NULL;
+    int errors = 1;
+    if (!v) {
+        lf_diag_add(f->diag, LF_DIAG_ERROR, line, col, "%s.%s: missing value", where, key);
+    } else if (path) {
+        errors = fill_secret_file(f, o, obj, v, where, path);
+    }
+    lf_buf_fini(&scratch);
+    return errors;
+}
+
+/* A secret written in the file itself rather than taken from ${VAR} (a URL counts only
+ * when it carries credentials). */
+static void note_inline_secret(struct lf_optfill *f, struct fy_node *v)
+{
+    void *it = NULL;
+    struct fy_node *item = fy_node_is_sequence(v) ? fy_node_sequence_iterate(v, &it) : v;
+    for (; item; item = fy_node_is_sequence(v) ? fy_node_sequence_iterate(v, &it) : NULL) {
+        const char *s = fy_node_is_scalar(item) ? fy_node_get_scalar0(item) : NULL;
+        if (!s || strstr(s, "${") || (strstr(s, "://") && !strchr(s, '@'))) {
+            continue;
+        }
+        if (f->secrets_inline++ == 0) {
+            lf_node_pos(item, &f->secret_line, &f->secret_col);
+        }
+    }
+}
+
 static int fill_pair(struct lf_optfill *f, const struct lf_optset *sets, size_t nsets,
                      struct fy_node_pair *p, const char *where, const char *const *ignore,
                      bool seen[][OPT_MAX_KEYS])
@@ -717,6 +884,12 @@ static int fill_pair(struct lf_optfill *f, const struct lf_optset *sets, size_t 
     size_t si, oi;
     const struct lf_opt *o = find_opt(sets, nsets, key, &si, &oi);
     const char *shown = *where ? where : "config";
+    if (!o && !is_ignored(ignore, key)) {
+        o = find_secret_file_opt(sets, nsets, key, &si, &oi);
+        if (o) {
+            return fill_secret_pair(f, o, sets[si].obj, p, where, &seen[si][oi]);
+        }
+    }
     if (!o) {
         if (is_ignored(ignore, key)) {
             return 0;
@@ -730,6 +903,11 @@ static int fill_pair(struct lf_optfill *f, const struct lf_optset *sets, size_t 
         }
         return 1;
     }
+    if (seen[si][oi] && (o->flags & LF_OPT_SECRET)) {
+        lf_diag_add(f->diag, LF_DIAG_ERROR, line, col, "%s: set %s or %s_file, not both", shown,
+                    key, key);
+        return 1;
+    }
     seen[si][oi] = true;
     if (o->flags & LF_OPT_UNSUPPORTED) {
         lf_diag_add(f->diag, LF_DIAG_ERROR, line, col,
@@ -740,6 +918,9 @@ static int fill_pair(struct lf_optfill *f, const struct lf_optset *sets, size_t 
     if (!v || (fy_node_is_scalar(v) && fy_node_get_scalar0(v) == NULL)) {
         lf_diag_add(f->diag, LF_DIAG_ERROR, line, col, "%s.%s: missing value", where, key);
         return 1;
+    }
+    if (o->flags & LF_OPT_SECRET) {
+        note_inline_secret(f, v);
     }
     return fill_value(f, o, sets[si].obj, v, where);
 }
@@ -983,7 +1164,10 @@ int lf_opt_doc_md(const struct lf_opt *table, const char *path, struct lf_buf *o
             lf_buf_append_str(out, " **Not yet supported** (an error if set).");
         }
         if (o->flags & LF_OPT_SECRET) {
-            lf_buf_append_str(out, " Secret: never logged.");
+            lf_buf_printf(out,
+                          " Secret: never logged or printed; write `${ENV_VAR}` or give "
+                          "`%s_file: PATH` to read it from a file%s.",
+                          o->name, o->type == LF_OPT_LIST ? " (one item per line)" : "");
         }
         lf_buf_append_str(out, " |\n");
     }

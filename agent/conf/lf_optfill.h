@@ -3,7 +3,9 @@
  * One pass per section: each key is looked up in the section's tables (several tables
  * when a section mixes core and plugin keys), typed, range-checked and stored; unknown
  * keys get a did-you-mean hint; absent keys get their default; `${VAR}` and
- * `${VAR:-default}` in scalar values are substituted from the environment. Problems go
+ * `${VAR:-default}` in scalar values are substituted from the environment; every secret
+ * option NAME (LF_OPT_SECRET) also takes `NAME_file: PATH`, the value read from that file
+ * (a list: one item per line), unless the table has a NAME_file of its own. Problems go
  * to the lf_diag with the node's line and column; filling continues so that every
  * problem is reported.
  */
@@ -20,6 +22,10 @@
 struct lf_optfill {
     struct lf_diag *diag;
     char **envp; /* NULL: use getenv */
+    /* Secrets written in the file itself (not ${VAR} or NAME_file), and where the first
+     * one is: a world-readable file holding one gets a warning. */
+    int secrets_inline;
+    int secret_line, secret_col;
 };
 
 /* One table and the object it fills. */
@@ -56,6 +62,10 @@ int lf_opt_table_validate(const struct lf_opt *table, char *err, size_t errlen);
 /* Appends the markdown reference of a table: one row per key (type, default, desc);
  * nested sections get their own heading under `path`. */
 int lf_opt_doc_md(const struct lf_opt *table, const char *path, struct lf_buf *out);
+
+/* Reads the secret in file path (lf_optsecret.c): LF_OK and *out (malloc'd, trailing
+ * whitespace dropped), or an error with a message naming the path in err. */
+int lf_secret_read_file(const char *path, char **out, char *err, size_t errlen);
 
 /* Levenshtein distance, for did-you-mean hints. */
 size_t lf_edit_distance(const char *a, const char *b);

@@ -442,21 +442,23 @@ static void write_pid_file(struct lf_agent *a)
 
 static int lock_state_dir(struct lf_agent *a)
 {
-    const char *dir = a->cfg->agent.state_dir;
-    char path[4096];
-    if (lf_mkdir_p(dir) != LF_OK) {
-        lf_log_errno(LF_LOG_ERROR, &a->log, "cannot create state_dir %s", dir);
-        return LF_EIO;
+    char err[4200], warn[4200];
+    if (geteuid() == 0) {
+        lf_log_warn(&a->log, "running as root: it works, but an unprivileged user in group adm "
+                             "reads /var/log as well (the package creates the user logferry "
+                             "for this; systemd: User=logferry)");
     }
-    snprintf(path, sizeof(path), "%s/lock", dir);
-    a->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-    if (a->lockfd < 0 || flock(a->lockfd, LOCK_EX | LOCK_NB) != 0) {
-        lf_log_errno(LF_LOG_ERROR, &a->log,
-                     "cannot lock %s (is another logferry using this state_dir?)", path);
-        return LF_EIO;
+    int rc =
+        lf_state_lock(a->cfg->agent.state_dir, &a->lockfd, err, sizeof(err), warn, sizeof(warn));
+    if (rc != LF_OK) {
+        lf_log_error(&a->log, "%s", err);
+    } else if (warn[0]) {
+        lf_log_warn(&a->log, "%s", warn);
     }
-    write_pid_file(a);
-    return LF_OK;
+    if (rc == LF_OK) {
+        write_pid_file(a);
+    }
+    return rc;
 }
 
 int lf_agent_add_fd(struct lf_agent *a, int fd, uint32_t tag)

@@ -22,6 +22,7 @@ struct lf_agent;
 #define LF_EXIT_FAILURE     1
 #define LF_EXIT_USAGE       64
 #define LF_EXIT_UNAVAILABLE 69
+#define LF_EXIT_LOCKED      73 /* another agent holds the lock of agent.state_dir */
 #define LF_EXIT_FORCED      75 /* second signal: exited before in-flight records were acked */
 #define LF_EXIT_CONFIG      78
 
@@ -39,7 +40,8 @@ struct lf_agent_stats {
 };
 
 /* cfg stays owned by the caller and must outlive the agent (configurations loaded by a
- * reload are the agent's). On failure a message has been logged. */
+ * reload are the agent's). On failure a message has been logged; LF_EAGAIN means another
+ * agent holds the lock of agent.state_dir. */
 int lf_agent_create(const struct lf_config *cfg, struct lf_agent **out);
 /* Runs until shutdown. Returns an LF_EXIT_* code. */
 int lf_agent_run(struct lf_agent *a);

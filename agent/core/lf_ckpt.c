@@ -18,6 +18,7 @@
 #include <xxhash.h>
 
 #include "lf_buf.h"
+#include "lf_fsutil.h"
 #include "lf_vec.h"
 #include "logferry/lf_err.h"
 
@@ -320,7 +321,7 @@ static int write_temp(struct lf_ckpt_store *s, char *tmp, size_t cap)
         lf_buf_fini(&b);
         return LF_ETOOBIG; /* a cut name would write (and rename) some other file */
     }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, LF_STATE_FILE_MODE);
     if (fd < 0) {
         lf_buf_fini(&b);
         return errno == ENOSPC ? LF_ENOSPC : LF_EIO;

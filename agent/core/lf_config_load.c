@@ -4,12 +4,13 @@
  * its caller passes (struct lf_plugin_resolver). These are the callers' usual entry
  * points (lf_conf_load, lf_conf_load_string, lf_conf_doc_md, declared in lf_conf.h): they
  * pass the resolver of lf_plugin_loader.c, which finds built-ins or dlopens
- * out_<name>.so, and the default plugin directory.
+ * out_<name>.so, the default plugin directory, and each plugin's validate().
  */
 #include <limits.h>
 #include <stddef.h>
 
 #include "lf_conf.h"
+#include "lf_output.h"
 #include "lf_plugin_loader.h"
 
 /* The loader keeps every shared object mapped for the life of the process (see
@@ -25,11 +26,19 @@ static int resolve_with_loader(void *ctx, const char *dir, const char *name,
     return rc;
 }
 
+static int validate_with_plugin(void *ctx, const struct lf_output_conf *out, const char *agent_name,
+                                const char *state_dir)
+{
+    (void)ctx;
+    return lf_output_validate(out, agent_name, state_dir);
+}
+
 int lf_conf_load(const char *path, char **envp, struct lf_diag *diag, struct lf_config **out)
 {
     char dir[PATH_MAX];
     lf_plugin_default_dir(dir, sizeof(dir));
-    struct lf_plugin_resolver r = {.resolve = resolve_with_loader, .default_dir = dir};
+    struct lf_plugin_resolver r = {
+        .resolve = resolve_with_loader, .default_dir = dir, .validate = validate_with_plugin};
     return lf_conf_load_with(path, envp, &r, diag, out);
 }
 
@@ -38,7 +47,8 @@ int lf_conf_load_string(const char *yaml, const char *name, char **envp, struct 
 {
     char dir[PATH_MAX];
     lf_plugin_default_dir(dir, sizeof(dir));
-    struct lf_plugin_resolver r = {.resolve = resolve_with_loader, .default_dir = dir};
+    struct lf_plugin_resolver r = {
+        .resolve = resolve_with_loader, .default_dir = dir, .validate = validate_with_plugin};
     return lf_conf_load_string_with(yaml, name, envp, &r, diag, out);
 }
 

@@ -862,6 +862,58 @@ static void put_value(struct lf_parser *p, const struct lf_aseg *g, const char *
     }
 }
 
+/* Values with a shape: a client address, a status, a byte count. When one does not fit,
+ * the line is not in this format (random bytes, another program's log): it becomes a
+ * parse_failure record with the raw line, not a request record of garbage fields. */
+static bool value_fits(const struct lf_aseg *g, const char *s, size_t n)
+{
+    switch (g->var) {
+    case AV_REMOTE_ADDR:
+        for (size_t i = 0; i < n; i++) {
+            if (!isalnum((unsigned char)s[i]) && !strchr(".:-_[]%, \"", s[i])) {
+                return false; /* addresses (a quoted list behind proxies), a host, "-" */
+            }
+        }
+        return n > 0;
+    case AV_STATUS:
+        return dash(s, n) || (n == 3 && all_digits(s, n) && s[0] >= '1' && s[0] <= '5');
+    case AV_BODY_BYTES:
+    case AV_BYTES_SENT:
+    case AV_REQ_LENGTH:
+        return dash(s, n) || (n > 0 && n < 20 && all_digits(s, n));
+    default:
+        return true;
+    }
+}
+
+static bool is_time_var(enum lf_avar v)
+{
+    return v == AV_TIME_LOCAL || v == AV_TIME_ISO || v == AV_MSEC;
+}
+
+/* A line cut short is accepted with the fields it has only if they reach a time that
+ * parses (when the format has one): three words of anything are not an access log line. */
+static bool partial_ok(const struct lf_parser *p, size_t matched)
+{
+    for (size_t i = 0; i < p->at.nseg; i++) {
+        if (is_time_var(p->at.seg[i].var)) {
+            return matched >= 3 && i < matched && p->ts_ok;
+        }
+    }
+    return matched >= 3;
+}
+
+/* One variable's value, or false when it does not fit (see value_fits). A time that does
+ * not parse is kept as a record flagged timestamp_missing. */
+static bool take_value(struct lf_parser *p, const struct lf_aseg *g, const char *v, size_t vl)
+{
+    if (!value_fits(g, v, vl)) {
+        return false;
+    }
+    put_value(p, g, v, vl);
+    return true;
+}
+
 bool lf_parse_access(struct lf_parser *p, const char *s, size_t n)
 {
     const struct lf_atmpl *t = &p->at;
@@ -885,19 +937,20 @@ bool lf_parse_access(struct lf_parser *p, const char *s, size_t n)
                  * format lines in a combined log): accept what was matched. */
                 bool tail = i + 1 < t->nseg || g->litlen > 1;
                 if (!g->quoted && matched >= 3 && !memchr(v, ' ', n - pos) && tail) {
-                    put_value(p, g, v, n - pos);
-                    return true;
+                    return take_value(p, g, v, n - pos) && partial_ok(p, matched + 1);
                 }
                 return false;
             }
             vl = (size_t)(q - v);
             pos += vl + g->litlen;
         }
-        put_value(p, g, v, vl);
+        if (!take_value(p, g, v, vl)) {
+            return false;
+        }
         matched++;
         if (pos >= n && i + 1 < t->nseg) {
             /* Line ended right after a literal: remaining fields absent. */
-            return matched >= 3;
+            return partial_ok(p, matched);
         }
     }
     return true; /* trailing text after the format (extra fields) is ignored */

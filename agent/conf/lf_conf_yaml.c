@@ -1,0 +1,562 @@
+/* lf_conf_yaml.c - the configuration file as a bounded YAML document (see lf_conf_yaml.h).
+ *
+ * Order of checks: the file (kind, size, readable), its bytes (empty, NUL, UTF-8), the
+ * YAML syntax (libfyaml, positions refined here), the alias budget, then resolution of
+ * aliases and merge keys by libfyaml on a document known to be small once expanded.
+ */
+#include "lf_conf_yaml.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lf_optfill.h"
+#include "logferry/lf_err.h"
+
+void lf_conf_src_fini(struct lf_conf_src *src)
+{
+    free(src->text);
+    memset(src, 0, sizeof(*src));
+}
+
+/* ---- the file ---------------------------------------------------------------------- */
+
+static int yaml_file_kind(struct lf_diag *diag, const struct stat *st)
+{
+    if (S_ISDIR(st->st_mode)) {
+        lf_diag_add(diag, LF_DIAG_ERROR, 0, 0,
+                    "is a directory, not a configuration file (give the path of the YAML file)");
+        return LF_ECONFIG;
+    }
+    if (!S_ISREG(st->st_mode)) {
+        lf_diag_add(diag, LF_DIAG_ERROR, 0, 0,
+                    "is not a regular file (a FIFO, socket or device): give the path of the "
+                    "YAML file");
+        return LF_ECONFIG;
+    }
+    if ((unsigned long long)st->st_size > LF_CONF_MAX_BYTES) {
+        lf_diag_add(diag, LF_DIAG_ERROR, 0, 0,
+                    "is %lld bytes: a configuration file is at most %u bytes",
+                    (long long)st->st_size, LF_CONF_MAX_BYTES);
+        return LF_ECONFIG;
+    }
+    return LF_OK;
+}
+
+static int yaml_read_fd(int fd, struct lf_diag *diag, struct lf_conf_src *src)
+{
+    size_t cap = LF_CONF_MAX_BYTES + 1;
+    src->text = malloc(cap + 1);
+    if (!src->text) {
+        return LF_ENOMEM;
+    }
+    while (src->len < cap) {
+        ssize_t n = read(fd, src->text + src->len, cap - src->len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            lf_diag_add(diag, LF_DIAG_ERROR, 0, 0, "cannot read the configuration file: %s",
+                        strerror(errno));
+            return LF_ECONFIG;
+        }
+        if (n == 0) {
+            break;
+        }
+        src->len += (size_t)n;
+    }
+    src->text[src->len] = '\0';
+    if (src->len > LF_CONF_MAX_BYTES) {
+        lf_diag_add(diag, LF_DIAG_ERROR, 0, 0, "a configuration file is at most %u bytes",
+                    LF_CONF_MAX_BYTES);
+        return LF_ECONFIG;
+    }
+    return LF_OK;
+}
+
+static int yaml_read_file(const char *path, struct lf_diag *diag, struct lf_conf_src *src)
+{
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        lf_diag_add(diag, LF_DIAG_ERROR, 0, 0, "cannot open the configuration file: %s",
+                    strerror(errno));
+        return LF_ECONFIG;
+    }
+    struct stat st;
+    int rc = fstat(fd, &st) == 0 ? yaml_file_kind(diag, &st) : LF_EIO;
+    if (rc == LF_OK) {
+        src->world_readable = (st.st_mode & S_IROTH) != 0;
+        rc = yaml_read_fd(fd, diag, src);
+    }
+    close(fd);
+    return rc;
+}
+
+/* ---- the bytes --------------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if it is not one. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+    size_t len = 0;
+    if (s[0] < 0x80) {
+        len = 1;
+    } else if (s[0] >= 0xc2 && s[0] < 0xe0) {
+        len = 2;
+    } else if (s[0] >= 0xe0 && s[0] < 0xf0) {
+        len = 3;
+    } else if (s[0] >= 0xf0 && s[0] < 0xf5) {
+        len = 4;
+    }
+    if (len == 0 || len > n) {
+        return 0;
+    }
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+    }
+    if ((len == 3 && s[0] == 0xe0 && s[1] < 0xa0) || (len == 4 && s[0] == 0xf0 && s[1] < 0x90) ||
+        (len == 4 && s[0] == 0xf4 && s[1] > 0x8f) || (len == 3 && s[0] == 0xed && s[1] > 0x9f)) {
+        return 0; /* overlong, beyond U+10FFFF, or a surrogate */
+    }
+    return len;
+}
+
+static int yaml_check_bytes(struct lf_diag *diag, const struct lf_conf_src *src)
+{
+    const unsigned char *s = (const unsigned char *)src->text;
+    size_t blank = strspn(src->text, " \t\r\n");
+    if (src->len == 0 || blank == src->len) {
+        lf_diag_add(diag, LF_DIAG_ERROR, 0, 0,
+                    "the configuration file is empty (it needs at least inputs and outputs)");
+        return LF_ECONFIG;
+    }
+    int line = 1, col = 1;
+    for (size_t i = 0; i < src->len;) {
+        size_t n = s[i] ? utf8_seq_len(s + i, src->len - i) : 0;
+        if (n == 0) {
+            lf_diag_add(diag, LF_DIAG_ERROR, line, col,
+                        "not a text file: %s byte 0x%02x (a configuration is UTF-8 YAML text)",
+                        s[i] ? "invalid UTF-8" : "NUL", s[i]);
+            return LF_ECONFIG;
+        }
+        line += s[i] == '\n';
+        col = s[i] == '\n' ? 1 : col + 1;
+        i += n;
+    }
+    return LF_OK;
+}
+
+/* ---- syntax errors ----------------------------------------------------------------- */
+
+struct yaml_err {
+    int line, col; /* of the first error */
+    char msg[512];
+    int count;
+};
+
+/* A line or column number from libfyaml's message; 0 (unknown) if it is not one. */
+static int yaml_position_number(const char *s)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    return errno == 0 && end != s && *end == '\0' && v > 0 && v < INT_MAX ? (int)v : 0;
+}
+
+/* libfyaml reports "NAME:LINE:COL: error: MESSAGE" lines (plus source excerpts) to this
+ * callback. The first error is kept: later ones follow from it. */
+static void yaml_diag_output(struct fy_diag *fyd, void *user, const char *buf, size_t len)
+{
+    struct yaml_err *e = user;
+    char line[1024];
+    (void)fyd;
+    snprintf(line, sizeof(line), "%.*s", (int)len, buf);
+    char *sev = strstr(line, ": error: ");
+    if (!sev || e->count++ > 0) {
+        return;
+    }
+    *sev = '\0';
+    char *msg = sev + strlen(": error: ");
+    msg[strcspn(msg, "\n")] = '\0';
+    snprintf(e->msg, sizeof(e->msg), "%s", msg);
+    char *c2 = strrchr(line, ':');
+    if (c2) {
+        *c2 = '\0';
+        char *c1 = strrchr(line, ':');
+        if (c1) {
+            e->line = yaml_position_number(c1 + 1);
+            e->col = yaml_position_number(c2 + 1);
+        }
+    }
+}
+
+/* A flow bracket or a quote that opened a scalar or collection and is still open. */
+struct yaml_open {
+    int line, col;
+    char c;
+};
+
+struct yaml_scan {
+    struct yaml_open stack[64];
+    int depth;  /* flow collections open */
+    char quote; /* '"' or '\'' while inside a quoted scalar */
+    struct yaml_open q;
+    bool value_start; /* the next character may begin a node */
+};
+
+/* One character outside quotes and comments. */
+static void yaml_scan_plain(struct yaml_scan *sc, const char *p, int line, int col)
+{
+    char c = *p;
+    bool sep_after = p[1] == ' ' || p[1] == '\t' || p[1] == '\n' || p[1] == '\0';
+    if (sc->value_start && (c == '"' || c == '\'')) {
+        sc->quote = c;
+        sc->q = (struct yaml_open){line, col, c};
+    } else if (sc->value_start && (c == '[' || c == '{')) {
+        if (sc->depth < 64) {
+            sc->stack[sc->depth] = (struct yaml_open){line, col, c};
+        }
+        sc->depth++;
+    } else if (sc->depth > 0 && (c == ']' || c == '}')) {
+        sc->depth--;
+        sc->value_start = false;
+    } else if ((sc->depth > 0 && c == ',') || (c == ':' && (sep_after || sc->depth > 0)) ||
+               ((c == '-' || c == '?') && sc->value_start && sep_after)) {
+        sc->value_start = true;
+    } else if (c != ' ' && c != '\t' && !(sc->value_start && (c == '&' || c == '!'))) {
+        sc->value_start = false;
+    }
+}
+
+/* Scans text up to (line, col) for the innermost bracket or quote still open there. */
+static bool yaml_find_unclosed(const char *text, int eline, int ecol, struct yaml_open *out)
+{
+    struct yaml_scan sc = {.value_start = true};
+    int line = 1, col = 1;
+    for (const char *p = text; *p && (line < eline || (line == eline && col < ecol)); p++) {
+        if (sc.quote == '"' && *p == '\\' && p[1] && p[1] != '\n') {
+            p++;
+            col++;
+        } else if (sc.quote && *p == sc.quote) {
+            if (sc.quote == '\'' && p[1] == '\'') {
+                p++;
+                col++;
+            } else {
+                sc.quote = 0;
+                sc.value_start = false;
+            }
+        } else if (!sc.quote && *p == '#' && (p == text || p[-1] == ' ' || p[-1] == '\n')) {
+            p += strcspn(p, "\n") - 1;
+        } else if (!sc.quote && *p != '\n') {
+            yaml_scan_plain(&sc, p, line, col);
+        }
+        if (*p == '\n') {
+            line++;
+            col = 0;
+            sc.value_start = sc.value_start || sc.depth == 0;
+        }
+        col++;
+    }
+    if (sc.quote) {
+        *out = sc.q;
+    } else if (sc.depth > 0 && sc.depth <= 64) {
+        *out = sc.stack[sc.depth - 1];
+    } else {
+        return false;
+    }
+    return out->line < eline;
+}
+
+static void yaml_report_syntax(struct lf_diag *diag, const struct yaml_err *e, const char *text)
+{
+    struct yaml_open o;
+    if (e->count == 0) {
+        lf_diag_add(diag, LF_DIAG_ERROR, 0, 0, "cannot parse the YAML document");
+    } else if (e->line > 0 && yaml_find_unclosed(text, e->line, e->col, &o)) {
+        lf_diag_add(diag, LF_DIAG_ERROR, o.line, o.col,
+                    "YAML syntax error: this %s is never closed (the parser stopped at line %d, "
+                    "column %d: %s)",
+                    o.c == '['   ? "'['"
+                    : o.c == '{' ? "'{'"
+                                 : "quote",
+                    e->line, e->col, e->msg);
+    } else {
+        lf_diag_add(diag, LF_DIAG_ERROR, e->line, e->col, "YAML syntax error: %s", e->msg);
+    }
+}
+
+/* Whether any line holds more than blanks and a comment (libfyaml builds no document
+ * from a file of comments, without an error). */
+static bool yaml_has_content(const char *text)
+{
+    for (const char *p = text; *p; p += strcspn(p, "\n"), p += *p == '\n') {
+        p += strspn(p, " \t\r");
+        if (*p && *p != '#' && *p != '\n') {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---- aliases ----------------------------------------------------------------------- */
+
+struct alias_budget {
+    struct lf_diag *diag;
+    size_t nodes, aliases;
+    bool merge;    /* a `<<` key: the document needs resolving even without aliases */
+    bool failed;   /* over budget: the walk stops */
+    size_t errors; /* duplicate keys: the walk goes on to report them all */
+};
+
+/* ---- mappings ---------------------------------------------------------------------- */
+
+/* libfyaml's own duplicate-key check costs O(keys^2) per mapping at parse time (seconds
+ * for a few thousand keys), so it is off and done here: at most LF_CONF_MAX_KEYS keys per
+ * mapping, duplicates found by sorting. */
+struct yaml_key {
+    const char *s;
+    size_t len;
+    int line, col;
+};
+
+static int yaml_key_cmp(const void *pa, const void *pb)
+{
+    const struct yaml_key *a = pa, *b = pb;
+    int c = memcmp(a->s, b->s, a->len < b->len ? a->len : b->len);
+    if (c == 0 && a->len != b->len) {
+        c = a->len < b->len ? -1 : 1;
+    }
+    if (c == 0) {
+        c = a->line != b->line ? (a->line < b->line ? -1 : 1) : (a->col < b->col ? -1 : 1);
+    }
+    return c;
+}
+
+static size_t yaml_collect_keys(struct alias_budget *b, struct fy_node *map, struct yaml_key *k)
+{
+    size_t n = 0;
+    void *it = NULL;
+    struct fy_node_pair *p;
+    while ((p = fy_node_mapping_iterate(map, &it))) {
+        struct fy_node *kn = fy_node_pair_key(p);
+        size_t len = 0;
+        const char *s = kn && fy_node_is_scalar(kn) && !fy_node_is_alias(kn)
+                            ? fy_node_get_scalar(kn, &len)
+                            : NULL;
+        if (s && len == 2 && memcmp(s, "<<", 2) == 0) {
+            b->merge = true;
+        } else if (s) {
+            k[n] = (struct yaml_key){.s = s, .len = len};
+            lf_node_pos(kn, &k[n].line, &k[n].col);
+            n++;
+        }
+    }
+    return n;
+}
+
+static void yaml_check_mapping(struct alias_budget *b, struct fy_node *map)
+{
+    int count = fy_node_mapping_item_count(map);
+    if (count > LF_CONF_MAX_KEYS) {
+        int line, col;
+        lf_node_pos(map, &line, &col);
+        lf_diag_add(b->diag, LF_DIAG_ERROR, line, col, "a mapping with %d keys (at most %d)", count,
+                    LF_CONF_MAX_KEYS);
+        b->failed = true;
+        return;
+    }
+    struct yaml_key *k = count > 0 ? calloc((size_t)count, sizeof(*k)) : NULL;
+    size_t n = k ? yaml_collect_keys(b, map, k) : 0;
+    if (n > 1) {
+        qsort(k, n, sizeof(*k), yaml_key_cmp);
+    }
+    for (size_t i = 1; i < n; i++) {
+        if (k[i].len == k[i - 1].len && memcmp(k[i].s, k[i - 1].s, k[i].len) == 0) {
+            lf_diag_add(b->diag, LF_DIAG_ERROR, k[i].line, k[i].col,
+                        "duplicate key '%.*s' (first at line %d, column %d)",
+                        (int)(k[i].len > 200 ? 200 : k[i].len), k[i].s, k[i - 1].line,
+                        k[i - 1].col);
+            b->errors++;
+        }
+    }
+    free(k);
+}
+
+static void alias_fail(struct alias_budget *b, struct fy_node *at, const char *why)
+{
+    int line, col;
+    size_t len = 0;
+    const char *name = at ? fy_node_get_scalar(at, &len) : NULL;
+    lf_node_pos(at, &line, &col);
+    lf_diag_add(b->diag, LF_DIAG_ERROR, line, col, "alias '*%.*s': %s", (int)(name ? len : 1),
+                name ? name : "?", why);
+    b->failed = true;
+}
+
+/* Whether node n lies inside anc (or is it). */
+static bool yaml_contains(struct fy_node *anc, struct fy_node *n)
+{
+    for (int up = 0; n && up < 256; n = fy_node_get_parent(n), up++) {
+        if (n == anc) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Counts the nodes of n with aliases expanded; `outer` is the alias of the document
+ * being expanded (NULL outside any), where an error is reported. */
+static void alias_walk(struct alias_budget *b, struct fy_node *n, int depth, struct fy_node *outer)
+{
+    char why[160];
+    if (!n || b->failed) {
+        return;
+    }
+    if (++b->nodes > LF_CONF_MAX_NODES && outer) {
+        snprintf(why, sizeof(why),
+                 "the document expands to more than %d nodes (nested "
+                 "aliases multiply; an alias may not expand to this much)",
+                 LF_CONF_MAX_NODES);
+        alias_fail(b, outer, why);
+        return;
+    }
+    if (b->nodes > LF_CONF_MAX_NODES) {
+        int line, col;
+        lf_node_pos(n, &line, &col);
+        lf_diag_add(b->diag, LF_DIAG_ERROR, line, col,
+                    "the document has more than %d nodes: not a configuration", LF_CONF_MAX_NODES);
+        b->failed = true;
+        return;
+    }
+    if (fy_node_is_alias(n)) {
+        struct fy_node *target = fy_node_resolve_alias(n);
+        struct fy_node *at = outer ? outer : n;
+        if (++b->aliases > LF_CONF_MAX_ALIASES) {
+            snprintf(why, sizeof(why), "the document expands more than %d aliases",
+                     LF_CONF_MAX_ALIASES);
+            alias_fail(b, at, why);
+        } else if (depth >= LF_CONF_MAX_DEPTH) {
+            snprintf(why, sizeof(why), "aliases nested more than %d deep", LF_CONF_MAX_DEPTH);
+            alias_fail(b, at, why);
+        } else if (!target) {
+            alias_fail(b, n, "refers to an unknown anchor or to itself");
+        } else if (yaml_contains(target, n)) {
+            alias_fail(b, n, "refers to a node that contains it (a cycle)");
+        } else {
+            alias_walk(b, target, depth + 1, at);
+        }
+        return;
+    }
+    void *it = NULL;
+    if (fy_node_is_sequence(n)) {
+        struct fy_node *item;
+        while (!b->failed && (item = fy_node_sequence_iterate(n, &it))) {
+            alias_walk(b, item, depth, outer);
+        }
+    } else if (fy_node_is_mapping(n)) {
+        struct fy_node_pair *p;
+        if (!outer) {
+            yaml_check_mapping(b, n); /* once, where it is written, not per alias */
+        }
+        while (!b->failed && (p = fy_node_mapping_iterate(n, &it))) {
+            alias_walk(b, fy_node_pair_key(p), depth, outer);
+            alias_walk(b, fy_node_pair_value(p), depth, outer);
+        }
+    }
+}
+
+int lf_conf_alias_check(struct fy_document *doc, struct lf_diag *diag, bool *needs_resolve)
+{
+    struct alias_budget b = {.diag = diag};
+    alias_walk(&b, fy_document_root(doc), 0, NULL);
+    if (needs_resolve) {
+        *needs_resolve = b.aliases > 0 || b.merge;
+    }
+    return b.failed || b.errors ? LF_ECONFIG : LF_OK;
+}
+
+/* ---- parsing ----------------------------------------------------------------------- */
+
+/* The document with aliases and merge keys resolved. Merge keys need libfyaml's
+ * duplicate-key handling, so the text is parsed again with it: cheap now that every
+ * mapping is known to be small. Consumes doc; NULL on failure. */
+static struct fy_document *yaml_resolved(struct fy_document *doc, struct fy_parse_cfg *pcfg,
+                                         const struct lf_conf_src *src)
+{
+    fy_document_destroy(doc);
+    pcfg->flags &= ~(unsigned)FYPCF_ALLOW_DUPLICATE_KEYS;
+    doc = fy_document_build_from_string(pcfg, src->text, src->len);
+    if (doc && fy_document_resolve(doc) != 0) {
+        fy_document_destroy(doc);
+        doc = NULL;
+    }
+    return doc;
+}
+
+static struct fy_document *yaml_parse(struct lf_diag *diag, const struct lf_conf_src *src)
+{
+    struct yaml_err e = {.count = 0};
+    struct fy_diag_cfg dcfg;
+    fy_diag_cfg_default(&dcfg);
+    dcfg.fp = NULL;
+    dcfg.output_fn = yaml_diag_output;
+    dcfg.user = &e;
+    dcfg.colorize = false;
+    struct fy_diag *fyd = fy_diag_create(&dcfg);
+    if (!fyd) {
+        lf_diag_add(diag, LF_DIAG_ERROR, 0, 0, "out of memory");
+        return NULL;
+    }
+    /* No FYPCF_RESOLVE_DOCUMENT: aliases stay aliases until their budget is checked.
+     * Duplicate keys are checked by the walk (see yaml_check_mapping). */
+    struct fy_parse_cfg pcfg = {.flags = FYPCF_QUIET | FYPCF_ALLOW_DUPLICATE_KEYS, .diag = fyd};
+    bool resolve = false;
+    struct fy_document *doc = fy_document_build_from_string(&pcfg, src->text, src->len);
+    if (e.count > 0 || (!doc && yaml_has_content(src->text))) {
+        yaml_report_syntax(diag, &e, src->text);
+    } else if (!doc || !fy_document_root(doc)) {
+        lf_diag_add(diag, LF_DIAG_ERROR, 0, 0,
+                    "the configuration file holds no YAML content (only comments?)");
+    } else if (lf_conf_alias_check(doc, diag, &resolve) == LF_OK &&
+               (!resolve || (doc = yaml_resolved(doc, &pcfg, src)) != NULL)) {
+        fy_diag_destroy(fyd);
+        return doc;
+    } else if (e.count > 0) {
+        yaml_report_syntax(diag, &e, src->text);
+    }
+    if (diag->errors == 0) {
+        lf_diag_add(diag, LF_DIAG_ERROR, 0, 0, "cannot resolve the aliases of the document");
+    }
+    fy_document_destroy(doc);
+    fy_diag_destroy(fyd);
+    return NULL;
+}
+
+struct fy_document *lf_conf_yaml_load(const char *path, const char *yaml, size_t len,
+                                      struct lf_diag *diag, struct lf_conf_src *src)
+{
+    memset(src, 0, sizeof(*src));
+    if (path) {
+        if (yaml_read_file(path, diag, src) != LF_OK) {
+            return NULL;
+        }
+    } else {
+        src->text = malloc(len + 1);
+        if (!src->text) {
+            return NULL;
+        }
+        memcpy(src->text, yaml, len);
+        src->text[len] = '\0';
+        src->len = len;
+    }
+    if (yaml_check_bytes(diag, src) != LF_OK) {
+        return NULL;
+    }
+    return yaml_parse(diag, src);
+}
