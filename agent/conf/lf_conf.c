@@ -807,7 +807,16 @@ static int load_one_output(struct loader *l, struct lf_output_conf *out, struct 
     /* The plugin key decides which table the other keys belong to. */
     struct fy_node *pn = lf_node_lookup(item, "plugin");
     const char *pname = pn && fy_node_is_scalar(pn) ? fy_node_get_scalar0(pn) : NULL;
-    if (pname) {
+    if (!pname) {
+        int line, col;
+        lf_node_pos(pn ? pn : item, &line, &col);
+        lf_diag_add(l->fill.diag, LF_DIAG_ERROR, line, col,
+                    pn ? "%s.plugin: expected a plugin name (stdout, file, kafka, rabbitmq, http)"
+                       : "%s: missing required key 'plugin' (stdout, file, kafka, rabbitmq, "
+                         "http)",
+                    where);
+        errors++;
+    } else {
         out->plugin = strdup(pname);
         if (load_output_plugin(l, out, item, where) != 0) {
             errors++;

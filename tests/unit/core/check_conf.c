@@ -93,6 +93,22 @@ START_TEST(test_all_errors_reported)
 }
 END_TEST
 
+/* An output without plugin: (or with a list there) is an error at its position, not an
+ * output without a plugin that `run` would trip over. */
+START_TEST(test_output_without_plugin)
+{
+    struct lf_diag d;
+    struct lf_config *c;
+    const char *y = "agent: {state_dir: /tmp}\n"
+                    "inputs: [{name: i, paths: [/x]}]\n"
+                    "outputs: [{name: o, type: stdout}, {name: p, plugin: [kafka]}]\n";
+    ck_assert_int_eq(load(y, &d, &c), LF_ECONFIG);
+    ck_assert(lf_diag_has(&d, "t.yaml:3:12: outputs[0]: missing required key 'plugin'"));
+    ck_assert(lf_diag_has(&d, "outputs[1].plugin: expected a plugin name"));
+    lf_diag_fini(&d);
+}
+END_TEST
+
 START_TEST(test_wrong_type_and_range)
 {
     struct lf_diag d;
@@ -420,6 +436,7 @@ static Suite *conf_suite(void)
     tcase_add_test(tc, test_unknown_key_did_you_mean);
     tcase_add_test(tc, test_all_errors_reported);
     tcase_add_test(tc, test_wrong_type_and_range);
+    tcase_add_test(tc, test_output_without_plugin);
     tcase_add_test(tc, test_env_substitution);
     tcase_add_test(tc, test_missing_env_is_error);
     tcase_add_test(tc, test_duplicate_names);
