@@ -254,8 +254,7 @@ int lf_cli_main(int argc, char **argv)
         return lf_cmd_status(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "dlq") == 0) {
-        fprintf(stderr, "logferry %s: not supported yet\n", cmd);
-        return LF_EXIT_UNAVAILABLE;
+        return lf_cmd_dlq(argc - 1, argv + 1);
     }
     fprintf(stderr, "logferry: unknown command '%s'\n\n", cmd);
     cli_help_command(stderr, NULL);
