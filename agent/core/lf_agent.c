@@ -23,6 +23,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "lf_alert.h"
 #include "lf_ckpt_policy.h"
 #include "lf_clock.h"
 #include "lf_fsutil.h"
@@ -65,8 +66,10 @@ struct lf_agent {
     int stop_requests; /* signals received */
     int64_t stop_deadline_ms;
     int64_t start_wall_ms;
-    struct lf_obs *obs;   /* snapshot exchange with the HTTP thread; NULL: no endpoint */
-    struct lf_http *http; /* agent.http */
+    struct lf_obs *obs;     /* snapshot exchange with the HTTP thread; NULL: no endpoint */
+    struct lf_http *http;   /* agent.http */
+    struct lf_alert *alert; /* alerts.webhook; NULL: no alerts */
+    struct lf_alert_prev alert_prev[MAX_OUTPUTS];
 };
 
 /* ---- the steps of a loop turn ------------------------------------------------------- */
@@ -164,6 +167,20 @@ static void publish_snapshot(struct lf_agent *a)
     lf_obs_publish(a->obs);
 }
 
+/* Alert events from the outputs' counters since the last tick (lf_alert.h). */
+static void alert_tick(struct lf_agent *a)
+{
+    struct lf_alert_event ev[LF_ALERT_KINDS];
+    for (size_t o = 0; a->alert && o < a->nouts; o++) {
+        struct lf_outpath_stats st;
+        lf_outpath_get_stats(a->outs[o], &st);
+        struct lf_alert_counters c = {st.dead_lettered, st.breaker_opens, st.breaker_closes,
+                                      st.spool_dropped, st.spool_bytes};
+        size_t n = lf_alert_watch(&a->alert_prev[o], (uint32_t)o, &c, a->cfg->buffer.max_size, ev);
+        lf_alert_post(a->alert, ev, n);
+    }
+}
+
 static void handle_tick(struct lf_agent *a)
 {
     uint64_t expirations;
@@ -184,6 +201,7 @@ static void handle_tick(struct lf_agent *a)
     if (a->obs && lf_obs_tick(a->obs, now)) {
         publish_snapshot(a);
     }
+    alert_tick(a);
 }
 
 /* The outputs whose spool refuses records: inputs routed to them do not read. */
@@ -490,6 +508,9 @@ int lf_agent_create(const struct lf_config *cfg, struct lf_agent **out)
     if (rc == LF_OK) {
         rc = setup_http(a);
     }
+    if (rc == LF_OK && cfg->alerts.webhook) {
+        rc = lf_alert_start(cfg, &a->log, &a->alert);
+    }
     if (rc != LF_OK) {
         lf_agent_destroy(a);
         return rc;
@@ -518,6 +539,7 @@ void lf_agent_destroy(struct lf_agent *a)
         return;
     }
     lf_http_stop(a->http); /* its thread reads only a->obs */
+    lf_alert_stop(a->alert);
     if (a->obs) {
         lf_obs_fini(a->obs);
         free(a->obs);
