@@ -39,9 +39,9 @@ const char *lf_alert_kind_name(enum lf_alert_kind k);
 
 /* ---- events from counters (lf_alert_watch.c), main thread ---------------------- */
 
-/* What the watch remembers of one output between two ticks. */
+/* What the watch remembers of one output between two ticks; zeroed at start, as the
+ * output path's counters are. */
 struct lf_alert_prev {
-    bool seen;
     bool spool_high; /* above 80% of max_size (re-armed below 70%) */
     uint64_t dead_lettered, breaker_opens, breaker_closes, spool_dropped;
 };
@@ -59,7 +59,7 @@ struct lf_alert_event {
 };
 
 /* Compares c with prev (then updates prev); writes up to LF_ALERT_KINDS events into ev.
- * The first call for an output only records its counters. max_size 0: no spool alert.
+ * max_size 0: no spool alert.
  * Returns the number of events. */
 size_t lf_alert_watch(struct lf_alert_prev *prev, uint32_t output,
                       const struct lf_alert_counters *c, uint64_t max_size,

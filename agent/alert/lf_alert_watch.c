@@ -17,13 +17,6 @@ size_t lf_alert_watch(struct lf_alert_prev *prev, uint32_t output,
                       struct lf_alert_event *ev)
 {
     size_t n = 0;
-    if (!prev->seen) {
-        prev->seen = true;
-        prev->dead_lettered = c->dead_lettered;
-        prev->breaker_opens = c->breaker_opens;
-        prev->breaker_closes = c->breaker_closes;
-        prev->spool_dropped = c->spool_dropped;
-    }
     watch_delta(ev, &n, LF_ALERT_DEAD_LETTER, output, c->dead_lettered, &prev->dead_lettered);
     watch_delta(ev, &n, LF_ALERT_BREAKER_OPEN, output, c->breaker_opens, &prev->breaker_opens);
     watch_delta(ev, &n, LF_ALERT_BREAKER_CLOSE, output, c->breaker_closes, &prev->breaker_closes);
