@@ -213,6 +213,9 @@ static bool entry_members(struct lf_dlq_entry *e, const char *s, const char *end
         s = lf_json_ws(ve, end);
         if (s < end && *s == ',') {
             s = lf_json_ws(s + 1, end);
+            if (s >= end || *s != '"') {
+                return false; /* a trailing comma */
+            }
         } else if (s >= end || *s != '}') {
             return false;
         }
