@@ -158,6 +158,11 @@ static void publish_snapshot(struct lf_agent *a)
     s->memory_limit = a->cfg->agent.memory_limit;
     s->paused = a->paused;
     s->stopping = a->stopping;
+    struct lf_alert_stats as;
+    lf_alert_get_stats(a->alert, &as);
+    s->alerts_posted = as.posted;
+    s->alerts_failed = as.failed;
+    s->alerts_lost = as.lost;
     for (size_t i = 0; i < a->ntails; i++) {
         lf_snapshot_add_tail(s, a->tails[i], a->router, a->tracker);
     }

@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 LOGFERRY = os.environ["LOGFERRY"]
 SCRIPTED_DIR = os.environ["SCRIPTED_DIR"]
@@ -77,11 +78,11 @@ def free_port():
     return port
 
 
-def write_config(d, outputs, extra=""):
+def write_config(d, outputs, extra="", agent_extra=""):
     path = os.path.join(d, "cfg.yaml")
     with open(path, "w") as f:
         f.write(f"agent: {{name: itdlq, state_dir: {d}/state, plugin_dir: {SCRIPTED_DIR},"
-                f" shutdown_timeout: 5s}}\n"
+                f" shutdown_timeout: 5s{agent_extra}}}\n"
                 f"inputs: [{{name: in, paths: ['{d}/*.log'], start_at: beginning}}]\n"
                 f"outputs:\n{outputs}{extra}")
     return path
@@ -160,8 +161,10 @@ def test_alerts_grouped():
 def test_webhook_down():
     d = tempfile.mkdtemp(prefix="lf-it-dlq-")
     url = f"http://127.0.0.1:{free_port()}/hooks/{SECRET}"
+    http_port = free_port()
     cfg = write_config(d, "  - {name: o, plugin: scripted}\n",
-                       f"alerts: {{webhook: '{url}', min_interval: 1s, timeout: 1s}}\n")
+                       f"alerts: {{webhook: '{url}', min_interval: 1s, timeout: 1s}}\n",
+                       f", http: {{listen: '127.0.0.1:{http_port}'}}")
     agent = run_agent(d, cfg)
     with open(os.path.join(d, "app.log"), "w") as f:
         for i in range(20000):
@@ -170,10 +173,24 @@ def test_webhook_down():
     check(ok, f"webhook down: all delivered ({len(delivered(d))}/19800) and dead-lettered "
               f"({len(store_lines(d))}/200)")
     logged = wait_for(lambda: "failed" in open(os.path.join(d, "agent.out")).read(), 20)
+    failed = wait_for(lambda: metric(http_port, "logferry_alerts_failed_total"), 10)
+    check(failed and failed >= 1, f"logferry_alerts_failed_total counts it ({failed})")
     check(stop_agent(agent) == 0, "agent stops cleanly with the webhook down")
     log = open(os.path.join(d, "agent.out")).read()
     check(logged and "alert dead_letter to http://127.0.0.1" in log, "the failed alert is logged")
     check(SECRET not in log, "without the webhook's secret part")
+
+
+def metric(port, name):
+    """The value of an unlabelled metric at the agent's endpoint, or None."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+            for line in r.read().decode().splitlines():
+                if line.startswith(name + " "):
+                    return float(line.split()[1])
+    except OSError:
+        return None
+    return None
 
 
 def craft_store(d, n, output="o"):
