@@ -94,6 +94,8 @@ int lf_alert_render(const struct lf_alert_groups *gs, enum lf_alert_kind k, cons
                     const char *agent, const char *const *names, size_t n, struct lf_buf *b);
 /* Checks a template: what it renders must be one JSON object. NULL or an error text. */
 const char *lf_alert_check_template(const char *tmpl);
+/* Checks cfg->alerts (webhook scheme, template): NULL or an error text. */
+const char *lf_alert_check_conf(const struct lf_alerts_conf *c);
 /* "https://hooks.example.com/…" : scheme and host of url, never its path or query. */
 void lf_alert_redact(const char *url, char *buf, size_t cap);
 

@@ -164,6 +164,15 @@ const char *lf_alert_check_template(const char *tmpl)
     return err;
 }
 
+const char *lf_alert_check_conf(const struct lf_alerts_conf *c)
+{
+    if (c->webhook && strncmp(c->webhook, "http://", 7) != 0 &&
+        strncmp(c->webhook, "https://", 8) != 0) {
+        return "alerts.webhook must be an http:// or https:// URL";
+    }
+    return c->body_template ? lf_alert_check_template(c->body_template) : NULL;
+}
+
 void lf_alert_redact(const char *url, char *buf, size_t cap)
 {
     const char *sep = url ? strstr(url, "://") : NULL;

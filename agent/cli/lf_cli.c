@@ -12,6 +12,7 @@
 
 #include "cli_help.h"
 #include "lf_agent.h"
+#include "lf_alert.h"
 #include "lf_cmd.h"
 #include "lf_conf.h"
 #include "lf_http.h"
@@ -69,6 +70,10 @@ static int load_or_report(const char *path, struct lf_config **cfg)
     int rc = lf_conf_load(path, NULL, &d, cfg);
     if (rc == LF_OK) {
         check_http_listen(*cfg, &d);
+        const char *aerr = lf_alert_check_conf(&(*cfg)->alerts);
+        if (aerr) {
+            lf_diag_add(&d, LF_DIAG_ERROR, 0, 0, "%s", aerr);
+        }
         for (size_t i = 0; i < (*cfg)->outputs.n; i++) {
             const struct lf_output_conf *o = lf_conf_output(*cfg, i);
             if (lf_output_validate(o, (*cfg)->agent.name, (*cfg)->agent.state_dir) != LF_OK) {

@@ -510,8 +510,7 @@ static const struct lf_opt alerts_options[] = {
         .offset = OFF(lf_alerts_conf, webhook),
         .desc = "URL (http or https) that receives alert POSTs: records dead-lettered, a "
                 "circuit breaker opened or closed, a spool above 80% of buffer.max_size, "
-                "records dropped by drop_oldest. A secret: never logged whole. Default: no "
-                "alerts.",
+                "records dropped by drop_oldest. Default: no alerts.",
     },
     {
         .name = "min_interval",

@@ -129,6 +129,12 @@ START_TEST(template_check)
     ck_assert_ptr_nonnull(lf_alert_check_template("{\"a\": 1} {\"b\": 2}"));
     ck_assert_ptr_nonnull(lf_alert_check_template("[1]"));
     ck_assert_ptr_nonnull(lf_alert_check_template(""));
+    struct lf_alerts_conf c = {.webhook = "ftp://h/x"};
+    ck_assert_ptr_nonnull(lf_alert_check_conf(&c));
+    c.webhook = "https://h/x";
+    ck_assert_ptr_null(lf_alert_check_conf(&c));
+    c.body_template = "{\"a\": {{text}}}";
+    ck_assert_ptr_nonnull(lf_alert_check_conf(&c));
 }
 END_TEST
 
