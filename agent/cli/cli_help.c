@@ -44,10 +44,10 @@ static const struct {
      "64 for an unknown OUTPUT, 78 for a bad config, 1 when a spool cannot be read.\n"
      "  -c, --config FILE   configuration (default " CLI_DEFAULT_CONFIG ")\n"},
     {"dlq",
-     "logferry dlq list [-c FILE] [--output O] [--since DURATION] [--json]\n"
-     "       logferry dlq show [-c FILE] ID\n"
+     "logferry dlq list [-c FILE] [--output O] [--since DURATION] [--json] [--from-topic T]\n"
+     "       logferry dlq show [-c FILE] [--from-topic T] ID\n"
      "       logferry dlq replay [-c FILE] [--output O] (ID... | --all) [--to OUTPUT] "
-     "[--dry-run]\n"
+     "[--dry-run] [--from-topic T]\n"
      "       logferry dlq purge [-c FILE] [--output O] (ID... | --older-than DURATION | "
      "--all) [--yes]",
      "Works on the local dead-letter store, <agent.state_dir>/dead-letter/<output>.jsonl,\n"
@@ -64,7 +64,11 @@ static const struct {
      "           interrupt and run again. --dry-run lists what would be sent\n"
      "  purge    deletes dead letters; asks first on a terminal, else needs --yes\n"
      "  -c, --config FILE   configuration (default " CLI_DEFAULT_CONFIG ")\n"
-     "  -o, --output O      only the store of output O\n"
+     "  -o, --output O      only the store of output O (with --from-topic: the kafka output\n"
+     "                      whose brokers hold T, and the one replayed to; default the first)\n"
+     "  --from-topic T      the dead letters of Kafka topic T (a .dlt topic): list, show and\n"
+     "                      replay; replayed ids are journaled in\n"
+     "                      <state_dir>/dead-letter/topic-T.done and skipped by later runs\n"
      "Exits 0; 64 bad arguments; 65 an ID in no store; 66 no store; 69 the output did not\n"
      "start; 75 records left after a replay (rejected or undelivered), or another replay\n"
      "or purge of the store runs; 78 bad config; 1 the store cannot be read or written.\n"},

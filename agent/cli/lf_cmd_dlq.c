@@ -20,7 +20,7 @@
 #define DLQ_MAX_STORES 64
 
 struct dlq_args {
-    const char *sub, *config, *output, *to;
+    const char *sub, *config, *output, *to, *topic;
     int64_t since_ms, older_ms; /* -1: not given */
     bool json, all, dry_run, yes;
     char **ids;
@@ -85,6 +85,9 @@ static int dlq_opt(struct dlq_args *a, int opt)
     case 'y':
         a->yes = true;
         return 0;
+    case 'T':
+        a->topic = optarg;
+        return 0;
     case 'h':
         cli_help_command(stdout, "dlq");
         return -1;
@@ -99,9 +102,9 @@ static int dlq_check_args(const struct dlq_args *a, const char *seen)
     static const struct {
         const char *sub, *opts;
         bool ids;
-    } subs[] = {{"list", "cosj", false},
-                {"show", "c", true},
-                {"replay", "coatn", true},
+    } subs[] = {{"list", "cosjT", false},
+                {"show", "coT", true},
+                {"replay", "coatnT", true},
                 {"purge", "coaOy", true}};
     for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
         if (strcmp(a->sub, subs[i].sub) != 0) {
@@ -109,10 +112,10 @@ static int dlq_check_args(const struct dlq_args *a, const char *seen)
         }
         for (const char *p = seen; *p; p++) {
             if (!strchr(subs[i].opts, *p)) {
-                static const char letters[] = "cosOjatny";
-                static const char *const names[] = {"config",     "output",  "since",
-                                                    "older-than", "json",    "all",
-                                                    "to",         "dry-run", "yes"};
+                static const char letters[] = "cosOjatnyT";
+                static const char *const names[] = {"config", "output",    "since", "older-than",
+                                                    "json",   "all",       "to",    "dry-run",
+                                                    "yes",    "from-topic"};
                 const char *l = strchr(letters, *p);
                 return dlq_usage("--%s does not apply to 'dlq %s'", l ? names[l - letters] : "?",
                                  a->sub);
@@ -139,6 +142,7 @@ static int dlq_parse_args(int argc, char **argv, struct dlq_args *a)
         {"dry-run", no_argument, NULL, 'n'},
         {"yes", no_argument, NULL, 'y'},
         {"help", no_argument, NULL, 'h'},
+        {"from-topic", required_argument, NULL, 'T'},
         {NULL, 0, NULL, 0},
     };
     char seen[32] = "";
@@ -148,7 +152,7 @@ static int dlq_parse_args(int argc, char **argv, struct dlq_args *a)
     a->since_ms = a->older_ms = -1;
     a->sub = argv[1];
     optind = 2;
-    while ((opt = getopt_long(argc, argv, "c:o:s:O:jatnyh", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:o:s:O:jatnyhT:", longopts, NULL)) != -1) {
         if ((rc = dlq_opt(a, opt)) != 0) {
             return rc;
         }
@@ -185,6 +189,24 @@ static int dlq_load_one(struct dlq_ctx *c, const char *dir, const char *output)
         return LF_EXIT_FAILURE;
     }
     return LF_EXIT_OK;
+}
+
+static int dlq_load_topic(struct dlq_ctx *c, const char *output, const char *topic)
+{
+    int rc = lf_dlq_topic_load(c->cfg, output, topic, &c->stores[c->nstores++]);
+    switch (rc) {
+    case LF_OK:
+        return LF_EXIT_OK;
+    case LF_ENOTFOUND:
+        return LF_EXIT_NOINPUT;
+    case LF_EINVAL:
+        return LF_EXIT_USAGE;
+    case LF_EBROKER:
+        return LF_EXIT_UNAVAILABLE;
+    default:
+        fprintf(stderr, "logferry dlq: %s\n", lf_strerror(rc));
+        return LF_EXIT_FAILURE;
+    }
 }
 
 /* Every <output>.jsonl of the directory, or only that of `only`. */
@@ -464,6 +486,17 @@ static int dlq_purge(struct dlq_ctx *c, const struct dlq_args *a, bool *sel[], s
     return code;
 }
 
+/* --from-topic replays to --output O, else to the first kafka output. */
+static const char *dlq_kafka_output(const struct lf_config *cfg, const char *output)
+{
+    for (size_t i = 0; !output && i < cfg->outputs.n; i++) {
+        if (strcmp(lf_conf_output(cfg, i)->plugin, "kafka") == 0) {
+            return lf_conf_output(cfg, i)->name;
+        }
+    }
+    return output;
+}
+
 static int dlq_replay_all(struct dlq_ctx *c, const struct dlq_args *a, bool *sel[], size_t count)
 {
     if (count == 0) {
@@ -471,8 +504,9 @@ static int dlq_replay_all(struct dlq_ctx *c, const struct dlq_args *a, bool *sel
         return LF_EXIT_OK;
     }
     int code = LF_EXIT_OK;
+    const char *to = a->to ? a->to : a->topic ? dlq_kafka_output(c->cfg, a->output) : NULL;
     for (size_t s = 0; s < c->nstores; s++) {
-        int cs = lf_dlq_replay(c->cfg, &c->stores[s], sel[s], a->to, a->dry_run);
+        int cs = lf_dlq_replay(c->cfg, &c->stores[s], sel[s], to, a->dry_run);
         code = code == LF_EXIT_OK ? cs : code;
     }
     return code;
@@ -517,8 +551,8 @@ static int dlq_run(const struct dlq_args *a)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     c.now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    int code = dlq_load(&c, a->output);
-    if (code == LF_EXIT_NOINPUT && !a->output && strcmp(a->sub, "list") == 0) {
+    int code = a->topic ? dlq_load_topic(&c, a->output, a->topic) : dlq_load(&c, a->output);
+    if (code == LF_EXIT_NOINPUT && !a->output && !a->topic && strcmp(a->sub, "list") == 0) {
         code = LF_EXIT_OK; /* nothing was ever dead-lettered: an empty list */
     } else if (code == LF_EXIT_OK && strcmp(a->sub, "list") == 0) {
         code = dlq_list(&c, a);

@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+struct lf_config;
+
 /* sysexits codes of `logferry dlq` beyond those of lf_agent.h */
 #define LF_EXIT_DATAERR  65 /* an ID that is in no store */
 #define LF_EXIT_NOINPUT  66 /* no store for the output asked for */
@@ -48,7 +50,8 @@ struct lf_dlq_store {
     size_t hidden;  /* lines hidden by the journal */
     char **done;    /* ids in the journal, sorted */
     size_t ndone;
-    int journal_fd; /* >= 0 while the journal lock is held */
+    int journal_fd;  /* >= 0 while the journal lock is held */
+    bool from_topic; /* read from a Kafka topic (--from-topic): no file to compact */
 };
 
 /* Parses one line (n bytes, no newline) into e (line copied). false: not a store line
@@ -65,6 +68,17 @@ int64_t lf_dlq_parse_duration(const char *s);
  * file), LF_EIO, LF_ENOMEM. s is always fit for lf_dlq_store_fini. */
 int lf_dlq_store_load(const char *path, const char *output, FILE *err, struct lf_dlq_store *s);
 void lf_dlq_store_fini(struct lf_dlq_store *s);
+/* An empty store for path (nothing read but its journal), to be filled with
+ * lf_dlq_store_add. LF_OK or LF_ENOMEM/LF_EIO. */
+int lf_dlq_store_init(const char *path, const char *output, struct lf_dlq_store *s);
+/* Appends e (moved into the store; e is left empty on LF_OK). LF_OK or LF_ENOMEM. */
+int lf_dlq_store_add(struct lf_dlq_store *s, struct lf_dlq_entry *e);
+/* The dead letters of Kafka topic `topic` (lf_cmd_dlq_topic.c), from the brokers of the
+ * kafka output `output` of cfg (NULL: the first kafka output); ids journaled by an earlier
+ * replay are hidden. LF_OK; LF_ENOTFOUND no such topic; LF_EINVAL no kafka output or no
+ * librdkafka; LF_EBROKER. Problems are printed on stderr. */
+int lf_dlq_topic_load(const struct lf_config *cfg, const char *output, const char *topic,
+                      struct lf_dlq_store *s);
 /* Takes the journal lock (non-blocking). LF_OK, LF_EAGAIN (held by another), LF_EIO. */
 int lf_dlq_store_lock_journal(struct lf_dlq_store *s);
 /* Appends ids (n of them) to the journal and fsyncs it; they are hidden from then on.
@@ -78,7 +92,6 @@ bool lf_dlq_store_is_done(const struct lf_dlq_store *s, const char *id);
 
 /* `logferry dlq replay` of the entries of st flagged in sel (lf_cmd_dlq_replay.c), to the
  * output `to` of cfg (NULL: the store's own output). Returns an exit code. */
-struct lf_config;
 int lf_dlq_replay(const struct lf_config *cfg, struct lf_dlq_store *st, const bool *sel,
                   const char *to, bool dry_run);
 

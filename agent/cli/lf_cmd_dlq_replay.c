@@ -245,7 +245,7 @@ static int replay_run(struct replay *r, const struct lf_config *cfg, int idx, co
     int rc2 = replay_take(r, o);
     lf_output_destroy(o);
     rc = rc == LF_OK ? rc2 : rc;
-    if (rc == LF_OK && r->done) {
+    if (rc == LF_OK && r->done && !r->st->from_topic) {
         rc = lf_dlq_store_compact(r->st);
     }
     replay_summary(r, to);

@@ -12,6 +12,7 @@
 
 #include "lf_buf.h"
 #include "lf_cmd_dlq.h"
+#include "lf_fsutil.h"
 #include "logferry/lf_err.h"
 
 static int store_cmp(const void *a, const void *b)
@@ -99,21 +100,30 @@ static int store_add_line(struct lf_dlq_store *s, const char *p, size_t n, size_
         lf_dlq_entry_fini(&e);
         return LF_OK;
     }
+    int rc = lf_dlq_store_add(s, &e);
+    if (rc != LF_OK) {
+        lf_dlq_entry_fini(&e);
+    }
+    return rc;
+}
+
+int lf_dlq_store_add(struct lf_dlq_store *s, struct lf_dlq_entry *e)
+{
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 64;
         struct lf_dlq_entry *v = realloc(s->v, cap * sizeof(*v));
         if (!v) {
-            lf_dlq_entry_fini(&e);
             return LF_ENOMEM;
         }
         s->v = v;
         s->cap = cap;
     }
-    s->v[s->n++] = e;
+    s->v[s->n++] = *e;
+    memset(e, 0, sizeof(*e));
     return LF_OK;
 }
 
-int lf_dlq_store_load(const char *path, const char *output, FILE *err, struct lf_dlq_store *s)
+int lf_dlq_store_init(const char *path, const char *output, struct lf_dlq_store *s)
 {
     memset(s, 0, sizeof(*s));
     s->journal_fd = -1;
@@ -123,9 +133,14 @@ int lf_dlq_store_load(const char *path, const char *output, FILE *err, struct lf
         s->journal = NULL;
         return LF_ENOMEM;
     }
+    return store_load_journal(s);
+}
+
+int lf_dlq_store_load(const char *path, const char *output, FILE *err, struct lf_dlq_store *s)
+{
     char *data;
     size_t len;
-    int rc = store_load_journal(s);
+    int rc = lf_dlq_store_init(path, output, s);
     rc = rc == LF_OK ? store_slurp(path, &data, &len, LOCK_SH) : rc;
     if (rc != LF_OK) {
         return rc;
@@ -164,6 +179,13 @@ void lf_dlq_store_fini(struct lf_dlq_store *s)
 int lf_dlq_store_lock_journal(struct lf_dlq_store *s)
 {
     int fd = open(s->journal, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0 && errno == ENOENT) { /* --from-topic on a state dir with no store yet */
+        char *dirc = strdup(s->journal);
+        if (dirc && lf_mkdir_p(dirname(dirc)) == LF_OK) {
+            fd = open(s->journal, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+        }
+        free(dirc);
+    }
     if (fd < 0) {
         return LF_EIO;
     }

@@ -227,11 +227,13 @@ def test_replay_kafka():
     if not all(os.environ.get(k) for k in ("MOCK_KAFKA", "KCAT", "OUT_KAFKA_DIR")):
         print("skip replay into kafka: MOCK_KAFKA, KCAT or OUT_KAFKA_DIR unset")
         return
-    mk = subprocess.Popen([os.environ["MOCK_KAFKA"], "-b", "1", "-t", "logs:1"],
+    mk = subprocess.Popen([os.environ["MOCK_KAFKA"], "-b", "1", "-t", "logs:1", "-t",
+                           "logs.dlt:2", "-t", "again:1"],
                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     bootstrap = mk.stdout.readline().strip()
     try:
         replay_kafka_run(bootstrap)
+        from_topic_run(bootstrap)
     finally:
         mk.terminate()
         mk.wait(timeout=20)
@@ -243,13 +245,7 @@ def replay_kafka_run(bootstrap):
     ids = craft_store(d, n, "k")
     with open(os.path.join(d, "state", "dead-letter", "k.jsonl"), "a") as f:
         f.write("{this line is corrupt\n")
-    cfg = write_config(d, f"  - {{name: k, plugin: kafka, brokers: ['{bootstrap}'], "
-                          f"topic: logs}}\n")
-    with open(cfg) as f:
-        text = f.read().replace(f"plugin_dir: {SCRIPTED_DIR}",
-                                f"plugin_dir: {os.environ['OUT_KAFKA_DIR']}")
-    with open(cfg, "w") as f:
-        f.write(text)
+    cfg = kafka_config(d, bootstrap, "logs")
     journal = os.path.join(d, "state", "dead-letter", "k.jsonl.done")
     p = subprocess.Popen([LOGFERRY, "dlq", "replay", "--all", "-c", cfg],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -275,6 +271,51 @@ def replay_kafka_run(bootstrap):
     check(remaining == [], f"the store holds no dead letter any more ({len(remaining)})")
     rc, out, err = dlq("list", "-c", cfg, "--json")
     check(rc == 0 and out == "", "list shows nothing")
+
+
+def kafka_config(d, bootstrap, topic):
+    cfg = write_config(d, f"  - {{name: k, plugin: kafka, brokers: ['{bootstrap}'], "
+                          f"topic: {topic}}}\n")
+    with open(cfg) as f:
+        text = f.read().replace(f"plugin_dir: {SCRIPTED_DIR}",
+                                f"plugin_dir: {os.environ['OUT_KAFKA_DIR']}")
+    with open(cfg, "w") as f:
+        f.write(text)
+    return cfg
+
+
+def from_topic_run(bootstrap):
+    """A .dlt topic as part A's kafka output writes it (headers), made here with kcat."""
+    d = tempfile.mkdtemp(prefix="lf-it-dlq-")
+    cfg = kafka_config(d, bootstrap, "again")
+    ids = [hashlib.md5(f"dlt{i}".encode()).hexdigest() for i in range(3)]
+    for i, rid in enumerate(ids):
+        subprocess.run([os.environ["KCAT"], "-P", "-b", bootstrap, "-t", "logs.dlt", "-p",
+                        str(i % 2), "-H", f"logferry-id={rid}", "-H",
+                        "logferry-dlt-error=Broker: Message size too large", "-H",
+                        "logferry-dlt-attempts=5", "-H", "logferry-dlt-topic=logs", "-H",
+                        "logferry-dlt-first-failure=2026-12-03T10:00:00.000Z"],
+                       input=json.dumps({"message": f"dlt {i}", "type": "raw"}), text=True,
+                       check=True, timeout=30)
+    subprocess.run([os.environ["KCAT"], "-P", "-b", bootstrap, "-t", "logs.dlt", "-p", "0"],
+                   input="not a record", text=True, check=True, timeout=30)
+    rc, out, err = dlq("list", "--from-topic", "logs.dlt", "--json", "-c", cfg)
+    got = sorted(json.loads(l)["id"] for l in out.splitlines())
+    check(rc == 0 and got == sorted(ids), f"list --from-topic: the 3 dead letters ({rc} {err[:200]})")
+    check("not a dead letter" in err, "the message without headers is reported and skipped")
+    rc, out, err = dlq("show", ids[1], "--from-topic", "logs.dlt", "-c", cfg)
+    check(rc == 0 and "Message size too large" in out and "destination:   logs" in out
+          and '"dlt 1"' in out, "show --from-topic prints the headers and the record")
+    rc, out, err = dlq("list", "--from-topic", "nope.dlt", "-c", cfg)
+    check(rc == 66, f"an unknown topic: 66 ({rc}: {err.strip()[:150]})")
+    rc, out, err = dlq("replay", "--all", "--from-topic", "logs.dlt", "-c", cfg)
+    check(rc == 0 and "replayed 3 of 3" in out, f"replay --from-topic ({rc}: {out.strip()} {err.strip()[:300]})")
+    check(sorted(kcat_ids(bootstrap, "again")) == sorted(ids), "the ids arrived in kafka")
+    rc, out, err = dlq("replay", "--all", "--from-topic", "logs.dlt", "-c", cfg)
+    check(rc == 0 and "nothing selected" in err, "a second replay sends nothing again")
+    check(len(kcat_ids(bootstrap, "again")) == 3, "no duplicate")
+    rc, out, err = dlq("purge", "--all", "--from-topic", "logs.dlt", "-c", cfg)
+    check(rc == 64 and "--from-topic does not apply to 'dlq purge'" in err, "no purge of a topic")
 
 
 def test_purge_and_args():
