@@ -77,7 +77,9 @@ static int store_load_journal(struct lf_dlq_store *s)
         s->done[s->ndone++] = id;
     }
     free(data);
-    qsort(s->done, s->ndone, sizeof(char *), store_cmp);
+    if (s->ndone) {
+        qsort(s->done, s->ndone, sizeof(char *), store_cmp);
+    }
     return LF_OK;
 }
 
@@ -220,7 +222,9 @@ int lf_dlq_store_mark_done(struct lf_dlq_store *s, const char *const *ids, size_
         }
         s->done[s->ndone++] = id;
     }
-    qsort(s->done, s->ndone, sizeof(char *), store_cmp);
+    if (s->ndone) {
+        qsort(s->done, s->ndone, sizeof(char *), store_cmp);
+    }
     return rc;
 }
 

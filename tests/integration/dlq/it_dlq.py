@@ -17,6 +17,7 @@ import hashlib
 import http.server
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -30,6 +31,13 @@ LOGFERRY = os.environ["LOGFERRY"]
 SCRIPTED_DIR = os.environ["SCRIPTED_DIR"]
 SECRET = "T000/B000/s3cr3tPathPart"
 failures = []
+tmpdirs = []
+
+
+def mkdtemp():
+    d = mkdtemp()
+    tmpdirs.append(d)
+    return d
 
 
 def check(cond, what):
@@ -127,7 +135,7 @@ def dlq(*args, stdin=subprocess.DEVNULL):
 def test_alerts_grouped():
     Hook.posts.clear()
     srv = start_hook()
-    d = tempfile.mkdtemp(prefix="lf-it-dlq-")
+    d = mkdtemp()
     url = f"http://127.0.0.1:{srv.server_address[1]}/services/{SECRET}"
     cfg = write_config(d, "  - {name: o, plugin: scripted}\n",
                        f"alerts: {{webhook: '{url}', min_interval: 60s}}\n")
@@ -159,7 +167,7 @@ def test_alerts_grouped():
 
 
 def test_webhook_down():
-    d = tempfile.mkdtemp(prefix="lf-it-dlq-")
+    d = mkdtemp()
     url = f"http://127.0.0.1:{free_port()}/hooks/{SECRET}"
     http_port = free_port()
     cfg = write_config(d, "  - {name: o, plugin: scripted}\n",
@@ -240,7 +248,7 @@ def test_replay_kafka():
 
 
 def replay_kafka_run(bootstrap):
-    d = tempfile.mkdtemp(prefix="lf-it-dlq-")
+    d = mkdtemp()
     n = 30000
     ids = craft_store(d, n, "k")
     with open(os.path.join(d, "state", "dead-letter", "k.jsonl"), "a") as f:
@@ -286,7 +294,7 @@ def kafka_config(d, bootstrap, topic):
 
 def from_topic_run(bootstrap):
     """A .dlt topic as part A's kafka output writes it (headers), made here with kcat."""
-    d = tempfile.mkdtemp(prefix="lf-it-dlq-")
+    d = mkdtemp()
     cfg = kafka_config(d, bootstrap, "again")
     ids = [hashlib.md5(f"dlt{i}".encode()).hexdigest() for i in range(3)]
     for i, rid in enumerate(ids):
@@ -319,7 +327,7 @@ def from_topic_run(bootstrap):
 
 
 def test_purge_and_args():
-    d = tempfile.mkdtemp(prefix="lf-it-dlq-")
+    d = mkdtemp()
     cfg = write_config(d, "  - {name: o, plugin: scripted}\n")
     ids = craft_store(d, 5)
     rc, out, err = dlq("purge", ids[0], "-c", cfg)
@@ -355,7 +363,7 @@ def test_purge_and_args():
 def test_purge_while_agent_writes():
     """The agent appends dead letters while purges compact the store under it: every
     dead letter ends up either purged or still in the store, none lost, none twice."""
-    d = tempfile.mkdtemp(prefix="lf-it-dlq-")
+    d = mkdtemp()
     cfg = write_config(d, "  - {name: o, plugin: scripted}\n")
     agent = run_agent(d, cfg)
     total = 6000
@@ -399,8 +407,10 @@ def main():
     test_webhook_down()
     test_replay_kafka()
     if failures:
-        print(f"{len(failures)} check(s) failed")
+        print(f"{len(failures)} check(s) failed; their files are kept in {' '.join(tmpdirs)}")
         return 1
+    for d in tmpdirs:
+        shutil.rmtree(d, ignore_errors=True)
     print("all checks passed")
     return 0
 
