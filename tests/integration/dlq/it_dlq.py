@@ -35,7 +35,7 @@ tmpdirs = []
 
 
 def mkdtemp():
-    d = mkdtemp()
+    d = tempfile.mkdtemp(prefix="lf-it-dlq-")
     tmpdirs.append(d)
     return d
 
