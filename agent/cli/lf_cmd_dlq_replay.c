@@ -7,7 +7,10 @@
  * killed at any point and run again sends again only what was in flight. Retriable
  * outcomes are retried with a growing delay (1 s, x2) up to REPLAY_ATTEMPTS sends; the
  * replay gives up on the rest when nothing was delivered for REPLAY_STALL_MS (the
- * destination is down: the records stay in the store). Rejected records stay too. */
+ * destination is down: the records stay in the store). Rejected records stay too.
+ * The output's circuit breaker (breaker: in the config) works as in the agent: after
+ * failure_threshold retriable failures in a row nothing is sent for open_for, then one
+ * probe; failures while it is not closed do not use up a record's attempts. */
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +18,7 @@
 #include <unistd.h>
 
 #include "lf_agent.h"
+#include "lf_breaker.h"
 #include "lf_cmd_dlq.h"
 #include "lf_conf.h"
 #include "lf_output.h"
@@ -30,6 +34,7 @@ struct replay_item {
     struct lf_record rec; /* payload points into the store entry */
     char *src;
     enum replay_state state;
+    int charged; /* retriable failures counted against REPLAY_ATTEMPTS */
     int64_t due_ms;
     char *reason; /* last one, owned */
 };
@@ -40,6 +45,7 @@ struct replay {
     size_t n, inflight, done, rejected, failed, next;
     int64_t last_progress_ms;
     bool tty;
+    struct lf_breaker breaker;
 };
 
 static int64_t replay_now(void)
@@ -104,7 +110,9 @@ static void replay_outcome(struct replay *r, struct lf_ack *ack, const char **do
     free(it->reason);
     it->reason = ack->reason;
     ack->reason = NULL;
+    bool was_closed = r->breaker.state == LF_BREAKER_CLOSED;
     if (ack->outcome == LF_DELIVERED) {
+        lf_breaker_success(&r->breaker);
         it->state = R_DONE;
         r->done++;
         done_ids[(*ndone)++] = it->rec.id;
@@ -112,12 +120,16 @@ static void replay_outcome(struct replay *r, struct lf_ack *ack, const char **do
     } else if (ack->outcome == LF_REJECTED) {
         it->state = R_REJECTED;
         r->rejected++;
-    } else if (++it->rec.attempts >= REPLAY_ATTEMPTS) {
+    } else if (lf_breaker_failure(&r->breaker, now) || !was_closed) {
+        it->rec.attempts++;
+        it->state = R_WAIT; /* an outage, not this record's fault: no attempt charged */
+        it->due_ms = now;
+    } else if (++it->rec.attempts, ++it->charged >= REPLAY_ATTEMPTS) {
         it->state = R_FAILED;
         r->failed++;
     } else {
         it->state = R_WAIT;
-        it->due_ms = now + (1000LL << (it->rec.attempts - 1));
+        it->due_ms = now + (1000LL << (it->charged - 1));
     }
 }
 
@@ -142,12 +154,16 @@ static int replay_take(struct replay *r, struct lf_out_instance *o)
     return rc;
 }
 
-/* Pushes what is due, up to the window. */
+/* Pushes what is due, up to the window (the breaker open: nothing; half-open: a probe). */
 static int replay_push(struct replay *r, struct lf_out_instance *o, int64_t now)
 {
     struct lf_record *batch[64];
-    size_t nb = 0;
-    for (size_t i = 0; i < r->n && r->inflight + nb < REPLAY_WINDOW; i++) {
+    size_t nb = 0, window = REPLAY_WINDOW;
+    lf_breaker_poll(&r->breaker, now);
+    if (r->breaker.state != LF_BREAKER_CLOSED) {
+        window = r->breaker.state == LF_BREAKER_HALF_OPEN && !r->inflight ? 1 : 0;
+    }
+    for (size_t i = 0; i < r->n && r->inflight + nb < window; i++) {
         struct replay_item *it = &r->items[i];
         if (it->state == R_WAIT && it->due_ms <= now) {
             it->state = R_FLIGHT;
@@ -220,6 +236,10 @@ static void replay_summary(struct replay *r, const char *to)
     printf("replayed %zu of %zu dead letters of '%s' to output '%s': %zu rejected, %zu not "
            "delivered; %zu left in the store\n",
            r->done, r->n, r->st->output, to, r->rejected, r->failed, r->n - r->done);
+    if (r->breaker.opened) {
+        printf("the circuit breaker of '%s' opened %llu time%s during the replay\n", to,
+               (unsigned long long)r->breaker.opened, r->breaker.opened == 1 ? "" : "s");
+    }
     for (size_t i = 0; i < r->n; i++) {
         const struct replay_item *it = &r->items[i];
         if (it->state == R_REJECTED || it->state == R_FAILED) {
@@ -298,6 +318,8 @@ int lf_dlq_replay(const struct lf_config *cfg, struct lf_dlq_store *st, const bo
         return rc == LF_EAGAIN ? LF_EXIT_TEMPFAIL : LF_EXIT_FAILURE;
     }
     struct replay r = {.st = st, .tty = isatty(STDERR_FILENO)};
+    lf_breaker_init(&r.breaker, cfg->breaker.failure_threshold, cfg->breaker.open_for_ms,
+                    cfg->breaker.max_open_for_ms);
     r.items = calloc(n, sizeof(*r.items));
     for (size_t i = 0; r.items && i < st->n && rc == LF_OK; i++) {
         rc = sel[i] ? replay_item_init(&r.items[r.n], &st->v[i]) : LF_OK;

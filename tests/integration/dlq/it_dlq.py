@@ -326,6 +326,29 @@ def from_topic_run(bootstrap):
     check(rc == 64 and "--from-topic does not apply to 'dlq purge'" in err, "no purge of a topic")
 
 
+def test_replay_breaker():
+    """Replay through the scripted output with a breaker that opens at the first
+    retriable failure: the records wait for the probe, then all arrive."""
+    d = mkdtemp()
+    cfg = write_config(d, "  - {name: o, plugin: scripted}\n",
+                       "breaker: {failure_threshold: 1, open_for: 1s}\n")
+    os.makedirs(os.path.join(d, "state", "dead-letter"))
+    with open(os.path.join(d, "state", "dead-letter", "o.jsonl"), "w") as f:
+        for i in range(20):
+            rid = hashlib.md5(f"b{i}".encode()).hexdigest()
+            f.write(json.dumps({"id": rid, "record": {"message": f"retry {i}"}}) + "\n")
+    t0 = time.monotonic()
+    rc, out, err = dlq("replay", "--all", "-c", cfg)
+    took = time.monotonic() - t0
+    check(rc == 0 and "replayed 20 of 20" in out, f"replay with the breaker ({rc}: {out.strip()})")
+    check("breaker of 'o' opened 1 time" in out, "the breaker opened once")
+    check(took >= 1.0, f"nothing was sent while it was open ({took:.2f} s >= open_for 1 s)")
+    want = sorted(json.dumps({"message": f"retry {i}"}) for i in range(20))
+    check(sorted(delivered(d)) == want, f"each record arrived once, byte for byte "
+                                        f"({delivered(d)[:2]}...)")
+    check(store_lines(d) == [], "the store is empty")
+
+
 def test_purge_and_args():
     d = mkdtemp()
     cfg = write_config(d, "  - {name: o, plugin: scripted}\n")
@@ -402,6 +425,7 @@ def test_purge_while_agent_writes():
 
 def main():
     test_purge_and_args()
+    test_replay_breaker()
     test_purge_while_agent_writes()
     test_alerts_grouped()
     test_webhook_down()

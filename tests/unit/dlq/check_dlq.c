@@ -312,6 +312,34 @@ START_TEST(cli_id_selection_and_purge)
 }
 END_TEST
 
+/* Replay through the scripted output: "retry" fails once then arrives (retried), "reject"
+ * is refused and stays, the rest arrive; only what arrived leaves the store. */
+START_TEST(cli_replay_outcomes)
+{
+    struct fx x;
+    char *a = line_of(ID_A, "please retry"), *b = line_of(ID_B, "reject me"),
+         *c = line_of(ID_C, "plain");
+    char content[2048], out[600];
+    snprintf(content, sizeof(content), "%s%s%s", a, b, c);
+    fx_init(&x, content);
+    ck_assert_int_eq(run_cli("replay", "--all", "-c", x.cfg, NULL), LF_EXIT_TEMPFAIL);
+    snprintf(out, sizeof(out), "%s/scripted.out", x.dir);
+    size_t len;
+    char *got = lft_read_file(out, &len);
+    ck_assert_ptr_nonnull(got);
+    ck_assert_str_eq(got, "{\"message\":\"plain\"}\n{\"message\":\"please retry\"}\n");
+    char *after = lft_read_file(x.store, &len);
+    ck_assert_str_eq(after, b);
+    ck_assert_int_eq(lft_count_lines(x.store), 1);
+    free(got);
+    free(after);
+    free(a);
+    free(b);
+    free(c);
+    fx_fini(&x);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("dlq");
@@ -325,6 +353,7 @@ int main(void)
     tcase_add_test(tc, store_journal_and_compaction);
     tcase_add_test(tc, agent_writer_follows_compaction);
     tcase_add_test(tc, cli_id_selection_and_purge);
+    tcase_add_test(tc, cli_replay_outcomes);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
