@@ -169,9 +169,17 @@ START_TEST(test_unsupported_key_is_error)
 {
     struct lf_diag d;
     struct lf_config *c;
-    char *y = cat3("alerts: {webhook: 'http://127.0.0.1:9/x'}\n", IN_OK, OUT_OK);
+    char *y = cat3("", IN_OK,
+                   "outputs: [{name: o, plugin: stdout, dead_letter: {topic_suffix: .dlt}}]\n");
     ck_assert_int_eq(load(y, &d, &c), LF_ECONFIG);
-    ck_assert(lf_diag_has(&d, "alerts.webhook: not yet supported"));
+    ck_assert(lf_diag_has(&d, "dead_letter.topic_suffix: not yet supported"));
+    lf_diag_fini(&d);
+    free(y);
+    /* alerts are supported now */
+    y = cat3("alerts: {webhook: 'http://127.0.0.1:9/x', timeout: 2s}\n", IN_OK, OUT_OK);
+    ck_assert_int_eq(load(y, &d, &c), LF_OK);
+    ck_assert_int_eq(c->alerts.timeout_ms, 2000);
+    lf_conf_free(c);
     lf_diag_fini(&d);
     free(y);
 }
