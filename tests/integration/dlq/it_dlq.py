@@ -58,12 +58,14 @@ def wait_for(pred, timeout, step=0.05):
 
 class Hook(http.server.BaseHTTPRequestHandler):
     posts = []
+    times = []
     lock = threading.Lock()
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         with Hook.lock:
             Hook.posts.append((self.path, self.headers.get("Content-Type"), body))
+            Hook.times.append(time.monotonic())
         self.send_response(200)
         self.end_headers()
         self.wfile.write(b"ok")
@@ -164,6 +166,34 @@ def test_alerts_grouped():
     log = open(os.path.join(d, "agent.out")).read()
     check(SECRET not in log, "the webhook's secret part is not in the agent log")
     return d
+
+
+def test_alert_breaker_template():
+    """A retriable failure opens the breaker (failure_threshold 1); with today's scripted
+    output the record read back from the spool fails again, so the breaker keeps opening:
+    breaker_open POSTs in the custom template, never closer than min_interval apart."""
+    Hook.posts.clear()
+    Hook.times.clear()
+    srv = start_hook()
+    d = mkdtemp()
+    url = f"http://127.0.0.1:{srv.server_address[1]}/{SECRET}"
+    tmpl = '{"kind": "{{kind}}", "n": {{count}}, "agent": "{{agent}}", "where": "{{outputs}}"}'
+    cfg = write_config(d, "  - {name: o, plugin: scripted}\n",
+                       f"alerts: {{webhook: '{url}', min_interval: 1s, template: '{tmpl}'}}\n"
+                       "breaker: {failure_threshold: 1, open_for: 100ms}\n")
+    agent = run_agent(d, cfg)
+    with open(os.path.join(d, "app.log"), "w") as f:
+        f.write("please retry this one\n")
+    got = wait_for(lambda: len(Hook.posts) >= 3, 15)
+    check(stop_agent(agent) == 0, "agent stops cleanly")
+    srv.shutdown()
+    docs = [json.loads(b) for _, _, b in Hook.posts]
+    check(got and docs[0]["kind"] == "breaker_open", f"breaker_open POSTed ({len(docs)})")
+    for doc in docs[:3]:
+        check(doc["kind"] == "breaker_open" and doc["n"] >= 1 and doc["agent"] == "itdlq"
+              and doc["where"] == f"o: {doc['n']}", f"the template filled in: {doc}")
+    gaps = [b - a for a, b in zip(Hook.times[:3], Hook.times[1:3])]
+    check(gaps and min(gaps) >= 0.9, f"POSTs of one kind at least min_interval apart {gaps}")
 
 
 def test_webhook_down():
@@ -428,6 +458,7 @@ def main():
     test_replay_breaker()
     test_purge_while_agent_writes()
     test_alerts_grouped()
+    test_alert_breaker_template()
     test_webhook_down()
     test_replay_kafka()
     if failures:
