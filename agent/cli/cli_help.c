@@ -54,9 +54,35 @@ static const struct {
      "Read only: safe while the agent runs. Exits 0 (also when an output has no spool),\n"
      "64 for an unknown OUTPUT, 78 for a bad config, 1 when a spool cannot be read.\n"
      "  -c, --config FILE   configuration (default " CLI_DEFAULT_CONFIG ")\n"},
-    {"dlq", "logferry dlq list | show ID | replay [ID...] | purge [ID...]",
-     "Dead-letter tooling. Not supported yet; dead letters are JSON lines in\n"
-     "<state_dir>/dead-letter/<output>.jsonl.\n"},
+    {"dlq",
+     "logferry dlq list [-c FILE] [--output O] [--since DURATION] [--json] [--from-topic T]\n"
+     "       logferry dlq show [-c FILE] [--from-topic T] ID\n"
+     "       logferry dlq replay [-c FILE] [--output O] (ID... | --all) [--to OUTPUT] "
+     "[--dry-run] [--from-topic T]\n"
+     "       logferry dlq purge [-c FILE] [--output O] (ID... | --older-than DURATION | "
+     "--all) [--yes]",
+     "Works on the local dead-letter store, <agent.state_dir>/dead-letter/<output>.jsonl,\n"
+     "while the agent runs or not (docs/dead-letters.md). An ID may be shortened to a\n"
+     "unique prefix of at least 8 characters. Lines that are not dead letters are skipped\n"
+     "and reported, never fatal.\n"
+     "  list     id, output, reason, attempts, age and record size of each dead letter;\n"
+     "           --since keeps those dead-lettered within DURATION (30s, 15m, 2h, 7d);\n"
+     "           --json prints one JSON object a line\n"
+     "  show     everything about one dead letter, and its record\n"
+     "  replay   sends the records, unchanged and with their ids, through the output\n"
+     "           (--to another one of the config) and removes each from the store once\n"
+     "           delivered; a progress bar on a terminal, then a summary line. Safe to\n"
+     "           interrupt and run again. --dry-run lists what would be sent\n"
+     "  purge    deletes dead letters; asks first on a terminal, else needs --yes\n"
+     "  -c, --config FILE   configuration (default " CLI_DEFAULT_CONFIG ")\n"
+     "  -o, --output O      only the store of output O (with --from-topic: the kafka output\n"
+     "                      whose brokers hold T, and the one replayed to; default the first)\n"
+     "  --from-topic T      the dead letters of Kafka topic T (a .dlt topic): list, show and\n"
+     "                      replay; replayed ids are journaled in\n"
+     "                      <state_dir>/dead-letter/topic-T.done and skipped by later runs\n"
+     "Exits 0; 64 bad arguments; 65 an ID in no store; 66 no store; 69 the output did not\n"
+     "start; 75 records left after a replay (rejected or undelivered), or another replay\n"
+     "or purge of the store runs; 78 bad config; 1 the store cannot be read or written.\n"},
     {"help", "logferry help [COMMAND | config]",
      "Shows help for a command, or the configuration reference (help config).\n"},
 };
@@ -82,8 +108,11 @@ void cli_help_command(FILE *fp, const char *command)
                 "  1   runtime failure (state dir, checkpoint file, output start, unreadable "
                 "spool)\n"
                 "  64  bad command line\n"
-                "  69  command not supported yet; status, reload: no agent answers\n"
+                "  65  dlq: an ID in no store\n"
+                "  66  dlq: no dead-letter store\n"
+                "  69  status, reload: no agent answers; dlq replay: the output did not start\n"
                 "  73  run: another agent holds the lock of agent.state_dir\n"
-                "  75  stopped by a second signal before in-flight records were acknowledged\n"
+                "  75  stopped by a second signal before in-flight records were acknowledged;\n"
+                "      dlq: records left after a replay, or the store is busy\n"
                 "  78  configuration error (EX_CONFIG)\n");
 }

@@ -12,6 +12,7 @@
 
 #include "cli_help.h"
 #include "lf_agent.h"
+#include "lf_alert.h"
 #include "lf_cmd.h"
 #include "lf_conf.h"
 #include "lf_http.h"
@@ -69,6 +70,10 @@ static int load_or_report(const char *path, struct lf_config **cfg)
     int rc = lf_conf_load(path, NULL, &d, cfg);
     if (rc == LF_OK) {
         check_http_listen(*cfg, &d); /* plugins' validate() ran in the load */
+        const char *aerr = lf_alert_check_conf(&(*cfg)->alerts);
+        if (aerr) {
+            lf_diag_add(&d, LF_DIAG_ERROR, 0, 0, "%s", aerr);
+        }
     }
     lf_diag_print(&d, stderr);
     int errors = (int)d.errors;
@@ -249,8 +254,7 @@ int lf_cli_main(int argc, char **argv)
         return lf_cmd_status(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "dlq") == 0) {
-        fprintf(stderr, "logferry %s: not supported yet\n", cmd);
-        return LF_EXIT_UNAVAILABLE;
+        return lf_cmd_dlq(argc - 1, argv + 1);
     }
     fprintf(stderr, "logferry: unknown command '%s'\n\n", cmd);
     cli_help_command(stderr, NULL);

@@ -8,6 +8,8 @@ int lf_cli_main(int argc, char **argv);
 int lf_cmd_parse(int argc, char **argv);
 /* `logferry status` (argv[0] is "status"); returns the process exit code. */
 int lf_cmd_status(int argc, char **argv);
+/* `logferry dlq` (argv[0] is "dlq"); returns the process exit code. */
+int lf_cmd_dlq(int argc, char **argv);
 
 /* `logferry reload` (argv[0] is "reload"); returns the process exit code. */
 int lf_cmd_reload(int argc, char **argv);

@@ -551,17 +551,39 @@ static const struct lf_opt alerts_options[] = {
     {
         .name = "webhook",
         .type = LF_OPT_STR,
-        .flags = LF_OPT_UNSUPPORTED | LF_OPT_SECRET,
+        .flags = LF_OPT_SECRET,
         .offset = OFF(lf_alerts_conf, webhook),
-        .desc = "URL that receives alert POSTs.",
+        .desc = "URL (http or https) that receives alert POSTs: records dead-lettered, a "
+                "circuit breaker opened or closed, a spool above 80% of buffer.max_size, "
+                "records dropped by drop_oldest. Default: no alerts.",
     },
     {
         .name = "min_interval",
         .type = LF_OPT_DURATION,
         .def = "1m",
-        .flags = LF_OPT_UNSUPPORTED,
+        .min = 1000,
         .offset = OFF(lf_alerts_conf, min_interval_ms),
-        .desc = "Minimum time between two alerts of the same kind.",
+        .desc = "Minimum time between two alerts of the same kind; the events in between "
+                "are grouped into the next one, with their counts per output.",
+    },
+    {
+        .name = "template",
+        .type = LF_OPT_STR,
+        .offset = OFF(lf_alerts_conf, body_template),
+        .desc = "JSON body of the POST with placeholders {{kind}}, {{agent}}, {{count}}, "
+                "{{outputs}} and {{text}}, replaced by JSON-escaped values (put them inside "
+                "strings; {{count}} may stand as a number). Default: Slack-compatible "
+                "{\"text\": \"{{text}}\"}.",
+    },
+    {
+        .name = "timeout",
+        .type = LF_OPT_DURATION,
+        .def = "5s",
+        .min = 100,
+        .max = 60000,
+        .offset = OFF(lf_alerts_conf, timeout_ms),
+        .desc = "Time one POST may take; a failed POST is tried 3 times (1 s, 2 s apart), "
+                "then logged and counted, and its counts go with the next alert.",
     },
     {.name = NULL},
 };

@@ -144,6 +144,8 @@ struct lf_breaker_conf {
 struct lf_alerts_conf {
     char *webhook;
     int64_t min_interval_ms;
+    char *body_template; /* alerts.template */
+    int64_t timeout_ms;
 };
 
 struct lf_config {

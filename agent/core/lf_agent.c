@@ -135,6 +135,11 @@ static void publish_snapshot(struct lf_agent *a)
     s->memory_limit = a->cfg->agent.memory_limit;
     s->paused = a->paused;
     s->stopping = a->stopping;
+    struct lf_alert_stats as;
+    lf_alert_get_stats(a->alert, &as);
+    s->alerts_posted = as.posted;
+    s->alerts_failed = as.failed;
+    s->alerts_lost = as.lost;
     for (size_t i = 0; i < a->ntails; i++) {
         lf_snapshot_add_tail(s, a->tails[i], a->router, a->tracker);
     }
@@ -170,6 +175,20 @@ static void send_status(struct lf_agent *a, int64_t now)
     lf_notify_status(line);
 }
 
+/* Alert events from the outputs' counters since the last tick (lf_alert.h). */
+static void alert_tick(struct lf_agent *a)
+{
+    struct lf_alert_event ev[LF_ALERT_KINDS];
+    for (size_t o = 0; a->alert && o < a->nouts; o++) {
+        struct lf_outpath_stats st;
+        lf_outpath_get_stats(a->outs[o], &st);
+        struct lf_alert_counters c = {st.dead_lettered, st.breaker_opens, st.breaker_closes,
+                                      st.spool_dropped, st.spool_bytes};
+        size_t n = lf_alert_watch(&a->alert_prev[o], (uint32_t)o, &c, a->cfg->buffer.max_size, ev);
+        lf_alert_post(a->alert, ev, n);
+    }
+}
+
 static void handle_tick(struct lf_agent *a)
 {
     uint64_t expirations;
@@ -192,6 +211,7 @@ static void handle_tick(struct lf_agent *a)
         publish_snapshot(a);
     }
     send_status(a, now);
+    alert_tick(a);
 }
 
 /* The outputs whose spool refuses records: inputs routed to them do not read. */
@@ -627,6 +647,9 @@ int lf_agent_create(const struct lf_config *cfg, struct lf_agent **out)
     if (rc == LF_OK) {
         rc = setup_http(a);
     }
+    if (rc == LF_OK && cfg->alerts.webhook) {
+        rc = lf_alert_start(cfg, &a->log, &a->alert);
+    }
     if (rc != LF_OK) {
         lf_agent_destroy(a);
         return rc;
@@ -655,6 +678,7 @@ void lf_agent_destroy(struct lf_agent *a)
         return;
     }
     lf_http_stop(a->http); /* its thread reads only a->obs */
+    lf_alert_stop(a->alert);
     if (a->obs) {
         lf_obs_fini(a->obs);
         free(a->obs);

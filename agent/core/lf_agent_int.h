@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "lf_agent.h"
+#include "lf_alert.h"
 #include "lf_ckpt_policy.h"
 #include "lf_http.h"
 #include "lf_notify.h"
@@ -45,9 +46,11 @@ struct lf_agent {
     int stop_requests; /* signals received */
     int64_t stop_deadline_ms;
     int64_t start_wall_ms;
-    struct lf_obs *obs;   /* snapshot exchange with the HTTP thread; NULL: no endpoint */
-    struct lf_http *http; /* agent.http */
-    char pid_path[4096];  /* state_dir/logferry.pid, "" if not written */
+    struct lf_obs *obs;     /* snapshot exchange with the HTTP thread; NULL: no endpoint */
+    struct lf_http *http;   /* agent.http */
+    struct lf_alert *alert; /* alerts.webhook; NULL: no alerts */
+    struct lf_alert_prev alert_prev[LF_AGENT_MAX_OUTPUTS]; /* by output slot */
+    char pid_path[4096]; /* state_dir/logferry.pid, "" if not written */
     /* systemd */
     struct lf_watchdog watchdog;
     bool notify_on;

@@ -432,6 +432,14 @@ static void put_agent(struct out *o, const struct lf_snapshot *s, const struct l
     put_head(o, "logferry_reading_paused", M_GAUGE,
              "1 while reading is paused at agent.memory_limit.");
     put(o, "logferry_reading_paused %d\n", s->paused ? 1 : 0);
+    put_head(o, "logferry_alerts_posted_total", M_COUNTER, "Alert POSTs the webhook accepted.");
+    put(o, "logferry_alerts_posted_total %" PRIu64 "\n", s->alerts_posted);
+    put_head(o, "logferry_alerts_failed_total", M_COUNTER,
+             "Alert POSTs that failed after their retries (their counts go with the next).");
+    put(o, "logferry_alerts_failed_total %" PRIu64 "\n", s->alerts_failed);
+    put_head(o, "logferry_alerts_lost_total", M_COUNTER,
+             "Alert events lost to a full alert queue.");
+    put(o, "logferry_alerts_lost_total %" PRIu64 "\n", s->alerts_lost);
 }
 
 static void put_process(struct out *o, const struct lf_proc_stats *p)

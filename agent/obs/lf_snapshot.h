@@ -58,8 +58,9 @@ struct lf_snapshot {
     size_t agent_name;     /* offset in strings */
     uint64_t live_bytes;   /* record bytes held between reading and acknowledgement */
     uint64_t memory_limit;
-    bool paused;   /* reading paused at memory_limit */
-    bool stopping; /* shutting down */
+    uint64_t alerts_posted, alerts_failed, alerts_lost; /* webhook alerts (lf_alert.h) */
+    bool paused;                                        /* reading paused at memory_limit */
+    bool stopping;                                      /* shutting down */
     struct lf_snap_input *inputs;
     size_t ninputs, cap_inputs;
     struct lf_snap_file *files;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -105,14 +106,39 @@ static int dlq_render(struct lf_buf *b, const char *output, const struct lf_dlq_
     return bad ? LF_ENOMEM : LF_OK;
 }
 
+/* Takes the exclusive lock `logferry dlq` also takes (flock) on the file the path names
+ * now: when the command compacted the store, it renamed a new file over the path and the
+ * open one has no link left, so the path is opened again (lf_cmd_dlq.h). */
+static int dlq_lock(struct lf_dlq *d)
+{
+    struct stat st;
+    for (int tries = 0; tries < 16; tries++) {
+        if (flock(d->fd, LOCK_EX) != 0 || fstat(d->fd, &st) != 0) {
+            return LF_EIO;
+        }
+        if (st.st_nlink > 0) {
+            return LF_OK;
+        }
+        int fd = open(d->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+        if (fd < 0) {
+            return LF_EIO;
+        }
+        close(d->fd); /* its data was copied into the new file, which was synced */
+        d->fd = fd;
+    }
+    return LF_EIO;
+}
+
 int lf_dlq_write(struct lf_dlq *d, const struct lf_dlq_entry *e)
 {
     struct lf_buf b;
     lf_buf_init(&b, 0);
     int rc = dlq_render(&b, d->output, e);
+    rc = rc == LF_OK ? dlq_lock(d) : rc;
     if (rc == LF_OK) {
         rc = lf_buf_write_fd(&b, d->fd);
         d->unsynced = true;
+        flock(d->fd, LOCK_UN);
     }
     lf_buf_fini(&b);
     return rc;

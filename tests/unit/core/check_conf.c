@@ -181,13 +181,16 @@ START_TEST(test_match_unproduced_type_warns)
 }
 END_TEST
 
-START_TEST(test_unsupported_key_is_error)
+/* Every key of the schema is supported now (no LF_OPT_UNSUPPORTED left): alerts load. */
+START_TEST(test_alerts_conf)
 {
     struct lf_diag d;
     struct lf_config *c;
-    char *y = cat3("alerts: {webhook: 'http://127.0.0.1:9/x'}\n", IN_OK, OUT_OK);
-    ck_assert_int_eq(load(y, &d, &c), LF_ECONFIG);
-    ck_assert(lf_diag_has(&d, "alerts.webhook: not yet supported"));
+    char *y = cat3("alerts: {webhook: 'http://127.0.0.1:9/x', timeout: 2s}\n", IN_OK, OUT_OK);
+    y = cat3("alerts: {webhook: 'http://127.0.0.1:9/x', timeout: 2s}\n", IN_OK, OUT_OK);
+    ck_assert_int_eq(load(y, &d, &c), LF_OK);
+    ck_assert_int_eq(c->alerts.timeout_ms, 2000);
+    lf_conf_free(c);
     lf_diag_fini(&d);
     free(y);
 }
@@ -275,7 +278,6 @@ START_TEST(test_doc_generation)
     ck_assert_int_eq(lf_conf_doc_md("/nonexistent", &b), LF_OK);
     ck_assert(strstr(b.data, "| `shutdown_timeout` | duration | `10s` |"));
     ck_assert(strstr(b.data, "### `inputs[]`"));
-    ck_assert(strstr(b.data, "**Not yet supported**"));
     lf_buf_fini(&b);
 }
 END_TEST
@@ -441,7 +443,7 @@ static Suite *conf_suite(void)
     tcase_add_test(tc, test_missing_env_is_error);
     tcase_add_test(tc, test_duplicate_names);
     tcase_add_test(tc, test_match_unproduced_type_warns);
-    tcase_add_test(tc, test_unsupported_key_is_error);
+    tcase_add_test(tc, test_alerts_conf);
     tcase_add_test(tc, test_plugin_keys_validated);
     tcase_add_test(tc, test_missing_sections);
     tcase_add_test(tc, test_input_timezone_redact);
