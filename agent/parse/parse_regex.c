@@ -235,6 +235,13 @@ struct exc {
     size_t tl, ml;
 };
 
+/* True if the line l[0..ll) (not NUL-terminated) starts with prefix. */
+static bool line_starts(const char *l, size_t ll, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return ll >= n && memcmp(l, prefix, n) == 0;
+}
+
 /* Python: the exception is the last non-indented "Type: message" line after tb. */
 static bool python_exception(const char *tb, const char *end, size_t n, struct exc *x)
 {
@@ -242,8 +249,8 @@ static bool python_exception(const char *tb, const char *end, size_t n, struct e
     for (const char *l = tb; l < end;) {
         const char *e = memchr(l, '\n', (size_t)(end - l));
         size_t ll = e ? (size_t)(e - l) : (size_t)(end - l);
-        if (ll && ll < n && !isspace((unsigned char)*l) && strncmp(l, "Traceback", 9) &&
-            strncmp(l, "During handling", 15) && strncmp(l, "The above", 9)) {
+        if (ll && ll < n && !isspace((unsigned char)*l) && !line_starts(l, ll, "Traceback") &&
+            !line_starts(l, ll, "During handling") && !line_starts(l, ll, "The above")) {
             size_t i = 0;
             while (i < ll && (is_ident(l[i]) || l[i] == '.')) {
                 i++;
@@ -328,15 +335,22 @@ void lf_error_details(struct lf_parser *p, const char *rest, size_t n)
 /* HH:mm:ss.SSS without a date: the date of the read time in the configured zone. */
 static bool time_only(struct lf_parser *p, const char *s, size_t n)
 {
+    static const unsigned char digit_at[] = {0, 1, 3, 4, 6, 7};
     if (n < 8 || s[2] != ':' || s[5] != ':') {
         return false;
+    }
+    for (size_t i = 0; i < sizeof(digit_at); i++) {
+        if (!isdigit((unsigned char)s[digit_at[i]])) {
+            return false;
+        }
     }
     int64_t local_now = p->read_ms + (int64_t)p->tz_min * 60000;
     int64_t day = local_now >= 0 ? local_now / 86400000 : 0;
     int64_t tod = ((s[0] - '0') * 10 + (s[1] - '0')) * 3600000 +
                   ((s[3] - '0') * 10 + (s[4] - '0')) * 60000 +
                   ((s[6] - '0') * 10 + (s[7] - '0')) * 1000;
-    if (n >= 12 && (s[8] == '.' || s[8] == ',')) {
+    if (n >= 12 && (s[8] == '.' || s[8] == ',') && isdigit((unsigned char)s[9]) &&
+        isdigit((unsigned char)s[10]) && isdigit((unsigned char)s[11])) {
         tod += (s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0');
     }
     p->ts_ms = lf_local_to_utc(p, day * 86400000 + tod);
