@@ -80,6 +80,28 @@ START_TEST(mysql_set_timestamp_overflow)
 }
 END_TEST
 
+/* Seconds to nanoseconds ($request_time, Query_time): ten integer digits overflowed int64
+ * nanoseconds; such a value is no duration now. */
+START_TEST(seconds_to_ns_overflow)
+{
+    struct lf_parser_conf pc = {.type = type_index("nginx"), .format = "$status $request_time"};
+    struct lf_parser *p = mkparser_conf(&pc, NULL, LF_TYPE_REQUEST);
+    struct enc_result r = encode_exact(p, "200 9700000000.58002");
+    ck_assert_int_eq(r.rc, LF_PARSE_EMIT);
+    CK_NOFIELD(r.json, "event.duration");
+    free(r.json);
+    r = encode_exact(p, "200 9223372035.5");
+    CK_FIELD(r.json, "event.duration", "9223372035500000000");
+    free(r.json);
+    lf_parser_destroy(p);
+    p = mkparser("mysql-slow", NULL, LF_TYPE_QUERY);
+    r = encode_exact(p, "# Query_time: 9999999999.0  Lock_time: 0\nselect 1;");
+    CK_NOFIELD(r.json, "event.duration");
+    free(r.json);
+    lf_parser_destroy(p);
+}
+END_TEST
+
 /* Templates: rendering into no buffer (cap 0) measures the length (it did pointer
  * arithmetic on NULL); an empty field name is not found (find_key walked past the NUL). */
 START_TEST(template_measure_and_empty_name)
@@ -107,6 +129,7 @@ int main(void)
     tcase_add_test(tc, python_trace_ends_in_prefix);
     tcase_add_test(tc, time_only_needs_digits);
     tcase_add_test(tc, mysql_set_timestamp_overflow);
+    tcase_add_test(tc, seconds_to_ns_overflow);
     tcase_add_test(tc, template_measure_and_empty_name);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
