@@ -26,6 +26,10 @@ if [ ! -f "$build/build.ninja" ]; then
   CC=clang meson setup "$build" -Dfuzz=true -Db_lundef=false -Dintegration_tests=false
 fi
 ninja_targets=(tests/fuzz/fuzz_mkseeds)
+# the config target loads the real plugins (their option tables) from the build tree
+[[ " ${targets[*]} " == *" config "* ]] &&
+  ninja_targets+=(plugins/out_kafka/out_kafka plugins/out_rabbitmq/out_rabbitmq
+    plugins/out_http/out_http)
 for t in "${targets[@]}"; do ninja_targets+=("tests/fuzz/fuzz_$t"); done
 meson compile -C "$build" "${ninja_targets[@]}"
 
