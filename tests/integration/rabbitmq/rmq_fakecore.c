@@ -509,6 +509,7 @@ int main(int argc, char **argv)
     free(recs);
     free(ins.acked);
     free(ins.outcome);
+    free(cfg.topology.retry_delays.num); /* parse_delays; the core frees option values */
     close(ins.wake_fd);
     return settled == count && double_acks == 0 && unacked == 0 ? 0 : 1;
 }
