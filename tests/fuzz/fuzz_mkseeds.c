@@ -150,9 +150,10 @@ int main(int argc, char **argv)
     mkdir(spool_out, 0755);
     mkdir(ckpt_out, 0755);
     snprintf(work, sizeof(work), "%s/spool-work", fuzz_scratch_dir());
-    if (seed_spool(work, spool_out) != 0 || seed_ckpt(fuzz_scratch_dir(), ckpt_out) != 0) {
+    int rc = seed_spool(work, spool_out) != 0 || seed_ckpt(fuzz_scratch_dir(), ckpt_out) != 0;
+    fuzz_scratch_remove();
+    if (rc) {
         fprintf(stderr, "fuzz_mkseeds: cannot write the seeds\n");
-        return 1;
     }
-    return 0;
+    return rc;
 }

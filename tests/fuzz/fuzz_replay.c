@@ -76,6 +76,7 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         rc |= replay_path(argv[i], &count);
     }
+    fuzz_scratch_remove();
     printf("replayed %u inputs\n", count);
     return rc == 0 && count > 0 ? 0 : 1;
 }

@@ -72,3 +72,12 @@ void fuzz_clear_dir(const char *dir)
 {
     fuzz_clear_at(dir, 1);
 }
+
+void fuzz_scratch_remove(void)
+{
+    if (fuzz_dir[0]) {
+        fuzz_clear_at(fuzz_dir, 2);
+        rmdir(fuzz_dir);
+        fuzz_dir[0] = '\0';
+    }
+}
