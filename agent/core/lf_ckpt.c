@@ -245,13 +245,20 @@ struct lf_ckpt_entry *lf_ckpt_find(struct lf_ckpt_store *s, uint64_t dev, uint64
     return NULL;
 }
 
+/* Field by field: struct lf_file_id has tail padding, which memcmp would read (it is not
+ * initialised in entries parsed from the file). */
+static bool ckpt_same_id(const struct lf_file_id *a, const struct lf_file_id *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->fp_hash == b->fp_hash &&
+           a->fp_len == b->fp_len;
+}
+
 int lf_ckpt_set(struct lf_ckpt_store *s, const struct lf_file_id *id, const char *path,
                 uint64_t offset)
 {
     struct lf_ckpt_entry *e = lf_ckpt_find(s, id->dev, id->ino);
     if (e) {
-        if (e->offset == offset && memcmp(&e->id, id, sizeof(*id)) == 0 &&
-            strcmp(e->path, path) == 0) {
+        if (e->offset == offset && ckpt_same_id(&e->id, id) && strcmp(e->path, path) == 0) {
             return LF_OK;
         }
         if (strcmp(e->path, path) != 0) {

@@ -97,7 +97,7 @@ long lf_record_field(const struct lf_record *rec, const char *name, char *buf, s
     if (strcmp(name, "id") == 0) {
         return (long)copy_out(buf, cap, rec->id, strlen(rec->id));
     }
-    if (!rec->payload) {
+    if (!rec->payload || !*name) { /* find_key needs a non-empty name */
         return LF_ENOTFOUND;
     }
     const char *v = find_key(rec->payload, name, strlen(name));
@@ -209,7 +209,7 @@ size_t lf_template_render(const struct lf_template *t, const struct lf_record *r
         const struct tmpl_part *p = &t->parts[i];
         size_t room = len < cap ? cap - len : 0;
         if (!p->is_field) {
-            len += copy_out(buf + (room ? len : 0), room, p->text, strlen(p->text));
+            len += copy_out(room ? buf + len : NULL, room, p->text, strlen(p->text));
             continue;
         }
         long n = lf_record_field(rec, p->text, room ? buf + len : NULL, room);

@@ -562,7 +562,7 @@ bool lf_sec_to_ns(const char *s, size_t n, int64_t *ns)
             i++;
         }
     }
-    if (i != n) {
+    if (i != n || v > INT64_MAX / 1000000000 - 1) { /* not a number, or over int64 ns */
         return false;
     }
     while (k < 9) {

@@ -208,7 +208,7 @@ static void use_line(struct lf_parser *p, const char *l, size_t ll)
 static void set_timestamp(struct slow_entry *x, const char *l, size_t ll)
 {
     int64_t t = lf_atoi_n(l + 14, ll - 14);
-    if (t > 0) {
+    if (t > 0 && t <= INT64_MAX / 1000) { /* larger: no time, not an overflow */
         x->set_s = t;
     }
 }

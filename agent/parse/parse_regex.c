@@ -214,15 +214,22 @@ int lf_rx_setup(struct lf_parser *p, const struct lf_parser_conf *pc, char *err,
 /* HH:mm:ss.SSS without a date: the date of the read time in the configured zone. */
 static bool time_only(struct lf_parser *p, const char *s, size_t n)
 {
+    static const unsigned char digit_at[] = {0, 1, 3, 4, 6, 7};
     if (n < 8 || s[2] != ':' || s[5] != ':') {
         return false;
+    }
+    for (size_t i = 0; i < sizeof(digit_at); i++) {
+        if (!isdigit((unsigned char)s[digit_at[i]])) {
+            return false;
+        }
     }
     int64_t local_now = lf_tz_utc_to_local(p->tz, p->read_ms);
     int64_t day = local_now >= 0 ? local_now / 86400000 : 0;
     int64_t tod = ((s[0] - '0') * 10 + (s[1] - '0')) * 3600000 +
                   ((s[3] - '0') * 10 + (s[4] - '0')) * 60000 +
                   ((s[6] - '0') * 10 + (s[7] - '0')) * 1000;
-    if (n >= 12 && (s[8] == '.' || s[8] == ',')) {
+    if (n >= 12 && (s[8] == '.' || s[8] == ',') && isdigit((unsigned char)s[9]) &&
+        isdigit((unsigned char)s[10]) && isdigit((unsigned char)s[11])) {
         tod += (s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0');
     }
     p->ts_ms = lf_local_to_utc(p, day * 86400000 + tod);

@@ -11,6 +11,20 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* 1 in a build instrumented by AddressSanitizer. There the resident size includes the
+ * shadow memory and the quarantine of freed blocks (256 MiB by default), so memory bounds
+ * (peak RSS) are asserted in the uninstrumented build only. */
+#if defined(__SANITIZE_ADDRESS__)
+#define LFT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LFT_ASAN 1
+#endif
+#endif
+#ifndef LFT_ASAN
+#define LFT_ASAN 0
+#endif
+
 /* Creates a fresh directory under /tmp; returns a malloc'd path. */
 char *lft_mkdtemp(const char *tag);
 /* Removes a directory tree (rm -rf, no shell). Returns rm's exit code as lft_run does:

@@ -385,7 +385,7 @@ START_TEST(test_memory_bounded_behind_slow_server)
     ck_assert_int_eq(agent_stop(&a), 0);
     ck_assert_int_eq(lines, 200000);
     ck_assert_int_gt(peak, 0);
-    ck_assert_int_lt(peak, 64 * 1024);
+    ck_assert(LFT_ASAN || peak < 64 * 1024); /* lf_testlib.h: no RSS bound under ASan */
     es_kill(&es);
     lft_rmtree(a.dir);
 }

@@ -252,7 +252,8 @@ START_TEST(test_agent_memory_bounded_when_output_slow)
     ck_assert_int_eq(agent_stop(&a), 0);
     ck_assert_int_eq(hwm, 200000);
     ck_assert_int_gt(peak, 0);
-    ck_assert_int_lt(peak, 64 * 1024); /* holding the records would take > 160 MiB */
+    /* holding the records would take > 160 MiB; lf_testlib.h: no RSS bound under ASan */
+    ck_assert(LFT_ASAN || peak < 64 * 1024);
     mk_stop(&mk);
 }
 END_TEST

@@ -522,5 +522,12 @@ int main(int argc, char **argv)
            delivered, rejected, retries, double_acks, unacked, offered_total, (long long)elapsed,
            elapsed > 0 ? (double)(delivered + rejected) * 1000.0 / (double)elapsed : 0.0);
     fflush(stdout);
+    free(retry_q);
+    free(offer);
+    free(recs);
+    free(ins.acked);
+    free(ins.outcome);
+    free(cfg.topology.retry_delays.num); /* parse_delays; the core frees option values */
+    close(ins.wake_fd);
     return settled == count && double_acks == 0 && unacked == 0 ? 0 : 1;
 }
