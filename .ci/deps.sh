@@ -7,7 +7,7 @@ pkgs=(
   gcc meson ninja-build pkg-config clang-format-14 pmccabe
   libfyaml-dev librdkafka-dev librabbitmq-dev libcurl4-openssl-dev zlib1g-dev libpcre2-dev
   libxxhash-dev libsystemd-dev libmicrohttpd-dev check
-  rabbitmq-server amqp-tools kcat logrotate python3 procps openssl
+  rabbitmq-server amqp-tools kcat logrotate python3 python3-pika procps openssl
 )
 missing=()
 for p in "${pkgs[@]}"; do
