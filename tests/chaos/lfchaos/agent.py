@@ -12,6 +12,7 @@ import subprocess
 import time
 import urllib.request
 
+from .ckpt import uncheckpointed_lines
 from .proc import free_port, wait_for
 
 
@@ -28,6 +29,7 @@ class Agent:
         self.variant = 0  # toggled by reload()
         self.started_at = 0.0
         self.exits = []  # (incarnation, how, rc)
+        self.kill_inflight = {}  # killed incarnation -> lines written, not checkpointed
 
     def _config(self):
         s = self.s
@@ -88,6 +90,8 @@ class Agent:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
         self.exits.append((self.inc, "kill", self.proc.returncode))
+        self.kill_inflight[self.inc] = uncheckpointed_lines(
+            self.state_dir, self.run_dir, "app-*.log", self.s["line_bytes"])
 
     def term(self):
         """SIGTERM and wait for the exit; returns the exit code."""
