@@ -260,16 +260,16 @@ static int client_open(struct kafka_out *ko)
     return LF_OK;
 }
 
-/* Purges what librdkafka still holds and serves the resulting delivery reports (purged
- * records are acked LF_RETRY from dr_msg_cb) for up to KAFKA_PURGE_WAIT_MS. A record
- * without a report yet stays ours to settle: librdkafka may still read its value (values
- * are not copied), so it must not be handed back before the handle is destroyed. */
-static void purge_and_serve(struct kafka_out *ko)
+/* Purges what librdkafka still holds (flags: RD_KAFKA_PURGE_F_QUEUE, optionally
+ * RD_KAFKA_PURGE_F_INFLIGHT) and serves the resulting delivery reports (purged records are
+ * acked LF_RETRY from dr_msg_cb) for up to KAFKA_PURGE_WAIT_MS. A record without a report
+ * yet stays ours to settle: librdkafka may still read its value (values are not copied), so
+ * it must not be handed back before the handle is destroyed. */
+static void purge_and_serve(struct kafka_out *ko, int flags)
 {
     if (ko->rk && ko->inflight.used) {
         int64_t deadline = now_ms() + KAFKA_PURGE_WAIT_MS;
-        rd_kafka_purge(ko->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT |
-                                   RD_KAFKA_PURGE_F_NON_BLOCKING);
+        rd_kafka_purge(ko->rk, flags | RD_KAFKA_PURGE_F_NON_BLOCKING);
         while (ko->inflight.used && now_ms() < deadline) {
             kafka_poll(ko, 10);
         }
@@ -290,7 +290,7 @@ static void client_close(struct kafka_out *ko)
     if (!ko->rk) {
         return;
     }
-    purge_and_serve(ko);
+    purge_and_serve(ko, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     if (ko->adminq) {
         rd_kafka_queue_destroy(ko->adminq);
         ko->adminq = NULL;
@@ -917,20 +917,24 @@ static int kafka_flush(void *state, int timeout_ms)
         lf_out_log(ko->ins, LF_LOG_WARN,
                    "%u record(s) still in flight after %d ms; reporting them retriable",
                    ko->inflight.used, timeout_ms);
-        purge_and_serve(ko);
+        purge_and_serve(ko, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         settle_inflight(ko, "kafka: not acknowledged before the shutdown deadline");
     }
     return LF_OK;
 }
 
-/* The core's breaker opened: hand back what librdkafka still holds as LF_RETRY. */
+/* The core's breaker opened: hand back as LF_RETRY what librdkafka has not sent yet, so it
+ * goes to the spool. Records on the wire stay in flight until their delivery reports:
+ * purging them too (RD_KAFKA_PURGE_F_INFLIGHT) voids acknowledgements the brokers may still
+ * send for records they stored, and the core sends them again from the spool (duplicates
+ * even when every broker is up, just slow). */
 static int kafka_purge(void *state)
 {
     struct kafka_out *ko = state;
 
     if (ko->inflight.used) {
         unsigned before = ko->inflight.used;
-        purge_and_serve(ko); /* the reports hand the records back; late ones follow */
+        purge_and_serve(ko, RD_KAFKA_PURGE_F_QUEUE); /* the reports hand them back */
         lf_out_log(ko->ins, LF_LOG_WARN,
                    "breaker open: handed back %u of %u record(s) in flight (the rest when "
                    "librdkafka reports them)",
