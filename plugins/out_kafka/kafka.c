@@ -62,6 +62,7 @@ struct kafka_out {
     struct kafka_known_topic topics[KAFKA_KNOWN_TOPICS];
     size_t ntopics;
     uint64_t delivered, retried, rejected;
+    unsigned maybe_stored; /* handed back, but sent before: a broker may have stored them */
     struct lf_record *dr_ok[KAFKA_DR_BATCH]; /* deliveries reported, not yet acked */
     unsigned ndr_ok;
 };
@@ -166,6 +167,7 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaqu
         ko->rejected++;
     } else {
         ko->retried++;
+        ko->maybe_stored += rd_kafka_message_status(msg) == RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED;
     }
     lf_out_ack(ko->ins, rec, outcome, reason);
 }
@@ -917,7 +919,12 @@ static int kafka_flush(void *state, int timeout_ms)
         lf_out_log(ko->ins, LF_LOG_WARN,
                    "%u record(s) still in flight after %d ms; reporting them retriable",
                    ko->inflight.used, timeout_ms);
+        ko->maybe_stored = 0;
         purge_and_serve(ko, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        lf_out_log(ko->ins, LF_LOG_WARN,
+                   "shutdown: %u of them possibly stored already (sent, never acknowledged: "
+                   "they may arrive twice)",
+                   ko->maybe_stored + ko->inflight.used);
         settle_inflight(ko, "kafka: not acknowledged before the shutdown deadline");
     }
     return LF_OK;
@@ -934,11 +941,13 @@ static int kafka_purge(void *state)
 
     if (ko->inflight.used) {
         unsigned before = ko->inflight.used;
+        ko->maybe_stored = 0;
         purge_and_serve(ko, RD_KAFKA_PURGE_F_QUEUE); /* the reports hand them back */
         lf_out_log(ko->ins, LF_LOG_WARN,
                    "breaker open: handed back %u of %u record(s) in flight (the rest when "
-                   "librdkafka reports them)",
-                   before - ko->inflight.used, before);
+                   "librdkafka reports them); %u of them possibly stored already (sent "
+                   "before the connection failed: they may arrive twice)",
+                   before - ko->inflight.used, before, ko->maybe_stored);
     }
     return LF_OK;
 }
