@@ -202,9 +202,9 @@ def report(run, a, written):
     inflight = run.agent.kill_inflight
     events = sum(run.counts.values())
     ok = not run.failures
-    retried = run.agent.unconfirmed_retried()
     for c in run.consumers:
-        r = ledger.account(c, written, exits, retried)
+        resends = run.agent.logged_resends(c.name)
+        r = ledger.account(c, written, exits, resends)
         dups = r.copies - r.delivered
         print("chaos: output=%s seed=%d events=%d written=%d delivered=%d lost=%d duplicates=%d"
               % (r.name, run.seed, events, sum(written), r.delivered, len(r.lost), dups))
@@ -214,18 +214,21 @@ def report(run, a, written):
               % (sum(r.per_kill.values()), len(inflight), worst,
                  ", cap %d" % a.dup_bound if a.dup_bound is not None else "",
                  len(r.unexplained), r.consumer_rereads, r.unknown))
-        print("  per kill, duplicates / lines not checkpointed at the kill: " + ", ".join(
-            "i%d %d/%d" % (i, r.per_kill.get(i, 0), n) for i, n in sorted(inflight.items())))
+        bound = {i: n[r.name] for i, n in inflight.items()}
+        print("  per kill, duplicates / in flight at the kill (lines not checkpointed + spooled): "
+              + ", ".join("i%d %d/%d" % (i, r.per_kill.get(i, 0), n)
+                          for i, n in sorted(bound.items())))
         over = [i for i, n in r.per_kill.items()
-                if n > inflight.get(i, 0) or (a.dup_bound is not None and n > a.dup_bound)]
-        if r.amqp_republished:
-            print("  republished after a lost AMQP connection (unconfirmed, logged by the agent):"
-                  " %d duplicates (%s; logged: %s)" % (
-                      sum(r.amqp_republished.values()), dict(r.amqp_republished),
-                      {i: n for i, n in retried.items() if n}))
-        if r.amqp_over:
+                if n > bound.get(i, 0) or (a.dup_bound is not None and n > a.dup_bound)]
+        if r.resent:
+            print("  sent again after a failed connection, as the agent logged (sent, possibly"
+                  " stored, unacknowledged): %d duplicates (%s; logged: %s)" % (
+                      sum(r.resent.values()), dict(r.resent),
+                      {i: n for i, n in resends.items() if n}))
+        if r.resent_over:
             ok = False
-            print("  MORE AMQP duplicates than the agent republished in i%s" % r.amqp_over)
+            print("  MORE duplicates than the agent logged as possibly sent twice in i%s"
+                  % r.resent_over)
         if r.lost:
             ok = False
             print("  LOST %d: %s" % (len(r.lost), ledger.ranges(r.lost)))

@@ -3,7 +3,7 @@
 
 Declares the exchange (topic, durable, as the agent declares it), a durable queue bound
 with '#', and consumes with manual acks, writing one line per message to OUT before
-acking it: "<redelivered 0|1>\t<body>". Reconnects for as long as it runs (the broker is
+acking it: "<redelivered 0|1>\t<app_id>\t<body>" (app_id: the sending agent's name). Reconnects for as long as it runs (the broker is
 stopped and started by the run); stops on SIGTERM. Prints "ready" on stdout once the queue
 exists, so the agent is only started when nothing it publishes can be unroutable.
 """
@@ -35,7 +35,9 @@ def consume(url, exchange, queue, out, announce):
             break
         if method is None:
             continue
-        out.write(b"%d\t" % int(method.redelivered) + body.replace(b"\n", b" ") + b"\n")
+        app_id = (props.app_id or "").encode()
+        out.write(b"%d\t%s\t" % (int(method.redelivered), app_id) +
+                  body.replace(b"\n", b" ") + b"\n")
         out.flush()
         ch.basic_ack(method.delivery_tag)
     conn.close()

@@ -1,7 +1,9 @@
 """agent - the logferry process of a chaos run: its config, start, SIGTERM, SIGKILL, SIGHUP.
 
-Every start is a new incarnation; the agent name is chaos-i<incarnation>, and records carry
-it as host.name, so the ledger knows which process sent each copy of a line. A SIGHUP
+Every start is a new incarnation; the agent name is chaos-i<incarnation>, which the RabbitMQ
+output sends as app_id, and the Kafka output sends a constant header chaos-sender with it,
+so the ledger knows which process sent each copy of a line (host.name in the record is the
+process that read it: not the same for records sent from the spool after a restart). A SIGHUP
 rewrites the config with one harmless option toggled (kafka linger, or rabbitmq
 max_in_flight, and a second file output added or removed) before signalling.
 """
@@ -12,7 +14,7 @@ import subprocess
 import time
 import urllib.request
 
-from .ckpt import uncheckpointed_lines
+from .ckpt import spool_records, uncheckpointed_lines
 from .proc import free_port, wait_for
 
 
@@ -49,8 +51,8 @@ class Agent:
         ]
         if "kafka" in self.outputs:
             lines.append("  - { name: k, plugin: kafka, brokers: [%s], topic: chaos,"
-                         " key: '{{id}}', linger: %s }"
-                         % (self.outputs["kafka"], "20ms" if v else "5ms"))
+                         " key: '{{id}}', linger: %s, headers: { chaos-sender: chaos-i%d } }"
+                         % (self.outputs["kafka"], "20ms" if v else "5ms", self.inc))
         if "rabbitmq" in self.outputs:
             lines.append("  - { name: r, plugin: rabbitmq, url: '%s', exchange: chaos,"
                          " routing_key: '{{type}}', reconnect_max_backoff: 2s,"
@@ -90,8 +92,11 @@ class Agent:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
         self.exits.append((self.inc, "kill", self.proc.returncode))
-        self.kill_inflight[self.inc] = uncheckpointed_lines(
-            self.state_dir, self.run_dir, "app-*.log", self.s["line_bytes"])
+        lines = uncheckpointed_lines(self.state_dir, self.run_dir, "app-*.log",
+                                     self.s["line_bytes"])
+        self.kill_inflight[self.inc] = {
+            out: lines + spool_records(self.state_dir, name)
+            for out, name in (("kafka", "k"), ("rabbitmq", "r")) if out in self.outputs}
 
     def term(self):
         """SIGTERM and wait for the exit; returns the exit code."""
@@ -124,14 +129,21 @@ class Agent:
                 "reload is not supported" not in text
         return "yes" if said_yes else ("no" if said_no else "unknown")
 
-    def unconfirmed_retried(self):
-        """{incarnation: sum of 'N unconfirmed records retried'} from the agent logs."""
+    RESENT_RE = {
+        # AMQP 0-9-1: a publish whose confirm the lost connection took is published again
+        "rabbitmq": re.compile(r"(\d+) unconfirmed records? retried"),
+        # Kafka: records handed back to the spool after being sent (librdkafka's
+        # POSSIBLY_PERSISTED) when the breaker opens or the shutdown deadline passes
+        "kafka": re.compile(r"(\d+) of them possibly stored already"),
+    }
+
+    def logged_resends(self, output):
+        """{incarnation: records the agent said it may send twice} for an output."""
         out = {}
         for inc in range(1, self.inc + 1):
             try:
                 with open(self.log_path(inc), errors="replace") as f:
-                    out[inc] = sum(int(n) for n in re.findall(
-                        r"(\d+) unconfirmed records? retried", f.read()))
+                    out[inc] = sum(int(n) for n in self.RESENT_RE[output].findall(f.read()))
             except OSError:
                 pass
         return out

@@ -2,6 +2,7 @@
 loopback process, tests/tools/mock-kafka) and a private rabbitmq-server node
 (tests/lib/rabbitmq.sh). Each can be taken down and brought back up by the events.
 """
+import fcntl
 import os
 import subprocess
 import tempfile
@@ -42,11 +43,33 @@ class Rabbit:
     def __init__(self, launcher, port_lo, port_hi, dist_offset):
         self.launcher = launcher
         self.dir = tempfile.mkdtemp(prefix="lf14c-rmq-", dir="/tmp")
-        self.port = free_port(port_lo, port_hi)
+        self.lock = None
+        self.port = self._claim_port(port_lo, port_hi, dist_offset)
         self.dist = self.port + dist_offset
         self.node = "lf14c%d@localhost" % self.port
         self.up_now = False
         self.url = "amqp://guest:guest@127.0.0.1:%d/%%2f" % self.port
+
+    def _claim_port(self, lo, hi, dist_offset):
+        """A port of [lo, hi] that is free and that no other run holds: each run keeps a lock
+        on /tmp/lf14c-rmq-port-PORT.lock while it lives, since its node's port looks free
+        while the node is stopped by an event."""
+        for port in range(lo, hi + 1):
+            f = open("/tmp/lf14c-rmq-port-%d.lock" % port, "w")
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                f.close()
+                continue
+            try:
+                free_port(port, port)
+                free_port(port + dist_offset, port + dist_offset)
+            except Exception:
+                f.close()
+                continue
+            self.lock = f
+            return port
+        raise RuntimeError("no free RabbitMQ port in %d..%d" % (lo, hi))
 
     def _run(self, *args, timeout=120):
         return subprocess.run([self.launcher] + list(args), capture_output=True, text=True,
@@ -71,3 +94,5 @@ class Rabbit:
         if self.up_now:
             self.stop()
         subprocess.run(["rm", "-rf", self.dir])
+        if self.lock:
+            self.lock.close()

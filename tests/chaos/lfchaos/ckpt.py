@@ -6,7 +6,10 @@ disk, the bytes the next process will read again: size - offset for a file it kn
 it when the file shrank: it starts again), the whole file for a file of the input's glob it
 has no entry for. Every line has the same length, so bytes / line_bytes is the number of
 records written but not checkpointed: an upper bound of what the killed process had read
-and not checkpointed, hence of the duplicates that kill can explain.
+and not checkpointed. Records in an output's spool count as done for the checkpoint, but
+the spool may not have saved that some were sent: spool_records() counts the records in an
+output's spool segments at the kill, which the next process may send again. The sum of the
+two bounds the duplicates that kill can explain at that output.
 """
 import fnmatch
 import os
@@ -56,3 +59,20 @@ def uncheckpointed_lines(state_dir, log_dir, glob, line_bytes):
         elif fnmatch.fnmatch(name, glob):
             total += st.st_size
     return -(-total // line_bytes)
+
+
+def spool_records(state_dir, output):
+    """Records (lines of the run) held in state_dir/spool/OUTPUT's segment files."""
+    d = os.path.join(state_dir, "spool", output)
+    n = 0
+    try:
+        names = os.listdir(d)
+    except OSError:
+        return 0
+    for name in names:
+        try:
+            with open(os.path.join(d, name), "rb") as f:
+                n += f.read().count(b"chaos f=")
+        except OSError:
+            continue
+    return n

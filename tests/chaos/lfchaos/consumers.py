@@ -17,7 +17,7 @@ import time
 from .proc import wait_for
 
 LINE_RE = re.compile(rb'"message":"chaos f=(\d+) s=(\d+) ')
-HOST_RE = re.compile(rb'"host\.name":"chaos-i(\d+)"')
+SENDER_RE = re.compile(rb'^chaos-i(\d+)$')
 ID_RE = re.compile(rb'"id":"([0-9a-f]{32})"')
 
 
@@ -28,9 +28,12 @@ class Delivery:
         self.file, self.seq, self.inc = file, seq, inc
 
 
-def _parse_record(body):
+def _parse_record(sender, body):
+    """sender: the sending process's agent name, set when it sent the message (a Kafka header
+    from its config, the AMQP app_id); host.name in the body is the process that read the
+    line, which differs for records sent from the spool by a later process."""
     m = LINE_RE.search(body)
-    h = HOST_RE.search(body)
+    h = SENDER_RE.match(sender)
     if not m or not h:
         return None
     return Delivery(int(m.group(1)), int(m.group(2)), int(h.group(1)))
@@ -98,7 +101,7 @@ class KafkaConsumer(Consumer):
         with open(self._path(p), "ab") as out, open(self.path + ".err", "ab") as err:
             self.procs[p] = subprocess.Popen(
                 [self.kcat, "-C", "-b", self.bootstraps, "-t", self.topic, "-p", str(p),
-                 "-o", str(self.next[p]), "-u", "-q", "-f", "%o %s\\n",
+                 "-o", str(self.next[p]), "-u", "-q", "-f", "%o %h %s\\n",
                  "-X", "reconnect.backoff.max.ms=1000"], stdout=out, stderr=err)
 
     def _supervise(self):
@@ -118,7 +121,12 @@ class KafkaConsumer(Consumer):
         end = data.rfind(b"\n") + 1
         self.offsets[p] += end
         for line in data[:end].splitlines():
-            off, _, value = line.partition(b" ")
+            off, _, rest = line.partition(b" ")
+            headers, _, value = rest.partition(b" ")
+            sender = b""
+            for kv in headers.split(b","):
+                if kv.startswith(b"chaos-sender="):
+                    sender = kv[len(b"chaos-sender="):]
             if not off.isdigit():
                 self.garbage += 1
                 continue
@@ -126,7 +134,7 @@ class KafkaConsumer(Consumer):
                 self.consumer_rereads += 1
                 continue
             self.next[p] = int(off) + 1
-            d = _parse_record(value)
+            d = _parse_record(sender, value)
             if d is None:
                 self.garbage += 1
             else:
@@ -162,14 +170,15 @@ class RabbitConsumer(Consumer):
             raise RuntimeError("rmq consumer did not start: %r" % ready)
 
     def _parse_line(self, line):
-        redelivered, _, body = line.partition(b"\t")
+        redelivered, _, rest = line.partition(b"\t")
+        sender, _, body = rest.partition(b"\t")
         m = ID_RE.search(body)
         rid = m.group(1) if m else None
         if redelivered == b"1" and rid in self.seen_ids:
             self.consumer_rereads += 1
             return
         self.seen_ids.add(rid)
-        d = _parse_record(body)
+        d = _parse_record(sender, body)
         if d is None:
             self.garbage += 1
         else:

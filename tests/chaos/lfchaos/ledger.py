@@ -4,10 +4,11 @@ A line is lost when no copy of it arrived. A second copy is explained only by a 
 its copies were sent by different agent incarnations with a SIGKILL between them (the
 killed process sent the first copy, the checkpoint it left had not reached the line, so the
 next process read it again). Those count against the kill; any other duplicate (within one
-process, or across a SIGTERM, a reload or an outage) is a failure, with one exception that
-AMQP 0-9-1 forces: a message the broker stored but whose publisher confirm was lost with the
-connection must be published again (the agent logs "N unconfirmed records retried"); such a
-copy is counted against the sending process's logged count and fails only beyond it.
+process, or across a SIGTERM, a reload or an outage) is a failure, with one exception: a
+record sent, possibly stored by the broker, whose acknowledgement the failed connection took,
+is sent again (AMQP: publish confirm lost, "N unconfirmed records retried"; Kafka: handed
+back to the spool after being sent, "N of them possibly stored already"). Such a copy counts
+against the count the sending process logged, and fails only beyond it.
 Per kill, duplicates must stay within the bound (docs/chaos.md: records read but not yet
 checkpointed).
 """
@@ -23,14 +24,14 @@ class OutputResult:
         self.unknown = 0
         self.per_kill = defaultdict(int)  # killed incarnation -> duplicates
         self.unexplained = []  # (line id, incarnations of its copies)
-        self.amqp_republished = defaultdict(int)  # incarnation -> duplicates
-        self.amqp_over = []  # incarnations whose republished duplicates exceed their log
+        self.resent = defaultdict(int)  # incarnation -> duplicates it logged it may send
+        self.resent_over = []  # incarnations whose such duplicates exceed their log
         self.consumer_rereads = 0
 
 
-def account(consumer, written, exits, unconfirmed_retried):
+def account(consumer, written, exits, logged_resends):
     """written: lines per file; exits: {incarnation: 'kill'|'term'|'final'};
-    unconfirmed_retried: {incarnation: records the agent said it republished} (AMQP)."""
+    logged_resends: {incarnation: records it logged it may send twice} (this output)."""
     res = OutputResult(consumer.name)
     res.consumer_rereads = consumer.consumer_rereads + consumer.garbage
     copies = defaultdict(list)
@@ -51,12 +52,11 @@ def account(consumer, written, exits, unconfirmed_retried):
             kills = [i for i in range(a, b) if exits.get(i) == "kill"]
             if kills:
                 res.per_kill[kills[-1]] += 1
-            elif consumer.name == "rabbitmq" and unconfirmed_retried.get(a, 0) > 0:
-                res.amqp_republished[a] += 1
+            elif logged_resends.get(a, 0) > 0:
+                res.resent[a] += 1
             else:
                 res.unexplained.append((lid, tuple(incs)))
-    res.amqp_over = [i for i, n in res.amqp_republished.items()
-                     if n > unconfirmed_retried.get(i, 0)]
+    res.resent_over = [i for i, n in res.resent.items() if n > logged_resends.get(i, 0)]
     return res
 
 
