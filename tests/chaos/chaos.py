@@ -15,6 +15,7 @@ by a SIGKILL, more duplicates after one kill than lines it left past its checkpo
 The seed (printed first) reproduces the sequence of events: --seed S.
 """
 import argparse
+import json
 import os
 import random
 import shutil
@@ -252,6 +253,10 @@ def report(run, a, written):
     for f in run.failures:
         print("  failure: " + f)
     print("chaos: seed=%d %s" % (run.seed, "PASS" if ok else "FAIL"))
+    with open(os.path.join(run.log_dir, "summary.json"), "w") as f:
+        json.dump({"seed": run.seed, "written": written, "exits": run.agent.exits,
+                   "kill_inflight": run.agent.kill_inflight, "events": run.counts,
+                   "skipped": run.skips, "failures": run.failures, "ok": ok}, f)
     return ok
 
 

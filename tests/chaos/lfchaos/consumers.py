@@ -18,14 +18,17 @@ from .proc import wait_for
 
 LINE_RE = re.compile(rb'"message":"chaos f=(\d+) s=(\d+) ')
 SENDER_RE = re.compile(rb'^chaos-i(\d+)$')
+READER_RE = re.compile(rb'"host\.name":"chaos-i(\d+)"')
 ID_RE = re.compile(rb'"id":"([0-9a-f]{32})"')
 
 
 class Delivery:
-    __slots__ = ("file", "seq", "inc")
+    """One copy of a line: sent by process inc, read from its file by process reader."""
 
-    def __init__(self, file, seq, inc):
-        self.file, self.seq, self.inc = file, seq, inc
+    __slots__ = ("file", "seq", "inc", "reader")
+
+    def __init__(self, file, seq, inc, reader):
+        self.file, self.seq, self.inc, self.reader = file, seq, inc, reader
 
 
 def _parse_record(sender, body):
@@ -34,9 +37,10 @@ def _parse_record(sender, body):
     line, which differs for records sent from the spool by a later process."""
     m = LINE_RE.search(body)
     h = SENDER_RE.match(sender)
-    if not m or not h:
+    r = READER_RE.search(body)
+    if not m or not h or not r:
         return None
-    return Delivery(int(m.group(1)), int(m.group(2)), int(h.group(1)))
+    return Delivery(int(m.group(1)), int(m.group(2)), int(h.group(1)), int(r.group(1)))
 
 
 class Consumer:

@@ -1,10 +1,12 @@
 """ledger - the final accounting: every written line looked up at every output's consumer.
 
-A line is lost when no copy of it arrived. A second copy is explained only by a SIGKILL:
-its copies were sent by different agent incarnations with a SIGKILL between them (the
-killed process sent the first copy, the checkpoint it left had not reached the line, so the
-next process read it again). Those count against the kill; any other duplicate (within one
-process, or across a SIGTERM, a reload or an outage) is a failure, with one exception: a
+A line is lost when no copy of it arrived. Each copy names the process that read the line
+(host.name) and the one that sent it (a spooled record may be sent by a later process). A
+second copy is explained only by a SIGKILL between the processes involved in the two copies
+(the killed process sent or spooled the line, its checkpoint or spool state on disk had not
+caught up, the next process read or sent it again). Those count against the kill; any other
+duplicate (within one process, or across a SIGTERM, a reload or an outage) is a failure,
+with one exception: a
 record sent, possibly stored by the broker, whose acknowledgement the failed connection took,
 is sent again (AMQP: publish confirm lost, "N unconfirmed records retried"; Kafka: handed
 back to the spool after being sent, "N of them possibly stored already"). Such a copy counts
@@ -39,23 +41,24 @@ def account(consumer, written, exits, logged_resends):
         if d.file >= len(written) or d.seq >= written[d.file]:
             res.unknown += 1
             continue
-        copies[(d.file, d.seq)].append(d.inc)
+        copies[(d.file, d.seq)].append((d.inc, d.reader))
     res.copies = sum(len(v) for v in copies.values())
     res.delivered = len(copies)
     for f, n in enumerate(written):
         for s in range(n):
             if (f, s) not in copies:
                 res.lost.append((f, s))
-    for lid, incs in copies.items():
-        incs.sort()
-        for a, b in zip(incs, incs[1:]):
-            kills = [i for i in range(a, b) if exits.get(i) == "kill"]
+    for lid, pairs in copies.items():
+        pairs.sort()
+        for (a, ra), (b, rb) in zip(pairs, pairs[1:]):
+            lo, hi = min(a, b, ra, rb), max(a, b, ra, rb)
+            kills = [i for i in range(lo, hi) if exits.get(i) == "kill"]
             if kills:
                 res.per_kill[kills[-1]] += 1
             elif logged_resends.get(a, 0) > 0:
                 res.resent[a] += 1
             else:
-                res.unexplained.append((lid, tuple(incs)))
+                res.unexplained.append((lid, tuple(i for i, _ in pairs)))
     res.resent_over = [i for i, n in res.resent.items() if n > logged_resends.get(i, 0)]
     return res
 
