@@ -172,9 +172,13 @@ def chaos_loop(run, a, outputs):
 
 
 def all_in(run, written):
+    """True when every consumer has at least one copy of every written line."""
     total = sum(written)
-    return all(len({(d.file, d.seq) for d in c.deliveries}) >= total
-               for c in run.consumers if c.poll() >= 0)
+    for c in run.consumers:
+        c.poll()
+        if len({(d.file, d.seq) for d in c.deliveries}) < total:
+            return False
+    return True
 
 
 def finish(run, a):

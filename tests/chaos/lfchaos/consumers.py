@@ -7,14 +7,11 @@ file; parse() turns it into deliveries (line id, sending agent incarnation), dro
 consumer-side re-reads: the same Kafka (partition, offset) twice, or an AMQP message the
 broker marked redelivered whose record id this consumer already saw.
 """
-import os
 import re
 import subprocess
-import sys
 import threading
 import time
 
-from .proc import wait_for
 
 LINE_RE = re.compile(rb'"message":"chaos f=(\d+) s=(\d+) ')
 SENDER_RE = re.compile(rb'^chaos-i(\d+)$')
