@@ -9,7 +9,7 @@ pkgs=(
   libfyaml-dev librdkafka-dev librabbitmq-dev libcurl4-openssl-dev zlib1g-dev libpcre2-dev
   libglib2.0-dev tzdata
   libxxhash-dev libsystemd-dev libmicrohttpd-dev check
-  rabbitmq-server amqp-tools kcat logrotate python3 procps openssl
+  rabbitmq-server amqp-tools kcat logrotate python3 python3-pika procps openssl
   clang valgrind
 )
 missing=()

@@ -62,6 +62,7 @@ struct kafka_out {
     struct kafka_known_topic topics[KAFKA_KNOWN_TOPICS];
     size_t ntopics;
     uint64_t delivered, retried, rejected;
+    unsigned maybe_stored; /* handed back, but sent before: a broker may have stored them */
     struct lf_record *dr_ok[KAFKA_DR_BATCH]; /* deliveries reported, not yet acked */
     unsigned ndr_ok;
 };
@@ -179,6 +180,7 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaqu
         ko->rejected++;
     } else {
         ko->retried++;
+        ko->maybe_stored += rd_kafka_message_status(msg) == RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED;
     }
     ack_failed(ko, rec, outcome, msg->err, topic, reason);
 }
@@ -273,16 +275,16 @@ static int client_open(struct kafka_out *ko)
     return LF_OK;
 }
 
-/* Purges what librdkafka still holds and serves the resulting delivery reports (purged
- * records are acked LF_RETRY from dr_msg_cb) for up to KAFKA_PURGE_WAIT_MS. A record
- * without a report yet stays ours to settle: librdkafka may still read its value (values
- * are not copied), so it must not be handed back before the handle is destroyed. */
-static void purge_and_serve(struct kafka_out *ko)
+/* Purges what librdkafka still holds (flags: RD_KAFKA_PURGE_F_QUEUE, optionally
+ * RD_KAFKA_PURGE_F_INFLIGHT) and serves the resulting delivery reports (purged records are
+ * acked LF_RETRY from dr_msg_cb) for up to KAFKA_PURGE_WAIT_MS. A record without a report
+ * yet stays ours to settle: librdkafka may still read its value (values are not copied), so
+ * it must not be handed back before the handle is destroyed. */
+static void purge_and_serve(struct kafka_out *ko, int flags)
 {
     if (ko->rk && ko->inflight.used) {
         int64_t deadline = now_ms() + KAFKA_PURGE_WAIT_MS;
-        rd_kafka_purge(ko->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT |
-                                   RD_KAFKA_PURGE_F_NON_BLOCKING);
+        rd_kafka_purge(ko->rk, flags | RD_KAFKA_PURGE_F_NON_BLOCKING);
         while (ko->inflight.used && now_ms() < deadline) {
             kafka_poll(ko, 10);
         }
@@ -303,7 +305,7 @@ static void client_close(struct kafka_out *ko)
     if (!ko->rk) {
         return;
     }
-    purge_and_serve(ko);
+    purge_and_serve(ko, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     if (ko->adminq) {
         rd_kafka_queue_destroy(ko->adminq);
         ko->adminq = NULL;
@@ -1000,24 +1002,35 @@ static int kafka_flush(void *state, int timeout_ms)
         lf_out_log(ko->ins, LF_LOG_WARN,
                    "%u record(s) still in flight after %d ms; reporting them retriable",
                    ko->inflight.used, timeout_ms);
-        purge_and_serve(ko);
+        ko->maybe_stored = 0;
+        purge_and_serve(ko, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        lf_out_log(ko->ins, LF_LOG_WARN,
+                   "shutdown: %u of them possibly stored already (sent, never acknowledged: "
+                   "they may arrive twice)",
+                   ko->maybe_stored + ko->inflight.used);
         settle_inflight(ko, "kafka: not acknowledged before the shutdown deadline");
     }
     return LF_OK;
 }
 
-/* The core's breaker opened: hand back what librdkafka still holds as LF_RETRY. */
+/* The core's breaker opened: hand back as LF_RETRY what librdkafka has not sent yet, so it
+ * goes to the spool. Records on the wire stay in flight until their delivery reports:
+ * purging them too (RD_KAFKA_PURGE_F_INFLIGHT) voids acknowledgements the brokers may still
+ * send for records they stored, and the core sends them again from the spool (duplicates
+ * even when every broker is up, just slow). */
 static int kafka_purge(void *state)
 {
     struct kafka_out *ko = state;
 
     if (ko->inflight.used) {
         unsigned before = ko->inflight.used;
-        purge_and_serve(ko); /* the reports hand the records back; late ones follow */
+        ko->maybe_stored = 0;
+        purge_and_serve(ko, RD_KAFKA_PURGE_F_QUEUE); /* the reports hand them back */
         lf_out_log(ko->ins, LF_LOG_WARN,
                    "breaker open: handed back %u of %u record(s) in flight (the rest when "
-                   "librdkafka reports them)",
-                   before - ko->inflight.used, before);
+                   "librdkafka reports them); %u of them possibly stored already (sent "
+                   "before the connection failed: they may arrive twice)",
+                   before - ko->inflight.used, before, ko->maybe_stored);
     }
     return LF_OK;
 }

@@ -402,6 +402,36 @@ START_TEST(test_flush_acks_retry_by_deadline)
 }
 END_TEST
 
+/* The core's breaker opens (plugin->purge) while produce requests are on the wire to a slow
+ * but live cluster: the records stay with the idempotent producer until their reports and
+ * are delivered once. Purging them voided acks for records the brokers stored: sent again
+ * from the spool, they arrived twice (seen by the chaos run, tests/chaos, with one broker
+ * down and the breaker opening on the stall). */
+START_TEST(test_breaker_purge_keeps_records_on_the_wire)
+{
+    struct mock_kafka mk = {0};
+    struct harness *h = h_create(plugin_path());
+
+    start_cluster(&mk, "purge");
+    ck_assert_int_eq(h_init(h, default_config(&mk, "purge")), LF_OK);
+    h_add_records(h, 100, make_record);
+    h_run_until(h, h_all_settled, 30000); /* connected: metadata known */
+    ck_assert_str_eq(mk_cmd(&mk, "rtt all 2000"), "ok");
+    h_add_records(h, 2000, make_record);
+    h_run_until(h, never, 700); /* submitted and sent; the answers take 2 s */
+    ck_assert_uint_gt(h->inflight, 0);
+    ck_assert_int_eq(h->plugin->purge(h->state), LF_OK);
+    ck_assert_str_eq(mk_cmd(&mk, "rtt all 0"), "ok");
+    h_run_until(h, h_all_settled, 30000);
+    ck_assert_uint_eq(h->delivered, 2100);
+
+    ck_assert_uint_eq(h->double_acks, 0);
+    assert_exactly_once(h, &mk);
+    h_destroy(h);
+    mk_stop(&mk);
+}
+END_TEST
+
 START_TEST(test_message_timeout_is_retriable)
 {
     struct mock_kafka mk = {0};
@@ -490,6 +520,7 @@ static Suite *kafka_suite(void)
     tcase_add_test(tc, test_batch_by_topic_exactly_once);
     tcase_add_test(tc, test_transient_errors_no_loss_no_dup);
     tcase_add_test(tc, test_flush_acks_retry_by_deadline);
+    tcase_add_test(tc, test_breaker_purge_keeps_records_on_the_wire);
     tcase_add_test(tc, test_message_timeout_is_retriable);
     tcase_add_test(tc, test_missing_topic_rejected_naming_topic);
     tcase_add_test(tc, test_brokers_down_20s);
