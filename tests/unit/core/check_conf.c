@@ -187,7 +187,6 @@ START_TEST(test_alerts_conf)
     struct lf_diag d;
     struct lf_config *c;
     char *y = cat3("alerts: {webhook: 'http://127.0.0.1:9/x', timeout: 2s}\n", IN_OK, OUT_OK);
-    y = cat3("alerts: {webhook: 'http://127.0.0.1:9/x', timeout: 2s}\n", IN_OK, OUT_OK);
     ck_assert_int_eq(load(y, &d, &c), LF_OK);
     ck_assert_int_eq(c->alerts.timeout_ms, 2000);
     lf_conf_free(c);
