@@ -409,7 +409,8 @@ enum {
 
 static unsigned line_feature(const char *w, size_t wl)
 {
-    if (starts(w, wl, "at ", 3) || (starts(w, wl, "... ", 4) && isdigit((unsigned char)w[4]))) {
+    if (starts(w, wl, "at ", 3) ||
+        (starts(w, wl, "... ", 4) && wl > 4 && isdigit((unsigned char)w[4]))) {
         return F_FRAME;
     }
     if (starts(w, wl, "Traceback (", 11) || starts(w, wl, "File \"", 6)) {
@@ -474,6 +475,12 @@ static void put_type(struct lf_parser *p, const char *t, size_t tl)
 
 static void put_exc(struct lf_parser *p, const struct exc *x, const char *trace, const char *end)
 {
+    /* a detector's spans must end inside the record: one that does not (found by the fuzz
+     * target on odd input) gives no error fields rather than a read past the record */
+    if (!x->t || !x->m || x->t > end || x->tl > (size_t)(end - x->t) || x->m > end ||
+        x->ml > (size_t)(end - x->m)) {
+        return;
+    }
     put_type(p, x->t, x->tl);
     lf_f_str(p, "error.message", x->m, x->ml);
     lf_f_str(p, "error.stack_trace", trace, (size_t)(end - trace));

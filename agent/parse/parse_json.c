@@ -212,6 +212,9 @@ static bool dur_ns(const struct lf_parser *p, const char *s, size_t n, int64_t *
         return false;
     }
     static const double mul[] = {1e6, 1e9, 1e3, 1};
+    if (v * mul[p->duration_unit] >= 9.2e18) {
+        return false; /* not representable in int64 nanoseconds */
+    }
     *ns = (int64_t)(v * mul[p->duration_unit] + 0.5);
     return true;
 }

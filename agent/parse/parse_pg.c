@@ -119,7 +119,8 @@ void lf_pg_message(struct lf_parser *p, const char *m, size_t n)
         memcpy(buf, m + 10, k);
         buf[k] = '\0';
         double ms = strtod(buf, &e);
-        if (e != buf && !strncmp(e, " ms", 3)) {
+        /* over ~292 years in ns is no duration (int64 overflow) */
+        if (e != buf && !strncmp(e, " ms", 3) && ms >= 0 && ms < 9.2e12) {
             p->dur_ns = (int64_t)(ms * 1e6 + 0.5);
             size_t used = 10 + (size_t)(e - buf) + 3;
             m += used;

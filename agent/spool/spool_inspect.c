@@ -137,7 +137,8 @@ static void print_oldest(const struct inspect *in, int64_t now_ms)
     if (gmtime_r(&t, &tm)) {
         strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
     }
-    int64_t age = now_ms - in->oldest_ms;
+    /* a corrupt or far-off timestamp must not overflow: such an age shows as 0 */
+    int64_t age = in->oldest_ms >= 0 && in->oldest_ms <= now_ms ? now_ms - in->oldest_ms : 0;
     fprintf(in->fp, "  oldest unacknowledged record: %s.%03dZ (age %" PRId64 ".%03ds)\n", when,
             (int)(in->oldest_ms % 1000 + 1000) % 1000, age / 1000,
             (int)((age % 1000 + 1000) % 1000));
