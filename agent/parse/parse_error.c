@@ -473,12 +473,17 @@ static void put_type(struct lf_parser *p, const char *t, size_t tl)
     lf_f_str(p, "error.type", o, k);
 }
 
+#define EXC_SPAN_MAX (1u << 30) /* no record is longer (multiline.max_bytes at most) */
+
 static void put_exc(struct lf_parser *p, const struct exc *x, const char *trace, const char *end)
 {
-    /* a detector's spans must end inside the record: one that does not (found by the fuzz
-     * target on odd input) gives no error fields rather than a read past the record */
-    if (!x->t || !x->m || x->t > end || x->tl > (size_t)(end - x->t) || x->m > end ||
-        x->ml > (size_t)(end - x->m)) {
+    /* a detector's spans must be sane: a length that wrapped around (found by the fuzz
+     * target on odd input) or a span that starts in the trace and ends past it gives no
+     * error fields rather than a read past the record. A type may also point at a
+     * constant ("panic"), outside the trace: then only its length is checked. */
+    if (x->tl > EXC_SPAN_MAX || x->ml > EXC_SPAN_MAX ||
+        (x->t >= trace && x->t <= end && x->tl > (size_t)(end - x->t)) ||
+        (x->m >= trace && x->m <= end && x->ml > (size_t)(end - x->m))) {
         return;
     }
     put_type(p, x->t, x->tl);
