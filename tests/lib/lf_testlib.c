@@ -166,7 +166,7 @@ pid_t lft_spawn(char *const argv[], const char *logpath)
 {
     pid_t pid = fork();
     if (pid == 0) {
-        int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        int fd = logpath ? open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644) : -1;
         if (fd >= 0) {
             dup2(fd, 1);
             dup2(fd, 2);
