@@ -271,6 +271,17 @@ static inline const char *lf_json_ws(const char *s, const char *end)
 const char *lf_json_skip(const char *s, const char *end, int depth);
 /* s at a '"': returns the end of the JSON string (past the closing quote), or NULL. */
 const char *lf_json_skip_string(const char *s, const char *end);
+/* One member of a JSON object: the key without its quotes, the value as written. */
+struct lf_json_member {
+    const char *k, *v;
+    size_t kl, vl;
+};
+/* Splits the object at b (valid JSON up to e) into at most max members; returns how many.
+ * The members point into b..e. */
+size_t lf_json_members(const char *b, const char *e, struct lf_json_member *m, size_t max);
+/* The member named key, or NULL. */
+const struct lf_json_member *lf_json_member(const struct lf_json_member *m, size_t n,
+                                            const char *key);
 
 /* parse_level.c (lf_level_names is declared in lf_parse.h) */
 /* Index into lf_level_names of a level spelling ("warning", "SEVERE"...), 0 if unknown. */

@@ -147,3 +147,35 @@ const char *lf_json_skip(const char *s, const char *end, int depth)
         return skip_number(s, end);
     }
 }
+
+/* The members of the object at b (which must be valid JSON up to e). */
+size_t lf_json_members(const char *b, const char *e, struct lf_json_member *m, size_t max)
+{
+    size_t k = 0;
+    const char *s = lf_json_ws(b + 1, e);
+    while (s < e && *s == '"' && k < max) {
+        const char *ke = lf_json_skip_string(s, e);
+        const char *val = ke ? lf_json_ws(lf_json_ws(ke, e) + 1, e) : NULL;
+        const char *ve = val ? lf_json_skip(val, e, 0) : NULL;
+        if (!ve) {
+            break;
+        }
+        m[k++] = (struct lf_json_member){
+            .k = s + 1, .kl = (size_t)(ke - s - 2), .v = val, .vl = (size_t)(ve - val)};
+        s = lf_json_ws(ve, e);
+        s = s < e && *s == ',' ? lf_json_ws(s + 1, e) : e;
+    }
+    return k;
+}
+
+const struct lf_json_member *lf_json_member(const struct lf_json_member *m, size_t n,
+                                            const char *key)
+{
+    size_t kl = strlen(key);
+    for (size_t i = 0; i < n; i++) {
+        if (m[i].kl == kl && !memcmp(m[i].k, key, kl)) {
+            return &m[i];
+        }
+    }
+    return NULL;
+}

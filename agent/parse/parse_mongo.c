@@ -9,43 +9,7 @@
 
 #include "parse_int.h"
 
-struct mm {
-    const char *k, *v;
-    size_t kl, vl;
-};
-
 #define MONGO_MEMBERS 64
-
-/* The members of the (valid) JSON object at b..e. */
-static size_t mongo_members(const char *b, const char *e, struct mm *m, size_t max)
-{
-    size_t k = 0;
-    const char *s = lf_json_ws(b + 1, e);
-    while (s < e && *s == '"' && k < max) {
-        const char *ke = lf_json_skip_string(s, e);
-        const char *val = ke ? lf_json_ws(lf_json_ws(ke, e) + 1, e) : NULL;
-        const char *ve = val ? lf_json_skip(val, e, 0) : NULL;
-        if (!ve) {
-            break;
-        }
-        m[k++] =
-            (struct mm){.k = s + 1, .kl = (size_t)(ke - s - 2), .v = val, .vl = (size_t)(ve - val)};
-        s = lf_json_ws(ve, e);
-        s = s < e && *s == ',' ? lf_json_ws(s + 1, e) : e;
-    }
-    return k;
-}
-
-static const struct mm *mget(const struct mm *m, size_t n, const char *key)
-{
-    size_t kl = strlen(key);
-    for (size_t i = 0; i < n; i++) {
-        if (m[i].kl == kl && !memcmp(m[i].k, key, kl)) {
-            return &m[i];
-        }
-    }
-    return NULL;
-}
 
 /* ---- fingerprint of a command's shape */
 
@@ -69,8 +33,8 @@ static char *shape(const char *v, const char *e, char *o, int depth);
 /* {"k": shape, ...}: keys kept in their order (sort and index order matter). */
 static char *shape_object(const char *v, const char *e, char *o, int depth)
 {
-    struct mm m[MONGO_MEMBERS];
-    size_t n = mongo_members(v, e, m, MONGO_MEMBERS);
+    struct lf_json_member m[MONGO_MEMBERS];
+    size_t n = lf_json_members(v, e, m, MONGO_MEMBERS);
     *o++ = '{';
     bool any = false;
     for (size_t i = 0; i < n; i++) {
@@ -149,18 +113,19 @@ static int mongo_level(const char *s, size_t n)
 }
 
 /* t: {"$date":"2023-09-23T16:25:03.588-04:00"} or {"$date":{"$numberLong":"..."}}. */
-static void put_time(struct lf_parser *p, const struct mm *t)
+static void put_time(struct lf_parser *p, const struct lf_json_member *t)
 {
     const char *v = t->v, *e = t->v + t->vl;
     if (*v == '{') {
-        struct mm m[4];
-        const struct mm *d = mget(m, mongo_members(v, e, m, 4), "$date");
+        struct lf_json_member m[4];
+        const struct lf_json_member *d = lf_json_member(m, lf_json_members(v, e, m, 4), "$date");
         if (!d) {
             return;
         }
         v = d->v, e = d->v + d->vl;
         if (*v == '{') {
-            const struct mm *nl = mget(m, mongo_members(v, e, m, 4), "$numberLong");
+            const struct lf_json_member *nl =
+                lf_json_member(m, lf_json_members(v, e, m, 4), "$numberLong");
             if (!nl) {
                 return;
             }
@@ -173,7 +138,7 @@ static void put_time(struct lf_parser *p, const struct mm *t)
     p->ts_ok = lf_parse_time(p, s, n, &p->ts_ms);
 }
 
-static void put_str(struct lf_parser *p, const char *key, const struct mm *x)
+static void put_str(struct lf_parser *p, const char *key, const struct lf_json_member *x)
 {
     if (x && *x->v == '"') {
         const char *s;
@@ -183,7 +148,7 @@ static void put_str(struct lf_parser *p, const char *key, const struct mm *x)
     }
 }
 
-static void put_num(struct lf_parser *p, const char *key, const struct mm *x)
+static void put_num(struct lf_parser *p, const char *key, const struct lf_json_member *x)
 {
     if (x && (x->v[0] == '-' || (x->v[0] >= '0' && x->v[0] <= '9'))) {
         lf_f_num(p, key, x->v, x->vl);
@@ -191,7 +156,7 @@ static void put_num(struct lf_parser *p, const char *key, const struct mm *x)
 }
 
 /* "db.coll" -> db.name, db.collection.name ("db.$cmd": the database only). */
-static void put_ns(struct lf_parser *p, const struct mm *ns)
+static void put_ns(struct lf_parser *p, const struct lf_json_member *ns)
 {
     if (!ns || *ns->v != '"') {
         return;
@@ -206,7 +171,8 @@ static void put_ns(struct lf_parser *p, const struct mm *ns)
 }
 
 /* The command: db.statement (its JSON text), db.fingerprint, db.operation.name. */
-static void put_command(struct lf_parser *p, const struct mm *cmd, const struct mm *type)
+static void put_command(struct lf_parser *p, const struct lf_json_member *cmd,
+                        const struct lf_json_member *type)
 {
     if (!cmd || *cmd->v != '{') {
         return;
@@ -218,12 +184,12 @@ static void put_command(struct lf_parser *p, const struct mm *cmd, const struct 
         p->scratch.len -= cmd->vl + 1 - fl;
         lf_f_str(p, "db.fingerprint", fp, fl);
     }
-    struct mm first[1];
+    struct lf_json_member first[1];
     const char *op = NULL;
     size_t ol = 0;
     if (type && *type->v == '"' && memcmp(type->v, "\"command\"", 9)) {
         op = type->v + 1, ol = type->vl - 2; /* WRITE: "update", "remove", "insert" */
-    } else if (mongo_members(cmd->v, cmd->v + cmd->vl, first, 1) == 1) {
+    } else if (lf_json_members(cmd->v, cmd->v + cmd->vl, first, 1) == 1) {
         op = first[0].k, ol = first[0].kl; /* the command name is its first key */
     }
     if (op) {
@@ -232,24 +198,24 @@ static void put_command(struct lf_parser *p, const struct mm *cmd, const struct 
 }
 
 /* attr of a slow operation -> query fields. */
-static void put_slow(struct lf_parser *p, const struct mm *attr)
+static void put_slow(struct lf_parser *p, const struct lf_json_member *attr)
 {
-    struct mm a[MONGO_MEMBERS];
-    size_t n = mongo_members(attr->v, attr->v + attr->vl, a, MONGO_MEMBERS);
-    put_ns(p, mget(a, n, "ns"));
-    put_command(p, mget(a, n, "command"), mget(a, n, "type"));
-    put_str(p, "mongodb.plan_summary", mget(a, n, "planSummary"));
-    put_num(p, "mongodb.keys_examined", mget(a, n, "keysExamined"));
-    put_num(p, "mongodb.docs_examined", mget(a, n, "docsExamined"));
-    put_num(p, "mongodb.nreturned", mget(a, n, "nreturned"));
-    put_num(p, "mongodb.num_yields", mget(a, n, "numYields"));
-    put_num(p, "mongodb.reslen", mget(a, n, "reslen"));
-    put_str(p, "mongodb.query_hash", mget(a, n, "queryHash"));
-    put_str(p, "mongodb.app_name", mget(a, n, "appName"));
-    put_str(p, "client.address", mget(a, n, "remote"));
-    put_str(p, "error.type", mget(a, n, "errName"));
-    put_str(p, "error.message", mget(a, n, "errMsg"));
-    const struct mm *d = mget(a, n, "durationMillis");
+    struct lf_json_member a[MONGO_MEMBERS];
+    size_t n = lf_json_members(attr->v, attr->v + attr->vl, a, MONGO_MEMBERS);
+    put_ns(p, lf_json_member(a, n, "ns"));
+    put_command(p, lf_json_member(a, n, "command"), lf_json_member(a, n, "type"));
+    put_str(p, "mongodb.plan_summary", lf_json_member(a, n, "planSummary"));
+    put_num(p, "mongodb.keys_examined", lf_json_member(a, n, "keysExamined"));
+    put_num(p, "mongodb.docs_examined", lf_json_member(a, n, "docsExamined"));
+    put_num(p, "mongodb.nreturned", lf_json_member(a, n, "nreturned"));
+    put_num(p, "mongodb.num_yields", lf_json_member(a, n, "numYields"));
+    put_num(p, "mongodb.reslen", lf_json_member(a, n, "reslen"));
+    put_str(p, "mongodb.query_hash", lf_json_member(a, n, "queryHash"));
+    put_str(p, "mongodb.app_name", lf_json_member(a, n, "appName"));
+    put_str(p, "client.address", lf_json_member(a, n, "remote"));
+    put_str(p, "error.type", lf_json_member(a, n, "errName"));
+    put_str(p, "error.message", lf_json_member(a, n, "errMsg"));
+    const struct lf_json_member *d = lf_json_member(a, n, "durationMillis");
     if (d && d->v[0] >= '0' && d->v[0] <= '9') {
         p->dur_ns = lf_atoi_n(d->v, d->vl) * 1000000;
     }
@@ -263,10 +229,12 @@ bool lf_parse_mongo(struct lf_parser *p, const char *s, size_t n)
     if (!e || lf_json_ws(e, end) != end) {
         return false;
     }
-    struct mm m[MONGO_MEMBERS];
-    size_t nm = mongo_members(b, e, m, MONGO_MEMBERS);
-    const struct mm *t = mget(m, nm, "t"), *msg = mget(m, nm, "msg");
-    const struct mm *sev = mget(m, nm, "s"), *attr = mget(m, nm, "attr");
+    struct lf_json_member m[MONGO_MEMBERS];
+    size_t nm = lf_json_members(b, e, m, MONGO_MEMBERS);
+    const struct lf_json_member *t = lf_json_member(m, nm, "t"),
+                                *msg = lf_json_member(m, nm, "msg");
+    const struct lf_json_member *sev = lf_json_member(m, nm, "s"),
+                                *attr = lf_json_member(m, nm, "attr");
     if (!t || !msg || *msg->v != '"') {
         return false; /* not a MongoDB log line */
     }
@@ -275,9 +243,9 @@ bool lf_parse_mongo(struct lf_parser *p, const char *s, size_t n)
     if (sev && *sev->v == '"') {
         lf_put_level(p, mongo_level(sev->v + 1, sev->vl - 2), sev->v + 1, sev->vl - 2);
     }
-    put_str(p, "mongodb.component", mget(m, nm, "c"));
-    put_num(p, "mongodb.id", mget(m, nm, "id"));
-    put_str(p, "mongodb.context", mget(m, nm, "ctx"));
+    put_str(p, "mongodb.component", lf_json_member(m, nm, "c"));
+    put_num(p, "mongodb.id", lf_json_member(m, nm, "id"));
+    put_str(p, "mongodb.context", lf_json_member(m, nm, "ctx"));
     bool slow = p->msglen == 10 && !memcmp(p->msg, "Slow query", 10);
     if (slow && attr && *attr->v == '{') {
         put_slow(p, attr);

@@ -246,47 +246,13 @@ bool lf_parse_pg_csv(struct lf_parser *p, const char *s, size_t n)
 
 /* ---- jsonlog, CloudNativePG, Cloud SQL */
 
-struct jm {
-    const char *k, *v;
-    size_t kl, vl;
-};
-
-/* The members of the object at b (which must be valid JSON up to e). */
-static size_t members(const char *b, const char *e, struct jm *m, size_t max)
-{
-    size_t k = 0;
-    const char *s = lf_json_ws(b + 1, e);
-    while (s < e && *s == '"' && k < max) {
-        const char *ke = lf_json_skip_string(s, e);
-        const char *val = ke ? lf_json_ws(lf_json_ws(ke, e) + 1, e) : NULL;
-        const char *ve = val ? lf_json_skip(val, e, 0) : NULL;
-        if (!ve) {
-            break;
-        }
-        m[k++] =
-            (struct jm){.k = s + 1, .kl = (size_t)(ke - s - 2), .v = val, .vl = (size_t)(ve - val)};
-        s = lf_json_ws(ve, e);
-        s = s < e && *s == ',' ? lf_json_ws(s + 1, e) : e;
-    }
-    return k;
-}
-
-static const struct jm *member(const struct jm *m, size_t n, const char *key)
-{
-    size_t kl = strlen(key);
-    for (size_t i = 0; i < n; i++) {
-        if (m[i].kl == kl && !memcmp(m[i].k, key, kl)) {
-            return &m[i];
-        }
-    }
-    return NULL;
-}
-
 /* Fills v from the members, by jsonlog keys (cnpg false) or CloudNativePG's. */
-static void json_values(struct lf_parser *p, const struct jm *m, size_t n, bool cnpg, struct pgv *v)
+static void json_values(struct lf_parser *p, const struct lf_json_member *m, size_t n, bool cnpg,
+                        struct pgv *v)
 {
     for (int c = 0; c < C_N; c++) {
-        const struct jm *x = member(m, n, cnpg ? pg_keys[c].cnpg : pg_keys[c].json);
+        const struct lf_json_member *x =
+            lf_json_member(m, n, cnpg ? pg_keys[c].cnpg : pg_keys[c].json);
         if (x && !(x->vl == 4 && !memcmp(x->v, "null", 4))) {
             lf_json_text(p, x->v, x->vl, &v[c].s, &v[c].n);
             v[c].set = true;
@@ -295,12 +261,12 @@ static void json_values(struct lf_parser *p, const struct jm *m, size_t n, bool 
 }
 
 /* A CloudNativePG line of another logger (instance manager, WAL archiver). */
-static void cnpg_other(struct lf_parser *p, const struct jm *m, size_t n)
+static void cnpg_other(struct lf_parser *p, const struct lf_json_member *m, size_t n)
 {
     static const char *const keys[] = {"msg", "level", "logger", "ts"};
     struct pgv v[4] = {{0}};
     for (int i = 0; i < 4; i++) {
-        const struct jm *x = member(m, n, keys[i]);
+        const struct lf_json_member *x = lf_json_member(m, n, keys[i]);
         if (x) {
             lf_json_text(p, x->v, x->vl, &v[i].s, &v[i].n);
             v[i].set = true;
@@ -328,25 +294,25 @@ bool lf_parse_pg_json(struct lf_parser *p, const char *s, size_t n)
     if (!e || lf_json_ws(e, end) != end) {
         return false;
     }
-    struct jm m[64], r[64];
-    size_t nm = members(s, e, m, 64);
+    struct lf_json_member m[64], r[64];
+    size_t nm = lf_json_members(s, e, m, 64);
     struct pgv v[C_N] = {{0}};
-    const struct jm *rec = member(m, nm, "record");
-    const struct jm *tp = member(m, nm, "textPayload");
+    const struct lf_json_member *rec = lf_json_member(m, nm, "record");
+    const struct lf_json_member *tp = lf_json_member(m, nm, "textPayload");
     if (rec && *rec->v == '{') { /* CloudNativePG */
-        json_values(p, r, members(rec->v, rec->v + rec->vl, r, 64), true, v);
+        json_values(p, r, lf_json_members(rec->v, rec->v + rec->vl, r, 64), true, v);
     } else if (tp && *tp->v == '"') { /* Cloud SQL: a stderr line, its time outside */
         const char *t;
         size_t tl;
         lf_json_text(p, tp->v, tp->vl, &t, &tl);
         bool ok = lf_parse_pg(p, t, tl);
-        const struct jm *ts = member(m, nm, "timestamp");
+        const struct lf_json_member *ts = lf_json_member(m, nm, "timestamp");
         if (ok && !p->ts_ok && ts) {
             lf_json_text(p, ts->v, ts->vl, &t, &tl);
             p->ts_ok = lf_parse_time(p, t, tl, &p->ts_ms);
         }
         return ok;
-    } else if (member(m, nm, "error_severity")) {
+    } else if (lf_json_member(m, nm, "error_severity")) {
         json_values(p, m, nm, false, v);
     } else {
         cnpg_other(p, m, nm);
