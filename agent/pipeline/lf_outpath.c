@@ -380,6 +380,7 @@ void lf_outpath_tick(struct lf_outpath *op, int64_t now_ms)
     outpath_commit(op, true);
     outpath_dead_flush(op); /* a failed dead-letter write is tried again */
     outpath_spool_done(op);
+    outpath_spool_checkpoint(op, now_ms);
     outpath_drain_spool(op);
 }
 

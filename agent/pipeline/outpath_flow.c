@@ -361,6 +361,22 @@ void outpath_spool_done(struct lf_outpath *op)
     op->spool_done.n = 0;
 }
 
+bool outpath_spool_sync_pending(const struct lf_outpath *op)
+{
+    return op->stats.drained != op->drained_synced;
+}
+
+void outpath_spool_checkpoint(struct lf_outpath *op, int64_t now)
+{
+    if (!outpath_spool_sync_pending(op) || now - op->head_synced_ms < OUTPATH_HEAD_SYNC_MS) {
+        return;
+    }
+    if (lf_spool_sync(op->spool) == LF_OK) { /* unsynced appends, if any, are finished later */
+        op->drained_synced = op->stats.drained;
+        op->head_synced_ms = now;
+    }
+}
+
 /* ---- pushing ------------------------------------------------------------------------------ */
 
 int outpath_reserve_outcomes(struct lf_outpath *op, size_t n)

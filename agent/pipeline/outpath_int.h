@@ -16,6 +16,7 @@
 #define OUTPATH_DRAIN_WINDOW 4096 /* spool records in flight to one output */
 #define OUTPATH_PROBE_BATCH  16   /* spool records sent by a half-open breaker */
 #define OUTPATH_BLOCKED_MS   1000 /* a refusing spool is offered records again this often */
+#define OUTPATH_HEAD_SYNC_MS 1000 /* a draining spool persists its acks this often */
 
 struct retry_item {
     struct lf_rec *rec;
@@ -79,6 +80,8 @@ struct lf_outpath {
     bool stopping;
     int64_t retry_append_ms; /* while blocked: next append attempt */
     uint64_t dropped_seen;   /* spool drop_oldest count already reported */
+    uint64_t drained_synced; /* stats.drained at the last spool sync by the tick */
+    int64_t head_synced_ms;  /* when the tick last synced the spool */
 
     struct lf_dlq dlq;
     struct dead_item *dead; /* waiting for a durable dead letter */
@@ -148,6 +151,11 @@ void outpath_spool_delivered(struct lf_outpath *op, struct lf_rec *r);
 void outpath_hold(struct lf_outpath *op, struct lf_rec *r);
 /* Acks spool_done in the spool and frees those records. */
 void outpath_spool_done(struct lf_outpath *op);
+/* Persists the spool's head and out-of-order acks when records were drained since the
+ * last time and OUTPATH_HEAD_SYNC_MS passed: a crash re-sends at most about that much of
+ * a drain. Pending while outpath_spool_sync_pending() (a timer must stay armed). */
+void outpath_spool_checkpoint(struct lf_outpath *op, int64_t now);
+bool outpath_spool_sync_pending(const struct lf_outpath *op);
 /* Appends the spill to the spool and makes it durable per buffer.fsync (force: now). */
 void outpath_commit(struct lf_outpath *op, bool force_sync);
 /* Keeps the drain window full (or sends the half-open probe). */

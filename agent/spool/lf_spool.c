@@ -4,7 +4,8 @@
  * Recovery (lf_spool.h "Recovery"): every segment file is validated frame by frame; bad
  * tails are copied to the quarantine directory before the segment is truncated, bad
  * headers move the whole file there. Then the persisted head marks frames acknowledged
- * before the last sync. Appends after open always go to a new segment.
+ * before the last sync, and the acks file those acknowledged out of order after it
+ * (spool_acks.c). Appends after open always go to a new segment.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -238,6 +239,7 @@ static int recover(struct lf_spool *s)
     }
     if (rc == LF_OK) {
         load_head(s, ids, n);
+        spool_acks_load(s);
     }
     free(ids);
     return rc;
@@ -267,6 +269,7 @@ int lf_spool_open(const char *dir, const struct lf_spool_opts *opts, const struc
     s->dirfd = -1;
     s->rfd = -1;
     s->head_fd = -1;
+    s->acks_fd = -1;
     s->log = log;
     s->dir = strdup(dir);
     set_opts(s, opts);
@@ -307,6 +310,10 @@ void lf_spool_close(struct lf_spool *s)
     if (s->head_fd >= 0) {
         close(s->head_fd);
     }
+    if (s->acks_fd >= 0) {
+        close(s->acks_fd);
+    }
+    free(s->pend);
     if (s->dirfd >= 0) {
         close(s->dirfd);
     }

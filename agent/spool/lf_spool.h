@@ -15,10 +15,11 @@
  *
  * Reading: a cursor walks frames from the oldest un-acknowledged one. lf_spool_ack() marks
  * one frame done; a segment whose frames are all acknowledged is deleted (the segment being
- * written is first closed, so the next append starts a new one). The first un-acknowledged
- * position is persisted in "head" by lf_spool_sync() (two checksummed slots written in
- * turn, so a torn write leaves the previous head), so a restart resends only frames
- * acknowledged after the last sync or out of order beyond the first un-acknowledged one.
+ * written is first closed, so the next append starts a new one). lf_spool_sync() persists
+ * the first un-acknowledged position in "head" (two checksummed slots written in turn, so a
+ * torn write leaves the previous head) and appends the frames acknowledged out of order
+ * after it to "acks" (checksummed entries; emptied or compacted when stale), so a restart
+ * resends only frames acknowledged after the last sync.
  *
  * Recovery: lf_spool_open() scans every segment. A frame with a bad length or CRC ends the
  * good part of that segment: the bytes from there to the end go to
@@ -118,11 +119,12 @@ void lf_spool_close(struct lf_spool *s);
 /* Appends one record. LF_OK, LF_ETOOBIG (full, block mode, or the record alone is over
  * max_size), LF_ENOSPC, LF_EIO. */
 int lf_spool_append(struct lf_spool *s, const struct lf_spool_rec *rec);
-/* Makes every append so far durable and persists the head. LF_OK or LF_EIO/LF_ENOSPC
- * when a segment or the directory could not be synced. Failing to store the head is
- * logged but still LF_OK (the frames are durable; a restart may resend acked ones). Costs one
- * fdatasync per segment written since the last sync, one for the head if it moved, and one of the
- * directory if segments were created or deleted. */
+/* Makes every append so far durable and persists the head and the out-of-order acks.
+ * LF_OK or LF_EIO/LF_ENOSPC when a segment or the directory could not be synced. Failing
+ * to store the head or the acks is logged but still LF_OK (the frames are durable; a
+ * restart may resend acked ones). Costs one fdatasync per segment written since the last
+ * sync, one for the head if it moved, one for the acks file if acks after the head were
+ * made, and one of the directory if segments were created or deleted. */
 int lf_spool_sync(struct lf_spool *s);
 
 /* Reads the next frame at the cursor: LF_OK (*rec, *pos filled), LF_ENOTFOUND when the

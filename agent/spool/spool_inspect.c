@@ -2,7 +2,8 @@
  *
  * Scans every segment like recovery does, but only reports what recovery would do with
  * bad parts; nothing is written, so it is safe while the agent runs (it then shows a
- * snapshot that may be a few frames behind).
+ * snapshot that may be a few frames behind). Frames the head or the acks file mark
+ * acknowledged are not counted as unacknowledged.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,7 +27,45 @@ struct inspect {
     bool has_oldest;
     int64_t oldest_ms;
     struct spool_win w;
+    struct lf_spool_pos *acks; /* the acks file's entries, sorted */
+    size_t nacks;
 };
+
+static int cmp_pos(const void *a, const void *b)
+{
+    const struct lf_spool_pos *x = a, *y = b;
+    if (x->seg != y->seg) {
+        return x->seg < y->seg ? -1 : 1;
+    }
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+static bool in_acks(const struct inspect *in, uint64_t seg, uint64_t off)
+{
+    struct lf_spool_pos key = {.seg = seg, .off = off};
+    return in->nacks && bsearch(&key, in->acks, in->nacks, sizeof(key), cmp_pos) != NULL;
+}
+
+/* Loads the acks file (spool_acks.c) and prints what it holds. */
+static void load_acks(struct inspect *in)
+{
+    uint64_t good = 0, size = 0;
+    int fd = openat(in->dirfd, SPOOL_ACKS_FILE, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(in->fp, "  acks: none\n");
+        return;
+    }
+    int rc = spool_acks_read(fd, &in->acks, &in->nacks, &good, &size);
+    close(fd);
+    if (rc != LF_OK) {
+        fprintf(in->fp, "  acks: unreadable (%s; a restart reads every frame after the head)\n",
+                lf_strerror(rc));
+        return;
+    }
+    qsort(in->acks, in->nacks, sizeof(*in->acks), cmp_pos);
+    fprintf(in->fp, "  acks: %zu out-of-order acknowledgement%s%s\n", in->nacks,
+            in->nacks == 1 ? "" : "s", good < size ? " (torn end, cut at next open)" : "");
+}
 
 /* Number of frames of seg the persisted head marks as acknowledged. */
 static uint32_t acked_by_head(const struct inspect *in, const struct spool_seg *seg)
@@ -97,8 +136,14 @@ static int inspect_seg(struct inspect *in, uint64_t id)
     struct spool_seg *seg = spool_seg_new(id);
     int rc = seg ? spool_seg_scan(fd, (uint64_t)sb.st_size, seg, &in->w, &st, &bad) : LF_ENOMEM;
     if (rc == LF_OK) {
-        uint32_t acked = acked_by_head(in, seg);
-        note_oldest(in, seg, acked);
+        uint32_t first = acked_by_head(in, seg), acked = first;
+        for (uint32_t j = first; j < seg->nframes; j++) {
+            acked += in_acks(in, id, seg->off[j]);
+        }
+        while (first < seg->nframes && in_acks(in, id, seg->off[first])) {
+            first++;
+        }
+        note_oldest(in, seg, first);
         const char *text = scan_note(note, sizeof(note), st, bad, (uint64_t)sb.st_size);
         fprintf(in->fp, "  %016" PRIx64 " %12" PRIu64 " %8" PRIu32 " %8" PRIu32 "%s%s\n", id,
                 (uint64_t)sb.st_size, seg->nframes, seg->nframes - acked, *text ? "  " : "", text);
@@ -160,6 +205,7 @@ int lf_spool_inspect(const char *dir, FILE *fp, int64_t now_ms)
     }
     fprintf(fp, "spool %s\n", dir);
     print_head(&in);
+    load_acks(&in);
     in.base = n ? ids[0] : 0;
     fprintf(fp, "  %-16s %12s %8s %8s  %s\n", "segment", "bytes", "frames", "unacked", "note");
     for (size_t i = 0; i < n; i++) {
@@ -175,6 +221,7 @@ int lf_spool_inspect(const char *dir, FILE *fp, int64_t now_ms)
     fprintf(fp, "  quarantine: %" PRIu64 " file%s\n", q, q == 1 ? "" : "s");
     spool_quarantine_count(in.dirfd, fp);
     spool_win_fini(&in.w);
+    free(in.acks);
     free(ids);
     close(in.dirfd);
     return rc;

@@ -21,6 +21,7 @@
 #define SPOOL_DEFAULT_SEGMENT (8u << 20)
 #define SPOOL_MAX_SEGMENT     (1u << 30) /* keeps frame offsets in 32 bits */
 #define SPOOL_HEAD_FILE       "head"
+#define SPOOL_ACKS_FILE       "acks"
 #define SPOOL_QDIR            "quarantine"
 #define SPOOL_NAME_MAX        64
 
@@ -78,6 +79,12 @@ struct lf_spool {
     uint64_t head_seq; /* sequence of the last head slot written or loaded */
     bool head_saved_valid;
     struct lf_spool_pos head_saved;
+    int acks_fd;               /* the acks file, -1 until loaded or first written */
+    uint64_t acks_len;         /* bytes of its good part */
+    uint64_t acks_entries;     /* entries in it, stale ones included */
+    struct lf_spool_pos *pend; /* acks since the last sync, not yet in the file */
+    size_t npend, cappend;
+    bool acks_warned;
 };
 
 /* spool_frame.c: record <-> frame body; frame header checks; read window. */
@@ -134,9 +141,31 @@ uint64_t spool_quarantine_count(int dirfd, FILE *list);
 int spool_head_load(int dirfd, struct lf_spool_pos *head, uint64_t *seq);
 int spool_head_store(struct lf_spool *s, struct lf_spool_pos head);
 
-/* lf_spool.c / spool_read.c: shared between the API files. */
+/* spool_acks.c: frames acknowledged after the head, kept across restarts. */
+/* Notes an ack (of a frame whose segment stays) for the next flush. */
+void spool_acks_note(struct lf_spool *s, struct lf_spool_pos pos);
+/* At sync: appends the noted acks still after the head, fdatasync; empties or compacts
+ * the file when it is stale. Failures are logged (they cost duplicates, not loss). */
+void spool_acks_flush(struct lf_spool *s);
+/* At open, after the head: marks the frames the file lists. */
+void spool_acks_load(struct lf_spool *s);
+/* Reads the good entries of the acks file open as fd into *v (caller frees; NULL when
+ * none), with the length of its good part and of the file. LF_OK, LF_ECORRUPT (not an
+ * acks file), LF_EIO or LF_ENOMEM. */
+int spool_acks_read(int fd, struct lf_spool_pos **v, size_t *n, uint64_t *good_len,
+                    uint64_t *file_len);
+
+/* lf_spool.c / spool_read.c / spool_write.c: shared between the API files. */
 void spool_head_pos(const struct lf_spool *s, struct lf_spool_pos *head);
 void spool_delete_seg(struct lf_spool *s, size_t i);
 int spool_fsync_fd(const struct lf_spool *s, int fd, const char *what);
+/* Index of the segment with this id, or -1. */
+long spool_find_seg(const struct lf_spool *s, uint64_t id);
+/* Marks the frame at pos acknowledged, deleting its segment when that was its last frame.
+ * Returns true when a frame was marked and its segment stays; false for an unknown or
+ * repeated position or a deleted segment. */
+bool spool_ack_frame(struct lf_spool *s, struct lf_spool_pos pos);
+/* The writer takes no more appends (the next append starts a new segment). */
+void spool_seal_writer(struct lf_spool *s);
 
 #endif

@@ -104,7 +104,9 @@ static int cut_segment(struct lf_spool *s, size_t i, uint32_t idx)
     }
     forget_tail(s, seg, idx);
     s->rwin.len = 0; /* the window may hold the cut bytes */
-    if (seg != s->writer && seg->nacked == seg->nframes) {
+    if (seg == s->writer) {
+        spool_seal_writer(s); /* no offset after the cut gets a frame again (spool_acks.c) */
+    } else if (seg->nacked == seg->nframes) {
         spool_delete_seg(s, i);
     }
     return LF_OK;
@@ -167,8 +169,8 @@ void lf_spool_rec_free(struct lf_spool_rec *rec)
     memset(rec, 0, sizeof(*rec));
 }
 
-/* Index of the segment with this id, or -1 (binary search on ids relative to the oldest). */
-static long find_seg(const struct lf_spool *s, uint64_t id)
+/* Binary search on ids relative to the oldest. */
+long spool_find_seg(const struct lf_spool *s, uint64_t id)
 {
     if (s->nsegs == 0) {
         return -1;
@@ -186,21 +188,30 @@ static long find_seg(const struct lf_spool *s, uint64_t id)
     return lo < s->nsegs && s->segs[lo]->id == id ? (long)lo : -1;
 }
 
-void lf_spool_ack(struct lf_spool *s, struct lf_spool_pos pos)
+bool spool_ack_frame(struct lf_spool *s, struct lf_spool_pos pos)
 {
-    long i = find_seg(s, pos.seg);
+    long i = spool_find_seg(s, pos.seg);
     if (i < 0) {
-        return;
+        return false;
     }
     struct spool_seg *seg = s->segs[i];
     long idx = spool_seg_find(seg, pos.off);
     if (idx < 0 || spool_seg_is_acked(seg, (uint32_t)idx)) {
-        return;
+        return false;
     }
     spool_seg_set_acked(seg, (uint32_t)idx);
     s->records--;
     if (seg->nacked == seg->nframes) {
         spool_delete_seg(s, (size_t)i); /* also the writer: the next append starts anew */
+        return false;
+    }
+    return true;
+}
+
+void lf_spool_ack(struct lf_spool *s, struct lf_spool_pos pos)
+{
+    if (spool_ack_frame(s, pos)) {
+        spool_acks_note(s, pos);
     }
 }
 

@@ -43,7 +43,7 @@ static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 /* The writer stops taking appends and its fd is closed (a sync reopens it if it is still
  * dirty, so sealed segments hold no fd even when the caller never syncs). An empty (or
  * fully acknowledged) writer is deleted at once. */
-static void seal_writer(struct lf_spool *s)
+void spool_seal_writer(struct lf_spool *s)
 {
     struct spool_seg *w = s->writer;
     if (!w) {
@@ -118,7 +118,7 @@ static int make_room(struct lf_spool *s, uint64_t flen)
             return LF_ETOOBIG;
         }
         if (s->segs[0] == s->writer) {
-            seal_writer(s); /* only the writer is left: it goes too */
+            spool_seal_writer(s); /* only the writer is left: it goes too */
             continue;
         }
         drop_oldest(s);
@@ -138,7 +138,7 @@ static int write_frame(struct lf_spool *s, struct spool_seg *w, size_t flen)
      * (its garbage tail is quarantined at the next open). */
     if (ftruncate(w->fd, (off_t)w->size) != 0) {
         lf_log_errno(LF_LOG_ERROR, s->log, "spool %s: truncate segment %016" PRIx64, s->dir, w->id);
-        seal_writer(s);
+        spool_seal_writer(s);
     }
     return errno_to_lf(e);
 }
@@ -152,7 +152,7 @@ int lf_spool_append(struct lf_spool *s, const struct lf_spool_rec *rec)
         return LF_ETOOBIG;
     }
     if (s->writer && s->writer->nframes && s->writer->size + flen > s->opts.segment_size) {
-        seal_writer(s);
+        spool_seal_writer(s);
     }
     int rc = make_room(s, flen);
     if (rc == LF_OK && !s->writer) {
@@ -237,5 +237,6 @@ int lf_spool_sync(struct lf_spool *s)
             s->head_saved_valid = true;
         }
     }
+    spool_acks_flush(s);
     return LF_OK;
 }

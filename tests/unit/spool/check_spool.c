@@ -572,18 +572,17 @@ START_TEST(head_persistence)
     for (int i = 0; i < 6; i++) {
         lf_spool_ack(s, pos[i]); /* frames 0-3 fill segment 0: deleted */
     }
-    lf_spool_ack(s, pos[8]); /* out of order: not in the head */
+    lf_spool_ack(s, pos[8]); /* out of order: in the acks file, not in the head */
     ck_assert_int_eq(lf_spool_sync(s), LF_OK);
     lf_spool_ack(s, pos[6]); /* after the last sync: re-read after restart */
     lf_spool_close(s);
 
     s = open_spool(dir, 4, 0, LF_SPOOL_BLOCK);
-    ck_assert_uint_eq(read_all(s, seq, pos, 16), 4);
-    ck_assert_uint_eq(seq[0], 6);
+    ck_assert_uint_eq(read_all(s, seq, pos, 16), 3);
+    ck_assert_uint_eq(seq[0], 6); /* a duplicate, allowed */
     ck_assert_uint_eq(seq[1], 7);
-    ck_assert_uint_eq(seq[2], 8); /* a duplicate, allowed */
-    ck_assert_uint_eq(seq[3], 9);
-    for (int i = 0; i < 4; i++) {
+    ck_assert_uint_eq(seq[2], 9);
+    for (int i = 0; i < 3; i++) {
         lf_spool_ack(s, pos[i]);
     }
     ck_assert(lf_spool_empty(s));
@@ -1043,6 +1042,160 @@ START_TEST(cli_inspect)
 }
 END_TEST
 
+/* Fills order[0..n) with a fixed permutation of 0..n-1 (LCG Fisher-Yates). */
+static void permute(int *order, int n, uint32_t x)
+{
+    for (int i = 0; i < n; i++) {
+        order[i] = i;
+    }
+    for (int i = n - 1; i > 0; i--) {
+        x = x * 1103515245u + 12345u;
+        int j = (int)((x >> 8) % (uint32_t)(i + 1));
+        int t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+}
+
+static uint64_t acks_file_size(const char *dir)
+{
+    char path[300];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/acks", dir);
+    return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+/* Acks out of order (as Kafka gives them) survive a restart: only frames acknowledged after
+ * the last sync are read again; none acknowledged before it. */
+START_TEST(acks_survive_restart)
+{
+    char *dir = lft_mkdtemp("spool-ackfile");
+    struct lf_spool *s = open_spool(dir, 100, 0, LF_SPOOL_BLOCK);
+    enum { N = 2000, SYNCED = 1500, LATE = 40 };
+    static int order[N];
+    static uint64_t seq[N];
+    static struct lf_spool_pos pos[N];
+    static bool done[N];
+    append_range(s, 0, N);
+    ck_assert_uint_eq(read_all(s, seq, pos, N), N);
+    permute(order, N, 777);
+    for (int k = 0; k < SYNCED + LATE; k++) {
+        lf_spool_ack(s, pos[order[k]]);
+        if (k < SYNCED) {
+            done[order[k]] = true;
+        }
+        if ((k + 1) % 100 == 0 && k < SYNCED) {
+            ck_assert_int_eq(lf_spool_sync(s), LF_OK);
+        }
+    }
+    lf_spool_close(s);
+    char *report = NULL;
+    size_t report_len = 0;
+    FILE *fp = open_memstream(&report, &report_len);
+    ck_assert_int_eq(lf_spool_inspect(dir, fp, 0), LF_OK);
+    fclose(fp);
+    ck_assert_msg(strstr(report, "2000 frames, 500 unacknowledged") != NULL, "%s", report);
+    free(report);
+
+    s = open_spool(dir, 100, 0, LF_SPOOL_BLOCK);
+    size_t n = read_all(s, seq, pos, N);
+    ck_assert_uint_eq(n, N - SYNCED);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_msg(!done[seq[i]], "frame %" PRIu64 " was acknowledged before the sync", seq[i]);
+        lf_spool_ack(s, pos[i]);
+    }
+    ck_assert(lf_spool_empty(s));
+    ck_assert_int_eq(lf_spool_sync(s), LF_OK);
+    ck_assert_uint_eq(acks_file_size(dir), 0); /* nothing after the head: emptied */
+    lf_spool_close(s);
+    s = open_spool(dir, 100, 0, LF_SPOOL_BLOCK);
+    ck_assert(lf_spool_empty(s));
+    lf_spool_close(s);
+    lft_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* A torn last entry costs that one frame (read again); a file with a bad magic costs all
+ * of them; neither stops the spool. */
+START_TEST(acks_torn_or_bad)
+{
+    char *dir = lft_mkdtemp("spool-acktorn");
+    char path[300];
+    snprintf(path, sizeof(path), "%s/acks", dir);
+    struct lf_spool *s = open_spool(dir, 100, 0, LF_SPOOL_BLOCK);
+    uint64_t seq[16];
+    struct lf_spool_pos pos[16];
+    append_range(s, 0, 10);
+    ck_assert_uint_eq(read_all(s, seq, pos, 16), 10);
+    lf_spool_ack(s, pos[3]);
+    lf_spool_ack(s, pos[5]);
+    lf_spool_ack(s, pos[7]);
+    ck_assert_int_eq(lf_spool_sync(s), LF_OK);
+    lf_spool_close(s);
+    ck_assert_uint_eq(acks_file_size(dir), 8 + 3 * 20);
+
+    ck_assert_int_eq(truncate(path, 8 + 2 * 20 + 13), 0); /* the third entry torn */
+    s = open_spool(dir, 100, 0, LF_SPOOL_BLOCK);
+    ck_assert_uint_eq(read_all(s, seq, pos, 16), 8);
+    ck_assert_uint_eq(seq[3], 4);
+    ck_assert_uint_eq(seq[5], 7); /* read again */
+    lf_spool_ack(s, pos[0]);      /* frame 0: the head moves to 1 */
+    ck_assert_int_eq(lf_spool_sync(s), LF_OK);
+    lf_spool_close(s);
+    ck_assert_uint_eq(acks_file_size(dir), 8 + 2 * 20); /* cut at open */
+
+    s = open_spool(dir, 100, 0, LF_SPOOL_BLOCK);
+    ck_assert_uint_eq(read_all(s, seq, pos, 16), 7);
+    lf_spool_close(s);
+    int fd = open(path, O_RDWR);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(pwrite(fd, "X", 1, 0), 1);
+    close(fd);
+    s = open_spool(dir, 100, 0, LF_SPOOL_BLOCK);
+    ck_assert_uint_eq(read_all(s, seq, pos, 16), 9); /* only the head applies */
+    ck_assert_uint_eq(seq[0], 1);
+    lf_spool_close(s);
+    lft_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* With one live entry and ever more stale ones (the head keeps passing them), the file is
+ * rewritten with only the live entry once stale ones pass the threshold. */
+START_TEST(acks_compacted)
+{
+    char tmpl[] = "/dev/shm/lft-ackcompact-XXXXXX"; /* tmpfs: 17k fdatasyncs cost nothing */
+    char *dir = strdup(mkdtemp(tmpl) ? tmpl : lft_mkdtemp("ackcompact"));
+    enum { N = 36000 };
+    struct lf_spool *s = open_spool(dir, 1000, 0, LF_SPOOL_BLOCK);
+    static uint64_t seq[N];
+    static struct lf_spool_pos pos[N];
+    append_range(s, 0, N);
+    ck_assert_uint_eq(read_all(s, seq, pos, N), N);
+    lf_spool_ack(s, pos[1]);
+    ck_assert_int_eq(lf_spool_sync(s), LF_OK);
+    uint64_t largest = 0;
+    for (int i = 0; i + 3 < N; i += 2) { /* head at i, live entry i + 1 */
+        lf_spool_ack(s, pos[i]);
+        lf_spool_ack(s, pos[i + 3]);
+        ck_assert_int_eq(lf_spool_sync(s), LF_OK);
+        uint64_t sz = acks_file_size(dir);
+        largest = sz > largest ? sz : largest;
+    }
+    ck_assert_uint_ge(largest, 8 + 16384 * 20);
+    ck_assert_uint_lt(acks_file_size(dir), 8 + 2000 * 20); /* rewritten near i = 32768 */
+    lf_spool_close(s);
+    s = open_spool(dir, 1000, 0, LF_SPOOL_BLOCK);
+    size_t n = read_all(s, seq, pos, N);
+    ck_assert_uint_eq(n, 1); /* the head; N - 1 after it is acknowledged */
+    ck_assert_uint_eq(seq[0], N - 2);
+    lf_spool_close(s);
+    lft_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *spool_suite(void)
 {
     Suite *su = suite_create("spool");
@@ -1061,6 +1214,9 @@ static Suite *spool_suite(void)
         {"acks", out_of_order_acks_delete_segments},
         {"head", head_persistence},
         {"head_torn_slot", head_torn_slot},
+        {"acks_restart", acks_survive_restart},
+        {"acks_torn", acks_torn_or_bad},
+        {"acks_compacted", acks_compacted},
         {"wrap", segment_ids_wrap},
         {"group_commit", group_commit},
         {"block", block_when_full},
