@@ -1,8 +1,9 @@
 /* lf_conf_yaml.c - the configuration file as a bounded YAML document (see lf_conf_yaml.h).
  *
  * Order of checks: the file (kind, size, readable), its bytes (empty, NUL, UTF-8), the
- * YAML syntax (libfyaml, positions refined here), the alias budget, then resolution of
- * aliases and merge keys by libfyaml on a document known to be small once expanded.
+ * YAML syntax (libfyaml, its errors collected, positions refined here), the alias budget,
+ * then resolution of aliases and merge keys by libfyaml on a document known to be small
+ * once expanded.
  */
 #include "lf_conf_yaml.h"
 
@@ -154,46 +155,58 @@ static int yaml_check_bytes(struct lf_diag *diag, const struct lf_conf_src *src)
 
 /* ---- syntax errors ----------------------------------------------------------------- */
 
+/* libfyaml's errors are collected (fy_diag_set_collect_errors), never printed, and the
+ * first one is read back with its line and column. Printing is not safe: libfyaml 0.7.12
+ * (Debian 12's) follows each printed error with an excerpt of the source, and that code
+ * (fy_diag_error_atom_display) overflows a stack buffer (4 * 80 + 33 bytes) and crashes
+ * when a line is over 80 display columns wide: the excerpt is then an 80-column window
+ * shifted right, and the run of '~' marking the error under a line that starts left of
+ * the window is clamped on the right only, so a marked part of 354 columns or more is
+ * written past the buffer (issue 17; upstream guards it since 0.8, commit a398979).
+ * Tabs count 8 columns a byte, which is how the fuzzer found it, but spaces do it too
+ * ('s', 744 spaces, ': .', then 408 spaces and 'r:'): refusing some bytes before parsing
+ * would not close it. Collecting does, for every input: fy_diag_vreport, the only
+ * caller of the excerpt code, skips it when collecting. The collected record has the
+ * message, line and column that the printed report had. */
 struct yaml_err {
     int line, col; /* of the first error */
     char msg[512];
     int count;
 };
 
-/* A line or column number from libfyaml's message; 0 (unknown) if it is not one. */
-static int yaml_position_number(const char *s)
+/* A line or column number from libfyaml; 0 (unknown) if it is not one. */
+static int yaml_position_number(int v)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    return errno == 0 && end != s && *end == '\0' && v > 0 && v < INT_MAX ? (int)v : 0;
+    return v > 0 && v < INT_MAX ? v : 0;
 }
 
-/* libfyaml reports "NAME:LINE:COL: error: MESSAGE" lines (plus source excerpts) to this
- * callback. The first error is kept: later ones follow from it. */
-static void yaml_diag_output(struct fy_diag *fyd, void *user, const char *buf, size_t len)
+/* Fills e from the errors collected so far (the first is kept: later ones follow from
+ * it); returns their number. */
+static int yaml_collected(struct fy_diag *fyd, struct yaml_err *e)
 {
-    struct yaml_err *e = user;
-    char line[1024];
-    (void)fyd;
-    snprintf(line, sizeof(line), "%.*s", (int)len, buf);
-    char *sev = strstr(line, ": error: ");
-    if (!sev || e->count++ > 0) {
-        return;
-    }
-    *sev = '\0';
-    char *msg = sev + strlen(": error: ");
-    msg[strcspn(msg, "\n")] = '\0';
-    snprintf(e->msg, sizeof(e->msg), "%s", msg);
-    char *c2 = strrchr(line, ':');
-    if (c2) {
-        *c2 = '\0';
-        char *c1 = strrchr(line, ':');
-        if (c1) {
-            e->line = yaml_position_number(c1 + 1);
-            e->col = yaml_position_number(c2 + 1);
+    void *it = NULL;
+    struct fy_diag_error *err;
+    e->count = 0;
+    while ((err = fy_diag_errors_iterate(fyd, &it)) != NULL) {
+        if (err->type < FYET_ERROR || e->count++ > 0) {
+            continue;
         }
+        snprintf(e->msg, sizeof(e->msg), "%s", err->msg ? err->msg : "(no message)");
+        e->msg[strcspn(e->msg, "\n")] = '\0';
+        e->line = yaml_position_number(err->line);
+        e->col = yaml_position_number(err->column);
     }
+    return e->count;
+}
+
+/* What libfyaml prints besides reports (its internal "... failed" trail, without a
+ * position) is dropped: the collected error says it all. */
+static void yaml_diag_sink(struct fy_diag *fyd, void *user, const char *buf, size_t len)
+{
+    (void)fyd;
+    (void)user;
+    (void)buf;
+    (void)len;
 }
 
 /* A flow bracket or a quote that opened a scalar or collection and is still open. */
@@ -505,20 +518,20 @@ static struct fy_document *yaml_parse(struct lf_diag *diag, const struct lf_conf
     struct fy_diag_cfg dcfg;
     fy_diag_cfg_default(&dcfg);
     dcfg.fp = NULL;
-    dcfg.output_fn = yaml_diag_output;
-    dcfg.user = &e;
+    dcfg.output_fn = yaml_diag_sink;
     dcfg.colorize = false;
     struct fy_diag *fyd = fy_diag_create(&dcfg);
     if (!fyd) {
         lf_diag_add(diag, LF_DIAG_ERROR, 0, 0, "out of memory");
         return NULL;
     }
+    fy_diag_set_collect_errors(fyd, true); /* never printed: see struct yaml_err */
     /* No FYPCF_RESOLVE_DOCUMENT: aliases stay aliases until their budget is checked.
      * Duplicate keys are checked by the walk (see yaml_check_mapping). */
     struct fy_parse_cfg pcfg = {.flags = FYPCF_QUIET | FYPCF_ALLOW_DUPLICATE_KEYS, .diag = fyd};
     bool resolve = false;
     struct fy_document *doc = fy_document_build_from_string(&pcfg, src->text, src->len);
-    if (e.count > 0 || (!doc && yaml_has_content(src->text))) {
+    if (yaml_collected(fyd, &e) > 0 || (!doc && yaml_has_content(src->text))) {
         yaml_report_syntax(diag, &e, src->text);
     } else if (!doc || !fy_document_root(doc)) {
         lf_diag_add(diag, LF_DIAG_ERROR, 0, 0,
@@ -527,7 +540,7 @@ static struct fy_document *yaml_parse(struct lf_diag *diag, const struct lf_conf
                (!resolve || (doc = yaml_resolved(doc, &pcfg, src)) != NULL)) {
         fy_diag_destroy(fyd);
         return doc;
-    } else if (e.count > 0) {
+    } else if (yaml_collected(fyd, &e) > 0) {
         yaml_report_syntax(diag, &e, src->text);
     }
     if (diag->errors == 0) {
