@@ -1,9 +1,9 @@
 /* lf_conf_yaml.c - the configuration file as a bounded YAML document (see lf_conf_yaml.h).
  *
- * Order of checks: the file (kind, size, readable), its bytes (empty, NUL, UTF-8), the
- * YAML syntax (libfyaml, its errors collected, positions refined here), the alias budget,
- * then resolution of aliases and merge keys by libfyaml on a document known to be small
- * once expanded.
+ * Order of checks: the file (kind, size, readable), its bytes (empty, NUL, UTF-8, a tab
+ * libfyaml crashes on), the YAML syntax (libfyaml, its errors collected, positions
+ * refined here), the alias budget and the scalars libfyaml misreads, then resolution of
+ * aliases and merge keys by libfyaml on a document known to be small once expanded.
  */
 #include "lf_conf_yaml.h"
 
@@ -149,6 +149,61 @@ static int yaml_check_bytes(struct lf_diag *diag, const struct lf_conf_src *src)
         line += s[i] == '\n';
         col = s[i] == '\n' ? 1 : col + 1;
         i += n;
+    }
+    return LF_OK;
+}
+
+/* Whether p (n bytes left) starts what libfyaml 0.7.12 takes for a block indicator after
+ * a tab: '?', ':', '|', '>', or '-' and a blank, a line end or the end of the text. */
+static bool yaml_block_indicator(const char *p, size_t n)
+{
+    if (n == 0) {
+        return false;
+    }
+    if (p[0] == '?' || p[0] == ':' || p[0] == '|' || p[0] == '>') {
+        return true;
+    }
+    return p[0] == '-' && (n == 1 || p[1] <= ' ' || p[1] > '~');
+}
+
+/* libfyaml 0.7.12 frees a parser object twice, and crashes (in fy_parse_cleanup), when
+ * after an explicit key ('? ') a ':' is followed by blanks holding a TAB and then by a
+ * block indicator: fy_fetch_value recycles its simple key, fy_ws_indentation_check then
+ * refuses the tab ("cannot use tab for indentation") and the error path recycles the key
+ * again (upstream fix 0bb4406, in 0.8). YAML does not allow a tab as indentation there
+ * anyway. Explicit keys begin only at a '?' byte, so in a text holding one that sequence
+ * is refused wherever it stands, comments and quoted scalars included: a guess at the
+ * context could miss one, the bytes cannot. Texts without a '?' never take that path
+ * and keep "key:<TAB>|" (libfyaml accepts it). */
+static int yaml_check_tab_indent(struct lf_diag *diag, const struct lf_conf_src *src)
+{
+    const char *s = src->text;
+    if (!memchr(s, '?', src->len)) {
+        return LF_OK;
+    }
+    int line = 1, col = 1;
+    for (size_t i = 0; i < src->len; i++) {
+        if (s[i] == ':') {
+            size_t j = i + 1, tab = 0;
+            for (; j < src->len && (s[j] == ' ' || s[j] == '\t'); j++) {
+                if (s[j] == '\t' && tab == 0) {
+                    tab = j;
+                }
+            }
+            if (tab && yaml_block_indicator(s + j, src->len - j)) {
+                lf_diag_add(diag, LF_DIAG_ERROR, line, col + (int)(tab - i),
+                            "a TAB after ':' and before '%c' is block indentation, which YAML "
+                            "does not allow: use spaces (libfyaml 0.7.12 would crash on it)",
+                            s[j]);
+                return LF_ECONFIG;
+            }
+        }
+        if (s[i] == '\n') {
+            line++;
+            col = 1;
+        } else if (((unsigned char)s[i] & 0xc0) != 0x80) {
+            col++;
+        }
     }
     return LF_OK;
 }
@@ -321,11 +376,38 @@ static bool yaml_has_content(const char *text)
 
 struct alias_budget {
     struct lf_diag *diag;
+    const struct lf_conf_src *src; /* the text parsed (NULL: scalars not checked) */
     size_t nodes, aliases;
     bool merge;    /* a `<<` key: the document needs resolving even without aliases */
     bool failed;   /* over budget: the walk stops */
     size_t errors; /* duplicate keys: the walk goes on to report them all */
 };
+
+/* ---- scalars ----------------------------------------------------------------------- */
+
+/* libfyaml 0.7.12 reads a single-quoted scalar wrong when two '' escapes follow each
+ * other ('a''''b'): its text iterator (fy_atom_iter_format) emits a quote for each quote
+ * of the run that another quote follows, 3 for 2 escapes, while the length it allocates
+ * for is computed right, so the text is cut short ("a'''" for a''b, silently), and once
+ * the pieces outgrow the iterator's inline array, the array it allocated leaks
+ * (fy_atom_format_text returns early without freeing it). A lone '' reads right, and so do the
+ * other styles. Such a scalar is refused before its text is read: its raw bytes (between the
+ * quotes, from the token's marks) holding four quotes in a row is exactly that case. */
+static bool yaml_sq_misread(const struct alias_budget *b, struct fy_node *n)
+{
+    if (!b->src || !fy_node_is_scalar(n) || fy_node_is_alias(n) ||
+        fy_node_get_style(n) != FYNS_SINGLE_QUOTED) {
+        return false;
+    }
+    struct fy_token *t = fy_node_get_scalar_token(n);
+    const struct fy_mark *from = t ? fy_token_start_mark(t) : NULL;
+    const struct fy_mark *to = t ? fy_token_end_mark(t) : NULL;
+    if (!from || !to || from->input_pos > to->input_pos || to->input_pos > b->src->len) {
+        return false;
+    }
+    return memmem(b->src->text + from->input_pos, to->input_pos - from->input_pos, "''''", 4) !=
+           NULL;
+}
 
 /* ---- mappings ---------------------------------------------------------------------- */
 
@@ -359,6 +441,9 @@ static size_t yaml_collect_keys(struct alias_budget *b, struct fy_node *map, str
     while ((p = fy_node_mapping_iterate(map, &it))) {
         struct fy_node *kn = fy_node_pair_key(p);
         size_t len = 0;
+        if (yaml_sq_misread(b, kn)) {
+            continue; /* not read: the walk reports it */
+        }
         const char *s = kn && fy_node_is_scalar(kn) && !fy_node_is_alias(kn)
                             ? fy_node_get_scalar(kn, &len)
                             : NULL;
@@ -466,6 +551,15 @@ static void alias_walk(struct alias_budget *b, struct fy_node *n, int depth, str
         }
         return;
     }
+    if (!outer && yaml_sq_misread(b, n)) {
+        int line, col;
+        lf_node_pos(n, &line, &col);
+        lf_diag_add(b->diag, LF_DIAG_ERROR, line, col,
+                    "a single-quoted scalar with two '' escapes in a row: libfyaml 0.7.12 "
+                    "reads it wrong; write it double-quoted (\"...'...\")");
+        b->errors++;
+        return;
+    }
     void *it = NULL;
     if (fy_node_is_sequence(n)) {
         struct fy_node *item;
@@ -484,9 +578,10 @@ static void alias_walk(struct alias_budget *b, struct fy_node *n, int depth, str
     }
 }
 
-int lf_conf_alias_check(struct fy_document *doc, struct lf_diag *diag, bool *needs_resolve)
+int lf_conf_alias_check(struct fy_document *doc, const struct lf_conf_src *src,
+                        struct lf_diag *diag, bool *needs_resolve)
 {
-    struct alias_budget b = {.diag = diag};
+    struct alias_budget b = {.diag = diag, .src = src};
     alias_walk(&b, fy_document_root(doc), 0, NULL);
     if (needs_resolve) {
         *needs_resolve = b.aliases > 0 || b.merge;
@@ -536,7 +631,7 @@ static struct fy_document *yaml_parse(struct lf_diag *diag, const struct lf_conf
     } else if (!doc || !fy_document_root(doc)) {
         lf_diag_add(diag, LF_DIAG_ERROR, 0, 0,
                     "the configuration file holds no YAML content (only comments?)");
-    } else if (lf_conf_alias_check(doc, diag, &resolve) == LF_OK &&
+    } else if (lf_conf_alias_check(doc, src, diag, &resolve) == LF_OK &&
                (!resolve || (doc = yaml_resolved(doc, &pcfg, src)) != NULL)) {
         fy_diag_destroy(fyd);
         return doc;
@@ -568,7 +663,7 @@ struct fy_document *lf_conf_yaml_load(const char *path, const char *yaml, size_t
         src->text[len] = '\0';
         src->len = len;
     }
-    if (yaml_check_bytes(diag, src) != LF_OK) {
+    if (yaml_check_bytes(diag, src) != LF_OK || yaml_check_tab_indent(diag, src) != LF_OK) {
         return NULL;
     }
     return yaml_parse(diag, src);
