@@ -1,7 +1,8 @@
 /* lf_conf_yaml.c - the configuration file as a bounded YAML document (see lf_conf_yaml.h).
  *
- * Order of checks: the file (kind, size, readable), its bytes (empty, NUL, UTF-8), the
- * YAML syntax (libfyaml, positions refined here), the alias budget, then resolution of
+ * Order of checks: the file (kind, size, readable), its bytes (empty, NUL, UTF-8, a tab
+ * libfyaml crashes on), the YAML syntax (libfyaml, its errors collected, positions
+ * refined here), the alias budget and the scalars libfyaml misreads, then resolution of
  * aliases and merge keys by libfyaml on a document known to be small once expanded.
  */
 #include "lf_conf_yaml.h"
@@ -152,48 +153,115 @@ static int yaml_check_bytes(struct lf_diag *diag, const struct lf_conf_src *src)
     return LF_OK;
 }
 
+/* Whether p (n bytes left) starts what libfyaml 0.7.12 takes for a block indicator after
+ * a tab: '?', ':', '|', '>', or '-' and a blank, a line end or the end of the text. */
+static bool yaml_block_indicator(const char *p, size_t n)
+{
+    if (n == 0) {
+        return false;
+    }
+    if (p[0] == '?' || p[0] == ':' || p[0] == '|' || p[0] == '>') {
+        return true;
+    }
+    return p[0] == '-' && (n == 1 || p[1] <= ' ' || p[1] > '~');
+}
+
+/* libfyaml 0.7.12 frees a parser object twice, and crashes (in fy_parse_cleanup), when
+ * after an explicit key ('? ') a ':' is followed by blanks holding a TAB and then by a
+ * block indicator: fy_fetch_value recycles its simple key, fy_ws_indentation_check then
+ * refuses the tab ("cannot use tab for indentation") and the error path recycles the key
+ * again (upstream fix 0bb4406, in 0.8). YAML does not allow a tab as indentation there
+ * anyway. Explicit keys begin only at a '?' byte, so in a text holding one that sequence
+ * is refused wherever it stands, comments and quoted scalars included: a guess at the
+ * context could miss one, the bytes cannot. Texts without a '?' never take that path
+ * and keep "key:<TAB>|" (libfyaml accepts it). */
+static int yaml_check_tab_indent(struct lf_diag *diag, const struct lf_conf_src *src)
+{
+    const char *s = src->text;
+    if (!memchr(s, '?', src->len)) {
+        return LF_OK;
+    }
+    int line = 1, col = 1;
+    for (size_t i = 0; i < src->len; i++) {
+        if (s[i] == ':') {
+            size_t j = i + 1, tab = 0;
+            for (; j < src->len && (s[j] == ' ' || s[j] == '\t'); j++) {
+                if (s[j] == '\t' && tab == 0) {
+                    tab = j;
+                }
+            }
+            if (tab && yaml_block_indicator(s + j, src->len - j)) {
+                lf_diag_add(diag, LF_DIAG_ERROR, line, col + (int)(tab - i),
+                            "a TAB after ':' and before '%c' is block indentation, which YAML "
+                            "does not allow: use spaces (libfyaml 0.7.12 would crash on it)",
+                            s[j]);
+                return LF_ECONFIG;
+            }
+        }
+        if (s[i] == '\n') {
+            line++;
+            col = 1;
+        } else if (((unsigned char)s[i] & 0xc0) != 0x80) {
+            col++;
+        }
+    }
+    return LF_OK;
+}
+
 /* ---- syntax errors ----------------------------------------------------------------- */
 
+/* libfyaml's errors are collected (fy_diag_set_collect_errors), never printed, and the
+ * first one is read back with its line and column. Printing is not safe: libfyaml 0.7.12
+ * (Debian 12's) follows each printed error with an excerpt of the source, and that code
+ * (fy_diag_error_atom_display) overflows a stack buffer (4 * 80 + 33 bytes) and crashes
+ * when a line is over 80 display columns wide: the excerpt is then an 80-column window
+ * shifted right, and the run of '~' marking the error under a line that starts left of
+ * the window is clamped on the right only, so a marked part of 354 columns or more is
+ * written past the buffer (issue 17; upstream guards it since 0.8, commit a398979).
+ * Tabs count 8 columns a byte, which is how the fuzzer found it, but spaces do it too
+ * ('s', 744 spaces, ': .', then 408 spaces and 'r:'): refusing some bytes before parsing
+ * would not close it. Collecting does, for every input: fy_diag_vreport, the only
+ * caller of the excerpt code, skips it when collecting. The collected record has the
+ * message, line and column that the printed report had. */
 struct yaml_err {
     int line, col; /* of the first error */
     char msg[512];
     int count;
 };
 
-/* A line or column number from libfyaml's message; 0 (unknown) if it is not one. */
-static int yaml_position_number(const char *s)
+/* A line or column number from libfyaml; 0 (unknown) if it is not one. */
+static int yaml_position_number(int v)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    return errno == 0 && end != s && *end == '\0' && v > 0 && v < INT_MAX ? (int)v : 0;
+    return v > 0 && v < INT_MAX ? v : 0;
 }
 
-/* libfyaml reports "NAME:LINE:COL: error: MESSAGE" lines (plus source excerpts) to this
- * callback. The first error is kept: later ones follow from it. */
-static void yaml_diag_output(struct fy_diag *fyd, void *user, const char *buf, size_t len)
+/* Fills e from the errors collected so far (the first is kept: later ones follow from
+ * it); returns their number. */
+static int yaml_collected(struct fy_diag *fyd, struct yaml_err *e)
 {
-    struct yaml_err *e = user;
-    char line[1024];
-    (void)fyd;
-    snprintf(line, sizeof(line), "%.*s", (int)len, buf);
-    char *sev = strstr(line, ": error: ");
-    if (!sev || e->count++ > 0) {
-        return;
-    }
-    *sev = '\0';
-    char *msg = sev + strlen(": error: ");
-    msg[strcspn(msg, "\n")] = '\0';
-    snprintf(e->msg, sizeof(e->msg), "%s", msg);
-    char *c2 = strrchr(line, ':');
-    if (c2) {
-        *c2 = '\0';
-        char *c1 = strrchr(line, ':');
-        if (c1) {
-            e->line = yaml_position_number(c1 + 1);
-            e->col = yaml_position_number(c2 + 1);
+    void *it = NULL;
+    struct fy_diag_error *err;
+    e->count = 0;
+    while ((err = fy_diag_errors_iterate(fyd, &it)) != NULL) {
+        if (err->type < FYET_ERROR || e->count++ > 0) {
+            continue;
         }
+        snprintf(e->msg, sizeof(e->msg), "%s", err->msg ? err->msg : "(no message)");
+        e->msg[strcspn(e->msg, "\n")] = '\0';
+        e->line = yaml_position_number(err->line);
+        e->col = yaml_position_number(err->column);
     }
+    return e->count;
+}
+
+/* What libfyaml prints besides reports (its internal "... failed" trail, without a
+ * position) is dropped: the collected error says it all. */
+static void yaml_diag_sink(struct fy_diag *fyd, void *user, const char *buf, size_t len)
+{
+    (void)fyd;
+    (void)user;
+    (void)buf;
+    (void)len;
 }
 
 /* A flow bracket or a quote that opened a scalar or collection and is still open. */
@@ -308,11 +376,38 @@ static bool yaml_has_content(const char *text)
 
 struct alias_budget {
     struct lf_diag *diag;
+    const struct lf_conf_src *src; /* the text parsed (NULL: scalars not checked) */
     size_t nodes, aliases;
     bool merge;    /* a `<<` key: the document needs resolving even without aliases */
     bool failed;   /* over budget: the walk stops */
     size_t errors; /* duplicate keys: the walk goes on to report them all */
 };
+
+/* ---- scalars ----------------------------------------------------------------------- */
+
+/* libfyaml 0.7.12 reads a single-quoted scalar wrong when two '' escapes follow each
+ * other ('a''''b'): its text iterator (fy_atom_iter_format) emits a quote for each quote
+ * of the run that another quote follows, 3 for 2 escapes, while the length it allocates
+ * for is computed right, so the text is cut short ("a'''" for a''b, silently), and once
+ * the pieces outgrow the iterator's inline array, the array it allocated leaks
+ * (fy_atom_format_text returns early without freeing it). A lone '' reads right, and so do the
+ * other styles. Such a scalar is refused before its text is read: its raw bytes (between the
+ * quotes, from the token's marks) holding four quotes in a row is exactly that case. */
+static bool yaml_sq_misread(const struct alias_budget *b, struct fy_node *n)
+{
+    if (!b->src || !fy_node_is_scalar(n) || fy_node_is_alias(n) ||
+        fy_node_get_style(n) != FYNS_SINGLE_QUOTED) {
+        return false;
+    }
+    struct fy_token *t = fy_node_get_scalar_token(n);
+    const struct fy_mark *from = t ? fy_token_start_mark(t) : NULL;
+    const struct fy_mark *to = t ? fy_token_end_mark(t) : NULL;
+    if (!from || !to || from->input_pos > to->input_pos || to->input_pos > b->src->len) {
+        return false;
+    }
+    return memmem(b->src->text + from->input_pos, to->input_pos - from->input_pos, "''''", 4) !=
+           NULL;
+}
 
 /* ---- mappings ---------------------------------------------------------------------- */
 
@@ -346,6 +441,9 @@ static size_t yaml_collect_keys(struct alias_budget *b, struct fy_node *map, str
     while ((p = fy_node_mapping_iterate(map, &it))) {
         struct fy_node *kn = fy_node_pair_key(p);
         size_t len = 0;
+        if (yaml_sq_misread(b, kn)) {
+            continue; /* not read: the walk reports it */
+        }
         const char *s = kn && fy_node_is_scalar(kn) && !fy_node_is_alias(kn)
                             ? fy_node_get_scalar(kn, &len)
                             : NULL;
@@ -453,6 +551,15 @@ static void alias_walk(struct alias_budget *b, struct fy_node *n, int depth, str
         }
         return;
     }
+    if (!outer && yaml_sq_misread(b, n)) {
+        int line, col;
+        lf_node_pos(n, &line, &col);
+        lf_diag_add(b->diag, LF_DIAG_ERROR, line, col,
+                    "a single-quoted scalar with two '' escapes in a row: libfyaml 0.7.12 "
+                    "reads it wrong; write it double-quoted (\"...'...\")");
+        b->errors++;
+        return;
+    }
     void *it = NULL;
     if (fy_node_is_sequence(n)) {
         struct fy_node *item;
@@ -471,9 +578,10 @@ static void alias_walk(struct alias_budget *b, struct fy_node *n, int depth, str
     }
 }
 
-int lf_conf_alias_check(struct fy_document *doc, struct lf_diag *diag, bool *needs_resolve)
+int lf_conf_alias_check(struct fy_document *doc, const struct lf_conf_src *src,
+                        struct lf_diag *diag, bool *needs_resolve)
 {
-    struct alias_budget b = {.diag = diag};
+    struct alias_budget b = {.diag = diag, .src = src};
     alias_walk(&b, fy_document_root(doc), 0, NULL);
     if (needs_resolve) {
         *needs_resolve = b.aliases > 0 || b.merge;
@@ -505,29 +613,29 @@ static struct fy_document *yaml_parse(struct lf_diag *diag, const struct lf_conf
     struct fy_diag_cfg dcfg;
     fy_diag_cfg_default(&dcfg);
     dcfg.fp = NULL;
-    dcfg.output_fn = yaml_diag_output;
-    dcfg.user = &e;
+    dcfg.output_fn = yaml_diag_sink;
     dcfg.colorize = false;
     struct fy_diag *fyd = fy_diag_create(&dcfg);
     if (!fyd) {
         lf_diag_add(diag, LF_DIAG_ERROR, 0, 0, "out of memory");
         return NULL;
     }
+    fy_diag_set_collect_errors(fyd, true); /* never printed: see struct yaml_err */
     /* No FYPCF_RESOLVE_DOCUMENT: aliases stay aliases until their budget is checked.
      * Duplicate keys are checked by the walk (see yaml_check_mapping). */
     struct fy_parse_cfg pcfg = {.flags = FYPCF_QUIET | FYPCF_ALLOW_DUPLICATE_KEYS, .diag = fyd};
     bool resolve = false;
     struct fy_document *doc = fy_document_build_from_string(&pcfg, src->text, src->len);
-    if (e.count > 0 || (!doc && yaml_has_content(src->text))) {
+    if (yaml_collected(fyd, &e) > 0 || (!doc && yaml_has_content(src->text))) {
         yaml_report_syntax(diag, &e, src->text);
     } else if (!doc || !fy_document_root(doc)) {
         lf_diag_add(diag, LF_DIAG_ERROR, 0, 0,
                     "the configuration file holds no YAML content (only comments?)");
-    } else if (lf_conf_alias_check(doc, diag, &resolve) == LF_OK &&
+    } else if (lf_conf_alias_check(doc, src, diag, &resolve) == LF_OK &&
                (!resolve || (doc = yaml_resolved(doc, &pcfg, src)) != NULL)) {
         fy_diag_destroy(fyd);
         return doc;
-    } else if (e.count > 0) {
+    } else if (yaml_collected(fyd, &e) > 0) {
         yaml_report_syntax(diag, &e, src->text);
     }
     if (diag->errors == 0) {
@@ -555,7 +663,7 @@ struct fy_document *lf_conf_yaml_load(const char *path, const char *yaml, size_t
         src->text[len] = '\0';
         src->len = len;
     }
-    if (yaml_check_bytes(diag, src) != LF_OK) {
+    if (yaml_check_bytes(diag, src) != LF_OK || yaml_check_tab_indent(diag, src) != LF_OK) {
         return NULL;
     }
     return yaml_parse(diag, src);

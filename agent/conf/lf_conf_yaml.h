@@ -39,10 +39,12 @@ struct fy_document *lf_conf_yaml_load(const char *path, const char *yaml, size_t
                                       struct lf_diag *diag, struct lf_conf_src *src);
 void lf_conf_src_fini(struct lf_conf_src *src);
 
-/* Checks an unresolved document: the alias budget, and per mapping at most
- * LF_CONF_MAX_KEYS keys and no duplicate key. LF_OK, or LF_ECONFIG with the errors (at
- * the alias, mapping or key) in diag. *needs_resolve (may be NULL) tells whether the
- * document has aliases or merge keys. Exposed for the unit tests. */
-int lf_conf_alias_check(struct fy_document *doc, struct lf_diag *diag, bool *needs_resolve);
+/* Checks an unresolved document: the alias budget, per mapping at most LF_CONF_MAX_KEYS
+ * keys and no duplicate key, and (given src, the text doc was parsed from) no
+ * single-quoted scalar that libfyaml 0.7.12 reads wrong. LF_OK, or LF_ECONFIG with the
+ * errors (at the alias, mapping, key or scalar) in diag. *needs_resolve (may be NULL)
+ * tells whether the document has aliases or merge keys. Exposed for the unit tests. */
+int lf_conf_alias_check(struct fy_document *doc, const struct lf_conf_src *src,
+                        struct lf_diag *diag, bool *needs_resolve);
 
 #endif

@@ -22,9 +22,10 @@
 #include "lf_logsetup.h"
 #include "logferry/lf_err.h"
 
-#define LOG_SITES   128 /* call sites the limiter tracks; more are not limited */
-#define LOG_SECRETS 32
-#define LOG_LINE    2048
+#define LOG_SITES        128 /* call sites the limiter tracks; more are not limited */
+#define LOG_SECRETS      32
+#define LOG_SECRET_SHORT 3 /* secrets shorter than this are masked where they stand alone */
+#define LOG_LINE         2048
 
 struct log_site {
     const char *fmt;    /* the call site: format string and logger prefix */
@@ -116,7 +117,7 @@ static void add_url_secret(const char *url)
 
 void lf_log_add_secret(const char *value)
 {
-    if (!value || strlen(value) < 3) {
+    if (!value || !*value) {
         return;
     }
     if (strstr(value, "://")) {
@@ -139,16 +140,22 @@ void lf_log_add_secret(const char *value)
 
 /* ---- redaction ------------------------------------------------------------------------ */
 
-/* Replaces s[from, to) with "***" (the string is cut to fit cap). */
-static void splice_stars(char *s, size_t cap, size_t from, size_t to)
+/* Replaces s[from, to) with "***" (the string is cut to fit cap; if the stars do not
+ * fit, it ends at from). Returns where the text after the stars starts. */
+static size_t splice_stars(char *s, size_t cap, size_t from, size_t to)
 {
+    if (from + 3 >= cap) {
+        s[from] = '\0';
+        return from;
+    }
     size_t len = strlen(s), tail = len - to;
     if (from + 3 + tail >= cap) {
-        tail = cap - 1 > from + 3 ? cap - 1 - from - 3 : 0;
+        tail = cap - 1 - from - 3;
     }
     memmove(s + from + 3, s + to, tail);
-    memcpy(s + from, "***", from + 3 < cap ? 3 : 0);
-    s[from + 3 + tail < cap ? from + 3 + tail : cap - 1] = '\0';
+    memcpy(s + from, "***", 3);
+    s[from + 3 + tail] = '\0';
+    return from + 3;
 }
 
 /* scheme://user:PASSWORD@host -> scheme://user:***@host */
@@ -160,17 +167,34 @@ static void redact_urls(char *s, size_t cap)
         char *at = memrchr(auth, '@', n);
         char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
         if (colon && !(at - colon == 4 && memcmp(colon + 1, "***", 3) == 0)) {
-            splice_stars(s, cap, (size_t)(colon + 1 - s), (size_t)(at - s));
+            (void)splice_stars(s, cap, (size_t)(colon + 1 - s), (size_t)(at - s));
         }
     }
 }
 
+/* A byte that continues a word (letters, digits, '_', any byte of a UTF-8 sequence). */
+static bool word_byte(char c)
+{
+    unsigned char u = (unsigned char)c;
+    return (u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || u == '_' ||
+           u >= 0x80;
+}
+
+/* A secret of 1 or 2 bytes is masked where it stands alone (no word byte touches it:
+ * "password=ab,", "'x'"), not inside longer words: masking every "a" of a line would
+ * make the log unreadable and show which letter the secret is. Longer secrets are masked
+ * wherever they occur. */
 static void redact_secrets(char *s, size_t cap)
 {
     for (size_t i = 0; i < lg.nsecrets; i++) {
-        size_t n = strlen(lg.secrets[i]);
-        for (char *p = strstr(s, lg.secrets[i]); p; p = strstr(p + 3, lg.secrets[i])) {
-            splice_stars(s, cap, (size_t)(p - s), (size_t)(p - s) + n);
+        const char *sec = lg.secrets[i];
+        size_t n = strlen(sec);
+        for (char *p = strstr(s, sec); p; p = strstr(p, sec)) {
+            if (n < LOG_SECRET_SHORT && ((p > s && word_byte(p[-1])) || word_byte(p[n]))) {
+                p++;
+                continue;
+            }
+            p = s + splice_stars(s, cap, (size_t)(p - s), (size_t)(p - s) + n);
         }
     }
 }

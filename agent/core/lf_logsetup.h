@@ -38,8 +38,10 @@ struct lf_log_setup {
 int lf_log_configure(const struct lf_log_setup *s);
 /* Back to the defaults (stderr, text, no limit), forgetting the secrets; for tests. */
 void lf_log_reset(void);
-/* Registers a value never to be printed (copied; values under 3 bytes are ignored: too
- * short to redact without mangling every line). Of a URL only the password is kept. */
+/* Registers a value never to be printed (copied; any non-empty value). Of a URL only the
+ * password is kept. A value of 1 or 2 bytes is masked where no letter, digit, '_' or
+ * UTF-8 byte touches it (masking it inside words would mangle every line and give it
+ * away); a longer one wherever it occurs. */
 void lf_log_add_secret(const char *value);
 /* The most recent warn and error lines (already redacted), kept for `logferry status`. */
 #define LF_LOG_RECENT 10

@@ -36,7 +36,8 @@ static const struct lf_opt file_options[] = {
         .type = LF_OPT_STR,
         .flags = LF_OPT_REQUIRED,
         .offset = offsetof(struct file_out_conf, path),
-        .desc = "File that receives one JSON record per line (appended; created if missing).",
+        .desc = "File that receives one JSON record per line (appended; created with mode 0640 "
+                "if missing).",
     },
     {
         .name = "fsync",
@@ -69,7 +70,7 @@ static int file_init(struct lf_out_instance *ins, const void *config, void **sta
     }
     s->ins = ins;
     s->fsync = c->fsync;
-    s->fd = open(c->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    s->fd = open(c->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     if (s->fd < 0) {
         lf_log_errno(LF_LOG_ERROR, lf_out_log_ctx(ins), "cannot open %s", c->path);
         free(s);

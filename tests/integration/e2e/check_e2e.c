@@ -110,6 +110,8 @@ START_TEST(test_100k_once_in_order_and_restart)
     ck_assert_int_eq(lft_wait_exit(pid, 15000), 0);
     verify_sequence(e.out, 100000, false);
     struct stat st;
+    ck_assert_int_eq(stat(e.out, &st), 0); /* created 0640, like every state file */
+    ck_assert_msg((st.st_mode & 07777 & ~(mode_t)0640) == 0, "mode %o", st.st_mode & 07777);
     stat(e.in, &st);
     ck_assert_uint_eq(checkpoint_offset(e.state), (unsigned long long)st.st_size);
 

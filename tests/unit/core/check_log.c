@@ -97,6 +97,30 @@ START_TEST(test_secrets_and_url_passwords_redacted)
 }
 END_TEST
 
+/* Secrets of 1 or 2 bytes are masked too, where they stand alone; inside longer words
+ * they are left (masking every "a" would mangle the line and give the secret away). */
+START_TEST(test_short_secrets_masked_where_alone)
+{
+    lf_log_add_secret("Q");
+    lf_log_add_secret("z9");
+    lf_log_add_secret("");                      /* nothing to mask */
+    lf_log_add_secret("amqp://u:k@h:5672/%2f"); /* a 1-byte URL password */
+    char buf[128] = "pw=Q; token 'z9' at end: z9";
+    lf_log_redact(buf, sizeof(buf));
+    ck_assert_str_eq(buf, "pw=***; token '***' at end: ***");
+    snprintf(buf, sizeof(buf), "Quit z99 az9 Q_ retry k, amqp://u:k@h/ok");
+    lf_log_redact(buf, sizeof(buf));
+    ck_assert_str_eq(buf, "Quit z99 az9 Q_ retry ***, amqp://u:***@h/ok");
+    /* at the end of a full buffer the secret is cut off, never left */
+    char small[8] = "abc z9";
+    lf_log_redact(small, sizeof(small));
+    ck_assert_str_eq(small, "abc ***");
+    char tiny[7] = "abcd Q";
+    lf_log_redact(tiny, sizeof(tiny));
+    ck_assert_str_eq(tiny, "abcd ");
+}
+END_TEST
+
 static void log_site_a(int i)
 {
     lf_log_error(&ctx, "site a: record %d failed", i);
@@ -147,6 +171,7 @@ int main(void)
     tcase_add_test(tc, test_text_line_format);
     tcase_add_test(tc, test_json_line_format);
     tcase_add_test(tc, test_secrets_and_url_passwords_redacted);
+    tcase_add_test(tc, test_short_secrets_masked_where_alone);
     tcase_add_test(tc, test_rate_limit_per_site_with_count);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
