@@ -158,6 +158,7 @@ static void alert_drain_queue(struct lf_alert *al)
 static void *alert_main(void *arg)
 {
     struct lf_alert *al = arg;
+    pthread_setname_np(pthread_self(), "alert");
     pthread_mutex_lock(&al->mu);
     for (bool stop = false; !stop;) {
         alert_drain_queue(al);

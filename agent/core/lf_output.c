@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -296,9 +297,18 @@ static void worker_return_unsent(struct lf_out_instance *o, struct worker_batch 
     } while (n > 0);
 }
 
+/* "out:NAME" in ps, top and /proc/PID/task/TID/comm (cut to 15 bytes). */
+static void worker_name(const struct lf_out_instance *o)
+{
+    char name[16];
+    snprintf(name, sizeof(name), "out:%s", o->conf->name);
+    pthread_setname_np(pthread_self(), name);
+}
+
 static void *worker_main(void *arg)
 {
     struct lf_out_instance *o = arg;
+    worker_name(o);
     int rc = o->plugin->init(o, o->conf->plugin_config, &o->state);
     pthread_mutex_lock(&o->mu);
     o->init_rc = rc;

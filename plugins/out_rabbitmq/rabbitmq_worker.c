@@ -508,7 +508,10 @@ static void rmq_step_connected(struct rmq_state *st)
 static void *rmq_thread_main(void *arg)
 {
     struct rmq_state *st = arg;
+    char name[16];
 
+    snprintf(name, sizeof(name), "rmq:%s", lf_out_name(st->ins));
+    pthread_setname_np(pthread_self(), name);
     while (!rmq_should_stop(st)) {
         if (st->conn != NULL) {
             rmq_step_connected(st);
