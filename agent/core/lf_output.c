@@ -1,9 +1,12 @@
 /* lf_output.c - output instance worker thread, send queue and ack queue.
  *
  * Worker loop: take a batch from the send queue, offer it to submit(); wait on the
- * worker eventfd, the plugin's wake fd and a 100 ms tick; call service() when the
- * plugin fd fires or the tick passes. Taking fewer records than offered is backpressure:
- * the rest is offered again after the next wake-up, never busy-looped.
+ * worker eventfd and the plugin's wake fd; call service() when the plugin fd fires or
+ * its time comes. That time is a 100 ms tick for a plugin that never called
+ * lf_out_service_in() (the original contract), otherwise the earliest time the plugin
+ * asked for, or none: an idle worker of an adaptive plugin (or of one without service)
+ * sleeps until woken. Taking fewer records than offered is backpressure: the rest is
+ * offered again after the next wake-up, or after OUT_TICK_MS, never busy-looped.
  */
 #include "lf_output.h"
 
@@ -21,6 +24,7 @@
 
 #define OUT_BATCH   1024
 #define OUT_TICK_MS 100
+#define OUT_NEVER   INT64_MAX
 
 /* ---- pointer ring --------------------------------------------------------------- */
 
@@ -170,7 +174,16 @@ const char *lf_out_dead_letter_suffix(const struct lf_out_instance *ins)
 
 void lf_out_wake(struct lf_out_instance *ins)
 {
+    __atomic_store_n(&ins->wake_req, true, __ATOMIC_RELEASE);
     efd_signal(ins->worker_efd);
+}
+
+void lf_out_service_in(struct lf_out_instance *ins, int ms)
+{
+    ins->svc_adaptive = true;
+    if (ms >= 0 && lf_mono_ms() + ms < ins->svc_at_ms) {
+        ins->svc_at_ms = lf_mono_ms() + ms;
+    }
 }
 
 const char *lf_out_name(const struct lf_out_instance *ins)
@@ -265,16 +278,40 @@ static void worker_submit(struct lf_out_instance *o, struct worker_batch *b)
     }
 }
 
-/* Waits for work: returns true if service() should run now. */
-static bool worker_wait(struct lf_out_instance *o, int timeout_ms)
+/* Waits for work until due_ms at the latest (OUT_NEVER: no timeout). Returns true if
+ * service() should run now: the plugin's fd fired, or lf_out_wake() was called for an
+ * adaptive plugin (a push of records wakes the worker too, but is not news for it). */
+static bool worker_wait(struct lf_out_instance *o, int64_t due_ms)
 {
     struct pollfd pfd[2] = {{.fd = o->worker_efd, .events = POLLIN},
                             {.fd = o->plugin_fd, .events = POLLIN}};
-    int n = poll(pfd, o->plugin_fd >= 0 ? 2 : 1, timeout_ms);
+    int64_t now = lf_mono_ms();
+    int timeout = due_ms == OUT_NEVER ? -1 : due_ms > now ? (int)(due_ms - now) : 0;
+    int n = poll(pfd, o->plugin_fd >= 0 ? 2 : 1, timeout);
     if (n > 0 && (pfd[0].revents & POLLIN)) {
         efd_drain(o->worker_efd);
     }
-    return n > 0 && o->plugin_fd >= 0 && (pfd[1].revents & POLLIN);
+    bool woken = __atomic_exchange_n(&o->wake_req, false, __ATOMIC_ACQ_REL);
+    return (n > 0 && o->plugin_fd >= 0 && (pfd[1].revents & POLLIN)) || (woken && o->svc_adaptive);
+}
+
+/* When the worker must run without a wake-up: unsent records are offered again after
+ * OUT_TICK_MS; service() is due at the plugin's tick, or (adaptive) when it asked. */
+static int64_t worker_due(const struct lf_out_instance *o, const struct worker_batch *b,
+                          int64_t next_tick)
+{
+    int64_t due = b->off < b->n ? lf_mono_ms() + OUT_TICK_MS : OUT_NEVER;
+    int64_t svc = !o->plugin->service ? OUT_NEVER : o->svc_adaptive ? o->svc_at_ms : next_tick;
+    return svc < due ? svc : due;
+}
+
+/* Calls service() (a no-op without one); an adaptive plugin asks again from inside it. */
+static void worker_service(struct lf_out_instance *o)
+{
+    o->svc_at_ms = OUT_NEVER;
+    if (o->plugin->service) {
+        o->plugin->service(o->state);
+    }
 }
 
 /* The rest of a batch the plugin never took, and the send queue, are handed back as
@@ -331,17 +368,14 @@ static void *worker_main(void *arg)
             worker_submit(o, b);
         }
         bool progressed = b->off > before;
+        bool fd_ready = worker_wait(o, progressed ? 0 : worker_due(o, b, next_tick));
         int64_t now = lf_mono_ms();
-        int timeout = progressed ? 0 : (int)(next_tick > now ? next_tick - now : 0);
-        bool fd_ready = worker_wait(o, timeout);
-        now = lf_mono_ms();
-        if (fd_ready || now >= next_tick) {
-            if (o->plugin->service) {
-                o->plugin->service(o->state);
-            }
-            if (now >= next_tick) {
-                next_tick = now + OUT_TICK_MS;
-            }
+        bool svc_due = o->svc_adaptive ? now >= o->svc_at_ms : now >= next_tick;
+        if (fd_ready || svc_due) {
+            worker_service(o);
+        }
+        if (now >= next_tick) {
+            next_tick = now + OUT_TICK_MS;
         }
     }
     if (b) {
@@ -395,6 +429,7 @@ static struct lf_out_instance *instance_new(const struct lf_output_conf *conf,
     o->log.prefix = o->prefix;
     o->log.level = level;
     o->plugin_fd = -1;
+    o->svc_at_ms = OUT_NEVER;
     pthread_mutex_init(&o->mu, NULL);
     pthread_mutex_init(&o->ack_mu, NULL);
     pthread_cond_init(&o->cond, NULL);

@@ -60,6 +60,10 @@ struct lf_out_instance {
     size_t nacks, cap_acks;
     int ack_efd; /* main thread epoll watches it */
 
+    bool svc_adaptive; /* lf_out_service_in called: no tick (worker thread only) */
+    bool wake_req;     /* lf_out_wake called (atomic) */
+    int64_t svc_at_ms; /* adaptive: when service() is due, INT64_MAX none (worker only) */
+
     bool ready;
     bool stopping_flag; /* lf_out_is_stopping */
     bool dead_letter;   /* lf_out_set_dead_letter: the plugin stores dead letters remotely */

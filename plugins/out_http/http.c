@@ -255,6 +255,7 @@ static int http_init(struct lf_out_instance *ins, const void *config, void **sta
         return rc;
     }
     lf_out_set_wake_fd(ins, st->epfd);
+    lf_out_service_in(ins, -1); /* no tick: curl's timeouts and linger are in the epoll fd */
     lf_out_set_ready(ins, false);
     *state = st;
     return LF_OK;

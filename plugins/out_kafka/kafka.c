@@ -3,7 +3,9 @@
  * A record is acknowledged only from its delivery report, never on enqueue. Records are
  * produced without copy (the core keeps them alive until acked) and delivery reports run
  * on the output's worker thread: librdkafka's main queue writes to a pipe the core watches
- * (rd_kafka_queue_io_event_enable), and service() then calls rd_kafka_poll(rk, 0).
+ * (rd_kafka_queue_io_event_enable), and service() then calls rd_kafka_poll(rk, 0). The
+ * CreateTopics results queue writes to the same pipe, so service() needs no tick
+ * (lf_out_service_in): only a client being rebuilt asks for one.
  * QUEUE_FULL is backpressure (submit takes fewer records), never a sleep. A fatal client
  * error rebuilds the client; whatever was in flight goes back to the core as retriable.
  *
@@ -30,6 +32,7 @@
 #define KAFKA_NUDGE_MAX_INFLIGHT 64   /* adaptive linger: "nearly idle" */
 #define KAFKA_DR_BATCH           512  /* deliveries acked with one lf_out_ack_many() */
 #define KAFKA_NUDGE_MS           1    /* adaptive linger: longest wait in rd_kafka_flush() */
+#define KAFKA_REBUILD_MS         100  /* a client that could not be rebuilt: next try */
 
 struct kafka_header_tpl {
     const char *name;
@@ -266,6 +269,7 @@ static int client_open(struct kafka_out *ko)
     rd_kafka_queue_io_event_enable(mainq, ko->wake_pipe[1], "1", 1);
     rd_kafka_queue_destroy(mainq);
     ko->adminq = rd_kafka_queue_new(ko->rk);
+    rd_kafka_queue_io_event_enable(ko->adminq, ko->wake_pipe[1], "1", 1);
     /* Handles for the topics known so far (the fixed topic from init on): the metadata of
      * each is asked for as soon as a broker is up, so the first records go straight out. */
     for (size_t i = 0; i < ko->ntopics; i++) {
@@ -432,6 +436,7 @@ static int kafka_init(struct lf_out_instance *ins, const void *config, void **st
                    "LOST when the agent exits. For demos and tries only, never production.");
     }
     lf_out_set_wake_fd(ins, ko->wake_pipe[0]);
+    lf_out_service_in(ins, -1); /* no tick: the pipe says when there is something to serve */
     lf_out_set_dead_letter(ins, lf_out_dead_letter_suffix(ins) != NULL);
     *state = ko;
     return LF_OK;
@@ -980,6 +985,8 @@ static int kafka_service(void *state)
     if (!ko->rk && !lf_out_is_stopping(ko->ins)) {
         if (client_open(ko) == LF_OK) {
             lf_out_log(ko->ins, LF_LOG_INFO, "producer rebuilt");
+        } else {
+            lf_out_service_in(ko->ins, KAFKA_REBUILD_MS);
         }
     }
     return LF_OK;

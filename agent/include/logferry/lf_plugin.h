@@ -75,8 +75,10 @@ struct lf_output_plugin {
      * must not be returned for a record the plugin can never take: ack it LF_REJECTED
      * (counted as accepted) instead. */
     int (*submit)(void *state, struct lf_record *const *recs, size_t n, size_t *accepted);
-    /* Optional. Called when the wake fd (lf_out_set_wake_fd) is readable, and on a tick
-     * (every 100 ms) so the plugin can serve callbacks, confirms, timers.
+    /* Optional. Called when the wake fd (lf_out_set_wake_fd) is readable or lf_out_wake()
+     * was called, and on a tick (every 100 ms) so the plugin can serve callbacks,
+     * confirms, timers. A plugin that calls lf_out_service_in() has no tick: service()
+     * then runs only on a wake and at the time it asked for (an idle worker sleeps).
      * The return value is ignored: service runs again on the next wake or tick. */
     int (*service)(void *state);
     /* Tries to finish everything in flight within timeout_ms. Whatever is still
@@ -152,6 +154,15 @@ LF_EXPORT void lf_out_set_dead_letter(struct lf_out_instance *ins, bool enabled)
 LF_EXPORT const char *lf_out_dead_letter_suffix(const struct lf_out_instance *ins);
 /* Wakes the worker from any thread (e.g. a connection thread has news). */
 LF_EXPORT void lf_out_wake(struct lf_out_instance *ins);
+/* Adaptive service (worker thread: from init, submit, service or dead_letter). The first
+ * call ends the instance's 100 ms tick for good: from then on service() runs when the
+ * wake fd fires, after lf_out_wake(), and once at (or soon after) the earliest time asked
+ * for since the last service() call: ms >= 0 asks for a call within ms milliseconds,
+ * ms < 0 asks for none (only switches the tick off). Each service() call forgets what
+ * was asked before it, so a plugin that still waits for a timer (a reconnect backoff)
+ * asks again from service(). Records a submit() did not take are offered again every
+ * 100 ms whatever the plugin asked. */
+LF_EXPORT void lf_out_service_in(struct lf_out_instance *ins, int ms);
 
 /* Read-only facts about the instance, valid from validate() to destroy(). */
 LF_EXPORT const char *lf_out_name(const struct lf_out_instance *ins);       /* output name */

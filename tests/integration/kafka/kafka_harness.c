@@ -2,7 +2,8 @@
  *
  * Provides the symbols a plugin resolves against the executable (lf_out_*, lf_log_*,
  * lf_template_*, lf_record_type_name), loads the plugin with dlopen, and runs its worker
- * loop: submit, wait on the wake fd (or a 100 ms tick), service. Acks are counted per
+ * loop: submit, wait on the wake fd (or a 100 ms tick, or, once the plugin called
+ * lf_out_service_in, only the time it asked for, as the core does), service. Acks are counted per
  * record; LF_RETRY records are offered again, as the core would. Also spawns mock-kafka and
  * reads topics back with kcat. Test code only: single-threaded, no core library.
  */
@@ -100,6 +101,14 @@ void lf_out_set_ready(struct lf_out_instance *ins, bool ready)
 
 void lf_out_wake(struct lf_out_instance *ins)
 {}
+
+void lf_out_service_in(struct lf_out_instance *ins, int ms)
+{
+    ins->h->adaptive = true;
+    if (ms >= 0 && h_now_ms() + ms < ins->h->svc_at) {
+        ins->h->svc_at = h_now_ms() + ms;
+    }
+}
 
 const char *lf_out_name(const struct lf_out_instance *ins)
 {
@@ -277,6 +286,7 @@ struct harness *h_create(const char *so_path)
     h->ins = calloc(1, sizeof(*h->ins));
     h->ins->h = h;
     h->wake_fd = -1;
+    h->svc_at = INT64_MAX;
     /* Marker level so lf_log_write can find the harness (test-only trick). */
     h->log_ctx.prefix = (const char *)h;
     h->log_ctx.level = LF_LOG_DEBUG + 1;
@@ -387,17 +397,24 @@ void h_run_until(struct harness *h, bool (*done)(struct harness *), int64_t time
 
     while (!done(h) && h_now_ms() < deadline) {
         struct pollfd pfd = {.fd = h->wake_fd, .events = POLLIN};
-        int64_t wait = next_tick - h_now_ms();
+        /* records not taken are offered again every 100 ms, whatever the plugin asked; done()
+         * is looked at every 100 ms too, but an adaptive plugin is served only when its fd
+         * fires or at the time it asked for */
+        int64_t due = h->adaptive && h->svc_at < next_tick ? h->svc_at : next_tick;
+        int64_t wait = (due < deadline ? due : deadline) - h_now_ms();
 
         offer(h, 10000);
         if (wait < 0) {
             wait = 0;
         }
-        if (poll(&pfd, 1, (int)wait) > 0 || h_now_ms() >= next_tick) {
+        bool fired = poll(&pfd, 1, (int)wait) > 0;
+        int64_t now = h_now_ms();
+        if (fired || (h->adaptive ? now >= h->svc_at : now >= next_tick)) {
+            h->svc_at = INT64_MAX;
             h->plugin->service(h->state);
-            if (h_now_ms() >= next_tick) {
-                next_tick = h_now_ms() + 100;
-            }
+        }
+        if (now >= next_tick) {
+            next_tick = now + 100;
         }
     }
 }

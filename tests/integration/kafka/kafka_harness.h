@@ -26,6 +26,8 @@ struct harness {
     void *state;
     struct lf_log_ctx log_ctx;
     int wake_fd;
+    bool adaptive;  /* lf_out_service_in was called: no 100 ms service tick */
+    int64_t svc_at; /* adaptive: when service() was asked for, INT64_MAX none */
     bool ready, stopping;
     struct h_rec *recs;
     struct lf_record **queue;
