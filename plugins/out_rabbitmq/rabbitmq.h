@@ -111,6 +111,10 @@ struct rmq_state {
     size_t next_endpoint;
     int64_t backoff_ms;
     int64_t next_attempt_ms; /* deadline (rabbitmq_deadline.h) of the next connect */
+    int64_t hb_ms;           /* negotiated heartbeat, 0: none */
+    int64_t hb_send_at;      /* librabbitmq owes the broker a heartbeat by then */
+    int64_t hb_recv_at;      /* the broker owes us data by then (librabbitmq checks) */
+    bool hb_data;            /* the socket was readable at the last wait */
     unsigned int rand_seed;
     char *scratch; /* rendering buffers for routing key and headers */
     size_t scratch_cap;

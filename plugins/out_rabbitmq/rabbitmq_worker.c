@@ -5,7 +5,8 @@
  * returns and connection.blocked, and acks each record exactly once: basic.ack ->
  * LF_DELIVERED (LF_REJECTED when the broker returned it as unroutable), basic.nack ->
  * LF_RETRY, connection or channel lost -> LF_RETRY for everything in flight. It never
- * retries a record itself: the core does.
+ * retries a record itself: the core does. Idle, it sleeps on the socket and its event fd
+ * with no timeout but the heartbeats' (none with heartbeat 0) or the next reconnect.
  */
 #include <errno.h>
 #include <poll.h>
@@ -19,7 +20,7 @@
 #include "rabbitmq.h"
 
 #define RMQ_PUBLISH_BATCH 256
-#define RMQ_IDLE_POLL_MS  50
+#define RMQ_NEVER         INT64_MAX
 
 /* Returns the number of inflight records released and wakes the core when it had been
  * pushed back; also wakes flush() waiting for inflight to drain. */
@@ -186,6 +187,9 @@ static void rmq_try_connect(struct rmq_state *st)
         st->unconf_first_tag = 1;
         st->backoff_ms = st->cfg->reconnect_backoff_ms;
         st->reconnects++;
+        st->hb_ms = (int64_t)amqp_get_heartbeat(st->conn) * 1000;
+        st->hb_send_at = st->hb_recv_at = RMQ_NEVER;
+        st->hb_data = true;
         rmq_set_link(st, true, false);
         lf_out_set_ready(st->ins, true);
         return;
@@ -461,22 +465,43 @@ static bool rmq_read_frames(struct rmq_state *st)
     return true;
 }
 
-static void rmq_wait(struct rmq_state *st, int timeout_ms)
+/* Sleeps until the event fd or the socket is readable, or until deadline (RMQ_NEVER: no
+ * timeout). Returns true if the socket was readable (or failed). */
+static bool rmq_wait(struct rmq_state *st, int64_t deadline)
 {
     struct pollfd pfd[2] = {{.fd = st->event_fd, .events = POLLIN}, {.fd = -1, .events = POLLIN}};
+    int timeout = deadline == RMQ_NEVER ? -1 : (int)rmq_deadline_left_ms(deadline);
     uint64_t v;
 
     if (st->conn != NULL) {
         pfd[1].fd = amqp_get_sockfd(st->conn);
     }
-    if (timeout_ms < 0) {
-        timeout_ms = 0;
+    if (poll(pfd, 2, timeout) <= 0) {
+        return false;
     }
-    if (poll(pfd, 2, timeout_ms) > 0 && (pfd[0].revents & POLLIN)) {
-        if (read(st->event_fd, &v, sizeof(v)) < 0 && errno != EAGAIN) {
-            lf_log_errno(LF_LOG_WARN, lf_out_log_ctx(st->ins), "eventfd read");
-        }
+    if ((pfd[0].revents & POLLIN) && read(st->event_fd, &v, sizeof(v)) < 0 && errno != EAGAIN) {
+        lf_log_errno(LF_LOG_WARN, lf_out_log_ctx(st->ins), "eventfd read");
     }
+    return pfd[1].revents != 0;
+}
+
+/* After a step (every frame librabbitmq sends, heartbeats included, is sent in a step):
+ * the next heartbeat is due one interval later; the broker's data, two intervals after
+ * the step that read it (librabbitmq closes the connection when it is late). A step at
+ * that deadline re-arms it, so a wait never has a deadline in the past. The +1 keeps
+ * our millisecond deadlines at or after librabbitmq's. */
+static void rmq_heartbeat_after_step(struct rmq_state *st)
+{
+    int64_t now = rmq_now_ms();
+
+    if (st->hb_ms == 0) {
+        return;
+    }
+    st->hb_send_at = now + st->hb_ms + 1;
+    if (st->hb_data || now >= st->hb_recv_at) {
+        st->hb_recv_at = now + 2 * st->hb_ms + 1;
+    }
+    st->hb_data = false;
 }
 
 static bool rmq_should_stop(struct rmq_state *st)
@@ -497,11 +522,13 @@ static void rmq_step_connected(struct rmq_state *st)
     if (!rmq_publish_batch(st, &moved) || !rmq_read_frames(st)) {
         return;
     }
+    rmq_heartbeat_after_step(st);
     pthread_mutex_lock(&st->lock);
     more = st->pending_len > 0 && !st->blocked && st->unconf_len < st->max_in_flight;
     pthread_mutex_unlock(&st->lock);
     if (!more) {
-        rmq_wait(st, RMQ_IDLE_POLL_MS);
+        int64_t due = st->hb_send_at < st->hb_recv_at ? st->hb_send_at : st->hb_recv_at;
+        st->hb_data = rmq_wait(st, due);
     }
 }
 
@@ -517,11 +544,10 @@ static void *rmq_thread_main(void *arg)
             rmq_step_connected(st);
             continue;
         }
-        int64_t left = rmq_deadline_left_ms(st->next_attempt_ms);
-        if (left == 0) {
+        if (rmq_deadline_passed(st->next_attempt_ms)) {
             rmq_try_connect(st);
         } else {
-            rmq_wait(st, left < 100 ? (int)left : 100);
+            rmq_wait(st, st->next_attempt_ms);
         }
     }
     if (st->conn != NULL) {
