@@ -102,9 +102,15 @@ static bool alert_post_once(struct lf_alert *al, const struct lf_buf *body, char
     return rc == CURLE_OK && status >= 200 && status <= 299;
 }
 
-/* Waits ms on the condition unless stopping (mu held). */
+/* Waits ms on the condition unless stopping (mu held); ms < 0: until signalled. */
 static void alert_wait(struct lf_alert *al, int64_t ms)
 {
+    if (ms < 0) {
+        if (!al->stop) {
+            pthread_cond_wait(&al->cond, &al->mu);
+        }
+        return;
+    }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     int64_t ns = ts.tv_nsec + (ms % 1000) * 1000000;
@@ -163,19 +169,19 @@ static void *alert_main(void *arg)
     for (bool stop = false; !stop;) {
         alert_drain_queue(al);
         stop = al->stop;
-        int64_t now = lf_mono_ms(), next = now + 1000;
+        int64_t now = lf_mono_ms(), next = -1; /* -1: nothing due, sleep until an event */
         for (int k = 0; k < LF_ALERT_KINDS; k++) {
             int64_t due = lf_alert_groups_due(&al->groups, (enum lf_alert_kind)k);
             if (due >= 0 && (due <= now || stop)) {
                 pthread_mutex_unlock(&al->mu);
                 alert_send(al, (enum lf_alert_kind)k);
                 pthread_mutex_lock(&al->mu);
-            } else if (due >= 0 && due < next) {
+            } else if (due >= 0 && (next < 0 || due < next)) {
                 next = due;
             }
         }
-        if (!stop) {
-            alert_wait(al, next - now);
+        if (!stop && al->qlen == 0) {
+            alert_wait(al, next < 0 ? -1 : next - now);
         }
     }
     pthread_mutex_unlock(&al->mu);
