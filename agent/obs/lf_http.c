@@ -1,8 +1,9 @@
 /* lf_http.c - the endpoint on libmicrohttpd (see lf_http.h).
  *
- * libmicrohttpd runs one internal thread (MHD_USE_INTERNAL_POLLING_THREAD): requests are
- * answered one after the other, so this module's scratch snapshot and buffers need no
- * lock. The HTTP parsing, limits and timeouts are libmicrohttpd's; a malformed request
+ * libmicrohttpd runs one internal thread (MHD_USE_AUTO_INTERNAL_THREAD: epoll or poll,
+ * never select, whose fd_set stops at fd 1023 - an agent tailing 1,000 files has higher
+ * fds): requests are answered one after the other, so this module's scratch snapshot and
+ * buffers need no lock. The HTTP parsing, limits and timeouts are libmicrohttpd's; a malformed request
  * costs one connection, never the agent.
  */
 #include "lf_http.h"
@@ -315,7 +316,7 @@ int lf_http_start(const struct lf_http_conf *conf, struct lf_obs *obs, const str
         return LF_ENOTFOUND;
     }
     snprintf(h->microhttpd, sizeof(h->microhttpd), "%s", h->mhd.get_version());
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
                      (sa.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     int lfd = sa.ss_family == AF_UNIX ? unix_listen(h, (struct sockaddr_un *)&sa) : -1;
     if (sa.ss_family != AF_UNIX || lfd >= 0) {
