@@ -242,6 +242,18 @@ static void topic_open(struct kafka_out *ko, struct kafka_known_topic *kt)
     }
 }
 
+/* librdkafka writes to the wake pipe only when a queue goes from empty to one event, and
+ * its threads may queue events (an error, the first delivery reports) between
+ * rd_kafka_new() and rd_kafka_queue_io_event_enable(): no byte would ever announce those,
+ * nor any event after them. One byte of our own makes the next service() empty the
+ * queues, after which every event is announced. */
+static void wake_self(struct kafka_out *ko)
+{
+    char one = '1';
+    ssize_t w = write(ko->wake_pipe[1], &one, 1);
+    (void)w; /* EAGAIN: the pipe is full of wake-ups already */
+}
+
 /* Creates the producer and hooks its main queue to the wake pipe. */
 static int client_open(struct kafka_out *ko)
 {
@@ -270,6 +282,7 @@ static int client_open(struct kafka_out *ko)
     rd_kafka_queue_destroy(mainq);
     ko->adminq = rd_kafka_queue_new(ko->rk);
     rd_kafka_queue_io_event_enable(ko->adminq, ko->wake_pipe[1], "1", 1);
+    wake_self(ko);
     /* Handles for the topics known so far (the fixed topic from init on): the metadata of
      * each is asked for as soon as a broker is up, so the first records go straight out. */
     for (size_t i = 0; i < ko->ntopics; i++) {
