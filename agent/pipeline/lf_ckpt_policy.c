@@ -21,9 +21,15 @@ bool lf_ckpt_policy_due(const struct lf_ckpt_policy *cp, int64_t now_ms)
     return now_ms >= cp->next_ms;
 }
 
+int64_t lf_ckpt_policy_next_ms(const struct lf_ckpt_policy *cp)
+{
+    return lf_tracker_any_moved(cp->tracker) || cp->store->dirty ? cp->next_ms : INT64_MAX;
+}
+
 int lf_ckpt_policy_save(struct lf_ckpt_policy *cp, int64_t now_ms)
 {
     cp->next_ms = now_ms + cp->interval_ms;
+    lf_tracker_clear_any_moved(cp->tracker); /* the caller had every live file remembered */
     int rc = lf_ckpt_save(cp->store);
     if (rc != LF_OK) {
         cp->failed_saves++;

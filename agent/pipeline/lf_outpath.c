@@ -384,6 +384,15 @@ void lf_outpath_tick(struct lf_outpath *op, int64_t now_ms)
     outpath_drain_spool(op);
 }
 
+int64_t lf_outpath_next_ms(const struct lf_outpath *op, int64_t now_ms)
+{
+    int64_t next = op->nbatch ? now_ms : outpath_flow_next_ms(op, now_ms);
+    for (size_t i = 0; i < op->nretries && !op->stopping; i++) {
+        next = op->retries[i].due_ms < next ? op->retries[i].due_ms : next;
+    }
+    return next;
+}
+
 bool lf_outpath_blocked(const struct lf_outpath *op)
 {
     return op->blocked;

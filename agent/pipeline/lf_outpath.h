@@ -10,8 +10,8 @@
  *
  * Verbs, in the order the loop uses them: open; reserve + route (from the router);
  * end_turn (push this turn's records, spill to the spool); on_outcomes (ack fd); tick
- * (every ~100 ms: retries due, breaker timers, group commit, drain); begin_shutdown;
- * drain (flush the plugin, spool what is left); close.
+ * (at the time next_ms gives: retries due, breaker timers, group commit, drain);
+ * begin_shutdown; drain (flush the plugin, spool what is left); close.
  * Thread: main thread only (the instance's worker runs the plugin).
  */
 #ifndef LF_OUTPATH_H
@@ -111,6 +111,11 @@ void lf_outpath_on_outcomes(struct lf_outpath *op, int64_t now_ms);
 /* Periodic work: resends retries that are due, outcomes held back, stall detection,
  * breaker timers, the group commit of the spool, dead letters to write again, the drain. */
 void lf_outpath_tick(struct lf_outpath *op, int64_t now_ms);
+/* When lf_outpath_tick next has work: a value <= now_ms for work due now (a push kept for
+ * lack of memory, the group commit, the drain...), a deadline (a retry, the breaker's
+ * reopen, the stall timeout while records are in flight, the spool sync while draining),
+ * or INT64_MAX for none: an idle output asks for no wake-up. Outcomes bring their own. */
+int64_t lf_outpath_next_ms(const struct lf_outpath *op, int64_t now_ms);
 /* True while the spool refuses records: the inputs routed here should not read. */
 bool lf_outpath_blocked(const struct lf_outpath *op);
 

@@ -31,6 +31,7 @@ struct lf_tracker {
     uint32_t free_head;
     uint32_t touched_head;
     size_t live_files;
+    bool any_moved; /* some file's mark was set since lf_tracker_take_any_moved */
     lf_track_release_fn *release;
     void *release_ctx;
 };
@@ -104,6 +105,7 @@ int lf_tracker_file_open(struct lf_tracker *tr, uint64_t dev, uint64_t ino, uint
     struct track_slot *s = &tr->slots[idx];
     lf_track_init(&s->fifo, committed);
     s->moved = true; /* never remembered yet */
+    tr->any_moved = true;
     s->hold = UINT64_MAX;
     s->dev = dev;
     s->ino = ino;
@@ -154,6 +156,12 @@ static void touch(struct lf_tracker *tr, struct track_slot *s)
     }
 }
 
+static void mark_moved(struct lf_tracker *tr, struct track_slot *s, bool moved)
+{
+    s->moved = s->moved || moved;
+    tr->any_moved = tr->any_moved || moved;
+}
+
 void lf_tracker_push(struct lf_tracker *tr, uint64_t key, struct lf_rec *rec)
 {
     struct track_slot *s = slot_of(tr, key);
@@ -169,7 +177,7 @@ int lf_tracker_skip(struct lf_tracker *tr, uint64_t key, uint64_t end)
     }
     uint64_t before = s->fifo.committed;
     int rc = lf_track_skip(&s->fifo, end);
-    s->moved = s->moved || s->fifo.committed != before;
+    mark_moved(tr, s, s->fifo.committed != before);
     return rc;
 }
 
@@ -192,7 +200,7 @@ size_t lf_tracker_advance(struct lf_tracker *tr)
         s->next = NO_SLOT;
         uint64_t before = s->fifo.committed;
         n += lf_track_advance(&s->fifo, tr->release, tr->release_ctx);
-        s->moved = s->moved || s->fifo.committed != before;
+        mark_moved(tr, s, s->fifo.committed != before);
     }
     return n;
 }
@@ -205,6 +213,16 @@ bool lf_tracker_take_moved(struct lf_tracker *tr, uint64_t key)
         s->moved = false;
     }
     return moved;
+}
+
+bool lf_tracker_any_moved(const struct lf_tracker *tr)
+{
+    return tr->any_moved;
+}
+
+void lf_tracker_clear_any_moved(struct lf_tracker *tr)
+{
+    tr->any_moved = false;
 }
 
 uint64_t lf_tracker_committed(const struct lf_tracker *tr, uint64_t key)
@@ -221,7 +239,7 @@ void lf_tracker_hold(struct lf_tracker *tr, uint64_t key, uint64_t offset)
     struct track_slot *s = slot_of(tr, key);
     if (s && offset < s->hold) {
         s->hold = offset;
-        s->moved = true;
+        mark_moved(tr, s, true);
     }
 }
 

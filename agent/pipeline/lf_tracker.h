@@ -51,6 +51,10 @@ size_t lf_tracker_advance(struct lf_tracker *tr);
 /* True if the file's committed offset moved (or the file is new) since the last call for
  * it; clears the mark. For the checkpoint policy: idle files cost no store lookup. */
 bool lf_tracker_take_moved(struct lf_tracker *tr, uint64_t key);
+/* True if some file's mark was set since lf_tracker_clear_any_moved: the checkpoint
+ * store may have something to write (the checkpoint policy's pending work). */
+bool lf_tracker_any_moved(const struct lf_tracker *tr);
+void lf_tracker_clear_any_moved(struct lf_tracker *tr);
 /* The bytes from offset on could not be tracked (no memory for their record): the file's
  * committed offset stays at or before offset for as long as the file is tracked, so a
  * restart reads them again. Never allocates. */

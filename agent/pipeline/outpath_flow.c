@@ -476,6 +476,58 @@ void outpath_flow_tick(struct lf_outpath *op, int64_t now)
     }
 }
 
+static int64_t min_ms(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+/* The spill waits for the spool to accept records again, or for the records handed back
+ * when the breaker opened; otherwise it is appended at the next tick. */
+static int64_t spill_next_ms(const struct lf_outpath *op, int64_t now)
+{
+    if (op->stopping) {
+        return now;
+    }
+    int64_t next = op->blocked ? op->retry_append_ms : now;
+    return spill_held(op, now) ? op->opened_ms + op->cfg->breaker.stall_timeout_ms : next;
+}
+
+/* Work the tick does without an outcome to start it: a rewind once nothing is in flight,
+ * the half-open probe, an empty drain window over a spool that holds records. */
+static bool drain_due(const struct lf_outpath *op)
+{
+    if (op->stopping || op->nbatch) {
+        return false;
+    }
+    if (op->need_rewind) {
+        return !op->drain_inflight && !op->dead_remote && !op->ndead;
+    }
+    if (op->breaker.state == LF_BREAKER_HALF_OPEN) {
+        return !op->probe_sent;
+    }
+    return op->breaker.state == LF_BREAKER_CLOSED && op->drain_inflight == 0 &&
+           !lf_spool_empty(op->spool);
+}
+
+int64_t outpath_flow_next_ms(const struct lf_outpath *op, int64_t now)
+{
+    bool open = op->breaker.state == LF_BREAKER_OPEN;
+    int64_t next = open ? op->breaker.reopen_at_ms : INT64_MAX;
+    if (!op->stopping && !open && op->inflight + op->drain_inflight > 0) {
+        next = min_ms(next, op->last_outcome_ms + op->cfg->breaker.stall_timeout_ms + 1);
+    }
+    if (op->spill.n) {
+        next = min_ms(next, spill_next_ms(op, now));
+    }
+    if (op->unsynced.n || op->spool_done.n || op->ndead || drain_due(op)) {
+        next = now;
+    }
+    if (outpath_spool_sync_pending(op)) { /* the spool head moved, not yet synced */
+        next = min_ms(next, op->head_synced_ms + OUTPATH_HEAD_SYNC_MS);
+    }
+    return next;
+}
+
 void outpath_flow_shutdown(struct lf_outpath *op)
 {
     retries_to_spill(op, false);

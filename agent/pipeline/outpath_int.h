@@ -162,6 +162,10 @@ void outpath_commit(struct lf_outpath *op, bool force_sync);
 void outpath_drain_spool(struct lf_outpath *op);
 /* Stall detection and breaker timers. */
 void outpath_flow_tick(struct lf_outpath *op, int64_t now);
+/* When the flow's part of the tick has work (see lf_outpath_next_ms): the breaker's
+ * reopen time, the stall deadline while records are in flight, the spill, the group
+ * commit, dead letters to write again, the drain, the periodic spool sync. */
+int64_t outpath_flow_next_ms(const struct lf_outpath *op, int64_t now);
 /* Shutdown: everything still owed goes to the spool, durably. */
 void outpath_flow_shutdown(struct lf_outpath *op);
 

@@ -123,6 +123,33 @@ START_TEST(tracker_take_moved)
 }
 END_TEST
 
+/* any_moved: set by every mark (the checkpoint policy's pending work), cleared only by
+ * the policy's save; an idle tracker asks for no checkpoint wake-up. */
+START_TEST(tracker_any_moved)
+{
+    struct lf_tracker *tr;
+    uint64_t a;
+    ck_assert_int_eq(lf_tracker_create(NULL, NULL, &tr), LF_OK);
+    ck_assert(!lf_tracker_any_moved(tr));
+    ck_assert_int_eq(lf_tracker_file_open(tr, 1, 10, 0, &a), LF_OK);
+    ck_assert(lf_tracker_any_moved(tr));
+    ck_assert(lf_tracker_take_moved(tr, a));
+    ck_assert(lf_tracker_any_moved(tr)); /* until cleared */
+    lf_tracker_clear_any_moved(tr);
+    struct lf_rec *r = mkrec(0, 4, 1);
+    lf_tracker_push(tr, a, r);
+    lf_tracker_advance(tr);
+    ck_assert(!lf_tracker_any_moved(tr)); /* read, not acknowledged */
+    lf_tracker_finish(tr, r, 0);
+    lf_tracker_advance(tr);
+    ck_assert(lf_tracker_any_moved(tr));
+    lf_tracker_clear_any_moved(tr);
+    lf_tracker_hold(tr, a, 2);
+    ck_assert(lf_tracker_any_moved(tr));
+    lf_tracker_destroy(tr);
+}
+END_TEST
+
 /* ---- output path fixture -------------------------------------------------------------- */
 
 struct fx {
@@ -649,6 +676,68 @@ START_TEST(spool_record_retried_then_delivered)
 }
 END_TEST
 
+/* ---- adaptive ticks: what an output asks the loop to wake for ----------------------------- */
+
+/* Delivered and acknowledged: nothing is pending, no wake-up is asked for. */
+START_TEST(next_ms_idle_output_asks_none)
+{
+    struct fx x;
+    fx_init(&x, NULL);
+    ck_assert_int_eq(lf_outpath_next_ms(x.op, lf_mono_ms()), INT64_MAX);
+    fx_route(&x, "hello");
+    ck_assert_uint_eq(fx_pump_until(&x, 10), 10);
+    fx_turn(&x);
+    ck_assert_int_eq(lf_outpath_next_ms(x.op, lf_mono_ms()), INT64_MAX);
+    fx_fini(&x);
+}
+END_TEST
+
+/* A retry waiting for its backoff: the wake-up is its due time, not a 100 ms tick; in
+ * flight (pushed, no outcome yet) the stall timeout is pending. */
+START_TEST(next_ms_retry_due_and_stall)
+{
+    struct fx x;
+    fx_init(&x, ", retry: {attempts: 5, backoff: 30s}");
+    fx_route(&x, "retry later");
+    int64_t pushed = lf_mono_ms();
+    lf_outpath_end_turn(x.op, pushed);
+    int64_t stall = x.cfg->breaker.stall_timeout_ms;
+    ck_assert_int_le(lf_outpath_next_ms(x.op, pushed), lf_mono_ms() + stall + 1);
+    int64_t deadline = lf_mono_ms() + 5000;
+    while (fx_stats(&x).retry_queue == 0 && lf_mono_ms() < deadline) {
+        fx_turn(&x);
+    }
+    ck_assert_uint_eq(fx_stats(&x).retry_queue, 1);
+    int64_t now = lf_mono_ms();
+    int64_t next = lf_outpath_next_ms(x.op, now);
+    ck_assert_int_gt(next, now + 25000);
+    ck_assert_int_le(next, now + 30000);
+    fx_fini(&x);
+}
+END_TEST
+
+/* An open breaker over a durable spool: the only wake-up is the reopen (half-open) time. */
+START_TEST(next_ms_breaker_open_waits_for_reopen)
+{
+    struct fx x;
+    fx_top_extra = "breaker: {failure_threshold: 1, open_for: 60s}\n";
+    fx_init(&x, ", retry: {attempts: 5, backoff: 10ms}");
+    fx_route(&x, "always down");
+    int64_t deadline = lf_mono_ms() + 5000;
+    while (fx_stats(&x).spool_records == 0 && lf_mono_ms() < deadline) {
+        fx_turn(&x);
+    }
+    fx_turn(&x);
+    ck_assert_int_eq(fx_stats(&x).breaker_state, LF_BREAKER_OPEN);
+    int64_t now = lf_mono_ms();
+    int64_t next = lf_outpath_next_ms(x.op, now);
+    ck_assert_int_gt(next, now + 55000);
+    ck_assert_int_le(next, now + 60000);
+    fx_fini(&x);
+    fx_top_extra = NULL;
+}
+END_TEST
+
 /* Failures that open the breaker are the output's: a record failing during an outage
  * (every try fails, the breaker opens and its probes fail) is not dead-lettered however
  * often it is tried, while retry.attempts is 2. */
@@ -764,6 +853,7 @@ static Suite *pipeline_suite(void)
     tcase_add_test(tc, tracker_keys_files);
     tcase_add_test(tc, tracker_stale_key);
     tcase_add_test(tc, tracker_take_moved);
+    tcase_add_test(tc, tracker_any_moved);
     suite_add_tcase(s, tc);
     tc = tcase_create("outpath-errors");
     tcase_set_timeout(tc, 60);
@@ -773,6 +863,9 @@ static Suite *pipeline_suite(void)
     tcase_add_test(tc, dead_letter_render_failure);
     tcase_add_test(tc, retry_without_memory);
     tcase_add_test(tc, retries_exhausted_dead_letter);
+    tcase_add_test(tc, next_ms_idle_output_asks_none);
+    tcase_add_test(tc, next_ms_retry_due_and_stall);
+    tcase_add_test(tc, next_ms_breaker_open_waits_for_reopen);
     tcase_add_test(tc, router_no_memory_holds_checkpoint);
     suite_add_tcase(s, tc);
     tc = tcase_create("retry");
