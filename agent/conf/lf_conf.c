@@ -88,7 +88,8 @@ static const struct lf_opt agent_options[] = {
         .max = 3600000,
         .offset = OFF(lf_agent_conf, checkpoint_interval_ms),
         .desc = "Least time between two writes of the checkpoint file (also written at "
-                "shutdown). It is written only when an acknowledgement moved an offset, at "
+                "shutdown). It is written only when an acknowledgement moved an offset (an "
+                "idle agent neither writes it nor wakes up for it), at "
                 "most checkpoint_interval + 100 ms after it: after a crash, at most that much "
                 "acknowledged input is sent again. Each write costs 8 system calls, 2 of them "
                 "fsync.",
@@ -284,7 +285,9 @@ static const struct lf_opt input_options[] = {
         .min = 10,
         .max = 600000,
         .offset = OFF(lf_input_conf, poll_interval_ms),
-        .desc = "Safety poll of open files for appends that inotify did not report.",
+        .desc = "Poll (stat or read) of the files inotify does not watch: a file whose inode "
+                "watch could not be added or is gone, and rotated files still being read. "
+                "Armed only while such a file exists.",
     },
     {
         .name = "rescan_interval",
@@ -293,9 +296,13 @@ static const struct lf_opt input_options[] = {
         .min = 100,
         .max = 86400000,
         .offset = OFF(lf_input_conf, rescan_interval_ms),
-        .desc = "Slow safety rescan of the globs and sizes, for changes inotify cannot see "
-                "(NFS, queue overflow). New files are normally found at once through inotify "
-                "on the globs' directories.",
+        .desc = "Slow safety rescan of the globs and sizes, for changes inotify cannot see. "
+                "New files are normally found at once through inotify on the globs' "
+                "directories (and an inotify queue overflow rescans at once), so it runs only "
+                "while something may escape inotify: a watched directory on a network or FUSE "
+                "file system (NFS, SMB/CIFS, FUSE, 9P, Ceph, AFS, OCFS2, GFS2, Lustre), a "
+                "directory that could not be watched, a matched path that could not be "
+                "opened. An idle input with every directory watched has no timer.",
     },
     {
         .name = "rotate_wait",
@@ -490,8 +497,8 @@ static const struct lf_opt buffer_options[] = {
         .def = "batch",
         .choices = fsync_names,
         .offset = OFF(lf_buffer_conf, fsync),
-        .desc = "When spool writes are made durable: `batch` (group commit at most every "
-                "100 ms), `always` (after every batch of appends), `never` (the OS decides; "
+        .desc = "When spool writes are made durable: `batch` (group commit at the next tick, "
+                "within 100 ms), `always` (after every batch of appends), `never` (the OS decides; "
                 "a crash may lose spooled records).",
     },
     {

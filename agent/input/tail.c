@@ -527,11 +527,70 @@ int lf_tail_tick(struct lf_tail *t, int64_t now)
         t->next_poll_ms = now + t->conf->poll_interval_ms;
     }
     if (now >= t->next_rescan_ms) {
-        t->need_scan = true; /* the scan also stats every file: the safety poll */
-        tail_prune(t, now);
+        /* the scan also stats every file: the safety poll, for what inotify cannot see */
+        t->need_scan = t->need_scan || tail_blind(t);
         t->next_rescan_ms = now + t->conf->rescan_interval_ms;
     }
+    if (now >= tail_prune_due(t)) {
+        tail_prune(t, now);
+    }
     return rc;
+}
+
+static int64_t min_ms(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+/* A rotated file at EOF: its partial line after partial_timeout, its release after
+ * rotate_wait of quiet (or, past that, once its records are acknowledged: an event). */
+static int64_t orphan_next_ms(const struct lf_tail_file *f, int64_t now)
+{
+    const struct lf_input_conf *c = f->tail->conf;
+    int64_t quiet_end = f->last_data_ms + c->rotate_wait_ms;
+    int64_t next = quiet_end > now ? quiet_end : tail_pending(f) == 0 ? now : INT64_MAX;
+    if (f->partial_since >= 0) {
+        next = min_ms(next, f->last_data_ms + c->partial_timeout_ms);
+    }
+    return next;
+}
+
+/* When file f has timed work for lf_tail_tick; *polled is set if the poll covers it. */
+static int64_t file_next_ms(const struct lf_tail_file *f, int64_t now, bool *polled)
+{
+    const struct lf_input_conf *c = f->tail->conf;
+    int64_t ml = lf_ml_deadline(f->ml);
+    int64_t next = ml >= 0 ? ml : INT64_MAX;
+    if (f->retired) {
+        return tail_pending(f) == 0 ? now : next; /* released by the next tick */
+    }
+    *polled = *polled || f->wd < 0 || f->orphan;
+    if (f->readable && f->fd < 0) {
+        next = now; /* waiting for a slot: the tick clears no_slot */
+    }
+    if (f->orphan && f->eof && !f->readable) {
+        next = min_ms(next, orphan_next_ms(f, now));
+    }
+    if (c->close_inactive_ms > 0 && tail_file_closable(f)) {
+        next = min_ms(next, f->last_data_ms + c->close_inactive_ms);
+    }
+    return next;
+}
+
+int64_t lf_tail_next_ms(const struct lf_tail *t, int64_t now)
+{
+    bool polled = false;
+    int64_t next = t->need_scan ? now : tail_prune_due(t);
+    for (size_t i = 0; i < t->nfiles; i++) {
+        next = min_ms(next, file_next_ms(t->files[i], now, &polled));
+    }
+    if (polled) {
+        next = min_ms(next, t->next_poll_ms);
+    }
+    if (tail_blind(t)) {
+        next = min_ms(next, t->next_rescan_ms);
+    }
+    return next;
 }
 
 void lf_tail_checkpoint(struct lf_tail *t)

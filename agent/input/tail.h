@@ -124,6 +124,7 @@ struct lf_tail {
     struct tail_gone *gone; /* checkpoint entries of released files */
     size_t ngone, gone_cap;
     bool need_scan;         /* a directory changed: re-expand the globs */
+    bool watch_failed;      /* a directory could not be watched at the last scan */
     int64_t next_rescan_ms; /* slow safety rescan */
     int64_t next_poll_ms;   /* poll of files without an inode watch */
     size_t rr;              /* round-robin start of the next read turn */
@@ -157,10 +158,15 @@ void lf_tail_on_inotify(struct lf_tail *t, const struct inotify_event *ev);
 /* Marks the file with watch descriptor wd readable (wd < 0: all open files, and rescan,
  * which reopens a closed file only if its size or inode changed). */
 void lf_tail_mark_readable(struct lf_tail *t, int wd);
-/* Periodic work (call every ~100 ms): multi-line deadlines, partial lines of rotated files,
- * release of finished rotated files, close_inactive, the slow rescan, the poll of
- * unwatched files, forget_after pruning. Returns LF_OK or an emit error. */
+/* Timed work (call at the time lf_tail_next_ms gives, or more often): multi-line deadlines,
+ * partial lines of rotated files, release of finished rotated files, close_inactive, the
+ * safety rescan (only while tail_blind), the poll of unwatched files, forget_after
+ * pruning. Returns LF_OK or an emit error. */
 int lf_tail_tick(struct lf_tail *t, int64_t now_ms);
+/* When lf_tail_tick next has work: the earliest of the deadlines above, a value <= now_ms
+ * for work due now, INT64_MAX for none (an idle input with every file watched asks for
+ * no wake-up). Events (inotify, acknowledgements) bring their own wake-ups. */
+int64_t lf_tail_next_ms(const struct lf_tail *t, int64_t now_ms);
 /* Flushes multi-line records whose deadline passed (all of them if force). With force
  * (shutdown), a partial last line waiting longer than partial_timeout is emitted too. */
 int lf_tail_flush_pending(struct lf_tail *t, int64_t now_ms, bool force);

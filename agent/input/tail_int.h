@@ -14,6 +14,7 @@
 struct tail_dir {
     char *path;
     int wd;
+    bool blind; /* on a file system whose changes inotify may not see (network, FUSE) */
 };
 
 /* A checkpoint entry whose file was released: pruned after forget_after. */
@@ -76,5 +77,12 @@ void tail_resume_rotated(struct lf_tail *t);
 void tail_watch_fini(struct lf_tail *t);
 void tail_gone_add(struct lf_tail *t, uint64_t dev, uint64_t ino, int64_t now);
 void tail_prune(struct lf_tail *t, int64_t now);
+/* When the next checkpoint entry of a released file is due for pruning, INT64_MAX none. */
+int64_t tail_prune_due(const struct lf_tail *t);
+/* True while a change may exist that inotify does not report, so that only the rescan
+ * (rescan_interval) finds it: no inotify, a watched directory on a network or FUSE file
+ * system, a directory that could not be watched at the last scan, a matched path that
+ * could not be tailed. */
+bool tail_blind(const struct lf_tail *t);
 
 #endif

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "lf_vec.h"
@@ -167,8 +168,38 @@ static bool dir_known(const struct lf_tail *t, const char *dir)
     return false;
 }
 
+/* File systems on which inotify sees only the changes made through this kernel: writes
+ * from other hosts (network, cluster) or from a FUSE daemon's backend go unreported. */
+static bool fs_blind(const char *dir)
+{
+    static const unsigned long magic[] = {
+        0x6969,     /* NFS */
+        0x517B,     /* SMB */
+        0xFF534D42, /* CIFS */
+        0xFE534D42, /* SMB2 */
+        0x65735546, /* FUSE */
+        0x01021997, /* 9P */
+        0x00C36400, /* Ceph */
+        0x5346414F, /* AFS */
+        0x7461636F, /* OCFS2 */
+        0x01161970, /* GFS2 */
+        0x0BD00BD0, /* Lustre */
+    };
+    struct statfs sf;
+    if (statfs(dir, &sf) != 0) {
+        return true; /* unknown: keep the rescan */
+    }
+    for (size_t i = 0; i < sizeof(magic) / sizeof(magic[0]); i++) {
+        if ((unsigned long)sf.f_type == magic[i]) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Watches dir (once). Returns false if it cannot be watched (not there yet: the
- * rescan or an event of its parent tries again). */
+ * rescan or an event of its parent tries again; another failure makes the tail blind
+ * until a scan watches it). */
 static bool dir_add(struct lf_tail *t, const char *dir)
 {
     if (dir_known(t, dir)) {
@@ -176,15 +207,30 @@ static bool dir_add(struct lf_tail *t, const char *dir)
     }
     int wd = t->inofd >= 0 ? inotify_add_watch(t->inofd, dir, DIR_EVENTS) : -1;
     if (t->inofd >= 0 && wd < 0) {
+        t->watch_failed = t->watch_failed || (errno != ENOENT && errno != ENOTDIR);
         return false;
     }
     char *p = strdup(dir);
     if (!p || lf_vec_reserve(&t->dirs, &t->dirs_cap, t->ndirs + 1) != LF_OK) {
         free(p);
+        t->watch_failed = true;
         return true; /* unwatched: the rescan still lists it */
     }
-    t->dirs[t->ndirs++] = (struct tail_dir){.path = p, .wd = wd};
+    t->dirs[t->ndirs++] = (struct tail_dir){.path = p, .wd = wd, .blind = fs_blind(dir)};
     return true;
+}
+
+bool tail_blind(const struct lf_tail *t)
+{
+    if (t->inofd < 0 || t->watch_failed || t->nskipped > 0) {
+        return true;
+    }
+    for (size_t i = 0; i < t->ndirs; i++) {
+        if (t->dirs[i].blind || t->dirs[i].wd < 0) {
+            return true;
+        }
+    }
+    return false;
 }
 
 static void dir_of(const char *path, char *out, size_t cap)
@@ -440,6 +486,7 @@ static size_t walk_pattern(struct lf_tail *t, const char *pattern, bool initial)
 
 int tail_scan(struct lf_tail *t, bool initial)
 {
+    t->watch_failed = false; /* set again by what this scan cannot watch */
     for (size_t i = 0; i < t->nfiles; i++) {
         t->files[i]->seen = false;
     }
@@ -624,6 +671,16 @@ void tail_prune(struct lf_tail *t, int64_t now)
         t->gone[keep++] = *g;
     }
     t->ngone = keep;
+}
+
+int64_t tail_prune_due(const struct lf_tail *t)
+{
+    int64_t due = INT64_MAX;
+    for (size_t i = 0; i < t->ngone; i++) {
+        int64_t at = t->gone[i].since_ms + t->conf->forget_after_ms;
+        due = at < due ? at : due;
+    }
+    return due;
 }
 
 /* Looks in dir for a file with e's device+inode; opens it as an orphan from e's offset. */

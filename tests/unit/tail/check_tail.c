@@ -25,6 +25,7 @@
 #include "lf_tracker.h"
 #include "logferry/lf_err.h"
 #include "tail.h"
+#include "tail_int.h"
 
 struct fx {
     char dir[128];
@@ -918,6 +919,69 @@ START_TEST(release_many_in_one_tick)
 }
 END_TEST
 
+/* ---- adaptive ticks: what an input asks the loop to wake for ------------------------ */
+
+/* Opens x on one file of 3 lines (with inotify if `watched`), reads it and ticks. */
+static int64_t idle_after_read(struct fx *x, const char *extra, bool watched)
+{
+    fx_init(x, extra);
+    if (watched) {
+        x->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        ck_assert_int_ge(x->inofd, 0);
+    }
+    put_lines(x->path, 0, 1, 3, O_TRUNC);
+    fx_open(x);
+    pump(x);
+    int64_t now = tail_test_now();
+    ck_assert_int_eq(lf_tail_tick(x->t, now), LF_OK);
+    return now;
+}
+
+/* Every directory and file watched: an idle input asks for no wake-up at all; with
+ * close_inactive, one when its file closes; without inotify the safety poll and rescan
+ * stay armed. */
+START_TEST(next_ms_idle_input)
+{
+    struct fx x;
+    int64_t now = idle_after_read(&x, ", close_inactive: 0s", true);
+    ck_assert(!tail_blind(x.t));
+    ck_assert_int_eq(lf_tail_next_ms(x.t, now), INT64_MAX);
+    fx_fini(&x);
+
+    now = idle_after_read(&x, ", close_inactive: 1s", true);
+    ck_assert_int_eq(lf_tail_next_ms(x.t, now), x.t->files[0]->last_data_ms + 1000);
+    fx_fini(&x);
+
+    now = idle_after_read(&x, ", close_inactive: 0s, rescan_interval: 2s", false);
+    ck_assert(tail_blind(x.t));
+    int64_t next = lf_tail_next_ms(x.t, now);
+    ck_assert_int_gt(next, now);
+    ck_assert_int_le(next, now + 2000);
+    fx_fini(&x);
+}
+END_TEST
+
+/* A rotated file is work until it is released (rotate_wait 0: at the next tick); then the
+ * only deadline left is the pruning of its checkpoint entry (forget_after, 7 days). */
+START_TEST(next_ms_rotated_file_until_released)
+{
+    struct fx x;
+    char old[256];
+    int64_t now = idle_after_read(&x, ", close_inactive: 0s", true);
+    snprintf(old, sizeof(old), "%s.1", x.path);
+    ck_assert_int_eq(rename(x.path, old), 0);
+    pump(&x);
+    ck_assert_uint_eq(x.t->stats.rotations, 1);
+    now = tail_test_now();
+    ck_assert_int_le(lf_tail_next_ms(x.t, now), now);
+    ck_assert_int_eq(lf_tail_tick(x.t, now), LF_OK);
+    ck_assert_uint_eq(x.t->nfiles, 0);
+    ck_assert_int_ge(lf_tail_next_ms(x.t, now), now + 7 * 86400000LL);
+    ck_assert_int_ne(lf_tail_next_ms(x.t, now), INT64_MAX);
+    fx_fini(&x);
+}
+END_TEST
+
 /* Names no pattern matches (temp files, other files in a watched directory) cost no scan;
  * a matching one, a subdirectory and a symlink to a directory do. */
 START_TEST(irrelevant_names_cost_no_scan)
@@ -1003,6 +1067,8 @@ int main(void)
     tcase_add_test(tc, new_directories_by_inotify);
     tcase_add_test(tc, missing_base_directory_by_inotify);
     tcase_add_test(tc, irrelevant_names_cost_no_scan);
+    tcase_add_test(tc, next_ms_idle_input);
+    tcase_add_test(tc, next_ms_rotated_file_until_released);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
