@@ -1,8 +1,12 @@
 /* lf_agent.c - the agent: setup, and the epoll loop that drives the pipeline.
  *
  * One thread (the caller of lf_agent_run) owns all of this state. It waits in epoll on
- * a signalfd (TERM, INT, HUP), a timerfd tick (retries, multi-line deadlines, checkpoint
- * interval, safety poll), an inotify fd (appends) and one ack fd per output path. The
+ * a signalfd (TERM, INT, HUP), an inotify fd (appends), one ack fd per output path and
+ * the HTTP endpoint's wake fd. Timed work runs in a tick (retries, breaker timers, stall
+ * detection, multi-line deadlines, rotated files, the checkpoint interval, alerts,
+ * STATUS=): at most every TICK_MS while events come, then only at the earliest deadline
+ * the pipeline has pending (next_tick); with nothing pending the loop sleeps with no
+ * timeout but the systemd watchdog's (adaptive ticks, docs/lifecycle.md). The
  * data flow itself lives in agent/pipeline/: tails emit into the router, the router hands
  * records to the tracker and the output paths, the output paths report what is done to
  * the tracker, the checkpoint policy writes the store. Reading stops while the records
@@ -21,7 +25,6 @@
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "lf_agent_int.h"
@@ -29,7 +32,8 @@
 #include "lf_fsutil.h"
 #include "logferry/lf_err.h"
 
-#define TICK_MS         100
+#define TICK_MS         100 /* shortest period of the tick */
+#define NEVER           INT64_MAX
 #define READ_BUDGET     (1u << 20)  /* bytes read per loop turn before serving acks */
 #define READ_MIN_BUDGET (64u << 10) /* the tail reads in chunks of this size */
 #define READ_EXPANSION  4u          /* record bytes per input byte, a usual upper bound */
@@ -37,7 +41,7 @@
 
 enum ev_tag {
     EV_SIGNAL = 1,
-    EV_TIMER,
+    EV_OBS, /* the HTTP endpoint wants a snapshot or a heartbeat */
     EV_INOTIFY,
     EV_STOP,
 };
@@ -163,16 +167,21 @@ void lf_agent_status_line(const struct lf_agent *a, char *buf, size_t len)
              st.live_bytes, a->paused ? " (reading paused: memory_limit)" : "");
 }
 
-/* STATUS= every few seconds, only when a service manager listens. */
+/* STATUS= when something happened since the last one, at most every STATUS_EVERY_MS,
+ * only when a service manager listens (an idle agent sends none). */
 static void send_status(struct lf_agent *a, int64_t now)
 {
-    if (!a->notify_on || now < a->next_status_ms) {
+    if (!a->status_dirty || now < a->next_status_ms) {
         return;
     }
-    char line[400];
+    char line[sizeof(a->status_sent)];
+    a->status_dirty = false;
     a->next_status_ms = now + STATUS_EVERY_MS;
     lf_agent_status_line(a, line, sizeof(line));
-    lf_notify_status(line);
+    if (strcmp(line, a->status_sent) != 0) {
+        memcpy(a->status_sent, line, sizeof(line));
+        lf_notify_status(line);
+    }
 }
 
 /* Alert events from the outputs' counters since the last tick (lf_alert.h). */
@@ -189,12 +198,46 @@ static void alert_tick(struct lf_agent *a)
     }
 }
 
-static void handle_tick(struct lf_agent *a)
+static int64_t min_ms(int64_t x, int64_t y)
 {
-    uint64_t expirations;
-    ssize_t r = read(a->timerfd, &expirations, sizeof(expirations));
-    (void)r;
-    int64_t now = lf_mono_ms();
+    return x < y ? x : y;
+}
+
+/* The earliest time the tick has work (NEVER: none, the loop sleeps until an event). A
+ * reload waiting for the records in flight ticks at TICK_MS (it logs its wait). */
+static int64_t next_pending(const struct lf_agent *a, int64_t now)
+{
+    int64_t next = lf_ckpt_policy_next_ms(&a->ckpt_policy);
+    for (size_t o = 0; o < a->nouts; o++) {
+        next = min_ms(next, lf_outpath_next_ms(a->outs[o], now));
+    }
+    for (size_t i = 0; i < a->ntails && !a->stopping && !a->next_cfg; i++) {
+        next = min_ms(next, lf_tail_next_ms(a->tails[i], now));
+    }
+    if (a->status_dirty) {
+        next = min_ms(next, a->next_status_ms);
+    }
+    return a->next_cfg ? now : next;
+}
+
+/* When the tick runs: at the pending deadline, never sooner than TICK_MS after the last
+ * one (so a burst of events or deadlines costs at most one tick per TICK_MS). */
+static int64_t tick_due(const struct lf_agent *a)
+{
+    int64_t floor = a->last_tick_ms + TICK_MS;
+    return a->tick_at_ms == NEVER ? NEVER : a->tick_at_ms > floor ? a->tick_at_ms : floor;
+}
+
+/* Something happened (an event, input read): the tick runs within TICK_MS for what it
+ * may have left pending (checkpoints, alerts, STATUS=, group commit...). */
+static void note_activity(struct lf_agent *a, int64_t now)
+{
+    a->tick_at_ms = min_ms(a->tick_at_ms, now + TICK_MS);
+    a->status_dirty = a->notify_on;
+}
+
+static void handle_tick(struct lf_agent *a, int64_t now)
+{
     for (size_t o = 0; o < a->nouts; o++) {
         lf_outpath_tick(a->outs[o], now);
     }
@@ -212,6 +255,8 @@ static void handle_tick(struct lf_agent *a)
     }
     send_status(a, now);
     alert_tick(a);
+    a->last_tick_ms = now;
+    a->tick_at_ms = next_pending(a, now);
 }
 
 /* The outputs whose spool refuses records: inputs routed to them do not read. */
@@ -276,13 +321,18 @@ static bool read_inputs(struct lf_agent *a)
     return more_any;
 }
 
-static void dispatch(struct lf_agent *a, struct epoll_event *ev)
+/* Serves one event. Returns false for the HTTP endpoint's wake-up (no pipeline work). */
+static bool dispatch(struct lf_agent *a, struct epoll_event *ev)
 {
     uint32_t tag = ev->data.u32;
+    if (tag == EV_OBS) {
+        if (lf_obs_tick(a->obs, lf_mono_ms())) {
+            publish_snapshot(a);
+        }
+        return false;
+    }
     if (tag == EV_SIGNAL) {
         handle_signal(a);
-    } else if (tag == EV_TIMER) {
-        handle_tick(a);
     } else if (tag == EV_INOTIFY) {
         handle_inotify(a);
     } else if (tag == EV_STOP) {
@@ -293,28 +343,69 @@ static void dispatch(struct lf_agent *a, struct epoll_event *ev)
     } else if (tag >= LF_AGENT_EV_OUTPUT && tag - LF_AGENT_EV_OUTPUT < a->nouts) {
         on_outcomes(a, tag - LF_AGENT_EV_OUTPUT);
     }
+    return true;
 }
 
-/* One turn: wait (not at all while input is waiting to be read), serve the events, read.
- * The watchdog is petted here and nowhere else: a loop that stops turning stops petting.
- * Returns false if epoll failed. */
+/* How long the loop may sleep: until the tick is due, the watchdog must be petted, or
+ * the shutdown timeout ends; -1 (no timeout) when none of them is pending. */
+static int wait_ms(const struct lf_agent *a)
+{
+    int64_t due = tick_due(a);
+    if (a->watchdog.half_ms) {
+        due = min_ms(due, a->watchdog.next_ms);
+    }
+    if (a->stopping) {
+        due = min_ms(due, a->stop_deadline_ms);
+    }
+    if (due == NEVER) {
+        return -1;
+    }
+    int64_t left = due - lf_mono_ms();
+    return left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
+}
+
+/* Waits for events (not at all while input is waiting to be read). The HTTP endpoint
+ * sees a waiting loop as alive. */
+static int wait_events(struct lf_agent *a, struct epoll_event *evs, int max, bool busy)
+{
+    int timeout = busy ? 0 : wait_ms(a);
+    if (a->obs) {
+        lf_obs_loop_state(a->obs, true, 0);
+    }
+    int n = epoll_wait(a->epfd, evs, max, timeout);
+    if (a->obs) {
+        lf_obs_loop_state(a->obs, false, lf_mono_ms());
+    }
+    return n;
+}
+
+/* One turn: wait, serve the events, tick if due, read. The watchdog is petted here and
+ * nowhere else: a loop that stops turning stops petting. Returns false if epoll failed. */
 static bool loop_turn(struct lf_agent *a, bool *more)
 {
     struct epoll_event evs[16];
+    bool busy = *more && !a->paused && !a->stopping, active = busy;
     lf_watchdog_pet(&a->watchdog, lf_mono_ms());
-    int n = epoll_wait(a->epfd, evs, 16, *more && !a->paused && !a->stopping ? 0 : TICK_MS);
+    int n = wait_events(a, evs, 16, busy);
     if (n < 0 && errno != EINTR) {
         lf_log_errno(LF_LOG_ERROR, &a->log, "epoll_wait");
         return false;
     }
     lf_router_set_read_time(a->router, lf_wall_ms());
     for (int i = 0; i < n; i++) {
-        dispatch(a, &evs[i]);
+        active = dispatch(a, &evs[i]) || active;
+    }
+    int64_t now = lf_mono_ms();
+    if (now >= tick_due(a)) {
+        handle_tick(a, now);
     }
     if (a->next_cfg) {
         lf_agent_reload_poll(a);
     }
     *more = read_inputs(a) || (*more && a->paused);
+    if (active || *more) {
+        note_activity(a, now);
+    }
     return true;
 }
 
@@ -498,18 +589,14 @@ static int setup_fds(struct lf_agent *a)
     signal(SIGPIPE, SIG_IGN);
     a->epfd = epoll_create1(EPOLL_CLOEXEC);
     a->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-    a->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     a->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     a->stop_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (a->epfd < 0 || a->sigfd < 0 || a->timerfd < 0 || a->inofd < 0 || a->stop_efd < 0) {
+    if (a->epfd < 0 || a->sigfd < 0 || a->inofd < 0 || a->stop_efd < 0) {
         lf_log_errno(LF_LOG_ERROR, &a->log, "cannot create event fds");
         return LF_EIO;
     }
-    struct itimerspec its = {.it_interval = {.tv_nsec = TICK_MS * 1000000L},
-                             .it_value = {.tv_nsec = TICK_MS * 1000000L}};
-    timerfd_settime(a->timerfd, 0, &its, NULL);
-    if (lf_agent_add_fd(a, a->sigfd, EV_SIGNAL) || lf_agent_add_fd(a, a->timerfd, EV_TIMER) ||
-        lf_agent_add_fd(a, a->inofd, EV_INOTIFY) || lf_agent_add_fd(a, a->stop_efd, EV_STOP)) {
+    if (lf_agent_add_fd(a, a->sigfd, EV_SIGNAL) || lf_agent_add_fd(a, a->inofd, EV_INOTIFY) ||
+        lf_agent_add_fd(a, a->stop_efd, EV_STOP)) {
         return LF_EIO;
     }
     return LF_OK;
@@ -578,6 +665,9 @@ static int setup_http(struct lf_agent *a)
         a->obs = NULL;
         return LF_ENOMEM;
     }
+    if (lf_agent_add_fd(a, lf_obs_wake_fd(a->obs), EV_OBS) != LF_OK) {
+        return LF_EIO;
+    }
     return lf_http_start(&a->cfg->agent.http, a->obs, &a->log, &a->http);
 }
 
@@ -610,13 +700,12 @@ static int setup_inputs(struct lf_agent *a)
 /* READY=1 once state, outputs and inputs are set up; the watchdog starts with it. */
 static void announce_ready(struct lf_agent *a)
 {
-    char line[400];
     int64_t now = lf_mono_ms();
     a->notify_on = lf_notify_enabled();
     lf_watchdog_init(&a->watchdog, now);
     a->next_status_ms = now + STATUS_EVERY_MS;
-    lf_agent_status_line(a, line, sizeof(line));
-    lf_notify_ready(line);
+    lf_agent_status_line(a, a->status_sent, sizeof(a->status_sent));
+    lf_notify_ready(a->status_sent);
     if (a->watchdog.half_ms) {
         lf_log_info(&a->log, "systemd watchdog: petting every %lld ms",
                     (long long)a->watchdog.half_ms);
@@ -632,8 +721,10 @@ int lf_agent_create(const struct lf_config *cfg, struct lf_agent **out)
     a->cfg = cfg;
     a->log.prefix = "[agent]";
     a->log.level = (enum lf_log_level)cfg->agent.log_level;
-    a->epfd = a->sigfd = a->timerfd = a->inofd = a->lockfd = a->stop_efd = -1;
+    a->epfd = a->sigfd = a->inofd = a->lockfd = a->stop_efd = -1;
     a->start_wall_ms = lf_wall_ms();
+    a->last_tick_ms = lf_mono_ms();
+    a->tick_at_ms = a->last_tick_ms; /* a first tick TICK_MS after the start */
     int rc = setup_state(a);
     if (rc == LF_OK) {
         rc = setup_fds(a);
@@ -698,7 +789,6 @@ void lf_agent_destroy(struct lf_agent *a)
     }
     close_fd(a->epfd);
     close_fd(a->sigfd);
-    close_fd(a->timerfd);
     close_fd(a->inofd);
     close_fd(a->stop_efd);
     close_fd(a->lockfd);

@@ -29,7 +29,9 @@ struct lf_agent {
                                     running pieces borrow from any of them until destroy */
     size_t nowned;
     struct lf_log_ctx log;
-    int epfd, sigfd, timerfd, inofd, lockfd, stop_efd;
+    int epfd, sigfd, inofd, lockfd, stop_efd;
+    int64_t last_tick_ms; /* the tick's last run */
+    int64_t tick_at_ms;   /* the tick's next run (lf_agent.c: tick_due), INT64_MAX none */
     struct lf_ckpt_store *ckpt;
     struct lf_ckpt_policy ckpt_policy;
     struct lf_rec_budget budget;
@@ -54,7 +56,9 @@ struct lf_agent {
     /* systemd */
     struct lf_watchdog watchdog;
     bool notify_on;
+    bool status_dirty; /* something happened since the last STATUS= */
     int64_t next_status_ms;
+    char status_sent[400]; /* the last STATUS= line */
     /* a reload waiting for the records in flight (lf_agent_reload.c) */
     struct lf_config *next_cfg;
     struct lf_reload_plan plan;

@@ -3,8 +3,8 @@
  * libmicrohttpd runs one internal thread (MHD_USE_AUTO_INTERNAL_THREAD: epoll or poll,
  * never select, whose fd_set stops at fd 1023 - an agent tailing 1,000 files has higher
  * fds): requests are answered one after the other, so this module's scratch snapshot and
- * buffers need no lock. The HTTP parsing, limits and timeouts are libmicrohttpd's; a malformed request
- * costs one connection, never the agent.
+ * buffers need no lock. The HTTP parsing, limits and timeouts are libmicrohttpd's; a malformed
+ * request costs one connection, never the agent.
  */
 #include "lf_http.h"
 
@@ -164,9 +164,9 @@ static enum MHD_Result serve_healthz(struct lf_http *h, struct MHD_Connection *c
     int64_t age = last ? lf_mono_ms() - last : -1;
     bool ok = last && age <= LF_HTTP_HEALTH_MAX_AGE_MS;
     if (ok) {
-        lf_buf_printf(b, "ok: main loop turned %lld ms ago\n", (long long)age);
+        lf_buf_printf(b, "ok: main loop alive %lld ms ago\n", (long long)age);
     } else if (last) {
-        lf_buf_printf(b, "unhealthy: main loop last turned %lld ms ago (limit %d ms)\n",
+        lf_buf_printf(b, "unhealthy: main loop stuck in one turn for %lld ms (limit %d ms)\n",
                       (long long)age, LF_HTTP_HEALTH_MAX_AGE_MS);
     } else {
         lf_buf_append_str(b, "unhealthy: the main loop has not turned yet\n");

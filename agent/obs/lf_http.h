@@ -2,7 +2,8 @@
  *
  * One libmicrohttpd thread accepts connections and answers GET/HEAD of
  *   /metrics  Prometheus text 0.0.4 (OpenMetrics 1.0 when the Accept header asks for it)
- *   /healthz  200 if the main loop ticked within LF_HTTP_HEALTH_MAX_AGE_MS, else 503
+ *   /healthz  200 if the main loop waits for events or has been in its current turn for
+ *             at most LF_HTTP_HEALTH_MAX_AGE_MS, else 503
  *   /readyz   200 "ready", or 503 with the reason (lf_render_ready)
  *   /status   JSON; /status?format=text: the table `logferry status` prints
  * Everything it says comes from a copy of the snapshot the main loop publishes in the

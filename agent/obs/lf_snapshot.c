@@ -5,8 +5,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lf_clock.h"
 #include "lf_tracker.h"
@@ -187,12 +189,18 @@ int lf_snapshot_add_tail(struct lf_snapshot *s, const struct lf_tail *t, const s
 int lf_obs_init(struct lf_obs *o)
 {
     memset(o, 0, sizeof(*o));
+    o->turn_since = -1;
+    o->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (o->wake_fd < 0) {
+        return LF_EIO;
+    }
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     int rc = pthread_cond_init(&o->cond, &ca);
     pthread_condattr_destroy(&ca);
     if (rc != 0) {
+        close(o->wake_fd);
         return LF_ENOMEM;
     }
     pthread_mutex_init(&o->mu, NULL);
@@ -208,15 +216,29 @@ void lf_obs_fini(struct lf_obs *o)
     lf_snapshot_fini(&o->build);
     pthread_cond_destroy(&o->cond);
     pthread_mutex_destroy(&o->mu);
+    close(o->wake_fd);
+}
+
+int lf_obs_wake_fd(const struct lf_obs *o)
+{
+    return o->wake_fd;
 }
 
 bool lf_obs_tick(struct lf_obs *o, int64_t now_mono)
 {
+    uint64_t v;
+    ssize_t r = read(o->wake_fd, &v, sizeof(v)); /* EAGAIN: nobody asked since */
+    (void)r;
+    (void)now_mono;
     pthread_mutex_lock(&o->mu);
-    o->last_turn_mono = now_mono;
     bool wanted = o->wanted;
     pthread_mutex_unlock(&o->mu);
     return wanted;
+}
+
+void lf_obs_loop_state(struct lf_obs *o, bool waiting, int64_t now_mono)
+{
+    __atomic_store_n(&o->turn_since, waiting ? 0 : now_mono, __ATOMIC_RELAXED);
 }
 
 void lf_obs_publish(struct lf_obs *o)
@@ -250,7 +272,10 @@ int lf_obs_copy(struct lf_obs *o, struct lf_snapshot *dst, int64_t max_age_ms, i
     pthread_mutex_lock(&o->mu);
     if (o->pub.seq == 0 || lf_mono_ms() - o->pub.mono_ms > max_age_ms) {
         uint64_t seq = o->pub.seq;
+        uint64_t one = 1;
         o->wanted = true;
+        ssize_t w = write(o->wake_fd, &one, sizeof(one)); /* EAGAIN: already asked */
+        (void)w;
         while (o->pub.seq == seq) {
             int rc = pthread_cond_timedwait(&o->cond, &o->mu, &deadline);
             if (rc == ETIMEDOUT) {
@@ -259,15 +284,13 @@ int lf_obs_copy(struct lf_obs *o, struct lf_snapshot *dst, int64_t max_age_ms, i
         }
     }
     int rc = lf_snapshot_copy(dst, &o->pub);
-    *last_turn_mono = o->last_turn_mono;
     pthread_mutex_unlock(&o->mu);
+    *last_turn_mono = lf_obs_heartbeat(o);
     return rc;
 }
 
 int64_t lf_obs_heartbeat(struct lf_obs *o)
 {
-    pthread_mutex_lock(&o->mu);
-    int64_t t = o->last_turn_mono;
-    pthread_mutex_unlock(&o->mu);
-    return t;
+    int64_t t = __atomic_load_n(&o->turn_since, __ATOMIC_RELAXED);
+    return t < 0 ? 0 : t == 0 ? lf_mono_ms() : t;
 }

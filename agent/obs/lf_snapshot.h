@@ -1,11 +1,12 @@
 /* lf_snapshot.h - a copy of the agent's counters and gauges, for the HTTP endpoint.
  *
  * The main thread owns every counter of the pipeline (plain fields, no atomics, no locks
- * per record). When the endpoint wants fresh numbers, the main loop fills a snapshot on
- * its 100 ms tick (lf_snapshot_reset + lf_snapshot_add_*) and publishes it with
- * lf_obs_publish; the HTTP thread copies the published one under the exchange's mutex
- * (lf_obs_copy) and renders from its copy. Neither thread ever reads the other's
- * objects: the exchange is the only shared state.
+ * per record). When the endpoint wants fresh numbers, it asks through the exchange's
+ * wake fd (lf_obs_wake_fd, in the main loop's epoll set: an idle loop has no tick to
+ * wait for); the main loop fills a snapshot (lf_snapshot_reset + lf_snapshot_add_*) and
+ * publishes it with lf_obs_publish; the HTTP thread copies the published one under the
+ * exchange's mutex (lf_obs_copy) and renders from its copy. Neither thread ever reads the
+ * other's objects: the exchange is the only shared state.
  *
  * A snapshot is plain data: fixed fields, three arrays (inputs, files, outputs) and one
  * string arena (names and paths are offsets into it), so copying it is a few memcpy.
@@ -104,19 +105,28 @@ struct lf_obs {
     pthread_mutex_t mu;
     pthread_cond_t cond;      /* signalled on each publish */
     struct lf_snapshot pub;   /* the published snapshot (mu) */
-    int64_t last_turn_mono;   /* last main-loop tick (mu) */
+    int64_t turn_since;       /* atomic: -1 the loop never waited yet, 0 it waits for
+                                 events, else the monotonic time its current turn began */
     bool wanted;              /* a reader asked for a fresh snapshot (mu) */
+    int wake_fd;              /* eventfd: a reader wants something of the main loop */
     struct lf_snapshot build; /* the main thread's scratch snapshot (main thread only) */
 };
 
+/* LF_OK, LF_ENOMEM or LF_EIO (no eventfd). */
 int lf_obs_init(struct lf_obs *o);
 void lf_obs_fini(struct lf_obs *o);
-/* Main thread, every tick: records the heartbeat; returns true if a reader wants a fresh
+/* The fd that becomes readable when a reader wants a snapshot: the main loop watches it
+ * and then calls lf_obs_tick. Owned by the exchange. */
+int lf_obs_wake_fd(const struct lf_obs *o);
+/* Main thread, on its wake fd and on its ticks: returns true if a reader wants a fresh
  * snapshot (then fill o->build and call lf_obs_publish). */
 bool lf_obs_tick(struct lf_obs *o, int64_t now_mono);
+/* Main thread, around its wait for events: waiting (true) or turning since now_mono. */
+void lf_obs_loop_state(struct lf_obs *o, bool waiting, int64_t now_mono);
 /* Main thread: publishes o->build (swapped, no copy) and wakes waiting readers. */
 void lf_obs_publish(struct lf_obs *o);
-/* Any thread: the monotonic time of the main loop's last tick (0: none yet). */
+/* Any thread: when the main loop was last known alive (0: not yet): now while it waits
+ * for events (an idle loop is a live one), else the start of its current turn. */
 int64_t lf_obs_heartbeat(struct lf_obs *o);
 /* HTTP thread: copies the published snapshot into dst. If it is older than max_age_ms,
  * asks the main loop for a fresh one and waits for it up to wait_ms (a stuck loop then

@@ -2,12 +2,14 @@
  * the snapshot copy and exchange between two threads, and the listen address rules. */
 #include <check.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "lf_breaker.h"
+#include "lf_clock.h"
 #include "lf_http.h"
 #include "lf_render.h"
 #include "lf_snapshot.h"
@@ -313,11 +315,13 @@ START_TEST(test_snapshot_copy_is_deep)
 }
 END_TEST
 
-/* The main thread's side of the exchange: publishes when asked, until told to stop. */
+/* The main thread's side of the exchange: sleeps on the wake fd as the agent's idle loop
+ * does (with a short timeout only to see the stop flag), publishes when asked. */
 struct loop_ctx {
     struct lf_obs *obs;
     volatile int stop;
     int published;
+    int woken; /* times the wake fd was readable */
 };
 
 static void *fake_main_loop(void *arg)
@@ -325,6 +329,11 @@ static void *fake_main_loop(void *arg)
     struct loop_ctx *l = arg;
     int64_t t = 1;
     while (!l->stop) {
+        struct pollfd p = {.fd = lf_obs_wake_fd(l->obs), .events = POLLIN};
+        lf_obs_loop_state(l->obs, true, 0);
+        int n = poll(&p, 1, 20);
+        lf_obs_loop_state(l->obs, false, t);
+        l->woken += n > 0;
         if (lf_obs_tick(l->obs, t++)) {
             lf_snapshot_reset(&l->obs->build);
             l->obs->build.agent_name = lf_snapshot_intern(&l->obs->build, "loop");
@@ -336,6 +345,22 @@ static void *fake_main_loop(void *arg)
     }
     return NULL;
 }
+
+/* /healthz's heartbeat: none before the loop first waits; "now" while it waits for events
+ * (an idle loop, which has no tick, is alive); the start of its turn while it turns. */
+START_TEST(test_heartbeat_of_waiting_and_turning_loop)
+{
+    struct lf_obs obs;
+    ck_assert_int_eq(lf_obs_init(&obs), LF_OK);
+    ck_assert_int_eq(lf_obs_heartbeat(&obs), 0);
+    lf_obs_loop_state(&obs, true, 0);
+    int64_t before = lf_mono_ms();
+    ck_assert_int_ge(lf_obs_heartbeat(&obs), before);
+    lf_obs_loop_state(&obs, false, 1234);
+    ck_assert_int_eq(lf_obs_heartbeat(&obs), 1234);
+    lf_obs_fini(&obs);
+}
+END_TEST
 
 START_TEST(test_exchange_between_threads)
 {
@@ -354,6 +379,7 @@ START_TEST(test_exchange_between_threads)
     l.stop = 1;
     pthread_join(th, NULL);
     ck_assert_int_eq(l.published, (int)copy.seq); /* published only when asked */
+    ck_assert_int_ge(l.woken, 1);                 /* asked through the wake fd */
     lf_snapshot_fini(&copy);
     lf_obs_fini(&obs);
 }
@@ -401,6 +427,7 @@ static Suite *obs_suite(void)
     tc = tcase_create("exchange");
     tcase_add_test(tc, test_snapshot_copy_is_deep);
     tcase_add_test(tc, test_exchange_between_threads);
+    tcase_add_test(tc, test_heartbeat_of_waiting_and_turning_loop);
     tcase_add_test(tc, test_listen_rules);
     suite_add_tcase(s, tc);
     return s;
