@@ -175,11 +175,13 @@ done
 
 # ---- run: READY, every record in the broker, settle ----------------------------------
 # lf-bench-run counts the watermark from its own start and returns once the NFILES
-# records are in the broker (at most 120 s); its command is a stand-in
+# records are in the broker (at most 120 s); its command is a stand-in. It reads the
+# starting watermark before the agent starts (else it counts from after the delivery)
 "$BRUN" -b "$BROKERS" -t "$TOPIC" -n "$NFILES" -s 0 -T 120 -- sleep 300 >"$D/wait.out" \
     2>"$D/wait.err" &
 WPID=$!
 PIDS+=("$WPID")
+sleep 1
 WD_ENV=()
 [ "$WATCHDOG" -gt 0 ] && WD_ENV=(WATCHDOG_USEC=$((WATCHDOG * 1000000)))
 (
