@@ -24,6 +24,10 @@
 #   --no-http         no agent.http endpoint
 #   --no-alerts       no alerts.webhook
 #   --kafka-prop K=V  a librdkafka property for the output (repeatable)
+#   --rabbitmq PORT   also a RabbitMQ output, to a private rabbitmq-server node this script
+#                     starts on 127.0.0.1:PORT (tests/lib/rabbitmq.sh; distribution port
+#                     PORT+1; about 10 s to start), with its queue "idle" bound
+#   --rmq-heartbeat S the RabbitMQ output's heartbeat (default: the plugin's, 30 s)
 #   --work DIR        scratch directory (default /tmp/lf-idle)
 #   --out FILE        also write the report (markdown) to FILE
 #
@@ -38,6 +42,8 @@ WATCHDOG=0
 HTTP=1
 ALERTS=1
 KPROPS=()
+RMQ_PORT=0
+RMQ_HB=""
 BUILD_DIR="${BUILD:-}"
 WORK=/tmp/lf-idle
 OUT=""
@@ -57,6 +63,8 @@ while [ $# -gt 0 ]; do
     --no-http) HTTP=0 ;;
     --no-alerts) ALERTS=0 ;;
     --kafka-prop) KPROPS+=("$2"); shift ;;
+    --rabbitmq) RMQ_PORT=$2; shift ;;
+    --rmq-heartbeat) RMQ_HB=$2; shift ;;
     --work) WORK=$2; shift ;;
     --out) OUT=$2; shift ;;
     -h | --help) usage; exit 0 ;;
@@ -64,7 +72,9 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-case "$NFILES$SECS$SETTLE$WATCHDOG" in *[!0-9]*) die "numbers expected" ;; esac
+case "$NFILES$SECS$SETTLE$WATCHDOG$RMQ_PORT$RMQ_HB" in *[!0-9]*) die "numbers expected" ;; esac
+[ "$RMQ_PORT" = 0 ] || { [ "$RMQ_PORT" -ge 1024 ] && [ "$RMQ_PORT" -le 65000 ]; } ||
+    die "--rabbitmq 1024..65000"
 [ "$NFILES" -ge 1 ] && [ "$NFILES" -le 100000 ] || die "--files 1..100000"
 [ "$SECS" -ge 1 ] && [ "$SECS" -le 600 ] || die "--seconds 1..600"
 [ "$SETTLE" -le 60 ] || die "--settle 0..60"
@@ -82,12 +92,16 @@ LF="$BUILD_DIR/agent/logferry"
 PLUGIN_DIR="$BUILD_DIR/plugins/out_kafka"
 MOCK="$BUILD_DIR/tests/tools/mock-kafka/mock-kafka"
 BRUN="$BUILD_DIR/tests/bench/pipeline/lf-bench-run"
+RMQ_SO="$BUILD_DIR/plugins/out_rabbitmq/out_rabbitmq.so"
 for f in "$LF" "$MOCK" "$BRUN" "$PLUGIN_DIR/out_kafka.so"; do
     [ -f "$f" ] || die "missing $f (build with librdkafka-dev installed)"
 done
+[ "$RMQ_PORT" = 0 ] || [ -f "$RMQ_SO" ] || die "missing $RMQ_SO"
 
 D="$WORK/$(date +%Y%m%d-%H%M%S)-$$"
-mkdir -p "$D/files" "$D/state" || die "cannot create $D"
+mkdir -p "$D/files" "$D/state" "$D/plugins" || die "cannot create $D"
+ln -s "$PLUGIN_DIR/out_kafka.so" "$D/plugins/"
+[ "$RMQ_PORT" = 0 ] || ln -s "$RMQ_SO" "$D/plugins/"
 
 # ---- everything started here is stopped on exit --------------------------------------
 PIDS=()
@@ -102,9 +116,12 @@ stop_pid() { # pid [seconds]
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
 }
+RMQ_DIR=""
+RMQ_NODE="lfidle$$@localhost"
 cleanup() {
     local p
     for p in "${PIDS[@]}"; do stop_pid "$p" 5; done
+    [ -z "$RMQ_DIR" ] || "$REPO/tests/lib/rabbitmq.sh" stop "$RMQ_DIR" "$RMQ_NODE" 40 >/dev/null 2>&1
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -119,7 +136,12 @@ wait_for() { # seconds command... : polls every 50 ms
     return 1
 }
 
-# ---- the broker, the notify socket, the files, the config ----------------------------
+# ---- the brokers, the notify socket, the files, the config ---------------------------
+if [ "$RMQ_PORT" != 0 ]; then
+    RMQ_DIR=$(mktemp -d /tmp/lf-idle-rmq-XXXXXX)
+    "$REPO/tests/lib/rabbitmq.sh" start "$RMQ_DIR" "$RMQ_NODE" "$RMQ_PORT" $((RMQ_PORT + 1)) 90 \
+        >"$D/rabbitmq.out" 2>&1 || die "rabbitmq-server did not start ($D/rabbitmq.out)"
+fi
 "$MOCK" -b 3 -t "$TOPIC:$PARTS:3" </dev/null >"$D/mock.out" 2>"$D/mock.err" &
 PIDS+=($!)
 wait_for 10 test -s "$D/mock.out" || die "mock-kafka did not start ($D/mock.err)"
@@ -153,7 +175,7 @@ done
 {
     echo "agent:"
     echo "  state_dir: $D/state"
-    echo "  plugin_dir: $PLUGIN_DIR"
+    echo "  plugin_dir: $D/plugins"
     echo "  log_level: info"
     [ "$HTTP" = 1 ] && echo "  http: { listen: \"unix:$D/http.sock\" }"
     echo "inputs:"
@@ -168,6 +190,14 @@ done
     if [ ${#KPROPS[@]} -gt 0 ]; then
         echo "    librdkafka:"
         for p in "${KPROPS[@]}"; do echo "      ${p%%=*}: \"${p#*=}\""; done
+    fi
+    if [ "$RMQ_PORT" != 0 ]; then
+        echo "  - name: rmq"
+        echo "    plugin: rabbitmq"
+        echo "    url: \"amqp://guest:guest@127.0.0.1:$RMQ_PORT/%2f\""
+        echo "    exchange: logs"
+        echo "    topology: { declare: true, queue: idle }"
+        [ -z "$RMQ_HB" ] || echo "    heartbeat: ${RMQ_HB}s"
     fi
     # a closed loopback port: nothing is posted while nothing fails
     [ "$ALERTS" = 1 ] && echo "alerts: { webhook: \"http://127.0.0.1:9/idle\" }"
@@ -217,9 +247,9 @@ stop_pid "$APID" 15
 awk -v a="$N0" -v b="$N1" 'NR > a && NR <= b' "$D/notify.log" >"$D/notify.window"
 
 REPORT=$(python3 - "$D/s0" "$D/s1" "$T0" "$T1" "$NFILES" "$(getconf CLK_TCK)" "$D/notify.window" \
-    "$SECS" "$WATCHDOG" "${KPROPS[*]:-}" <<'PY'
+    "$SECS" "$WATCHDOG" "${KPROPS[*]:-}" "$RMQ_PORT" "${RMQ_HB:-30}" <<'PY'
 import collections, sys
-s0, s1, t0, t1, nfiles, tck, notify, secs, wd, props = sys.argv[1:]
+s0, s1, t0, t1, nfiles, tck, notify, secs, wd, props, rmq, rmq_hb = sys.argv[1:]
 secs_real = float(t1) - float(t0)
 
 def load(p):
@@ -240,6 +270,8 @@ if wd != "0":
     extra.append(f"WatchdogSec={wd}s")
 if props:
     extra.append("librdkafka: " + props)
+if rmq != "0":
+    extra.append(f"and a RabbitMQ output, heartbeat {rmq_hb} s")
 if extra:
     print("(" + "; ".join(extra) + ")\n")
 print("| thread | name | voluntary/s | involuntary/s | wake-ups/s |")

@@ -53,14 +53,16 @@
 # agent, then run 2, ... Latency mode pre-fills 1,000 lines, waits until they are in the
 # broker, then appends RATE lines/s for S seconds, one write(2) each, and a consumer
 # measures write -> arrival (lf-bench-latency); a "floor" row produces the same lines
-# directly. Idle mode (logferry only, not part of "all") tails N one-line files, waits
-# until the N records are in the broker, then reports the agent's CPU and context
-# switches over S seconds (--seconds, default 20) with nothing written. Scaling mode
+# directly. Idle mode (logferry only; also the last part of "all") is tests/bench/idle.sh:
+# N one-line files delivered, then each thread's voluntary+involuntary context switches
+# per second over S seconds (--seconds; default 30 for idle) with nothing written, with
+# the HTTP endpoint and an alert webhook configured and $NOTIFY_SOCKET set. Scaling mode
 # (logferry only) runs the access data as 1, 4 and 16 files tailed at once, and as one
 # file into two outputs (Kafka + the file output). Everything listens on 127.0.0.1;
 # every wait is bounded; all started processes are stopped on exit.
 #
-# "all" is throughput (access, mixed, error, slow), scaling and latency, in one report.
+# "all" is throughput (access, mixed, error, slow), scaling, latency and idle, in one
+# report.
 # Example (the PEERS.md configuration, docs/performance.md's table and chart):
 #   tests/bench/run.sh all --runs 5 --lines 2000000 --chart docs/performance-throughput.svg
 # HTTP vs Kafka output: tests/bench/run.sh throughput --agents logferry,logferry-http
@@ -74,6 +76,7 @@ KINDS=""
 AGENTS=""
 RATE=1000
 SECONDS_LAT=20
+SECONDS_IDLE=30
 LAT_RUNS=1
 NFILES=1000
 BUILD_DIR="${BUILD:-}"
@@ -95,7 +98,7 @@ while [ $# -gt 0 ]; do
     --kind) KINDS=$2; shift ;;
     --agents) AGENTS=$2; shift ;;
     --rate) RATE=$2; shift ;;
-    --seconds) SECONDS_LAT=$2; shift ;;
+    --seconds) SECONDS_LAT=$2; SECONDS_IDLE=$2; shift ;;
     --lat-runs) LAT_RUNS=$2; shift ;;
     --files) NFILES=$2; shift ;;
     --build) BUILD_DIR=$2; shift ;;
@@ -521,59 +524,24 @@ latency() {
 }
 
 # ---- idle ------------------------------------------------------------------------
-ctxsw() { # pid -> voluntary+involuntary context switches of all threads
-    cat /proc/"$1"/task/*/status 2>/dev/null |
-        awk '/_ctxt_switches/{n+=$2} END{print n+0}'
-}
+# tests/bench/idle.sh: wake-ups per second of each thread of an idle agent (its own
+# broker, files and agent; see its header)
 idle() {
-    local d="$RUNDIR/idle" i apid wpid cmd c0 c1 s0 s1 hwm rss
-    mkdir -p "$d/files"
-    for ((i = 0; i < NFILES; i++)); do
-        printf '10.0.0.1 - - [21/Nov/2025:12:00:00 +0000] "GET /idle/%d HTTP/1.1" 200 1 "-" "bench"\n' \
-            "$i" >"$d/files/f$i.log"
-    done
-    start_broker "$d"
-    # lf-bench-run counts the watermark from its own start, so it starts first, with a
-    # stand-in command, and returns once every file's line is in the broker (bounded)
-    "$BRUN" -b "$BROKERS" -t "$TOPIC" -n "$NFILES" -s 0 -T 60 -- sleep 120 >"$d/wait.out" \
-        2>"$d/wait.err" &
-    wpid=$!
-    PIDS+=("$wpid")
-    sleep 0.5
-    FILES=("$d/files/*.log")
-    FILE_KINDS=(access)
-    cmd=$(agent_cmd logferry "$d")
-    (ulimit -n $((NFILES + 1024)) 2>/dev/null; exec $cmd) 2>"$d/agent.err" &
-    apid=$!
-    PIDS+=("$apid")
-    wait "$wpid"
-    hwm=$(sed -n 's/.* hwm=\([0-9]*\).*/\1/p' "$d/wait.out")
-    sleep 2 # let startup work (scans, checkpoints) finish
-    c0=$(proc_cpu "$apid"); s0=$(ctxsw "$apid")
-    sleep "$SECONDS_LAT"
-    c1=$(proc_cpu "$apid"); s1=$(ctxsw "$apid")
-    rss=$(awk '/VmRSS/{print $2}' /proc/"$apid"/status 2>/dev/null)
-    stop_pid "$apid" 15
-    stop_broker >/dev/null
-    python3 - "$NFILES" "$SECONDS_LAT" "${hwm:-0}" "$c0" "$c1" "$s0" "$s1" "${rss:-0}" <<'PY' | tee "$RUNDIR/report.md"
-import sys
-n, secs, hwm, c0, c1, s0, s1, rss = sys.argv[1:]
-secs = float(secs); cpu = float(c1) - float(c0)
-print(f"### Idle: logferry tailing {int(n):,} files, nothing written, {secs:.0f} s\n")
-print("| files | records in broker | CPU s | CPU % of a core | context switches/s | RSS MiB |")
-print("|---|---|---|---|---|---|")
-print(f"| {int(n):,} | {int(hwm):,} | {cpu:.2f} | {100 * cpu / secs:.2f} | {(int(s1) - int(s0)) / secs:.1f} | {int(rss) / 1024:.1f} |")
-print("\nCPU from /proc/PID/stat (clock ticks of 10 ms, so 0.00 means under one tick).")
-PY
+    "$HERE/idle.sh" --build "$BUILD_DIR" --files "$NFILES" --seconds "$SECONDS_IDLE" \
+        --work "$RUNDIR/idle" --out "$RUNDIR/idle.md" || die "idle.sh failed"
 }
 
-[ "$MODE" = idle ] && { idle; exit 0; }
+if [ "$MODE" = idle ]; then
+    idle
+    [ -z "$OUT" ] || cp "$RUNDIR/idle.md" "$OUT"
+    exit 0
+fi
 
 case "$MODE" in
 scaling) scaling ;;
 throughput) throughput ;;
 latency) latency ;;
-all) throughput; scaling; latency ;;
+all) throughput; scaling; latency; idle >/dev/null ;;
 esac
 
 # ---- report ----------------------------------------------------------------------
@@ -667,6 +635,10 @@ if lat:
     print()
 print(f"Raw rows: {rundir}/throughput.tsv, latency.tsv")
 PY
+if [ "$MODE" = all ] && [ -f "$RUNDIR/idle.md" ]; then
+    echo | tee -a "$RUNDIR/report.md"
+    tee -a "$RUNDIR/report.md" <"$RUNDIR/idle.md"
+fi
 [ -n "$OUT" ] && cp "$RUNDIR/report.md" "$OUT"
 if [ -n "$CHART" ] && [ -s "$RUNDIR/chart.dat" ]; then
     command -v gnuplot >/dev/null || die "--chart needs gnuplot (apt-get install gnuplot-nox)"
