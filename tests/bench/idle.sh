@@ -28,6 +28,9 @@
 #                     starts on 127.0.0.1:PORT (tests/lib/rabbitmq.sh; distribution port
 #                     PORT+1; about 10 s to start), with its queue "idle" bound
 #   --rmq-heartbeat S the RabbitMQ output's heartbeat (default: the plugin's, 30 s)
+#   --perf            also count each thread's system calls over the same window with
+#                     `perf stat --per-thread -e raw_syscalls:sys_enter` (a column
+#                     syscalls/s: a thread that never wakes makes none)
 #   --work DIR        scratch directory (default /tmp/lf-idle)
 #   --out FILE        also write the report (markdown) to FILE
 #
@@ -44,6 +47,7 @@ ALERTS=1
 KPROPS=()
 RMQ_PORT=0
 RMQ_HB=""
+PERF=0
 BUILD_DIR="${BUILD:-}"
 WORK=/tmp/lf-idle
 OUT=""
@@ -65,6 +69,7 @@ while [ $# -gt 0 ]; do
     --kafka-prop) KPROPS+=("$2"); shift ;;
     --rabbitmq) RMQ_PORT=$2; shift ;;
     --rmq-heartbeat) RMQ_HB=$2; shift ;;
+    --perf) PERF=1 ;;
     --work) WORK=$2; shift ;;
     --out) OUT=$2; shift ;;
     -h | --help) usage; exit 0 ;;
@@ -237,19 +242,26 @@ sample() { # pid -> "tid name voluntary involuntary" per thread, then "cpu TICKS
     awk '{sub(/.*\) /,""); print "cpu", $12+$13}' /proc/"$1"/stat
 }
 N0=$(wc -l <"$D/notify.log")
+: >"$D/perf.txt"
+if [ "$PERF" = 1 ]; then
+    perf stat --per-thread -x, -e raw_syscalls:sys_enter -p "$APID" -o "$D/perf.txt" \
+        -- sleep "$SECS" &
+    PPID_PERF=$!
+fi
 T0=$(date +%s.%N)
 sample "$APID" >"$D/s0"
 sleep "$SECS"
 sample "$APID" >"$D/s1"
+[ "$PERF" = 1 ] && { wait "$PPID_PERF" || die "perf stat failed ($D/perf.txt)"; }
 T1=$(date +%s.%N)
 N1=$(wc -l <"$D/notify.log")
 stop_pid "$APID" 15
 awk -v a="$N0" -v b="$N1" 'NR > a && NR <= b' "$D/notify.log" >"$D/notify.window"
 
 REPORT=$(python3 - "$D/s0" "$D/s1" "$T0" "$T1" "$NFILES" "$(getconf CLK_TCK)" "$D/notify.window" \
-    "$SECS" "$WATCHDOG" "${KPROPS[*]:-}" "$RMQ_PORT" "${RMQ_HB:-30}" <<'PY'
+    "$SECS" "$WATCHDOG" "${KPROPS[*]:-}" "$RMQ_PORT" "${RMQ_HB:-30}" "$D/perf.txt" <<'PY'
 import collections, sys
-s0, s1, t0, t1, nfiles, tck, notify, secs, wd, props, rmq, rmq_hb = sys.argv[1:]
+s0, s1, t0, t1, nfiles, tck, notify, secs, wd, props, rmq, rmq_hb, perf = sys.argv[1:]
 secs_real = float(t1) - float(t0)
 
 def load(p):
@@ -274,9 +286,17 @@ if rmq != "0":
     extra.append(f"and a RabbitMQ output, heartbeat {rmq_hb} s")
 if extra:
     print("(" + "; ".join(extra) + ")\n")
-print("| thread | name | voluntary/s | involuntary/s | wake-ups/s |")
-print("|---|---|---|---|---|")
-tv = tn = 0
+calls = {}  # tid -> system calls in the window (perf stat -x, : "comm-tid,count,,event...")
+for line in open(perf):
+    f = line.strip().split(",")
+    if len(f) > 2 and "-" in f[0] and f[1].isdigit():
+        calls[f[0].rsplit("-", 1)[1]] = int(f[1])
+    elif len(f) > 2 and "-" in f[0] and f[1].startswith("<not"):
+        calls[f[0].rsplit("-", 1)[1]] = 0
+pc = " syscalls/s |" if calls else ""
+print("| thread | name | voluntary/s | involuntary/s | wake-ups/s |" + pc)
+print("|---|---|---|---|---|" + ("---|" if calls else ""))
+tv = tn = tc = 0
 for tid in sorted(b, key=int):
     name, v1, n1 = b[tid]
     _, v0, n0 = a.get(tid, (name, 0, 0))
@@ -284,11 +304,16 @@ for tid in sorted(b, key=int):
         name += " (new)"
     v, n = (v1 - v0) / secs_real, (n1 - n0) / secs_real
     tv += v; tn += n
-    print(f"| {tid} | {name} | {v:.2f} | {n:.2f} | {v + n:.2f} |")
+    c = ""
+    if calls:
+        tc += calls.get(tid, 0)
+        c = f" {calls.get(tid, 0) / float(secs):.2f} |"
+    print(f"| {tid} | {name} | {v:.2f} | {n:.2f} | {v + n:.2f} |{c}")
 for tid in a:
     if tid not in b:
         print(f"| {tid} | {a[tid][0]} (exited) | - | - | - |")
-print(f"| all | {len(b)} threads | {tv:.2f} | {tn:.2f} | {tv + tn:.2f} |")
+tcs = f" {tc / float(secs):.2f} |" if calls else ""
+print(f"| all | {len(b)} threads | {tv:.2f} | {tn:.2f} | {tv + tn:.2f} |{tcs}")
 cpu = (c1 - c0) / int(tck)
 print(f"\nCPU over the window: {cpu:.2f} s ({100 * cpu / secs_real:.2f}% of a core; "
       "clock ticks of 10 ms).")
