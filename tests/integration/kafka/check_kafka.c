@@ -339,12 +339,58 @@ START_TEST(test_transient_errors_no_loss_no_dup)
     target_delivered = 5000;
     h_run_until(h, delivered_enough, 30000);
     ck_assert_str_eq(mk_cmd(&mk, "err Produce NOT_ENOUGH_REPLICAS 4"), "ok");
-    ck_assert_str_eq(mk_cmd(&mk, "err Produce _TRANSPORT 2"), "ok");
     h_run_until(h, h_all_settled, 60000);
     ck_assert_uint_eq(h->delivered, 20000);
     ck_assert_uint_eq(h->rejected, 0);
     ck_assert_uint_eq(h->double_acks, 0);
     assert_exactly_once(h, &mk);
+    h_destroy(h);
+    mk_stop(&mk);
+}
+END_TEST
+
+/* Connections dropped with requests on the wire: nothing lost, no record acknowledged
+ * twice. librdkafka resends the requests whose answers were lost with the same producer
+ * id and sequence; the mock cluster does not always recognise them (docs/chaos.md, "The
+ * mock cluster is not a perfect broker"), so a record may be stored twice, but only one
+ * that was not yet acknowledged when the connections dropped: every record delivered
+ * before is stored exactly once. */
+START_TEST(test_transport_errors_no_loss)
+{
+    struct mock_kafka mk = {0};
+    struct harness *h = h_create(plugin_path());
+    struct readback rb;
+    size_t missing = 0, stored_again = 0;
+
+    start_cluster(&mk, "cut");
+    ck_assert_int_eq(h_init(h, default_config(&mk, "cut")), LF_OK);
+    h_add_records(h, 20000, make_record);
+    target_delivered = 5000;
+    h_run_until(h, delivered_enough, 30000);
+    bool *done_before = calloc(h->nrecs, sizeof(*done_before));
+    ck_assert_ptr_nonnull(done_before);
+    for (size_t i = 0; i < h->nrecs; i++) {
+        done_before[i] = h->recs[i].delivered;
+    }
+    ck_assert_str_eq(mk_cmd(&mk, "err Produce _TRANSPORT 2"), "ok");
+    h_run_until(h, h_all_settled, 60000);
+    ck_assert_uint_eq(h->delivered, 20000);
+    ck_assert_uint_eq(h->rejected, 0);
+    ck_assert_uint_eq(h->double_acks, 0);
+    read_back(h, &mk, &rb);
+    for (size_t i = 0; i < h->nrecs; i++) {
+        missing += !rb.seen[i];
+        stored_again += done_before[i] && rb.seen[i] > 1;
+    }
+    fprintf(stderr,
+            "transport errors: read back %zu, missing %zu, dups %zu (handed back %zu), "
+            "delivered before the cut and stored again %zu\n",
+            rb.total, missing, rb.dups, h->retried, stored_again);
+    ck_assert_uint_eq(missing, 0);
+    ck_assert_uint_eq(rb.bad_meta, 0);
+    ck_assert_uint_eq(stored_again, 0);
+    free(done_before);
+    free(rb.seen);
     h_destroy(h);
     mk_stop(&mk);
 }
@@ -519,6 +565,7 @@ static Suite *kafka_suite(void)
     tcase_add_test(tc, test_batch_path_exactly_once);
     tcase_add_test(tc, test_batch_by_topic_exactly_once);
     tcase_add_test(tc, test_transient_errors_no_loss_no_dup);
+    tcase_add_test(tc, test_transport_errors_no_loss);
     tcase_add_test(tc, test_flush_acks_retry_by_deadline);
     tcase_add_test(tc, test_breaker_purge_keeps_records_on_the_wire);
     tcase_add_test(tc, test_message_timeout_is_retriable);
