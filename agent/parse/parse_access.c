@@ -529,6 +529,10 @@ int64_t lf_atoi_n(const char *s, size_t n)
     return v;
 }
 
+/* Digits that to_int reads without overflow (int64 holds any 18 digits). */
+#define INT_DIGITS_MAX    18u
+#define MICROS_DIGITS_MAX 15u /* microseconds whose nanoseconds fit in int64 */
+
 static int64_t to_int(const char *s, size_t n)
 {
     int64_t v = 0;
@@ -823,7 +827,7 @@ static void put_value(struct lf_parser *p, const struct lf_aseg *g, const char *
         }
         break;
     case CV_INT:
-        if (all_digits(s, n)) {
+        if (all_digits(s, n) && n <= INT_DIGITS_MAX) { /* longer: refused by value_fits */
             put_field(p, r, g, FK_INT, NULL, 0, to_int(s, n));
         }
         break;
@@ -850,7 +854,7 @@ static void put_value(struct lf_parser *p, const struct lf_aseg *g, const char *
         }
         break;
     case CV_MICROS:
-        if (all_digits(s, n)) {
+        if (all_digits(s, n) && n <= MICROS_DIGITS_MAX) {
             p->dur_ns = to_int(s, n) * 1000;
         }
         break;
@@ -880,7 +884,7 @@ static bool value_fits(const struct lf_aseg *g, const char *s, size_t n)
     case AV_BODY_BYTES:
     case AV_BYTES_SENT:
     case AV_REQ_LENGTH:
-        return dash(s, n) || (n > 0 && n < 20 && all_digits(s, n));
+        return dash(s, n) || (n > 0 && n <= INT_DIGITS_MAX && all_digits(s, n));
     default:
         return true;
     }

@@ -121,6 +121,23 @@ START_TEST(apache_directives)
     CK_FIELD(r.json, "event.duration", "3000");
     CK_NOFIELD(r.json, "http.response.body.bytes");
     free(r.json);
+    /* numbers too large for int64 (found by the fuzzer: an overflow, undefined behaviour):
+     * microseconds over 15 digits give no duration; a byte count over 18 digits is not
+     * this format */
+    r = encode_once("apache", "%D %V", "888888888888881500 vh2");
+    CK_NOFIELD(r.json, "event.duration");
+    CK_FIELD(r.json, "url.domain", "vh2");
+    free(r.json);
+    r = encode_once("apache", "%D %V", "888888888888881 vh2");
+    CK_FIELD(r.json, "event.duration", "888888888888881000");
+    free(r.json);
+    r = encode_once("apache", "%V %b", "vh2 9223372036854775808");
+    ck_assert_msg(strstr(r.json, "parse_failure") != NULL, "%s", r.json);
+    CK_NOFIELD(r.json, "http.response.body.bytes");
+    free(r.json);
+    r = encode_once("apache", "%V %b", "vh2 922337203685477580");
+    CK_FIELD(r.json, "http.response.body.bytes", "922337203685477580");
+    free(r.json);
 }
 END_TEST
 
