@@ -307,6 +307,7 @@ static void spool_sync(struct lf_outpath *op)
         unsynced_to_spill(op);
         return;
     }
+    op->drained_synced = op->stats.drained; /* the acks so far are durable too */
     finish_unsynced(op);
 }
 

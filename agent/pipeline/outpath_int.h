@@ -80,7 +80,7 @@ struct lf_outpath {
     bool stopping;
     int64_t retry_append_ms; /* while blocked: next append attempt */
     uint64_t dropped_seen;   /* spool drop_oldest count already reported */
-    uint64_t drained_synced; /* stats.drained at the last spool sync by the tick */
+    uint64_t drained_synced; /* stats.drained at the last successful spool sync */
     int64_t head_synced_ms;  /* when the tick last synced the spool */
 
     struct lf_dlq dlq;

@@ -508,6 +508,21 @@ START_TEST(random_damage)
 }
 END_TEST
 
+/* Fills order[0..n) with a fixed permutation of 0..n-1 (LCG Fisher-Yates). */
+static void permute(int *order, int n, uint32_t x)
+{
+    for (int i = 0; i < n; i++) {
+        order[i] = i;
+    }
+    for (int i = n - 1; i > 0; i--) {
+        x = x * 1103515245u + 12345u;
+        int j = (int)((x >> 8) % (uint32_t)(i + 1));
+        int t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+}
+
 START_TEST(out_of_order_acks_delete_segments)
 {
     char *dir = lft_mkdtemp("spool-acks");
@@ -518,19 +533,9 @@ START_TEST(out_of_order_acks_delete_segments)
     uint64_t seq[N];
     struct lf_spool_pos pos[N];
     ck_assert_uint_eq(read_all(s, seq, pos, N), N);
-    /* A fixed permutation (LCG Fisher-Yates), then track each segment's remaining frames. */
+    /* A fixed permutation, then track each segment's remaining frames. */
     int order[N], left[N / 3];
-    for (int i = 0; i < N; i++) {
-        order[i] = i;
-    }
-    uint32_t x = 12345;
-    for (int i = N - 1; i > 0; i--) {
-        x = x * 1103515245u + 12345u;
-        int j = (int)((x >> 8) % (uint32_t)(i + 1));
-        int t = order[i];
-        order[i] = order[j];
-        order[j] = t;
-    }
+    permute(order, N, 12345);
     for (int i = 0; i < N / 3; i++) {
         left[i] = 3;
     }
@@ -1041,21 +1046,6 @@ START_TEST(cli_inspect)
     free(dir);
 }
 END_TEST
-
-/* Fills order[0..n) with a fixed permutation of 0..n-1 (LCG Fisher-Yates). */
-static void permute(int *order, int n, uint32_t x)
-{
-    for (int i = 0; i < n; i++) {
-        order[i] = i;
-    }
-    for (int i = n - 1; i > 0; i--) {
-        x = x * 1103515245u + 12345u;
-        int j = (int)((x >> 8) % (uint32_t)(i + 1));
-        int t = order[i];
-        order[i] = order[j];
-        order[j] = t;
-    }
-}
 
 static uint64_t acks_file_size(const char *dir)
 {
