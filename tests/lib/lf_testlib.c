@@ -210,3 +210,35 @@ const char *lft_bin(void)
     const char *b = getenv("LF_BIN");
     return b ? b : "build/agent/logferry";
 }
+
+long lft_file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+long lft_ckpt_offset(const char *state_dir, const char *path)
+{
+    char cp[4200], line[8192];
+    struct stat st;
+    long off = -1;
+    if (stat(path, &st) != 0) {
+        return -1;
+    }
+    snprintf(cp, sizeof(cp), "%s/checkpoints", state_dir);
+    FILE *f = fopen(cp, "r");
+    if (!f) {
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long long dev, ino, o;
+        unsigned fl;
+        char hash[32];
+        if (sscanf(line, "%llu %llu %u %31s %llu", &dev, &ino, &fl, hash, &o) == 5 &&
+            ino == (unsigned long long)st.st_ino) {
+            off = (long)o;
+        }
+    }
+    fclose(f);
+    return off;
+}

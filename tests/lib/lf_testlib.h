@@ -36,6 +36,11 @@ void lft_write_file(const char *path, const char *content, bool append);
 char *lft_read_file(const char *path, size_t *len);
 /* Number of '\n' in a file (0 if missing). */
 size_t lft_count_lines(const char *path);
+/* Size of the file at path, -1 if it cannot be stat'ed. */
+long lft_file_size(const char *path);
+/* Offset the agent's checkpoint file in state_dir holds for the file at path (matched by
+ * inode; the last such line), -1 if none. */
+long lft_ckpt_offset(const char *state_dir, const char *path);
 /* Appends n lines "PREFIX <i>\n" for i in [first, first+n). */
 void lft_append_numbered(const char *path, const char *prefix, size_t first, size_t n);
 

@@ -72,39 +72,6 @@ static void write_lines(const char *path, size_t from, size_t n)
     fclose(f);
 }
 
-static long file_size(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 ? (long)st.st_size : -1;
-}
-
-/* Checkpointed offset of the file at path (matched by inode), -1 if none. */
-static long ckpt_offset(const struct agent *a, const char *path)
-{
-    char cp[400], line[8192];
-    struct stat st;
-    long off = -1;
-    if (stat(path, &st) != 0) {
-        return -1;
-    }
-    snprintf(cp, sizeof(cp), "%s/checkpoints", a->state);
-    FILE *f = fopen(cp, "r");
-    if (!f) {
-        return -1;
-    }
-    while (fgets(line, sizeof(line), f)) {
-        unsigned long long dev, ino, o;
-        unsigned fl;
-        char hash[32];
-        if (sscanf(line, "%llu %llu %u %31s %llu", &dev, &ino, &fl, hash, &o) == 5 &&
-            ino == (unsigned long long)st.st_ino) {
-            off = (long)o;
-        }
-    }
-    fclose(f);
-    return off;
-}
-
 /* The agent's read offset of its file, from `logferry status --json` (-1 no answer). */
 static long read_offset(const struct agent *a)
 {
@@ -126,7 +93,7 @@ static bool wait_read_all(const struct agent *a, int64_t timeout_ms)
 {
     int64_t end = lft_now_ms() + timeout_ms;
     while (lft_now_ms() < end) {
-        if (read_offset(a) == file_size(a->in)) {
+        if (read_offset(a) == lft_file_size(a->in)) {
             return true;
         }
         usleep(100 * 1000); /* poll interval of a bounded wait */
@@ -343,8 +310,9 @@ START_TEST(test_sigterm_in_outage_spools_then_delivers_once)
     ck_assert_int_eq(lft_wait_exit(a.pid, 20000), 0);
     fprintf(stderr, "SIGTERM in outage: exit 0 after %lld ms, %ld spooled\n",
             (long long)(lft_now_ms() - t0), stopped_count(&a, "spooled"));
-    ck_assert_int_ge(stopped_count(&a, "spooled"), 1);        /* step 4 spooled the rest */
-    ck_assert_int_eq(ckpt_offset(&a, a.in), file_size(a.in)); /* step 5 covers it all */
+    ck_assert_int_ge(stopped_count(&a, "spooled"), 1); /* step 4 spooled the rest */
+    ck_assert_int_eq(lft_ckpt_offset(a.state, a.in),
+                     lft_file_size(a.in)); /* step 5 covers it all */
 
     ck_assert_str_eq(mk_cmd(&mk, "up all"), "ok");
     agent_start(&a);
@@ -388,8 +356,8 @@ START_TEST(test_second_sigterm_exits_at_once_consistent)
     ck_assert_int_eq(kill(a.pid, SIGTERM), 0);
     ck_assert_int_eq(lft_wait_exit(a.pid, 5000), 75); /* not the 60 s shutdown_timeout */
     fprintf(stderr, "second SIGTERM: exit 75 after %lld ms, checkpoint %ld of %ld bytes\n",
-            (long long)(lft_now_ms() - t0), ckpt_offset(&a, a.in), file_size(a.in));
-    ck_assert_int_le(ckpt_offset(&a, a.in), 0); /* nothing was acknowledged */
+            (long long)(lft_now_ms() - t0), lft_ckpt_offset(a.state, a.in), lft_file_size(a.in));
+    ck_assert_int_le(lft_ckpt_offset(a.state, a.in), 0); /* nothing was acknowledged */
 
     ck_assert_str_eq(mk_cmd(&mk, "up all"), "ok");
     agent_start(&a);

@@ -104,47 +104,13 @@ static void in_log(const struct agent *a, char *buf, size_t cap)
     snprintf(buf, cap, "%s/in.log", a->dir);
 }
 
-static long file_size(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 ? (long)st.st_size : -1;
-}
-
-/* Checkpointed offset of the file at path (matched by inode), -1 if none. */
-static long ckpt_offset(const struct agent *a, const char *path)
-{
-    char cp[400], line[8192];
-    struct stat st;
-    long off = -1;
-
-    if (stat(path, &st) != 0) {
-        return -1;
-    }
-    snprintf(cp, sizeof(cp), "%s/checkpoints", a->state);
-    FILE *f = fopen(cp, "r");
-    if (!f) {
-        return -1;
-    }
-    while (fgets(line, sizeof(line), f)) {
-        unsigned long long dev, ino, o;
-        unsigned fl;
-        char hash[32];
-        if (sscanf(line, "%llu %llu %u %31s %llu", &dev, &ino, &fl, hash, &o) == 5 &&
-            ino == (unsigned long long)st.st_ino) {
-            off = (long)o;
-        }
-    }
-    fclose(f);
-    return off;
-}
-
 /* Waits until the checkpoint of path reaches its size: with every broker down this means
  * every line is durably in the spool. */
 static bool wait_spooled(const struct agent *a, const char *path, int64_t timeout_ms)
 {
     int64_t end = h_now_ms() + timeout_ms;
     while (h_now_ms() < end) {
-        if (ckpt_offset(a, path) == file_size(path)) {
+        if (lft_ckpt_offset(a->state, path) == lft_file_size(path)) {
             return true;
         }
         usleep(100 * 1000); /* poll interval of a bounded wait */
@@ -357,8 +323,8 @@ START_TEST(test_spool_full_blocks_inputs_then_resumes)
     write_lines(path, 0, n);
     agent_start(&a);
     ck_assert_msg(wait_log(&a, "spool refuses records", 60000), "the spool never filled");
-    long ck = ckpt_offset(&a, path);
-    ck_assert_int_lt(ck, file_size(path)); /* reading paused: the log file is the buffer */
+    long ck = lft_ckpt_offset(a.state, path);
+    ck_assert_int_lt(ck, lft_file_size(path)); /* reading paused: the log file is the buffer */
     ck_assert_str_eq(mk_cmd(&mk, "up all"), "ok");
     wait_all(&mk, "sp3.raw", n, NULL, 90000, &rb);
     ck_assert(wait_log(&a, "spool accepts records again", 1000));
