@@ -90,7 +90,7 @@ static const struct lf_opt agent_options[] = {
         .desc = "Least time between two writes of the checkpoint file (also written at "
                 "shutdown). It is written only when an acknowledgement moved an offset (an "
                 "idle agent neither writes it nor wakes up for it), at "
-                "most checkpoint_interval + 100 ms after it: after a crash, at most that much "
+                "most checkpoint_interval + 200 ms after it: after a crash, at most that much "
                 "acknowledged input is sent again. Each write costs 8 system calls, 2 of them "
                 "fsync.",
     },

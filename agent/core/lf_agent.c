@@ -364,10 +364,35 @@ static int wait_ms(const struct lf_agent *a)
     return left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
 }
 
+/* Outcomes "delivered" need not wake the loop while it reads freely: they are taken at
+ * the next turn (take_lazy_outcomes), which the next input brings, or by the tick, which
+ * runs within TICK_MS while such outcomes are owed. At the memory limit, while stopping
+ * or reloading, every outcome wakes the loop. */
+static void prepare_wait(struct lf_agent *a)
+{
+    bool lazy_ok = !a->paused && !a->stopping && !a->next_cfg, owed = false;
+    for (size_t o = 0; o < a->nouts; o++) {
+        owed = lf_outpath_prepare_wait(a->outs[o], lazy_ok) || owed;
+    }
+    if (owed) {
+        a->tick_at_ms = min_ms(a->tick_at_ms, lf_mono_ms() + TICK_MS);
+    }
+}
+
+static void take_lazy_outcomes(struct lf_agent *a)
+{
+    for (size_t o = 0; o < a->nouts; o++) {
+        if (lf_outpath_outcomes_waiting(a->outs[o])) {
+            on_outcomes(a, o);
+        }
+    }
+}
+
 /* Waits for events (not at all while input is waiting to be read). The HTTP endpoint
  * sees a waiting loop as alive. */
 static int wait_events(struct lf_agent *a, struct epoll_event *evs, int max, bool busy)
 {
+    prepare_wait(a);
     int timeout = busy ? 0 : wait_ms(a);
     if (a->obs) {
         lf_obs_loop_state(a->obs, true, 0);
@@ -395,6 +420,7 @@ static bool loop_turn(struct lf_agent *a, bool *more)
     for (int i = 0; i < n; i++) {
         active = dispatch(a, &evs[i]) || active;
     }
+    take_lazy_outcomes(a);
     int64_t now = lf_mono_ms();
     if (now >= tick_due(a)) {
         handle_tick(a, now);

@@ -86,6 +86,21 @@ static void efd_drain(int fd)
 
 /* ---- plugin-facing API ------------------------------------------------------------ */
 
+/* Called with ack_mu held after outcomes were queued: wakes the main thread once per
+ * take, and while lazy only for an outcome other than "delivered" (a failure wants its
+ * retry, spool or dead letter promptly); delivered ones wait for the loop to poll
+ * lf_output_acks_waiting(). The eventfd is written under ack_mu so that ack_signalled
+ * and the fd's state change together (take_acks drains it under the same lock). */
+static void acks_queued(struct lf_out_instance *ins, enum lf_outcome outcome)
+{
+    __atomic_store_n(&ins->acks_waiting, true, __ATOMIC_RELEASE);
+    if (ins->ack_signalled || (ins->ack_lazy && outcome == LF_DELIVERED)) {
+        return;
+    }
+    ins->ack_signalled = true;
+    efd_signal(ins->ack_efd);
+}
+
 /* Makes room for n more acks; called and returns with ack_mu held. An ack must never be
  * lost: without memory it waits (unlocked) and tries again. */
 static void acks_reserve(struct lf_out_instance *ins, size_t n)
@@ -103,12 +118,9 @@ void lf_out_ack(struct lf_out_instance *ins, struct lf_record *rec, enum lf_outc
     char *r = reason ? strdup(reason) : NULL;
     pthread_mutex_lock(&ins->ack_mu);
     acks_reserve(ins, 1);
-    bool was_empty = ins->nacks == 0;
     ins->acks[ins->nacks++] = (struct lf_ack){.rec = rec, .outcome = outcome, .reason = r};
+    acks_queued(ins, outcome);
     pthread_mutex_unlock(&ins->ack_mu);
-    if (was_empty) {
-        efd_signal(ins->ack_efd);
-    }
 }
 
 void lf_out_ack_error(struct lf_out_instance *ins, struct lf_record *rec, enum lf_outcome outcome,
@@ -119,17 +131,14 @@ void lf_out_ack_error(struct lf_out_instance *ins, struct lf_record *rec, enum l
     char *d = failed && e->destination ? strdup(e->destination) : NULL;
     pthread_mutex_lock(&ins->ack_mu);
     acks_reserve(ins, 1);
-    bool was_empty = ins->nacks == 0;
     ins->acks[ins->nacks++] = (struct lf_ack){.rec = rec,
                                               .outcome = outcome,
                                               .reason = r,
                                               .err = failed ? e->err : 0,
                                               .code = failed ? e->code : 0,
                                               .dest = d};
+    acks_queued(ins, outcome);
     pthread_mutex_unlock(&ins->ack_mu);
-    if (was_empty) {
-        efd_signal(ins->ack_efd);
-    }
 }
 
 void lf_out_ack_many(struct lf_out_instance *ins, struct lf_record *const *recs, size_t n,
@@ -140,14 +149,11 @@ void lf_out_ack_many(struct lf_out_instance *ins, struct lf_record *const *recs,
     }
     pthread_mutex_lock(&ins->ack_mu);
     acks_reserve(ins, n);
-    bool was_empty = ins->nacks == 0;
     for (size_t i = 0; i < n; i++) {
         ins->acks[ins->nacks++] = (struct lf_ack){.rec = recs[i], .outcome = outcome};
     }
+    acks_queued(ins, outcome);
     pthread_mutex_unlock(&ins->ack_mu);
-    if (was_empty) {
-        efd_signal(ins->ack_efd);
-    }
 }
 
 void lf_out_set_wake_fd(struct lf_out_instance *ins, int fd)
@@ -516,8 +522,12 @@ bool lf_output_has_dead_letter(const struct lf_out_instance *o)
 
 size_t lf_output_take_acks(struct lf_out_instance *o, struct lf_ack **acks)
 {
-    efd_drain(o->ack_efd);
     pthread_mutex_lock(&o->ack_mu);
+    if (o->ack_signalled) {
+        efd_drain(o->ack_efd);
+        o->ack_signalled = false;
+    }
+    __atomic_store_n(&o->acks_waiting, false, __ATOMIC_RELAXED);
     size_t n = o->nacks;
     *acks = o->acks;
     o->acks = NULL;
@@ -525,6 +535,25 @@ size_t lf_output_take_acks(struct lf_out_instance *o, struct lf_ack **acks)
     o->cap_acks = 0;
     pthread_mutex_unlock(&o->ack_mu);
     return n;
+}
+
+void lf_output_set_ack_lazy(struct lf_out_instance *o, bool lazy)
+{
+    if (__atomic_load_n(&o->ack_lazy, __ATOMIC_RELAXED) == lazy) {
+        return; /* only the main thread writes it */
+    }
+    pthread_mutex_lock(&o->ack_mu);
+    __atomic_store_n(&o->ack_lazy, lazy, __ATOMIC_RELAXED);
+    if (!lazy && o->nacks > 0 && !o->ack_signalled) {
+        o->ack_signalled = true; /* outcomes queued while lazy: the loop must see them */
+        efd_signal(o->ack_efd);
+    }
+    pthread_mutex_unlock(&o->ack_mu);
+}
+
+bool lf_output_acks_waiting(const struct lf_out_instance *o)
+{
+    return __atomic_load_n(&o->acks_waiting, __ATOMIC_ACQUIRE);
 }
 
 size_t lf_output_queued(struct lf_out_instance *o)

@@ -4,7 +4,8 @@
  * worker thread offers them to the plugin's submit(), serves the plugin (service on its
  * wake fd and a 100 ms tick), and on stop calls flush() and destroy(). Outcomes reported
  * with lf_out_ack() from any thread are queued and an eventfd wakes the main thread,
- * which takes them with lf_output_take_acks(). The queues are unbounded by count; the
+ * which takes them with lf_output_take_acks() (while "lazy", successes wake nobody: the
+ * loop polls lf_output_acks_waiting() each turn instead). The queues are unbounded by count; the
  * agent bounds them through agent.memory_limit.
  */
 #ifndef LF_OUTPUT_H
@@ -58,7 +59,10 @@ struct lf_out_instance {
     pthread_mutex_t ack_mu;
     struct lf_ack *acks; /* worker/plugin threads -> main */
     size_t nacks, cap_acks;
-    int ack_efd; /* main thread epoll watches it */
+    int ack_efd;        /* main thread epoll watches it */
+    bool ack_signalled; /* ack_efd signalled since the last take (ack_mu) */
+    bool ack_lazy;      /* lf_output_set_ack_lazy (written by main under ack_mu) */
+    bool acks_waiting;  /* outcomes queued, not taken yet (atomic) */
 
     bool svc_adaptive; /* lf_out_service_in called: no tick (worker thread only) */
     bool wake_req;     /* lf_out_wake called (atomic) */
@@ -84,6 +88,14 @@ int lf_output_push(struct lf_out_instance *o, struct lf_record *const *recs, siz
 bool lf_output_has_dead_letter(const struct lf_out_instance *o);
 /* Moves queued acks into *acks (caller frees the array, each reason and dest). */
 size_t lf_output_take_acks(struct lf_out_instance *o, struct lf_ack **acks);
+/* Lazy outcomes (main thread). While lazy, an outcome "delivered" does not signal the ack
+ * fd: it waits until the main thread, which wakes anyway for the next input, polls
+ * lf_output_acks_waiting(). Any other outcome still signals at once, and turning lazy
+ * off signals if outcomes wait, so a caller that must see every outcome promptly
+ * (memory limit reached, shutdown, spool or retries active) turns it off first. */
+void lf_output_set_ack_lazy(struct lf_out_instance *o, bool lazy);
+/* True if outcomes are queued and not yet taken (any thread; a hint, no lock). */
+bool lf_output_acks_waiting(const struct lf_out_instance *o);
 /* Records waiting in the send queue (not yet accepted by the plugin). */
 size_t lf_output_queued(struct lf_out_instance *o);
 /* Asks the worker (asynchronously) to hand back, as LF_RETRY acks, every record it has

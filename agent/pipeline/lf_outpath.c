@@ -370,8 +370,37 @@ static void resend_due(struct lf_outpath *op, int64_t now)
     op->nretries = keep;
 }
 
+/* ---- lazy outcomes ----------------------------------------------------------------------- */
+
+/* The plain state: nothing but log-file records in flight and a closed breaker, so an
+ * outcome "delivered" only frees memory and moves a checkpoint, and may wait for the
+ * loop's next turn. Any spool, retry, held outcome or dead letter wants every outcome
+ * at once. */
+static bool calm(const struct lf_outpath *op)
+{
+    return !op->stopping && !outpath_spooling(op) && op->nretries == 0 && op->nheld == 0 &&
+           op->ndead == 0 && op->dead_remote == 0 && op->unsynced.n == 0 && op->spool_done.n == 0;
+}
+
+bool lf_outpath_prepare_wait(struct lf_outpath *op, bool lazy_ok)
+{
+    op->ack_lazy = lazy_ok && calm(op);
+    lf_output_set_ack_lazy(op->ins, op->ack_lazy);
+    return op->ack_lazy && op->inflight > 0;
+}
+
+bool lf_outpath_outcomes_waiting(const struct lf_outpath *op)
+{
+    return lf_output_acks_waiting(op->ins);
+}
+
+/* ---- tick ------------------------------------------------------------------------------ */
+
 void lf_outpath_tick(struct lf_outpath *op, int64_t now_ms)
 {
+    if (lf_output_acks_waiting(op->ins)) {
+        lf_outpath_on_outcomes(op, now_ms); /* lazy ones */
+    }
     resend_due(op, now_ms);
     if (op->nbatch) {
         push_batch(op, now_ms);
@@ -403,11 +432,12 @@ bool lf_outpath_blocked(const struct lf_outpath *op)
 void lf_outpath_begin_shutdown(struct lf_outpath *op)
 {
     op->stopping = true;
+    lf_outpath_prepare_wait(op, false);
 }
 
 void lf_outpath_drain(struct lf_outpath *op, int flush_ms)
 {
-    op->stopping = true;
+    lf_outpath_begin_shutdown(op);
     lf_output_stop(op->ins, flush_ms);
     lf_outpath_on_outcomes(op, lf_mono_ms());
     outpath_flow_shutdown(op);

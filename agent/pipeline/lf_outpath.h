@@ -9,7 +9,8 @@
  * lf_tracker_finish. It never calls back into the agent.
  *
  * Verbs, in the order the loop uses them: open; reserve + route (from the router);
- * end_turn (push this turn's records, spill to the spool); on_outcomes (ack fd); tick
+ * end_turn (push this turn's records, spill to the spool); prepare_wait (before the loop
+ * sleeps); on_outcomes (ack fd, or outcomes_waiting at the next turn); tick
  * (at the time next_ms gives: retries due, breaker timers, group commit, drain);
  * begin_shutdown; drain (flush the plugin, spool what is left); close.
  * Thread: main thread only (the instance's worker runs the plugin).
@@ -108,8 +109,18 @@ void lf_outpath_route(struct lf_outpath *op, struct lf_rec *r);
 void lf_outpath_end_turn(struct lf_outpath *op, int64_t now_ms);
 /* Applies the outcomes waiting on the ack fd. */
 void lf_outpath_on_outcomes(struct lf_outpath *op, int64_t now_ms);
-/* Periodic work: resends retries that are due, outcomes held back, stall detection,
- * breaker timers, the group commit of the spool, dead letters to write again, the drain. */
+/* Before the loop sleeps: whether outcomes "delivered" may skip waking it (lazy_ok: the
+ * agent is not at its memory limit, stopping or reloading). Lazy only in the plain state
+ * (breaker closed, no spool, retries or dead letters); then the loop takes them at a
+ * later turn, when lf_outpath_outcomes_waiting() says so. Failures always wake it.
+ * Returns true if records are in flight whose outcomes will not wake the loop: it must
+ * then look again within a bounded time (the agent ticks within 100 ms). */
+bool lf_outpath_prepare_wait(struct lf_outpath *op, bool lazy_ok);
+/* True if outcomes wait to be applied (lf_outpath_on_outcomes). */
+bool lf_outpath_outcomes_waiting(const struct lf_outpath *op);
+/* Periodic work: applies lazy outcomes, resends retries that are due, outcomes held
+ * back, stall detection, breaker timers, the group commit of the spool, dead letters to
+ * write again, the drain. */
 void lf_outpath_tick(struct lf_outpath *op, int64_t now_ms);
 /* When lf_outpath_tick next has work: a value <= now_ms for work due now (a push kept for
  * lack of memory, the group commit, the drain...), a deadline (a retry, the breaker's

@@ -78,6 +78,7 @@ struct lf_outpath {
     bool probe_sent;            /* half-open: the probe batch is out */
     bool blocked;               /* the spool refuses appends (full in block mode, ENOSPC) */
     bool stopping;
+    bool ack_lazy;           /* lf_outpath_prepare_wait: outcomes "delivered" wake nobody */
     int64_t retry_append_ms; /* while blocked: next append attempt */
     uint64_t dropped_seen;   /* spool drop_oldest count already reported */
     uint64_t drained_synced; /* stats.drained at the last successful spool sync */

@@ -692,6 +692,76 @@ START_TEST(next_ms_idle_output_asks_none)
 }
 END_TEST
 
+static bool fx_ack_fd_ready(struct fx *x)
+{
+    struct pollfd p = {.fd = lf_outpath_ack_fd(x->op), .events = POLLIN};
+    return poll(&p, 1, 0) > 0;
+}
+
+/* Waits (at most 5 s) until outcomes are queued, without applying them. */
+static bool fx_wait_outcomes(struct fx *x)
+{
+    int64_t deadline = lf_mono_ms() + 5000;
+    while (!lf_outpath_outcomes_waiting(x->op) && lf_mono_ms() < deadline) {
+        usleep(1000);
+    }
+    return lf_outpath_outcomes_waiting(x->op);
+}
+
+/* Lazy outcomes: while lazy, a delivery does not signal the ack fd but is seen as
+ * waiting; turning lazy off signals it; a failure signals even while lazy. */
+START_TEST(lazy_outcomes_wake_only_when_needed)
+{
+    struct fx x;
+    fx_init(&x, NULL);
+    ck_assert(!lf_outpath_prepare_wait(x.op, true)); /* nothing in flight: nothing owed */
+    fx_route(&x, "hello");
+    lf_outpath_end_turn(x.op, lf_mono_ms());
+    ck_assert(lf_outpath_prepare_wait(x.op, true)); /* in flight, lazy: owed */
+    ck_assert(fx_wait_outcomes(&x));
+    ck_assert(!fx_ack_fd_ready(&x));
+    lf_outpath_on_outcomes(x.op, lf_mono_ms());
+    ck_assert(!lf_outpath_outcomes_waiting(x.op));
+    ck_assert_uint_eq(fx_stats(&x).delivered, 1);
+
+    fx_route(&x, "second");
+    lf_outpath_end_turn(x.op, lf_mono_ms());
+    ck_assert(lf_outpath_prepare_wait(x.op, true));
+    ck_assert(fx_wait_outcomes(&x));
+    ck_assert(!fx_ack_fd_ready(&x));
+    ck_assert(!lf_outpath_prepare_wait(x.op, false)); /* not lazy: wakes at once */
+    ck_assert(fx_ack_fd_ready(&x));
+    lf_outpath_on_outcomes(x.op, lf_mono_ms());
+    ck_assert(!fx_ack_fd_ready(&x));
+
+    fx_route(&x, "reject me");
+    lf_outpath_end_turn(x.op, lf_mono_ms());
+    ck_assert(lf_outpath_prepare_wait(x.op, true));
+    ck_assert(fx_wait_outcomes(&x));
+    ck_assert(fx_ack_fd_ready(&x)); /* a failure is never lazy */
+    lf_outpath_on_outcomes(x.op, lf_mono_ms());
+    ck_assert_uint_eq(fx_stats(&x).delivered, 2);
+    fx_fini(&x);
+}
+END_TEST
+
+/* A lazy delivery is applied by the tick too (the loop's bounded look). */
+START_TEST(lazy_outcomes_taken_by_tick)
+{
+    struct fx x;
+    fx_init(&x, NULL);
+    fx_route(&x, "hello");
+    lf_outpath_end_turn(x.op, lf_mono_ms());
+    ck_assert(lf_outpath_prepare_wait(x.op, true));
+    ck_assert(fx_wait_outcomes(&x));
+    lf_outpath_tick(x.op, lf_mono_ms());
+    lf_tracker_advance(x.tr);
+    ck_assert_uint_eq(lf_tracker_committed(x.tr, x.key), 10);
+    ck_assert(!lf_outpath_prepare_wait(x.op, true)); /* nothing owed any more */
+    fx_fini(&x);
+}
+END_TEST
+
 /* A retry waiting for its backoff: the wake-up is its due time, not a 100 ms tick; in
  * flight (pushed, no outcome yet) the stall timeout is pending. */
 START_TEST(next_ms_retry_due_and_stall)
@@ -864,6 +934,8 @@ static Suite *pipeline_suite(void)
     tcase_add_test(tc, retry_without_memory);
     tcase_add_test(tc, retries_exhausted_dead_letter);
     tcase_add_test(tc, next_ms_idle_output_asks_none);
+    tcase_add_test(tc, lazy_outcomes_wake_only_when_needed);
+    tcase_add_test(tc, lazy_outcomes_taken_by_tick);
     tcase_add_test(tc, next_ms_retry_due_and_stall);
     tcase_add_test(tc, next_ms_breaker_open_waits_for_reopen);
     tcase_add_test(tc, router_no_memory_holds_checkpoint);
