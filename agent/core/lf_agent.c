@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,19 +112,24 @@ static void handle_signal(struct lf_agent *a)
     }
 }
 
+/* Reads the queued inotify events. A read that left room for another event of the
+ * largest size emptied the queue: no second read to see EAGAIN (events queued after it
+ * make the fd ready again for the next epoll_wait). */
 static void handle_inotify(struct lf_agent *a)
 {
     char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    const ssize_t drained = (ssize_t)(sizeof(buf) - sizeof(struct inotify_event) - NAME_MAX - 1);
     ssize_t n;
-    while ((n = read(a->inofd, buf, sizeof(buf))) > 0) {
-        for (char *p = buf; p < buf + n;) {
+    do {
+        n = read(a->inofd, buf, sizeof(buf));
+        for (char *p = buf; n > 0 && p < buf + n;) {
             struct inotify_event *ev = (struct inotify_event *)p;
             for (size_t i = 0; i < a->ntails; i++) {
                 lf_tail_on_inotify(a->tails[i], ev);
             }
             p += sizeof(*ev) + ev->len;
         }
-    }
+    } while (n > drained);
 }
 
 /* Fills the snapshot the HTTP endpoint renders from (only when it asked for one). */

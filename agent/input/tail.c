@@ -264,14 +264,17 @@ static void grow_head(struct lf_tail_file *f)
 }
 
 /* True if the file started again since we read it: shorter than what we read, or its
- * first bytes changed (it was truncated and has regrown past our offset). */
-static bool restarted(struct lf_tail_file *f)
+ * first bytes changed (it was truncated and has regrown past our offset). *size gets its
+ * size (UINT64_MAX if fstat failed: read until EOF). */
+static bool restarted(struct lf_tail_file *f, uint64_t *size)
 {
     struct stat st;
     uint64_t h;
+    *size = UINT64_MAX;
     if (fstat(f->fd, &st) != 0) {
         return false;
     }
+    *size = (uint64_t)st.st_size;
     if ((uint64_t)st.st_size < f->read_offset) {
         return true;
     }
@@ -338,12 +341,18 @@ static int read_file(struct lf_tail_file *f, size_t *budget)
         }
     }
     late_fingerprint(f);
-    if (restarted(f)) {
+    uint64_t size;
+    if (restarted(f, &size)) {
         return file_restart(f);
     }
     while (*budget > 0) {
         size_t want = t->conf->read_buffer < *budget ? t->conf->read_buffer : *budget;
-        ssize_t n = pread(f->fd, t->read_buf, want, (off_t)f->read_offset);
+        /* Up to the size fstat saw, so the turn ends without a read that returns 0: what
+         * is written later brings an inotify event (or the rescan) and is read then. */
+        if (size - f->read_offset < want) {
+            want = (size_t)(size - f->read_offset);
+        }
+        ssize_t n = want ? pread(f->fd, t->read_buf, want, (off_t)f->read_offset) : 0;
         if (n < 0 && errno == EINTR) {
             continue;
         }
