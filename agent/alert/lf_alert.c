@@ -1,15 +1,16 @@
 /* lf_alert.c - the alert thread: its bounded event queue, the groups, and the POSTs with
- * libcurl (see lf_alert.h for the policy). The main thread only ever takes the queue's
- * mutex for a copy; the network is touched on this thread alone. */
+ * libcurl, loaded when alerts are configured (lf_curl.h; see lf_alert.h for the policy). The main
+ * thread only ever takes the queue's mutex for a copy; the network is touched on this thread alone.
+ */
 #include "lf_alert.h"
 
-#include <curl/curl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "lf_clock.h"
+#include "lf_curl.h"
 #include "logferry/lf_err.h"
 
 #define ALERT_TRIES 3
@@ -22,6 +23,7 @@ struct lf_alert {
     int64_t timeout_ms;
     const struct lf_log_ctx *log;
     struct lf_alert_groups groups; /* alert thread only */
+    struct lf_curl curl;           /* the loaded library's functions */
 
     pthread_t thread;
     pthread_mutex_t mu;
@@ -76,29 +78,32 @@ static size_t alert_discard(char *p, size_t size, size_t n, void *ud)
 /* One POST; true on a 2xx answer. */
 static bool alert_post_once(struct lf_alert *al, const struct lf_buf *body, char *err, size_t cap)
 {
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    const struct lf_curl *cu = &al->curl;
+    CURL *c = cu->easy_init();
+    struct curl_slist *h = cu->slist_append(NULL, "Content-Type: application/json");
     long status = 0;
     CURLcode rc = CURLE_OUT_OF_MEMORY;
     if (c && h) {
-        curl_easy_setopt(c, CURLOPT_URL, al->url);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body->data);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body->len);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)al->timeout_ms);
-        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, alert_discard);
-        rc = curl_easy_perform(c);
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        cu->easy_setopt(c, CURLOPT_URL, al->url);
+        cu->easy_setopt(c, CURLOPT_HTTPHEADER, h);
+        cu->easy_setopt(c, CURLOPT_POSTFIELDS, body->data);
+        cu->easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body->len);
+        cu->easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)al->timeout_ms);
+        cu->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+        cu->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        cu->easy_setopt(c, CURLOPT_WRITEFUNCTION, alert_discard);
+        rc = cu->easy_perform(c);
+        cu->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     }
     if (rc != CURLE_OK) {
-        snprintf(err, cap, "%s", curl_easy_strerror(rc));
+        snprintf(err, cap, "%s", cu->easy_strerror(rc));
     } else if (status < 200 || status > 299) {
         snprintf(err, cap, "HTTP status %ld", status);
     }
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
+    cu->slist_free_all(h);
+    if (c) {
+        cu->easy_cleanup(c);
+    }
     return rc == CURLE_OK && status >= 200 && status <= 299;
 }
 
@@ -230,7 +235,14 @@ int lf_alert_start(const struct lf_config *cfg, const struct lf_log_ctx *log, st
     }
     al->log = log;
     lf_alert_groups_init(&al->groups, cfg->alerts.min_interval_ms);
-    if (alert_copy_conf(al, cfg) != LF_OK || curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+    char err[256];
+    int rc = lf_curl_load(&al->curl, err, sizeof(err));
+    if (rc != LF_OK) {
+        lf_log_error(log, "alerts: %s", err);
+        alert_free(al);
+        return rc;
+    }
+    if (alert_copy_conf(al, cfg) != LF_OK || al->curl.global_init(CURL_GLOBAL_DEFAULT) != 0) {
         alert_free(al);
         return LF_ENOMEM;
     }
