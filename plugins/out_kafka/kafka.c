@@ -895,12 +895,23 @@ static size_t produce_batch(struct kafka_out *ko, struct kafka_known_topic *kt,
     return done;
 }
 
+static void drain_wake_pipe(struct kafka_out *ko)
+{
+    char buf[256];
+
+    while (read(ko->wake_pipe[0], buf, sizeof(buf)) > 0) {
+    }
+}
+
 /* Adaptive linger: when only a few messages are in librdkafka (the agent is nearly idle),
  * send them now instead of after linger. rd_kafka_flush() sets librdkafka's "flushing"
  * state, in which its broker threads treat linger as elapsed; it returns once the
  * messages are acknowledged or after KAFKA_NUDGE_MS, serving their delivery reports here.
- * Under load more than KAFKA_NUDGE_MAX_INFLIGHT messages are queued, nothing is flushed
- * and linger batches as configured. */
+ * Those reports also wrote the wake pipe: it is emptied and the queue served once more
+ * (the order service() uses, so a report queued meanwhile still writes it), which spares
+ * the worker a wake-up per record for reports already served. Under load more than
+ * KAFKA_NUDGE_MAX_INFLIGHT messages are queued, nothing is flushed and linger batches as
+ * configured. */
 static void nudge_if_idle(struct kafka_out *ko, size_t produced)
 {
     if (!ko->cfg->adaptive_linger || !produced || !ko->rk || ko->cfg->linger_ms == 0) {
@@ -908,6 +919,8 @@ static void nudge_if_idle(struct kafka_out *ko, size_t produced)
     }
     if (rd_kafka_outq_len(ko->rk) <= KAFKA_NUDGE_MAX_INFLIGHT) {
         kafka_flush_wait(ko, KAFKA_NUDGE_MS);
+        drain_wake_pipe(ko);
+        kafka_poll(ko, 0);
     }
 }
 
@@ -973,14 +986,6 @@ static int kafka_submit(void *state, struct lf_record *const *recs, size_t n, si
     *accepted = i;
     nudge_if_idle(ko, i);
     return LF_OK;
-}
-
-static void drain_wake_pipe(struct kafka_out *ko)
-{
-    char buf[256];
-
-    while (read(ko->wake_pipe[0], buf, sizeof(buf)) > 0) {
-    }
 }
 
 static int kafka_service(void *state)
