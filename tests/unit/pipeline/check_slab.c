@@ -5,6 +5,7 @@
 #include <stdalign.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,7 +73,7 @@ START_TEST(objects_outlive_their_slab)
     char *b = lf_slab_alloc(&s, OBJ);
     ck_assert_ptr_nonnull(a);
     ck_assert_ptr_nonnull(b);
-    strcpy(b, "still here");
+    snprintf(b, OBJ, "still here");
     lf_slab_fini(&s); /* a router replaced by a reload: its records are in flight */
     ck_assert_uint_eq(held, CHUNK);
     lf_slab_free(a);
