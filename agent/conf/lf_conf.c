@@ -101,7 +101,8 @@ static const struct lf_opt agent_options[] = {
         .min = 65536,
         .max = 68719476736,
         .offset = OFF(lf_agent_conf, memory_limit),
-        .desc = "Bytes of records held between reading and acknowledgement. When reached, "
+        .desc = "Memory of the records held between reading and acknowledgement, counted "
+                "in the 64 KiB chunks they are carved from. When reached, "
                 "inputs stop reading until outputs catch up (the log files are the buffer). "
                 "4 MiB keeps about 5,000 nginx records in flight (the benchmark's full "
                 "rate; 2 MiB cost it a third); raise it for slow broker round trips at high "

@@ -1,11 +1,10 @@
-/* lf_rec.c - releasing log-file records against the memory budget (see lf_rec.h). */
+/* lf_rec.c - releasing log-file records to the router's slab (see lf_rec.h). */
 #include "lf_rec.h"
 
-#include <stdlib.h>
+#include "lf_slab.h"
 
 void lf_rec_release(void *budget, struct lf_rec *r)
 {
-    struct lf_rec_budget *b = budget;
-    b->live_bytes -= r->mem;
-    free(r);
+    (void)budget; /* the slab's chunk knows its counter */
+    lf_slab_free(r);
 }

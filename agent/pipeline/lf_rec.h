@@ -1,10 +1,11 @@
 /* lf_rec.h - the core's record: the public struct lf_record plus delivery bookkeeping.
  *
  * One allocation holds the struct and the JSON payload. A record is made by the router
- * from what an input emitted, owned by the pipeline (main thread only), lent to output
- * plugins until they ack it, and freed when its file's acknowledged prefix passes it
- * (lf_tracker). A record read back from an output's spool has file_key 0, belongs to that
- * output only and is freed when its outcome arrives (lf_outpath).
+ * from what an input emitted (carved from the router's slab, lf_slab.h), owned by the
+ * pipeline (main thread only), lent to output plugins until they ack it, and given back to
+ * its slab by lf_rec_release when its file's acknowledged prefix passes it (lf_tracker). A record
+ * read back from an output's spool has file_key 0, belongs to that output only and is freed when
+ * its outcome arrives (lf_outpath).
  */
 #ifndef LF_REC_H
 #define LF_REC_H
@@ -23,7 +24,6 @@ struct lf_rec {
     uint64_t end_offset;
     uint32_t route_mask;           /* outputs this record goes to */
     uint32_t done_mask;            /* outputs that delivered, dead-lettered or spooled it */
-    size_t mem;                    /* bytes accounted against agent.memory_limit */
     int64_t first_failure_ms;      /* wall clock of the first retriable outcome; 0 none */
     int64_t read_mono_ms;          /* when it was read (loop turn, monotonic): latency */
     uint64_t spool_seg, spool_off; /* a record read back from a spool (file_key 0): its frame */
@@ -36,15 +36,17 @@ static inline struct lf_rec *lf_rec_of(struct lf_record *pub)
     return (struct lf_rec *)pub;
 }
 
-/* The bytes of records alive: added by the router when it makes one, taken off by
- * lf_rec_release when the tracker lets it go. The agent reads reading's memory limit
- * off it. Main thread only. */
+/* The bytes the records alive pin: the router's slab adds a chunk's size when the chunk
+ * gets its first live record and takes it off when its last one is released (lf_slab.h),
+ * so this is memory actually held, slack included. The agent reads reading's memory
+ * limit off it. Main thread only. */
 struct lf_rec_budget {
     size_t live_bytes;
 };
 
-/* The tracker's release callback: frees a log-file record and takes its bytes off the
- * budget (ctx is the struct lf_rec_budget). */
+/* The tracker's release callback: gives a log-file record made by the router back to its
+ * slab, which takes its chunk off the budget once the chunk is empty (ctx: the struct
+ * lf_rec_budget, which the slab already points at). */
 void lf_rec_release(void *budget, struct lf_rec *r);
 
 static inline bool lf_rec_is_done(const struct lf_rec *r)

@@ -6,6 +6,7 @@
 
 #include "lf_clock.h"
 #include "lf_recbuild.h"
+#include "lf_slab.h"
 #include "logferry/lf_err.h"
 
 struct router_input {
@@ -21,12 +22,12 @@ struct lf_router {
     struct lf_tracker *tracker;
     struct lf_outpath *const *outs;
     size_t nouts;
-    struct lf_rec_budget *budget;
     const struct lf_log_ctx *log;
     struct router_input *ins;
     size_t nins;
-    struct lf_buf enc; /* the record being built */
-    size_t host_len;   /* strlen(agent.name) */
+    struct lf_buf enc;   /* the record being built */
+    struct lf_slab slab; /* the records' memory, charged to budget->live_bytes */
+    size_t host_len;     /* strlen(agent.name) */
     int64_t read_time_ms;
     int64_t read_mono_ms;     /* the same instant, monotonic (delivery latency) */
     uint64_t records_unbuilt; /* see lf_router_stats */
@@ -63,14 +64,10 @@ int lf_router_create(const struct lf_config *cfg, struct lf_tracker *tracker,
         free(rt);
         return LF_ENOMEM;
     }
-    *rt = (struct lf_router){.cfg = cfg,
-                             .tracker = tracker,
-                             .outs = outs,
-                             .nouts = nouts,
-                             .budget = budget,
-                             .log = log,
-                             .ins = rt->ins};
+    *rt = (struct lf_router){
+        .cfg = cfg, .tracker = tracker, .outs = outs, .nouts = nouts, .log = log, .ins = rt->ins};
     lf_buf_init(&rt->enc, 0);
+    lf_slab_init(&rt->slab, LF_SLAB_CHUNK, &budget->live_bytes);
     rt->host_len = strlen(cfg->agent.name);
     for (; rt->nins < cfg->inputs.n; rt->nins++) {
         int rc = input_init(rt, rt->nins);
@@ -93,6 +90,7 @@ void lf_router_destroy(struct lf_router *rt)
     }
     free(rt->ins);
     lf_buf_fini(&rt->enc);
+    lf_slab_fini(&rt->slab); /* records still in flight keep their chunks */
     free(rt);
 }
 
@@ -107,14 +105,14 @@ static int reserve_routes(struct lf_router *rt, unsigned mask)
     return LF_OK;
 }
 
-/* One allocation: the record, its JSON and a copy of its path (the tail may rename or
- * free its own while the record is in flight). */
+/* One piece of the slab: the record, its JSON and a copy of its path (the tail may rename
+ * or free its own while the record is in flight). */
 static struct lf_rec *make_record(struct lf_router *rt, const struct lf_tail_src *src,
                                   const struct lf_built *b, uint64_t start, uint64_t end)
 {
     size_t plen = src->path_len ? src->path_len : strlen(src->path);
     size_t mem = sizeof(struct lf_rec) + rt->enc.len + 1 + plen + 1;
-    struct lf_rec *r = malloc(mem);
+    struct lf_rec *r = lf_slab_alloc(&rt->slab, mem);
     if (!r) {
         return NULL;
     }
@@ -131,7 +129,6 @@ static struct lf_rec *make_record(struct lf_router *rt, const struct lf_tail_src
     r->pub.timestamp_ms = b->timestamp_ms;
     r->start_offset = start;
     r->end_offset = end;
-    r->mem = mem;
     r->read_mono_ms = rt->read_mono_ms;
     return r;
 }
@@ -182,7 +179,6 @@ static int router_emit(void *ctx, const struct lf_tail_src *src, const char *tex
         return unbuilt(rt, src, start, LF_ENOMEM);
     }
     r->route_mask = mask;
-    rt->budget->live_bytes += r->mem;
     lf_tracker_push(rt->tracker, src->key, r);
     for (size_t o = 0; o < rt->nouts; o++) {
         if (mask & (1u << o)) {

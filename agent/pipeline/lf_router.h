@@ -5,8 +5,10 @@
  * outputs whose `match:` lists its type, pushed to the tracker (which owns it from then
  * on) and routed to each of those output paths. Filtered text is reported to the tracker
  * as done at once. A record that cannot be built for lack of memory holds its file's
- * checkpoint before it (lf_tracker_hold): never lost, read again after a restart. Record memory is
- * counted in a budget the agent reads to pause reading. Thread: main thread only.
+ * checkpoint before it (lf_tracker_hold): never lost, read again after a restart. Records
+ * are carved from the router's slab (lf_slab.h), whose chunks are counted in a budget the
+ * agent reads to pause reading; records may outlive the router (a reload), their chunk
+ * goes with the last of them. Thread: main thread only.
  */
 #ifndef LF_ROUTER_H
 #define LF_ROUTER_H
@@ -38,7 +40,8 @@ struct lf_router_input_stats {
 };
 
 /* Builds a parser per input of cfg and the routing tables over outs[0..nouts). cfg, the
- * tracker, outs, budget and log are borrowed and must outlive the router. LF_OK, or an
+ * tracker, outs and log are borrowed and must outlive the router; budget must outlive
+ * every record the router makes (the tracker's release callback is lf_rec_release). LF_OK, or an
  * error (logged, e.g. a parser that does not compile). */
 int lf_router_create(const struct lf_config *cfg, struct lf_tracker *tracker,
                      struct lf_outpath *const *outs, size_t nouts, struct lf_rec_budget *budget,
