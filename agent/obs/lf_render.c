@@ -425,7 +425,8 @@ static void put_agent(struct out *o, const struct lf_snapshot *s, const struct l
                NULL);
     put_u64(o, 1);
     put_head(o, "logferry_memory_held_bytes", M_GAUGE,
-             "Bytes of records held between reading and acknowledgement.");
+             "Bytes of the record chunks held between reading and acknowledgement "
+             "(what agent.memory_limit bounds).");
     put(o, "logferry_memory_held_bytes %" PRIu64 "\n", s->live_bytes);
     put_head(o, "logferry_memory_limit_bytes", M_GAUGE, "agent.memory_limit.");
     put(o, "logferry_memory_limit_bytes %" PRIu64 "\n", s->memory_limit);
