@@ -36,7 +36,7 @@ START_TEST(test_valid_defaults)
     ck_assert_int_eq(load(y, &d, &c), LF_OK);
     ck_assert_str_eq(c->agent.name, "a1");
     ck_assert_int_eq(c->agent.shutdown_timeout_ms, 10000);
-    ck_assert_uint_eq(c->agent.memory_limit, 4u << 20);
+    ck_assert_uint_eq(c->agent.memory_limit, 2u << 20);
     ck_assert_uint_eq(lf_conf_input(c, 0)->max_line_bytes, 1u << 20);
     ck_assert_int_eq(lf_conf_input(c, 0)->start_at, LF_START_BEGINNING);
     ck_assert_uint_eq(lf_conf_output(c, 0)->match_mask, 0xF);
