@@ -903,13 +903,25 @@ static void drain_wake_pipe(struct kafka_out *ko)
     }
 }
 
+/* Empties the wake pipe, then serves both queues that write to it (main: delivery reports
+ * and errors; admin: CreateTopics results). In that order an event queued meanwhile writes
+ * the pipe again, so none is left unannounced. */
+static void serve_queues(struct kafka_out *ko)
+{
+    drain_wake_pipe(ko);
+    if (ko->rk) {
+        kafka_poll(ko, 0);
+        serve_admin(ko);
+    }
+}
+
 /* Adaptive linger: when only a few messages are in librdkafka (the agent is nearly idle),
  * send them now instead of after linger. rd_kafka_flush() sets librdkafka's "flushing"
  * state, in which its broker threads treat linger as elapsed; it returns once the
  * messages are acknowledged or after KAFKA_NUDGE_MS, serving their delivery reports here.
- * Those reports also wrote the wake pipe: it is emptied and the queue served once more
- * (the order service() uses, so a report queued meanwhile still writes it), which spares
- * the worker a wake-up per record for reports already served. Under load more than
+ * Those reports also wrote the wake pipe: the queues are served once more as service()
+ * does (serve_queues), which spares the worker a wake-up per record for reports already
+ * served. Under load more than
  * KAFKA_NUDGE_MAX_INFLIGHT messages are queued, nothing is flushed and linger batches as
  * configured. */
 static void nudge_if_idle(struct kafka_out *ko, size_t produced)
@@ -919,8 +931,7 @@ static void nudge_if_idle(struct kafka_out *ko, size_t produced)
     }
     if (rd_kafka_outq_len(ko->rk) <= KAFKA_NUDGE_MAX_INFLIGHT) {
         kafka_flush_wait(ko, KAFKA_NUDGE_MS);
-        drain_wake_pipe(ko);
-        kafka_poll(ko, 0);
+        serve_queues(ko);
     }
 }
 
@@ -992,11 +1003,7 @@ static int kafka_service(void *state)
 {
     struct kafka_out *ko = state;
 
-    drain_wake_pipe(ko); /* before polling, so an event enqueued meanwhile wakes us again */
-    if (ko->rk) {
-        kafka_poll(ko, 0);
-        serve_admin(ko);
-    }
+    serve_queues(ko);
     if (ko->rk && atomic_load(&ko->fatal)) {
         client_close(ko); /* acks everything in flight LF_RETRY: the core re-submits */
     }
